@@ -1,0 +1,351 @@
+"""Heartbeat's two wire encodings: netstring (``###``/``%%%``) and classic (``>>>``/``<<<``).
+
+Spec §4.2-§4.8. We send exactly what Heartbeat 3.0.6 sends on UDP (netstring body with the
+embedded classic ``auth`` field, then a trailing auth netstring) and accept both forms.
+
+Rules of this module: :func:`decode_datagram` runs before any authentication, so it is
+attack surface (CVE-2006-3121 was a crafted netstring length). Every length is bounded
+before use, there are no per-byte Python loops, and every problem is a
+``RemoteProtocolError(reason, detail)``; no other exception escapes for any input.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+
+from engine.errors import LocalProtocolError, RemoteProtocolError
+from engine.protocol.auth import MAX_TOKEN_LEN, Authenticator
+from engine.protocol.message import Field, FieldType, Message
+
+logger = logging.getLogger(__name__)
+
+MAX_DATAGRAM = 262144
+"""Heartbeat's ``MAXMSG``: the largest datagram or wire message (spec §4.8)."""
+
+MAX_FIELDS = 1000
+"""More fields than any v1 message has by two orders of magnitude."""
+
+MAX_LENGTH_DIGITS = 7
+"""A netstring length never needs more digits than ``MAX_DATAGRAM`` has (6)."""
+
+AUTH_FIELD = "auth"
+
+NETSTRING_START = b"###\n"
+NETSTRING_END = b"%%%\n"
+CLASSIC_START = b">>>\n"
+CLASSIC_END = b"<<<\n"
+
+_NESTED_TYPES = frozenset({FieldType.STRUCT, FieldType.LIST, FieldType.COMPRESSED})
+_TYPE_PREFIX = {t: f"({t.value})".encode() for t in FieldType}
+_UNSUPPORTED_TYPE_DIGITS = frozenset(b"234")
+_FIELD_TYPES = {ord("0"): FieldType.STRING, ord("1"): FieldType.BINARY}
+
+
+# --------------------------------------------------------------------------- encoding
+
+
+def _value_bytes(f: Field) -> bytes:
+    """Raw value bytes; a NUL in a string value would be cut by every C peer, so refuse it."""
+    value = f.value
+    raw = value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
+    if f.type != FieldType.BINARY and b"\0" in raw:
+        raise LocalProtocolError(f"string field {f.name!r} contains a NUL byte")
+    return raw
+
+
+def _name_bytes(name: str) -> bytes:
+    """The name as ASCII; a name the decoder would refuse is a bug on our side."""
+    if not name or not name.isascii() or "=" in name or not name.isprintable():
+        raise LocalProtocolError(f"field name {name!r} cannot be put on the wire")
+    if name.startswith(">>>"):
+        raise LocalProtocolError(f"field name {name!r} starts with '>>>'")
+    return name.encode("ascii")
+
+
+def _classic_line(f: Field) -> bytes:
+    """``[(t)]name=value\\n`` with binary as base64 and ``\\n`` in strings as 0x13."""
+    prefix = b"" if f.type == FieldType.STRING else _TYPE_PREFIX[f.type]
+    value = _value_bytes(f)
+    if f.type == FieldType.BINARY:
+        encoded = base64.b64encode(value)
+    else:
+        encoded = value.replace(b"\n", b"\x13")
+    return b"%s%s=%s\n" % (prefix, _name_bytes(f.name), encoded)
+
+
+def classic_signing_text(msg: Message) -> bytes:
+    """What the classic ``auth`` field signs: every other field as a classic line (§4.6a)."""
+    return b"".join(_classic_line(f) for f in msg.fields if f.name != AUTH_FIELD)
+
+
+def add_classic_auth(msg: Message, auth: Authenticator) -> None:
+    """Set (or replace in place) the ``auth`` field, as Heartbeat does before sending.
+
+    Skipped for messages with struct/list/compressed fields, like ``msgfmt classic`` does.
+    """
+    if any(f.type in _NESTED_TYPES for f in msg.fields):
+        return
+    msg.set(AUTH_FIELD, auth.token(classic_signing_text(msg)), FieldType.STRING)
+
+
+def encode_netstring_body(msg: Message) -> bytes:
+    """``###\\n`` + ``L:(t)name=value,`` per field (raw values) + ``%%%\\n``."""
+    parts = [NETSTRING_START]
+    for f in msg.fields:
+        item = b"%s%s=%s" % (_TYPE_PREFIX[f.type], _name_bytes(f.name), _value_bytes(f))
+        parts.append(b"%d:%s," % (len(item), item))
+    parts.append(NETSTRING_END)
+    return b"".join(parts)
+
+
+def encode_wire(msg: Message, auth: Authenticator) -> bytes:
+    """Exactly what Heartbeat 3.0.6 puts in a UDP datagram for ``msg`` (§4.5).
+
+    ``msg`` is modified: its ``auth`` field is set, as the real daemon does.
+    """
+    add_classic_auth(msg, auth)
+    body = encode_netstring_body(msg)
+    token = auth.token(body).encode("ascii")
+    data = b"%s%d:%s," % (body, len(token), token)
+    if len(data) > MAX_DATAGRAM:
+        raise LocalProtocolError(f"message encodes to {len(data)} bytes > {MAX_DATAGRAM}")
+    return data
+
+
+def encode_classic(msg: Message, auth: Authenticator | None, nul: bool = False) -> bytes:
+    """Classic ``>>>``...``<<<\\n`` text (serial links, the FIFO), signed when ``auth`` given.
+
+    ``msg`` is modified when signed (its ``auth`` field is set).
+    """
+    if auth is not None:
+        add_classic_auth(msg, auth)
+    lines = b"".join(_classic_line(f) for f in msg.fields)
+    return CLASSIC_START + lines + CLASSIC_END + (b"\0" if nul else b"")
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def decode_datagram(data: bytes, auth: Authenticator | None) -> Message:
+    """Parse and authenticate one received datagram (netstring or classic form).
+
+    Args:
+        data: the raw datagram (or a classic text from a serial link / the FIFO).
+        auth: verifies the message; ``None`` skips verification (tests and tools only).
+
+    Raises:
+        RemoteProtocolError: reason ``too_large``, ``bad_format``, ``bad_auth``,
+            ``unknown_key``, ``unsupported_type`` or ``empty``, with a specific detail.
+    """
+    if not isinstance(data, bytes):
+        data = bytes(data)
+    if len(data) > MAX_DATAGRAM:
+        raise RemoteProtocolError("too_large", f"{len(data)} bytes > {MAX_DATAGRAM}")
+    if not data or data == b"\0":
+        raise RemoteProtocolError("empty", "zero-length datagram")
+    if data.startswith(NETSTRING_START):
+        return _decode_netstring(data, auth)
+    if data.startswith(CLASSIC_START):
+        return _decode_classic(data, auth)
+    raise RemoteProtocolError(
+        "bad_format", f"datagram starts with {data[:8]!r}, expected '###\\n' or '>>>\\n'"
+    )
+
+
+def _decode_netstring(data: bytes, auth: Authenticator | None) -> Message:
+    fields, body_end = _parse_netstring_fields(data)
+    token = _parse_trailer(data, body_end)
+    if not fields:
+        raise RemoteProtocolError("empty", "netstring message has no fields")
+    if auth is not None:
+        if token is None:
+            raise RemoteProtocolError("bad_auth", "no trailing auth netstring after '%%%\\n'")
+        auth.verify(data[:body_end], token)
+    return Message(fields)
+
+
+def _parse_netstring_fields(data: bytes) -> tuple[list[Field], int]:
+    """Fields of the body and the offset just past ``%%%\\n``."""
+    fields: list[Field] = []
+    pos = len(NETSTRING_START)
+    while not data.startswith(NETSTRING_END, pos):
+        if len(fields) >= MAX_FIELDS:
+            raise RemoteProtocolError("too_large", f"more than {MAX_FIELDS} fields")
+        start, end = _netstring_span(data, pos)
+        fields.append(_netstring_field(data, start, end))
+        pos = end + 1
+    return fields, pos + len(NETSTRING_END)
+
+
+def _netstring_span(data: bytes, pos: int) -> tuple[int, int]:
+    """``(start, end)`` of the payload of the netstring at ``pos``; ``data[end]`` is ``,``."""
+    colon = data.find(b":", pos, pos + MAX_LENGTH_DIGITS + 1)
+    digits = data[pos:colon] if colon > pos else b""
+    if not digits.isdigit() or (digits[0] == 0x30 and len(digits) > 1):
+        raise RemoteProtocolError("bad_format", _bad_length_detail(data, pos))
+    length = int(digits)
+    start = colon + 1
+    end = start + length
+    if end >= len(data):
+        remaining = len(data) - start
+        problem = "exceeds" if length > remaining else "leaves no room for ',' in"
+        raise RemoteProtocolError(
+            "bad_format",
+            f"netstring length {length} {problem} remaining {remaining} bytes at offset {pos}",
+        )
+    if data[end] != 0x2C:
+        raise RemoteProtocolError(
+            "bad_format",
+            f"expected ',' after {length}-byte netstring at offset {pos}, "
+            f"got {data[end : end + 1]!r}",
+        )
+    return start, end
+
+
+def _bad_length_detail(data: bytes, pos: int) -> str:
+    """Explain why no ``digits:`` prefix was found at ``pos`` (failure path only)."""
+    if pos >= len(data):
+        return f"truncated at offset {pos}: missing '%%%\\n' terminator"
+    head = data[pos : pos + MAX_LENGTH_DIGITS + 1]
+    if head.isdigit() and len(head) > MAX_LENGTH_DIGITS:
+        return f"netstring length at offset {pos} has more than {MAX_LENGTH_DIGITS} digits"
+    digits = head.partition(b":")[0]
+    if digits.isdigit() and digits.startswith(b"0"):
+        return f"netstring length {digits!r} at offset {pos} has a leading zero"
+    if b":" not in head and head.isdigit():
+        return f"truncated netstring length at offset {pos}: {head!r} has no ':'"
+    return f"expected a decimal netstring length at offset {pos}, got {head!r}"
+
+
+def _netstring_field(data: bytes, start: int, end: int) -> Field:
+    """One ``(t)name=value`` item between ``start`` and ``end``."""
+    if end - start < 5 or data[start] != 0x28 or data[start + 2] != 0x29:
+        raise RemoteProtocolError(
+            "bad_format", f"netstring item at offset {start} does not start with '(t)name='"
+        )
+    ftype = _field_type(data[start + 1], "offset", start)
+    eq = data.find(b"=", start + 3, end)
+    if eq < 0:
+        raise RemoteProtocolError("bad_format", f"netstring item at offset {start} has no '='")
+    name = _field_name(data[start + 3 : eq], "offset", start)
+    raw = data[eq + 1 : end]
+    if ftype is FieldType.BINARY:
+        return Field(name, raw, ftype)
+    if b"\0" in raw:
+        raise RemoteProtocolError("bad_format", f"string field {name!r} contains a NUL byte")
+    return Field(name, raw.decode("utf-8", "surrogateescape"), ftype)
+
+
+def _field_type(digit: int, unit: str, number: int) -> FieldType:
+    """Map the type digit; ``unit number`` (e.g. ``offset 44``) says where, for messages."""
+    ftype = _FIELD_TYPES.get(digit)
+    if ftype is not None:
+        return ftype
+    if digit in _UNSUPPORTED_TYPE_DIGITS:
+        raise RemoteProtocolError(
+            "unsupported_type",
+            f"field type {chr(digit)} (struct/list/compressed) at {unit} {number} "
+            "is not used by v1",
+        )
+    raise RemoteProtocolError(
+        "bad_format", f"field type {bytes([digit])!r} at {unit} {number} is not a digit 0..4"
+    )
+
+
+def _field_name(raw: bytes, unit: str, number: int) -> str:
+    """A name must be non-empty printable ASCII and must not start with ``>>>``."""
+    if raw.isascii():
+        name = raw.decode("ascii")
+        if name and name.isprintable() and not name.startswith(">>>"):
+            return name
+    if not raw:
+        problem = "is empty"
+    elif not raw.isascii():
+        problem = "is not ASCII"
+    elif raw.startswith(b">>>"):
+        problem = "starts with '>>>'"
+    else:
+        problem = "contains a control character"
+    raise RemoteProtocolError("bad_format", f"field name at {unit} {number} {problem}")
+
+
+def _parse_trailer(data: bytes, pos: int) -> str | None:
+    """The trailing auth token after ``%%%\\n``, or ``None`` when there is none."""
+    if pos >= len(data) or data[pos:] == b"\0":
+        return None
+    start, end = _netstring_span(data, pos)
+    rest = data[end + 1 :]
+    if rest and rest != b"\0":
+        raise RemoteProtocolError(
+            "bad_format", f"{len(rest)} bytes after the auth netstring at offset {end + 1}"
+        )
+    if end - start > MAX_TOKEN_LEN:
+        raise RemoteProtocolError("bad_auth", f"trailing auth token is {end - start} bytes long")
+    raw = data[start:end]
+    if not raw.isascii():
+        raise RemoteProtocolError("bad_auth", "trailing auth token is not ASCII")
+    return raw.decode("ascii")
+
+
+def _decode_classic(data: bytes, auth: Authenticator | None) -> Message:
+    fields = _parse_classic_fields(_classic_body(data))
+    if not fields:
+        raise RemoteProtocolError("empty", "classic message has no fields")
+    msg = Message(fields)
+    if auth is not None:
+        token = msg.get(AUTH_FIELD)
+        if token is None:
+            raise RemoteProtocolError("bad_auth", "classic message has no auth field")
+        auth.verify(classic_signing_text(msg), token)
+    return msg
+
+
+def _classic_body(data: bytes) -> bytes:
+    """The lines between ``>>>\\n`` and ``<<<``; a trailing NUL is tolerated."""
+    if data.endswith(b"\0"):
+        data = data[:-1]
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise RemoteProtocolError("bad_format", f"NUL byte at offset {nul} in classic message")
+    if data.endswith(CLASSIC_END):
+        body = data[len(CLASSIC_START) : -len(CLASSIC_END)]
+    elif data.endswith(b"\n<<<"):
+        body = data[len(CLASSIC_START) : -3]
+    else:
+        raise RemoteProtocolError("bad_format", "classic message does not end with '<<<'")
+    if b"\n<<<\n" in body or body.startswith(b"<<<\n"):
+        raise RemoteProtocolError("bad_format", "data after the '<<<' terminator")
+    return body
+
+
+def _parse_classic_fields(body: bytes) -> list[Field]:
+    """Blank lines are skipped (C-level filter: a datagram of newlines stays cheap)."""
+    lines = list(filter(None, body.split(b"\n")))
+    if len(lines) > MAX_FIELDS:
+        raise RemoteProtocolError("too_large", f"{len(lines)} fields > {MAX_FIELDS}")
+    return [_classic_field(line, number) for number, line in enumerate(lines, start=1)]
+
+
+def _classic_field(line: bytes, number: int) -> Field:
+    """One ``[(t)]name=value`` line; ``number`` counts non-blank lines, for messages."""
+    ftype = FieldType.STRING
+    if line.startswith(b"("):
+        if len(line) < 3 or line[2] != 0x29:
+            raise RemoteProtocolError("bad_format", f"field line {number}: malformed '(t)' prefix")
+        ftype = _field_type(line[1], "field line", number)
+        line = line[3:]
+    raw_name, sep, raw = line.partition(b"=")
+    if not sep:
+        raise RemoteProtocolError("bad_format", f"field line {number} has no '='")
+    name = _field_name(raw_name, "field line", number)
+    if ftype is FieldType.BINARY:
+        try:
+            return Field(name, binascii.a2b_base64(raw, strict_mode=True), ftype)
+        except ValueError as exc:  # binascii.Error is a ValueError
+            raise RemoteProtocolError(
+                "bad_format", f"field line {number}: field {name!r} is not valid base64 ({exc})"
+            ) from None
+    value = raw.replace(b"\x13", b"\n").decode("utf-8", "surrogateescape")
+    return Field(name, value, ftype)
