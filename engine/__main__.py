@@ -1,0 +1,7 @@
+"""``python -m engine`` runs the daemon."""
+
+import sys
+
+from engine.cli import main
+
+sys.exit(main())

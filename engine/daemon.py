@@ -1,0 +1,473 @@
+"""The asyncio shell around the sans-I/O core: one timer, sockets, actions, control socket.
+
+Rules of this module:
+1. Every input (datagram, timer, control request, finished action) goes
+   feed core -> ``_pump`` (drain events, act, send) -> re-arm the single timer.
+2. Nothing here waits on resource work while heartbeating: resource actions run in
+   their own task, one at a time (Heartbeat's serialisation rule), and report back.
+3. Signal handlers only schedule a method on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from engine import __version__
+from engine.config.model import ClusterConfig, MediumKind
+from engine.control.schema import CommandRefused, PeerInfo
+from engine.control.server import ControlServer
+from engine.core import events as ev
+from engine.core.linkplan import plan_links
+from engine.core.membership import Membership
+from engine.core.policy import ResourcePolicy
+from engine.logsetup import RingHandler, hb_log
+from engine.protocol.auth import Authenticator
+from engine.resources.actions import ActionWorker
+from engine.state import load_peer_generations, next_generation, node_uuid, save_peer_generations
+from engine.transport.base import Link
+from engine.transport.udp import make_udp_link
+
+logger = logging.getLogger("heartbeat")
+
+STATUS_PUBLISH_PERIOD = 0.1
+"""Coalesce pushed status documents to at most ten per second."""
+TIMELINE_KINDS = (ev.NodeDead, ev.NodeRestarted, ev.PartitionHealed, ev.LocalStall)
+
+
+def _load_average() -> str:
+    try:
+        with open("/proc/loadavg") as fh:
+            return fh.readline().strip() or "n/a"
+    except OSError:
+        return "n/a"
+
+
+class Engine:
+    """One running node."""
+
+    def __init__(
+        self,
+        config: ClusterConfig,
+        state_dir: Path,
+        ring: RingHandler,
+        *,
+        bind_address: str = "",
+        allow_fault_injection: bool = False,
+    ) -> None:
+        self.config = config
+        self.state_dir = state_dir
+        self.ring = ring
+        self.bind_address = bind_address
+        self.allow_fault_injection = allow_fault_injection
+        self.loop = asyncio.get_running_loop()
+        self.links: list[Link] = []
+        self.generation = next_generation(state_dir, config.hbgenmethod)
+        logger.info("Heartbeat generation: %d", self.generation)
+        self.uuid = node_uuid(state_dir, config.uuidfrom, config.node_name)
+        self.auth = Authenticator(config.auth)
+        now = self.loop.time()
+        self.membership = Membership(
+            config,
+            self.auth,
+            uuid=self.uuid,
+            generation=self.generation,
+            now=now,
+            load_average=_load_average,
+            peer_generations=load_peer_generations(state_dir),
+        )
+        self.policy: ResourcePolicy | None = None if config.crm else ResourcePolicy(config, now)
+        self.actions = ActionWorker(config, state_dir, self._action_finished)
+        self.control = ControlServer(state_dir / "control.sock", self)
+        self._timer: asyncio.TimerHandle | None = None
+        self._stopping = False
+        self._stopped = asyncio.Event()
+        self._status_dirty = False
+        self._status_handle: asyncio.TimerHandle | None = None
+        self._last_change: dict[str, Any] = {"time": time.time(), "what": "started", "reason": ""}
+        self._pumping = False
+
+    # ------------------------------------------------------------- lifecycle
+
+    async def run(self) -> int:
+        """Open everything, heartbeat until told to stop, then leave gracefully."""
+        gc.freeze()
+        await self._open_links()
+        await self.control.start()
+        self.ring.listener = self._publish_log
+        self._install_signals()
+        self.membership.start(self.loop.time(), time.time())
+        self._pump()
+        await self._stopped.wait()
+        await self._close()
+        return 0
+
+    async def _open_links(self) -> None:
+        for plan in plan_links(self.config):
+            if plan.kind is MediumKind.SERIAL:
+                logger.warning("serial link %s: serial media are not supported yet", plan.name)
+                continue
+            link = make_udp_link(plan, self.config.udpport, self.bind_address)
+            await link.open(self._on_datagram)
+            self.links.append(link)
+
+    def _install_signals(self) -> None:
+        self.loop.add_signal_handler(signal.SIGTERM, self.request_stop)
+        self.loop.add_signal_handler(signal.SIGINT, self.request_stop)
+        for sig in (signal.SIGPIPE, signal.SIGTTOU, signal.SIGTTIN):
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(sig, signal.SIG_IGN)
+
+    def request_stop(self) -> None:
+        """SIGTERM: graceful leave; a second one forces the exit."""
+        if self._stopping:
+            logger.warning("second stop request: exiting now without releasing resources")
+            self._stopped.set()
+            return
+        self._stopping = True
+        logger.info("Heartbeat shutdown in progress. (%d)", os.getpid())
+        if self.policy is None:
+            self._send_shutdone()
+            self._finish_stop()
+            return
+        refusal = self.policy.request_shutdown(self.loop.time())
+        if refusal:
+            logger.warning("shutdown: %s", refusal)
+        self._pump()
+
+    def _send_shutdone(self) -> None:
+        from engine.protocol.message import Message
+
+        msg = Message.of(("t", "shutdone"), ("st", "dead"))
+        self.membership.send(msg, self.loop.time(), time.time())
+        self._flush_outbound()
+
+    def _finish_stop(self) -> None:
+        logger.info("%s Heartbeat shutdown complete.", self.config.node_name)
+        self._stopped.set()
+
+    async def _close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        await self.actions.close()
+        await self.control.close()
+        for link in self.links:
+            link.close()
+
+    # ---------------------------------------------------------------- inputs
+
+    def _on_datagram(self, data: bytes, link: str) -> None:
+        self.membership.receive(data, link, self.loop.time(), time.time())
+        self._pump()
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        now, wall = self.loop.time(), time.time()
+        self.membership.tick(now, wall)
+        if self.policy is not None:
+            self.policy.tick(now)
+        self._pump()
+
+    def _action_finished(self, action_id: int, ok: bool, reason: str, fence_node: str) -> None:
+        if self.policy is None:
+            return
+        now = self.loop.time()
+        if fence_node:
+            self.policy.on_fence_done(fence_node, ok, reason, now)
+        else:
+            self.policy.on_action_done(action_id, ok, reason, now)
+        self._pump()
+
+    # ------------------------------------------------------------------ pump
+
+    def _pump(self) -> None:
+        """Drain the cores until quiet, act on what they said, re-arm the timer."""
+        if self._pumping:
+            return
+        self._pumping = True
+        try:
+            for _ in range(50):
+                if not self._pump_once():
+                    break
+        except Exception:
+            logger.exception("internal error while processing; continuing")
+        finally:
+            self._pumping = False
+        self._rearm()
+        self._mark_status_dirty()
+
+    def _pump_once(self) -> bool:
+        busy = False
+        now, wall = self.loop.time(), time.time()
+        for event in self.membership.drain_events():
+            busy = True
+            self._log_event(event)
+            self._route_event(event, now)
+        if self.policy is not None:
+            for msg in self.policy.drain_outbound():
+                busy = True
+                self.membership.send(msg, now, wall)
+            for action in self.policy.drain_actions():
+                busy = True
+                self.actions.submit(action)
+            for pev in self.policy.drain_events():
+                busy = True
+                self._on_policy_event(pev)
+            if self._stopping and self.policy.shutdown_complete and not self._stopped.is_set():
+                self._flush_outbound()
+                self._finish_stop()
+        if self._flush_outbound():
+            busy = True
+        return busy
+
+    def _flush_outbound(self) -> bool:
+        out = self.membership.drain_outbound()
+        for data in out:
+            for link in self.links:
+                link.send(data)
+        return bool(out)
+
+    def _rearm(self) -> None:
+        deadline = self.membership.next_deadline()
+        if self.policy is not None:
+            policy_deadline = self.policy.next_deadline()
+            if policy_deadline is not None:
+                deadline = min(deadline, policy_deadline)
+        if self._timer is not None:
+            if abs(self._timer.when() - deadline) < 0.0005:
+                return
+            self._timer.cancel()
+        self._timer = self.loop.call_at(max(deadline, self.loop.time()), self._on_timer)
+
+    # -------------------------------------------------------------- routing
+
+    def _log_event(self, event: ev.Event) -> None:
+        if isinstance(event, ev.MessageReceived):
+            return
+        if isinstance(event, ev.PacketRejected):
+            self._log_rejected(event)
+            return
+        hb_log(event.level, event.text)
+        if isinstance(event, ev.NodeDead):
+            logger.info("%s", event.reason)
+        if isinstance(event, ev.PartitionHealed):
+            hb_log(
+                "info",
+                "For information on cluster partitions, See URL: "
+                "http://linux-ha.org/wiki/Split_Brain",
+            )
+            hb_log("WARN", "Deadtime value may be too small.")
+        if isinstance(event, TIMELINE_KINDS):
+            self._timeline(_kind_of(event), getattr(event, "node", ""), "", _reason_of(event))
+
+    def _log_rejected(self, event: ev.PacketRejected) -> None:
+        """Bad packets are counted always and logged at a bounded rate."""
+        if not self.config.log.log_badpack:
+            return
+        total = sum(self.membership.rejected.values())
+        if total <= 20 or total % 1000 == 0:
+            suffix = "" if total <= 20 else f" ({total} bad packets so far; logging 1 in 1000)"
+            logger.warning("%s%s", event.text, suffix)
+
+    def _route_event(self, event: ev.Event, now: float) -> None:
+        policy = self.policy
+        if isinstance(event, ev.NodeRestarted):
+            self._remember_generations()
+        if policy is None:
+            return
+        if isinstance(event, ev.MessageReceived):
+            policy.on_message(event.message, now)
+        elif isinstance(event, ev.NodeDead):
+            policy.on_node_dead(event.node, event.reason, now)
+        elif isinstance(event, ev.NodeStatusChanged):
+            policy.on_node_status(event.node, event.new, now)
+        elif isinstance(event, ev.NodeRestarted):
+            policy.on_node_restarted(event.node, now)
+        elif isinstance(event, ev.CommUp):
+            policy.on_comm_up(now)
+
+    def _remember_generations(self) -> None:
+        generations = {
+            n.name: n.track.generation for n in self.membership.peers() if n.track.generation
+        }
+        try:
+            save_peer_generations(self.state_dir, generations)
+        except OSError as exc:
+            logger.warning("cannot save peer generations: %s", exc)
+
+    def _on_policy_event(self, pev: Any) -> None:
+        text = getattr(pev, "log_text", "") or getattr(pev, "reason", "")
+        if text:
+            hb_log(getattr(pev, "level", "info"), text)
+        kind = getattr(pev, "kind", "")
+        if (kind and kind != "audit") or getattr(pev, "level", "") in ("ERROR", "CRIT"):
+            self._timeline(
+                kind,
+                getattr(pev, "node", ""),
+                getattr(pev, "group", ""),
+                getattr(pev, "reason", text),
+            )
+
+    def _timeline(self, kind: str, node: str, group: str, reason: str) -> None:
+        entry = {"time": time.time(), "kind": kind, "node": node, "group": group, "reason": reason}
+        self._last_change = {"time": entry["time"], "what": kind, "reason": reason}
+        self.control.publish("timeline", entry)
+
+    def _publish_log(self, entry: dict[str, Any]) -> None:
+        self.control.publish("log", entry)
+
+    # ------------------------------------------------------- status document
+
+    def _mark_status_dirty(self) -> None:
+        if self._status_handle is None:
+            self._status_handle = self.loop.call_later(STATUS_PUBLISH_PERIOD, self._push_status)
+
+    def _push_status(self) -> None:
+        self._status_handle = None
+        self.control.publish("status", self.status())
+
+    def status(self) -> dict[str, Any]:
+        """The ``status --json`` document (docs/architecture.md)."""
+        now = self.loop.time()
+        doc = self.membership.snapshot(now)
+        timing = self.config.timing
+        doc.update(
+            {
+                "cluster": self.config.cluster,
+                "version": __version__,
+                "pid": os.getpid(),
+                "timing": {
+                    "keepalive_ms": timing.keepalive_ms,
+                    "warntime_ms": timing.warntime_ms,
+                    "deadtime_ms": timing.deadtime_ms,
+                    "initdead_ms": timing.initdead_ms,
+                },
+                "auto_failback": self.config.auto_failback.value,
+                "stonith": [f"{s.directive} {s.plugin}" for s in self.config.stonith],
+                "links": [
+                    {
+                        "name": link.name,
+                        "kind": link.kind,
+                        "cut": link.cut,
+                        "sent": link.stats.sent,
+                        "send_errors": link.stats.send_errors,
+                        "received": link.stats.received,
+                        "bytes_sent": link.stats.bytes_sent,
+                        "bytes_received": link.stats.bytes_received,
+                    }
+                    for link in self.links
+                ],
+                "groups": self._groups_status(),
+                "resources": self._resources_status(),
+                "counters": self._counters(),
+                "last_change": self._last_change,
+            }
+        )
+        return doc
+
+    def _groups_status(self) -> list[dict[str, Any]]:
+        policy_groups: dict[str, dict[str, Any]] = {}
+        if self.policy is not None:
+            groups = self.policy.snapshot().get("groups", [])
+            for group in groups if isinstance(groups, list) else []:
+                policy_groups[group["key"]] = group
+        result = []
+        for spec in self.config.groups:
+            info = policy_groups.get(spec.key, {})
+            result.append(
+                {
+                    "key": spec.key,
+                    "home": spec.node,
+                    "held_by": info.get("held_by"),
+                    "state": info.get("state", "stopped"),
+                    "reason": info.get("reason", ""),
+                    "resources": self.actions.resource_states(spec),
+                }
+            )
+        return result
+
+    def _resources_status(self) -> dict[str, Any]:
+        if self.policy is None:
+            return {"mode": "disabled (crm)", "i_hold": "none", "stable": True}
+        snap = self.policy.snapshot()
+        return {k: v for k, v in snap.items() if k != "groups"}
+
+    def _counters(self) -> dict[str, Any]:
+        counters: dict[str, Any] = dict(self.membership.counters)
+        rejected = dict(self.membership.rejected)
+        counters["rejected"] = rejected
+        counters["rejected_total"] = sum(rejected.values())
+        counters["control_bad_requests"] = self.control.stats.get("bad_requests", 0)
+        return counters
+
+    # ------------------------------------------------------ control handler
+
+    def command_names(self) -> frozenset[str]:
+        """Mutating verbs of the control socket."""
+        names = {"standby", "takeover"}
+        if self.allow_fault_injection:
+            names.add("debug_link")
+        return frozenset(names)
+
+    async def act(self, cmd: str, args: dict[str, Any], peer: PeerInfo) -> dict[str, Any]:
+        """Run one mutating control request; raise CommandRefused with the reason."""
+        if cmd in ("standby", "takeover"):
+            return self._standby_or_takeover(cmd, args)
+        if cmd == "debug_link":
+            return self._debug_link(args)
+        if cmd == "hbparameter":
+            name = args.get("name")
+            if not isinstance(name, str):
+                raise CommandRefused('hbparameter needs {"name": PARAMETER}')
+            return {"name": name, "value": self.config.parameter(name)}
+        raise CommandRefused(f"unknown command {cmd}")
+
+    def _standby_or_takeover(self, cmd: str, args: dict[str, Any]) -> dict[str, Any]:
+        which = args.get("which", "all")
+        if which not in ("all", "foreign", "local", "failback"):
+            raise CommandRefused(
+                f"{cmd}: unknown resource set {which!r}; use all, foreign, local or failback"
+            )
+        if self.policy is None:
+            raise CommandRefused("resource management is disabled (crm/pacemaker on)")
+        now = self.loop.time()
+        if cmd == "standby":
+            refusal = self.policy.request_standby(which, now)
+        else:
+            refusal = self.policy.request_takeover(which, now)
+        if refusal:
+            raise CommandRefused(refusal)
+        self._pump()
+        return {"accepted": True, "which": which, "message": f"{cmd} {which} requested"}
+
+    def _debug_link(self, args: dict[str, Any]) -> dict[str, Any]:
+        name, up = args.get("link"), args.get("up")
+        if not isinstance(name, str) or not isinstance(up, bool):
+            raise CommandRefused('debug_link needs {"link": NAME, "up": true|false}')
+        for link in self.links:
+            if link.name == name:
+                link.cut = not up
+                logger.warning("fault injection: link %s %s", name, "restored" if up else "cut")
+                return {"link": name, "up": up}
+        raise CommandRefused(f"no link named {name!r}; links: {[lk.name for lk in self.links]}")
+
+
+def _kind_of(event: ev.Event) -> str:
+    return {
+        ev.NodeDead: "death",
+        ev.NodeRestarted: "restart",
+        ev.PartitionHealed: "partition",
+        ev.LocalStall: "stall",
+    }.get(type(event), "event")
+
+
+def _reason_of(event: ev.Event) -> str:
+    reason = getattr(event, "reason", "")
+    return str(reason) if reason else event.text

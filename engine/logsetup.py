@@ -1,0 +1,178 @@
+"""Heartbeat-style logging (spec §10.1) to logfile, debugfile, syslog and the console.
+
+``logfile`` gets every priority but debug, in Heartbeat's exact syslog-like format
+(``Nov 25 13:05:33 alpha heartbeat: [13783]: info: Link bravo:eth0 up.``). ``debugfile``
+gets everything, with millisecond timestamps (our addition: ordering of resource steps
+and failover timings must be readable from the log). A ring buffer and a listener hook
+feed the control socket's ``log`` topic.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from engine.config.model import LogConfig
+
+LOGGER_NAME = "heartbeat"
+NOTICE = 25
+logging.addLevelName(NOTICE, "notice")
+
+PRIORITY_WORDS = {
+    logging.CRITICAL: "CRIT",
+    logging.ERROR: "ERROR",
+    logging.WARNING: "WARN",
+    NOTICE: "notice",
+    logging.INFO: "info",
+    logging.DEBUG: "debug",
+}
+WORD_LEVELS = {
+    "EMERG": logging.CRITICAL,
+    "ALERT": logging.CRITICAL,
+    "CRIT": logging.CRITICAL,
+    "ERROR": logging.ERROR,
+    "WARN": logging.WARNING,
+    "notice": NOTICE,
+    "info": logging.INFO,
+    "debug": logging.DEBUG,
+}
+_FACILITY_NAMES = (
+    *("auth", "authpriv", "cron", "daemon", "ftp", "kern", "lpr", "mail", "news"),
+    *("syslog", "user", "uucp"),
+    *(f"local{i}" for i in range(8)),
+)
+FACILITIES = {
+    name: getattr(logging.handlers.SysLogHandler, f"LOG_{name.upper()}") for name in _FACILITY_NAMES
+}
+
+
+def priority_word(levelno: int) -> str:
+    """Heartbeat's priority word for a logging level."""
+    for level in sorted(PRIORITY_WORDS, reverse=True):
+        if levelno >= level:
+            return PRIORITY_WORDS[level]
+    return "debug"
+
+
+class HeartbeatFormatter(logging.Formatter):
+    """``<Mon DD HH:MM:SS> <host> heartbeat: [<pid>]: <prio>: <text>``."""
+
+    def __init__(self, host: str, precise: bool = False) -> None:
+        super().__init__()
+        self.host = host
+        self.precise = precise
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render one record."""
+        stamp = time.strftime("%b %d %H:%M:%S", time.localtime(record.created))
+        if self.precise:
+            stamp += f".{int(record.msecs):03d}"
+        text = record.getMessage()
+        line = f"{stamp} {self.host} heartbeat: [{record.process}]: "
+        line += f"{priority_word(record.levelno)}: {text}"
+        if record.exc_info:
+            line += "\n" + self.formatException(record.exc_info)
+        return line
+
+
+class SyslogFormatter(logging.Formatter):
+    """``[<pid>]: <prio>: <text>`` with ident ``heartbeat``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render one record for syslog."""
+        return (
+            f"heartbeat: [{record.process}]: {priority_word(record.levelno)}: {record.getMessage()}"
+        )
+
+
+LogListener = Callable[[dict[str, Any]], None]
+
+
+class RingHandler(logging.Handler):
+    """Keeps the last lines for new console clients and forwards each line live."""
+
+    def __init__(self, size: int = 500) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: deque[dict[str, Any]] = deque(maxlen=size)
+        self.listener: LogListener | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Store and forward one record."""
+        entry = {
+            "time": record.created,
+            "level": priority_word(record.levelno),
+            "text": record.getMessage(),
+        }
+        self.lines.append(entry)
+        if self.listener is not None:
+            try:
+                self.listener(entry)
+            except Exception:  # a broken listener must never break logging
+                self.listener = None
+
+
+def _file_handler(path: str, level: int, host: str, precise: bool) -> logging.Handler | None:
+    if not path or path == "/dev/null":
+        return None
+    directory = os.path.dirname(path)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    handler = logging.handlers.WatchedFileHandler(path)
+    handler.setLevel(level)
+    handler.setFormatter(HeartbeatFormatter(host, precise))
+    return handler
+
+
+def _syslog_handler(facility: str) -> logging.Handler | None:
+    if not facility or facility == "none" or facility not in FACILITIES:
+        return None
+    if not os.path.exists("/dev/log"):
+        return None
+    handler = logging.handlers.SysLogHandler(address="/dev/log", facility=FACILITIES[facility])
+    handler.setLevel(logging.INFO)
+    handler.setFormatter(SyslogFormatter())
+    return handler
+
+
+def setup_logging(
+    log: LogConfig, host: str, *, stderr: bool = True, debug: bool = False
+) -> RingHandler:
+    """Configure the ``heartbeat`` logger as ``ha.cf`` says; returns the ring buffer."""
+    root = logging.getLogger(LOGGER_NAME)
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(logging.DEBUG)
+    root.propagate = False
+    handlers: list[logging.Handler | None] = [
+        _file_handler(log.logfile, logging.INFO, host, precise=False),
+        _file_handler(log.debugfile, logging.DEBUG, host, precise=True),
+        _syslog_handler(log.logfacility),
+    ]
+    if stderr:
+        console = logging.StreamHandler(sys.stderr)
+        console.setLevel(logging.DEBUG if debug or log.debug else logging.INFO)
+        console.setFormatter(HeartbeatFormatter(host, precise=True))
+        handlers.append(console)
+    ring = RingHandler()
+    handlers.append(ring)
+    active = [h for h in handlers if h is not None]
+    for handler in active:
+        root.addHandler(handler)
+    # Other engine modules log under their own names; route them to the same place.
+    engine_logger = logging.getLogger("engine")
+    engine_logger.handlers = list(active)
+    engine_logger.setLevel(logging.DEBUG)
+    engine_logger.propagate = False
+    return ring
+
+
+def hb_log(word: str, text: str) -> None:
+    """Log ``text`` at the level named by a Heartbeat priority word."""
+    logging.getLogger(LOGGER_NAME).log(WORD_LEVELS.get(word, logging.INFO), "%s", text)
