@@ -28,6 +28,7 @@ from engine.core import events as ev
 from engine.core.linkplan import plan_links
 from engine.core.membership import Membership
 from engine.core.policy import ResourcePolicy
+from engine.core.policy_types import PolicyEvent
 from engine.logsetup import RingHandler, hb_log
 from engine.protocol.auth import Authenticator
 from engine.resources.actions import ActionWorker
@@ -39,6 +40,8 @@ logger = logging.getLogger("heartbeat")
 
 STATUS_PUBLISH_PERIOD = 0.1
 """Coalesce pushed status documents to at most ten per second."""
+_RUNNER_LOGS = ("Acquiring resource group", "Releasing resource group")
+"""Lines the group runner writes itself when it starts the work."""
 TIMELINE_KINDS = (ev.NodeDead, ev.NodeRestarted, ev.PartitionHealed, ev.LocalStall)
 
 
@@ -302,18 +305,13 @@ class Engine:
         except OSError as exc:
             logger.warning("cannot save peer generations: %s", exc)
 
-    def _on_policy_event(self, pev: Any) -> None:
-        text = getattr(pev, "log_text", "") or getattr(pev, "reason", "")
-        if text:
-            hb_log(getattr(pev, "level", "info"), text)
-        kind = getattr(pev, "kind", "")
-        if (kind and kind != "audit") or getattr(pev, "level", "") in ("ERROR", "CRIT"):
-            self._timeline(
-                kind,
-                getattr(pev, "node", ""),
-                getattr(pev, "group", ""),
-                getattr(pev, "reason", text),
-            )
+    def _on_policy_event(self, pev: PolicyEvent) -> None:
+        if pev.log and not pev.log.startswith(_RUNNER_LOGS):
+            hb_log(pev.level, pev.log)
+        if pev.reason and pev.reason != pev.log:
+            hb_log("debug" if pev.kind == "audit" else "info", f"{pev.kind}: {pev.reason}")
+        if pev.kind != "audit" or pev.level in ("ERROR", "CRIT"):
+            self._timeline(pev.kind, pev.node, pev.group, pev.reason or pev.log)
 
     def _timeline(self, kind: str, node: str, group: str, reason: str) -> None:
         entry = {"time": time.time(), "kind": kind, "node": node, "group": group, "reason": reason}

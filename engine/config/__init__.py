@@ -1,0 +1,53 @@
+"""Configuration: ``ha.cf``, ``authkeys`` and ``haresources`` into a ``ClusterConfig``."""
+
+from __future__ import annotations
+
+from engine.config.loader import LoadResult, load_config, local_node_name
+from engine.config.model import (
+    ApiAuthSpec,
+    AuthConfig,
+    AuthKey,
+    AutoFailback,
+    ChildSpec,
+    ClusterConfig,
+    GroupSpec,
+    Issue,
+    LogConfig,
+    MediumKind,
+    MediumSpec,
+    ResourceSpec,
+    Severity,
+    SourceRef,
+    StonithSpec,
+    Timing,
+)
+from engine.config.report import format_report, summary_line
+from engine.config.timeparse import parse_bool, parse_time_ms
+from engine.config.validate import check_timing
+
+__all__ = [
+    "ApiAuthSpec",
+    "AuthConfig",
+    "AuthKey",
+    "AutoFailback",
+    "ChildSpec",
+    "ClusterConfig",
+    "GroupSpec",
+    "Issue",
+    "LoadResult",
+    "LogConfig",
+    "MediumKind",
+    "MediumSpec",
+    "ResourceSpec",
+    "Severity",
+    "SourceRef",
+    "StonithSpec",
+    "Timing",
+    "check_timing",
+    "format_report",
+    "load_config",
+    "local_node_name",
+    "parse_bool",
+    "parse_time_ms",
+    "summary_line",
+]

@@ -181,6 +181,16 @@ class ChildSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class ApiAuthSpec:
+    """An ``apiauth client [uid=a,b] [gid=c,d]`` line (who may use a client API name)."""
+
+    client: str
+    uids: tuple[str, ...]
+    gids: tuple[str, ...]
+    where: SourceRef
+
+
+@dataclass(frozen=True, slots=True)
 class LogConfig:
     """Logging directives (``logfile``, ``debugfile``, ``logfacility``...)."""
 
@@ -228,6 +238,8 @@ class ClusterConfig:
     """Raw recorded values for ``hbparameter`` (directive, text as written or default)."""
     not_acted_on: tuple[str, ...] = ()
     """Directives that were accepted but that this version does not act on yet."""
+    apiauth: tuple[ApiAuthSpec, ...] = ()
+    """``apiauth`` lines (parsed and validated; built-in defaults are not listed here)."""
 
     @property
     def peers(self) -> tuple[str, ...]:

@@ -1,0 +1,42 @@
+"""Render configuration issues for ``haengine --check-config``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from engine.config.model import ClusterConfig, Issue, Severity
+
+
+def _count(number: int, word: str) -> str:
+    return f"{number} {word}" if number == 1 else f"{number} {word}s"
+
+
+def summary_line(issues: Sequence[Issue], config: ClusterConfig | None = None) -> str:
+    """``2 errors, 1 warning: configuration refused`` or ``configuration OK: ...``."""
+    errors = sum(1 for issue in issues if issue.severity is Severity.ERROR)
+    warnings = sum(1 for issue in issues if issue.severity is Severity.WARNING)
+    if errors:
+        return f"{_count(errors, 'error')}, {_count(warnings, 'warning')}: configuration refused"
+    text = "configuration OK"
+    if config is not None:
+        groups = _count(len(config.groups), "resource group")
+        text += (
+            f": {_count(len(config.nodes), 'node')}, {_count(len(config.media), 'link')}, {groups}"
+        )
+    if warnings:
+        text += f" ({_count(warnings, 'warning')})"
+    return text
+
+
+def format_report(issues: Sequence[Issue], config: ClusterConfig | None = None) -> str:
+    """One ``file:line: severity: message (hint)`` line per issue, then a summary line.
+
+    When ``config`` is given, the directives accepted but not acted on are listed too.
+    """
+    lines = [str(issue) for issue in issues]
+    if config is not None and config.not_acted_on:
+        lines.append(
+            "note: accepted but not acted on by this version: " + ", ".join(config.not_acted_on)
+        )
+    lines.append(summary_line(issues, config))
+    return "\n".join(lines)

@@ -1,0 +1,236 @@
+"""The one place that runs external programs.
+
+Rules of this module: every child starts in its own session (so it and everything it
+forks form one process group we can kill together), never inherits our stdin, and never
+outlives its timeout. Output goes to anonymous temporary files rather than pipes: a
+resource script that starts a daemon without redirecting its output must not hang us
+waiting for EOF, and the daemon must not die of SIGPIPE later (Heartbeat appends script
+output to the debug log file for the same reason). Nothing here raises for a program
+that cannot be run; the result says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import IO
+
+logger = logging.getLogger(__name__)
+
+OUTPUT_LIMIT = 64 * 1024
+"""Bytes of stdout and of stderr kept per run (the tail)."""
+
+KILL_GRACE = 2.0
+"""Seconds between SIGTERM and SIGKILL to the process group on timeout."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramResult:
+    """What one run of an external program did.
+
+    ``returncode`` is None when the program could not be started (``error`` says why)
+    or when it was killed after a timeout (``timed_out``). A negative code means the
+    child died of that signal, as in ``subprocess``.
+    """
+
+    argv: tuple[str, ...]
+    returncode: int | None
+    stdout: str
+    stderr: str
+    duration_ms: float
+    timed_out: bool = False
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the program ran to completion and exited 0."""
+        return self.returncode == 0 and not self.timed_out and not self.error
+
+    @property
+    def program(self) -> str:
+        """The base name of the program, used as the prefix of its log lines."""
+        return os.path.basename(self.argv[0]) if self.argv else "?"
+
+    def describe(self) -> str:
+        """A short human text for the outcome: ``exit 1``, ``timed out after 20.0 s``..."""
+        if self.error:
+            return self.error
+        if self.timed_out:
+            return f"timed out after {self.duration_ms / 1000:.1f} s"
+        if self.returncode is not None and self.returncode < 0:
+            try:
+                name = signal.Signals(-self.returncode).name
+            except ValueError:
+                name = f"signal {-self.returncode}"
+            return f"killed by {name}"
+        return f"exit {self.returncode}"
+
+    def last_line(self) -> str:
+        """The last non-empty line of stderr (else stdout), for one-line reasons."""
+        for text in (self.stderr, self.stdout):
+            lines = [line.strip() for line in text.splitlines() if line.strip()]
+            if lines:
+                return lines[-1]
+        return ""
+
+
+async def run_program(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    timeout: float,
+    cwd: str | None = None,
+    stdin: bytes | None = None,
+    kill_grace: float = KILL_GRACE,
+    log: bool = True,
+) -> ProgramResult:
+    """Run ``argv`` to completion or until ``timeout`` seconds, never raising for it.
+
+    Args:
+        argv: program and arguments (no shell).
+        env: the complete environment of the child; None inherits ours.
+        timeout: seconds before the whole process group gets SIGTERM, then SIGKILL
+            after ``kill_grace`` seconds.
+        cwd: working directory of the child.
+        stdin: bytes fed to the child's stdin; None gives it /dev/null.
+        kill_grace: seconds between SIGTERM and SIGKILL.
+        log: write argv, outcome and output lines to the debug log.
+
+    Returns:
+        The result; ``returncode`` None plus ``error`` when the program could not run.
+    """
+    args = tuple(argv)
+    start = time.monotonic()
+    if not args:
+        result = ProgramResult(args, None, "", "", 0.0, error="empty command line")
+    else:
+        with _capture_file() as out, _capture_file() as err:
+            result = await _run(args, env, timeout, cwd, stdin, kill_grace, out, err, start)
+    if log:
+        log_program_result(result)
+    return result
+
+
+def _capture_file() -> IO[bytes]:
+    """An unnamed temporary file for one output stream of a child."""
+    return tempfile.TemporaryFile(prefix="hatui-run-")
+
+
+async def _run(
+    argv: tuple[str, ...],
+    env: Mapping[str, str] | None,
+    timeout: float,
+    cwd: str | None,
+    stdin: bytes | None,
+    kill_grace: float,
+    out: IO[bytes],
+    err: IO[bytes],
+    start: float,
+) -> ProgramResult:
+    """Start the child, wait for it within ``timeout``, then read its output tails."""
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return ProgramResult(
+            argv, None, "", "", _elapsed_ms(start), error=f"cannot run {argv[0]}: {reason}"
+        )
+    timed_out = False
+    try:
+        await asyncio.wait_for(_feed_and_wait(proc, stdin), timeout)
+    except TimeoutError:
+        timed_out = True
+        await _kill_group(proc, kill_grace)
+    except BaseException:
+        await _kill_group(proc, 0.0)
+        raise
+    return ProgramResult(
+        argv,
+        None if timed_out else proc.returncode,
+        _read_tail(out),
+        _read_tail(err),
+        _elapsed_ms(start),
+        timed_out=timed_out,
+    )
+
+
+async def _feed_and_wait(proc: asyncio.subprocess.Process, data: bytes | None) -> None:
+    """Write ``data`` to the child's stdin (if any) and wait for it to exit."""
+    if data is not None and proc.stdin is not None:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            proc.stdin.write(data)
+            await proc.stdin.drain()
+        proc.stdin.close()
+    await proc.wait()
+
+
+async def _kill_group(proc: asyncio.subprocess.Process, grace: float) -> None:
+    """SIGTERM the child's process group, wait ``grace`` s for the child, then SIGKILL.
+
+    The SIGKILL goes to the group even when the child itself obeyed SIGTERM, so a
+    grandchild that ignores SIGTERM is gone too when this returns.
+    """
+    if grace > 0:
+        _signal_group(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(proc.wait()), grace)
+    _signal_group(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        await proc.wait()
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    """Send ``sig`` to a process group that may already be gone."""
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+    except PermissionError as exc:
+        logger.warning("Cannot send %s to process group %d: %s", sig.name, pgid, exc)
+
+
+def _read_tail(stream: IO[bytes], limit: int = OUTPUT_LIMIT) -> str:
+    """The last ``limit`` bytes written to ``stream``, decoded leniently."""
+    size = stream.seek(0, os.SEEK_END)
+    stream.seek(max(0, size - limit))
+    return stream.read(limit).decode("utf-8", errors="replace")
+
+
+def _elapsed_ms(start: float) -> float:
+    """Milliseconds since ``start`` (monotonic seconds)."""
+    return (time.monotonic() - start) * 1000.0
+
+
+def log_program_result(result: ProgramResult, log: logging.Logger = logger) -> None:
+    """Write one run to ``log`` at debug level: argv, outcome, then each output line.
+
+    Output lines are prefixed with the program's base name so that the debug log reads
+    like Heartbeat's, where script output is appended to the debug file.
+    """
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    log.debug(
+        "%s: ran %s: %s in %.1f ms",
+        result.program,
+        " ".join(result.argv),
+        result.describe(),
+        result.duration_ms,
+    )
+    for stream, text in (("stdout", result.stdout), ("stderr", result.stderr)):
+        for line in text.splitlines():
+            log.debug("%s[%s]: %s", result.program, stream, line)
