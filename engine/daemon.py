@@ -167,8 +167,14 @@ class Engine:
     # ---------------------------------------------------------------- inputs
 
     def _on_datagram(self, data: bytes, link: str) -> None:
-        self.membership.receive(data, link, self.loop.time(), time.time())
-        self._pump()
+        if self.membership.receive(data, link, self.loop.time(), time.time()):
+            self._pump()
+            return
+        # Garbage and forgeries change nothing: log them (rate-limited) and go back to
+        # sleep without touching timers, so a flood costs as little as possible.
+        for event in self.membership.drain_events():
+            if isinstance(event, ev.PacketRejected):
+                self._log_rejected(event)
 
     def _on_timer(self) -> None:
         self._timer = None

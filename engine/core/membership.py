@@ -291,15 +291,20 @@ class Membership:
 
     # ------------------------------------------------------------- receiving
 
-    def receive(self, data: bytes, link: str, now: float, wall: float) -> None:
-        """Handle one datagram that arrived on medium ``link``."""
+    def receive(self, data: bytes, link: str, now: float, wall: float) -> bool:
+        """Handle one datagram that arrived on medium ``link``.
+
+        Returns False when it was rejected before it could change anything (bad format,
+        bad signature): the shell then has no timers to re-arm.
+        """
         self.counters["received"] += 1
         try:
             msg = decode_datagram(data, self._auth)
         except RemoteProtocolError as exc:
             self._reject(exc.reason, exc.detail, link)
-            return
+            return False
         self._process(msg, link, now, wall)
+        return True
 
     def receive_message(self, msg: Message, link: str, now: float, wall: float) -> None:
         """Handle an already decoded and authenticated message (serial links)."""

@@ -1,0 +1,105 @@
+"""Two real engines over loopback UDP: formation, failover, standby, graceful leave."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.loopback import Cluster, held_by, node_status, wait_for
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    c = Cluster(tmp_path)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def formed(cluster: Cluster) -> None:
+    cluster.start()
+    for me, peer in (("alpha", "bravo"), ("bravo", "alpha")):
+        wait_for(lambda me=me, peer=peer: node_status(cluster[me].status(), peer) == "active", 10)
+    # Heartbeat's settle delay (10 s) before the home node takes its group.
+    wait_for(lambda: held_by(cluster["alpha"].status()) == "alpha", 20)
+    wait_for(lambda: cluster["alpha"].holds("one") and cluster["alpha"].holds("two"), 5)
+    assert not cluster["bravo"].holds("one")
+
+
+@pytest.mark.slow
+def test_crash_failover_and_failback(cluster: Cluster) -> None:
+    formed(cluster)
+    doc = cluster["alpha"].status()
+    assert doc and [r["state"] for r in doc["groups"][0]["resources"]] == ["running", "running"]
+    killed = time.monotonic()
+    cluster["alpha"].kill()
+    wait_for(lambda: cluster["bravo"].holds("two"), 5)
+    took = time.monotonic() - killed
+    print(f"crash -> group running on bravo: {took * 1000:.0f} ms")
+    assert took < 2.5
+    doc = cluster["bravo"].status()
+    group = doc["groups"][0] if doc else {}
+    assert group.get("held_by") == "bravo"
+    assert "alpha declared dead after" in group.get("reason", "")
+    assert "WARN: node alpha: is dead" in cluster["bravo"].log()
+    # alpha comes back: auto_failback on returns the group exactly once.
+    (cluster["alpha"].state_dir / "res-one").unlink(missing_ok=True)
+    (cluster["alpha"].state_dir / "res-two").unlink(missing_ok=True)
+    cluster.start("alpha")
+    wait_for(lambda: held_by(cluster["bravo"].status()) == "alpha", 30)
+    wait_for(lambda: cluster["alpha"].holds("two") and not cluster["bravo"].holds("one"), 10)
+    assert "Heartbeat restart on node alpha" in cluster["bravo"].log()
+
+
+@pytest.mark.slow
+def test_standby_refused_then_moves_and_graceful_leave(cluster: Cluster) -> None:
+    formed(cluster)
+    out = cluster["alpha"].ctl("standby", "bogus")
+    assert out.returncode != 0
+    out = cluster["alpha"].ctl("standby")
+    assert out.returncode == 0, out.stderr
+    wait_for(lambda: held_by(cluster["bravo"].status()) == "bravo", 15)
+    wait_for(lambda: cluster["bravo"].holds("two") and not cluster["alpha"].holds("one"), 5)
+    # Graceful stop of the holder: the peer sees a shutdown, not a death first.
+    time.sleep(0.5)
+    assert cluster["bravo"].stop() == 0
+    wait_for(lambda: cluster["alpha"].holds("two"), 10)
+    log = cluster["alpha"].log()
+    assert "Received shutdown notice from 'bravo'." in log
+    notice = log.index("Received shutdown notice from 'bravo'.")
+    assert "node bravo: is dead" not in log[:notice]
+    # With the peer gone, standby is refused with a reason.
+    wait_for(lambda: node_status(cluster["alpha"].status(), "bravo") == "dead", 5)
+    out = cluster["alpha"].ctl("standby")
+    assert out.returncode == 1
+    assert "bravo" in out.stderr
+
+
+def test_bad_control_requests_and_garbage_change_nothing(cluster: Cluster) -> None:
+    import socket as sk
+
+    cluster.start()
+    for me, peer in (("alpha", "bravo"), ("bravo", "alpha")):
+        wait_for(lambda me=me, peer=peer: node_status(cluster[me].status(), peer) == "active", 10)
+    alpha = cluster["alpha"]
+    with sk.socket(sk.AF_UNIX, sk.SOCK_STREAM) as conn:
+        conn.connect(str(alpha.state_dir / "control.sock"))
+        conn.sendall(b"not json\n")
+        reply = conn.recv(4096)
+    assert b"bad_request" in reply
+    port = int((alpha.config_dir / "ha.cf").read_text().split("udpport ")[1].split()[0])
+    with sk.socket(sk.AF_INET, sk.SOCK_DGRAM) as udp:
+        for i in range(2000):
+            udp.sendto(bytes([i % 256]) * (i % 300 + 1), (alpha.address, port))
+            if i % 20 == 19:
+                time.sleep(0.01)  # stay under the socket buffer: we count, not flood
+    time.sleep(1.0)
+    doc = alpha.status()
+    assert doc is not None
+    assert node_status(doc, "bravo") == "active"
+    assert doc["counters"]["rejected_total"] >= 1900, doc["counters"]
+    assert doc["counters"]["control_bad_requests"] >= 1
