@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine import __version__
+from engine import __version__, sdnotify
 from engine.config.model import ClusterConfig, MediumKind
 from engine.control.schema import CommandRefused, PeerInfo
 from engine.control.server import ControlServer
@@ -30,10 +30,13 @@ from engine.core.membership import Membership
 from engine.core.policy import ResourcePolicy
 from engine.core.policy_types import PolicyEvent
 from engine.logsetup import RingHandler, hb_log
+from engine.metrics import EngineStats, MetricsServer, render
 from engine.protocol.auth import Authenticator
 from engine.resources.actions import ActionWorker
 from engine.state import load_peer_generations, next_generation, node_uuid, save_peer_generations
 from engine.transport.base import Link
+from engine.transport.ping import make_ping_links
+from engine.transport.serial import make_serial_link
 from engine.transport.udp import make_udp_link
 
 logger = logging.getLogger("heartbeat")
@@ -64,6 +67,8 @@ class Engine:
         *,
         bind_address: str = "",
         allow_fault_injection: bool = False,
+        control_socket: Path | None = None,
+        metrics_address: tuple[str, int] | None = None,
     ) -> None:
         self.config = config
         self.state_dir = state_dir
@@ -88,7 +93,11 @@ class Engine:
         )
         self.policy: ResourcePolicy | None = None if config.crm else ResourcePolicy(config, now)
         self.actions = ActionWorker(config, state_dir, self._action_finished)
-        self.control = ControlServer(state_dir / "control.sock", self)
+        self.control = ControlServer(control_socket or state_dir / "control.sock", self)
+        self.stats = EngineStats()
+        self.metrics: MetricsServer | None = None
+        if metrics_address is not None:
+            self.metrics = MetricsServer(*metrics_address, self.scrape_metrics)
         self._timer: asyncio.TimerHandle | None = None
         self._stopping = False
         self._stopped = asyncio.Event()
@@ -104,22 +113,38 @@ class Engine:
         gc.freeze()
         await self._open_links()
         await self.control.start()
+        if self.metrics is not None:
+            await self.metrics.start()
         self.ring.listener = self._publish_log
         self._install_signals()
         self.membership.start(self.loop.time(), time.time())
         self._pump()
+        sdnotify.notify("READY=1", f"STATUS=heartbeating on {len(self.links)} link(s)")
+        self._schedule_watchdog(sdnotify.watchdog_interval())
         await self._stopped.wait()
         await self._close()
         return 0
 
     async def _open_links(self) -> None:
         for plan in plan_links(self.config):
+            link: Link
             if plan.kind is MediumKind.SERIAL:
-                logger.warning("serial link %s: serial media are not supported yet", plan.name)
-                continue
-            link = make_udp_link(plan, self.config.udpport, self.bind_address)
+                # serial delivers classic texts; decode_datagram accepts them as they are
+                link = make_serial_link(plan, plan.media[0].baud, self.auth)
+            else:
+                link = make_udp_link(plan, self.config.udpport, self.bind_address)
             await link.open(self._on_datagram)
             self.links.append(link)
+        for ping_link in make_ping_links(self.config, self.auth):
+            await ping_link.open(self._on_datagram)
+            self.links.append(ping_link)
+
+    def _schedule_watchdog(self, interval: float | None) -> None:
+        """``WatchdogSec=``: ping systemd from the loop, so a stalled loop gets restarted."""
+        if interval is None or self._stopped.is_set():
+            return
+        sdnotify.notify("WATCHDOG=1")
+        self.loop.call_later(interval, self._schedule_watchdog, interval)
 
     def _install_signals(self) -> None:
         self.loop.add_signal_handler(signal.SIGTERM, self.request_stop)
@@ -135,6 +160,7 @@ class Engine:
             self._stopped.set()
             return
         self._stopping = True
+        sdnotify.notify("STOPPING=1", "STATUS=releasing resources and leaving the cluster")
         logger.info("Heartbeat shutdown in progress. (%d)", os.getpid())
         if self.policy is None:
             self._send_shutdone()
@@ -161,6 +187,8 @@ class Engine:
             self._timer.cancel()
         await self.actions.close()
         await self.control.close()
+        if self.metrics is not None:
+            await self.metrics.close()
         for link in self.links:
             link.close()
 
@@ -168,6 +196,7 @@ class Engine:
 
     def _on_datagram(self, data: bytes, link: str) -> None:
         if self.membership.receive(data, link, self.loop.time(), time.time()):
+            self.stats.observe_links(self.membership.nodes.values())
             self._pump()
             return
         # Garbage and forgeries change nothing: log them (rate-limited) and go back to
@@ -188,6 +217,7 @@ class Engine:
         if self.policy is None:
             return
         now = self.loop.time()
+        self.stats.action_finished(action_id, ok, now)
         if fence_node:
             self.policy.on_fence_done(fence_node, ok, reason, now)
         else:
@@ -225,6 +255,7 @@ class Engine:
                 self.membership.send(msg, now, wall)
             for action in self.policy.drain_actions():
                 busy = True
+                self.stats.action_submitted(action.id, type(action).__name__.lower(), now)
                 self.actions.submit(action)
             for pev in self.policy.drain_events():
                 busy = True
@@ -312,6 +343,7 @@ class Engine:
             logger.warning("cannot save peer generations: %s", exc)
 
     def _on_policy_event(self, pev: PolicyEvent) -> None:
+        self.stats.policy_event(pev.kind, pev.log)
         if pev.log and not pev.log.startswith(_RUNNER_LOGS):
             hb_log(pev.level, pev.log)
         if pev.reason and pev.reason != pev.log:
@@ -322,6 +354,7 @@ class Engine:
     def _timeline(self, kind: str, node: str, group: str, reason: str) -> None:
         entry = {"time": time.time(), "kind": kind, "node": node, "group": group, "reason": reason}
         self._last_change = {"time": entry["time"], "what": kind, "reason": reason}
+        sdnotify.notify(f"STATUS=last change: {kind} {node} {group}".rstrip())
         self.control.publish("timeline", entry)
 
     def _publish_log(self, entry: dict[str, Any]) -> None:
@@ -330,12 +363,16 @@ class Engine:
     # ------------------------------------------------------- status document
 
     def _mark_status_dirty(self) -> None:
-        if self._status_handle is None:
+        if self._status_handle is None and self.control.subscriber_count:
             self._status_handle = self.loop.call_later(STATUS_PUBLISH_PERIOD, self._push_status)
 
     def _push_status(self) -> None:
         self._status_handle = None
         self.control.publish("status", self.status())
+
+    def scrape_metrics(self) -> str:
+        """The Prometheus text of ``--metrics`` (engine/metrics.py)."""
+        return render(self.status(), self.stats)
 
     def status(self) -> dict[str, Any]:
         """The ``status --json`` document (docs/architecture.md)."""
@@ -409,6 +446,7 @@ class Engine:
         counters["rejected"] = rejected
         counters["rejected_total"] = sum(rejected.values())
         counters["control_bad_requests"] = self.control.stats.get("bad_requests", 0)
+        counters.update(self.stats.counters())
         return counters
 
     # ------------------------------------------------------ control handler

@@ -1,0 +1,369 @@
+"""The operator console: summary, links, resource chains, log tail and timeline.
+
+The app stays thin: the bridge turns engine events into messages, the view model turns
+the status document into rows, and the widgets render them. Ages ("time since last
+heartbeat") are recomputed locally four times a second from the receive time, so the
+column moves smoothly without asking the engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+
+from engine.control.schema import ControlError
+from hatui.bridge import EngineBridge, call_once, describe_error
+from hatui.messages import ActionResult, ConnectionChanged, LogBatch, StatusUpdated, TimelineBatch
+from hatui.screens.help import HelpScreen
+from hatui.screens.modals import ChoiceModal, ConfirmModal, StonithModal
+from hatui.viewmodel import (
+    Banner,
+    Connection,
+    LinkState,
+    Picture,
+    Severity,
+    TimelineRow,
+    build_picture,
+    format_clock,
+    holders_text,
+    timeline_row,
+)
+from hatui.widgets.chains import ChainPanel
+from hatui.widgets.links import LinksPanel
+from hatui.widgets.logtail import LogPanel
+from hatui.widgets.summary import SummaryBar
+from hatui.widgets.timeline import TimelinePanel
+
+logger = logging.getLogger(__name__)
+
+REFRESH_S = 0.25
+"""How often the age column and the stale check are recomputed."""
+
+OPERATOR_ACTIONS = frozenset({"standby", "takeover", "failback", "stonith"})
+PANELS = {"links": "#links", "log": "#log-panel", "timeline": "#timeline"}
+
+
+class HaTuiApp(App[None]):
+    """Attach to one engine's control socket and show the cluster live."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "hatui"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012 (Textual API)
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "standby", "Standby"),
+        Binding("t", "takeover", "Takeover"),
+        Binding("f", "failback", "Failback"),
+        Binding("S", "stonith", "STONITH"),
+        Binding("n", "toggle_panel('links')", "Links"),
+        Binding("l", "toggle_panel('log')", "Log"),
+        Binding("e", "toggle_panel('timeline')", "Events"),
+        Binding("p", "toggle_follow", "Pause log", show=False),
+        Binding("slash", "focus_filter", "Filter log", show=False),
+        Binding("escape", "leave_filter", "Leave filter", show=False),
+        Binding("question_mark", "help", "Help"),
+        Binding("q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        socket_path: Path | None = None,
+        *,
+        status: dict[str, Any] | None = None,
+        hello: dict[str, Any] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        logs: Iterable[Mapping[str, Any]] = (),
+        timeline: Iterable[Mapping[str, Any]] = (),
+    ) -> None:
+        """Attach to ``socket_path``; or, for tests and screenshots, show ``status``.
+
+        With ``status`` and no socket the app never connects: it renders that document
+        as received "now" by ``clock``, so a frozen clock gives deterministic timing text.
+        """
+        super().__init__()
+        self.socket_path = socket_path
+        self._clock = clock
+        self._status = status
+        self._received_at = clock()
+        self._hello: dict[str, Any] = hello or {}
+        fixed = socket_path is None and status is not None
+        self._connection = Connection(LinkState.CONNECTED if fixed else LinkState.CONNECTING)
+        self._initial_logs = list(logs)
+        self._initial_timeline = list(timeline)
+        self._pending: tuple[str, str] | None = None
+        self.picture: Picture | None = None
+
+    def compose(self) -> ComposeResult:
+        """Summary on top, then links, chains, and log + timeline at the bottom."""
+        yield SummaryBar()
+        with Vertical(id="body"):
+            yield LinksPanel()
+            yield ChainPanel()
+            with Vertical(id="bottom"):
+                yield LogPanel()
+                yield TimelinePanel()
+        yield Footer(compact=True)
+        if self.socket_path is not None:
+            yield EngineBridge(self.socket_path, self._clock)
+
+    def on_mount(self) -> None:
+        """Show what we have, then keep the age column moving."""
+        self.query_one(LogPanel).add_records(self._initial_logs)
+        self.query_one(TimelinePanel).add_rows([timeline_row(e) for e in self._initial_timeline])
+        self.redraw()
+        self.set_interval(REFRESH_S, self.redraw)
+
+    # ---------------------------------------------------------------- engine data
+
+    @property
+    def status(self) -> dict[str, Any] | None:
+        """The newest status document (None before the first one)."""
+        return self._status
+
+    def _last_event_at(self) -> float | None:
+        bridges = self.query(EngineBridge)
+        return bridges.first().last_event_at if bridges else self._received_at
+
+    def redraw(self) -> None:
+        """Recompute the picture from the newest document and the current time."""
+        picture = build_picture(
+            self._status, self._connection, self._clock(), self._received_at, self._last_event_at()
+        )
+        reason = self.action_block_reason()
+        if reason and self._connection.state is LinkState.CONNECTED:
+            extra = Banner(Severity.INFO, f"◑ actions disabled: {reason}")
+            picture = Picture(
+                picture.summary,
+                (*picture.banners, extra),
+                picture.links,
+                picture.chains,
+                picture.health,
+            )
+        self.picture = picture
+        self.query_one(SummaryBar).show(picture.summary, picture.health, picture.banners)
+        self.query_one(LinksPanel).show(picture.links)
+        self.query_one(ChainPanel).show(picture.chains)
+
+    def on_status_updated(self, message: StatusUpdated) -> None:
+        """Keep the newest document; report a pending action once it took effect."""
+        self._status = message.status
+        self._received_at = message.received_at
+        self._check_pending()
+        self.redraw()
+
+    def on_log_batch(self, message: LogBatch) -> None:
+        """Append the engine's log lines in one write."""
+        self.query_one(LogPanel).add_records(message.records)
+
+    def on_timeline_batch(self, message: TimelineBatch) -> None:
+        """Append timeline events."""
+        self.query_one(TimelinePanel).add_rows([timeline_row(e) for e in message.events])
+
+    def on_connection_changed(self, message: ConnectionChanged) -> None:
+        """Show connected / reconnecting, and learn what this user may do."""
+        was = self._connection.state
+        self._connection = message.connection
+        if message.hello:
+            self._hello = message.hello
+        if was is not message.connection.state:
+            state = message.connection.state.value
+            detail = message.connection.error
+            self.add_timeline("engine", f"{state}{' — ' + detail if detail else ''}")
+        self.refresh_bindings()
+        self.redraw()
+
+    # ------------------------------------------------------------------- actions
+
+    def action_block_reason(self) -> str:
+        """Why operator actions are unavailable now ("" when they are allowed)."""
+        if self._connection.state is not LinkState.CONNECTED:
+            return "not connected to the engine"
+        peer = self._hello.get("peer")
+        if isinstance(peer, Mapping) and peer.get("can_act") is False:
+            who = peer.get("user") or f"uid {peer.get('uid', '?')}"
+            return f"read-only: {who} may not act (needs root or group haclient)"
+        return ""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Grey out operator actions while disconnected or for read-only users."""
+        if action in OPERATOR_ACTIONS and self.action_block_reason():
+            return None
+        return True
+
+    def _local_node(self) -> str:
+        return str((self._status or {}).get("node", "this node"))
+
+    def _peer_nodes(self) -> list[str]:
+        nodes = (self._status or {}).get("nodes", [])
+        return [
+            str(n.get("name"))
+            for n in nodes
+            if isinstance(n, Mapping) and n.get("type", "normal") == "normal" and n.get("name")
+        ]
+
+    def action_standby(self) -> None:
+        """Ask which resources to give away, then send ``standby``."""
+        body = (
+            f"Give resources held by {self._local_node()} to the peer.\n"
+            "all = everything · foreign = only those whose home is the peer · "
+            "local = only those whose home is this node"
+        )
+        choices = [("all", "all"), ("foreign", "foreign"), ("local", "local")]
+
+        def chosen(which: str | None) -> None:
+            if which:
+                self.send_command("standby", which=which)
+
+        self.push_screen(ChoiceModal("Standby", body, choices), chosen)
+
+    def action_takeover(self) -> None:
+        """Confirm, then pull every resource group to this node."""
+        body = f"Pull every resource group to {self._local_node()} (hb_takeover all)."
+        self._confirm("Takeover", body, "Take over", "takeover", which="all")
+
+    def action_failback(self) -> None:
+        """Confirm, then give back the groups whose home is the peer."""
+        body = f"{self._local_node()} gives back the groups whose home is the peer."
+        self._confirm("Failback", body, "Fail back", "standby", which="failback")
+
+    def _confirm(self, title: str, body: str, label: str, cmd: str, **args: Any) -> None:
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.send_command(cmd, **args)
+
+        self.push_screen(ConfirmModal(title, body, label), confirmed)
+
+    def action_stonith(self) -> None:
+        """Fence a node after its name was typed exactly."""
+
+        def typed(node: str | None) -> None:
+            if node:
+                self.send_command("stonith", node=node)
+
+        self.push_screen(StonithModal(self._peer_nodes(), self._local_node()), typed)
+
+    @work(group="actions", exit_on_error=False)
+    async def send_command(self, cmd: str, **args: Any) -> None:
+        """Send one operator command and report accepted / refused."""
+        label = " ".join([cmd, *(str(v) for v in args.values())])
+        if self.socket_path is None:
+            self.post_message(ActionResult(label, "refused", "not connected to an engine"))
+            return
+        before = holders_text(self._status or {})
+        try:
+            result = await call_once(self.socket_path, cmd, **args)
+        except ControlError as exc:
+            self.post_message(ActionResult(label, "refused", exc.message))
+            return
+        except OSError as exc:
+            self.post_message(ActionResult(label, "failed", describe_error(exc)))
+            return
+        self._pending = (label, before)
+        self.post_message(ActionResult(label, "accepted", _describe_result(result)))
+
+    def on_action_result(self, message: ActionResult) -> None:
+        """Show the outcome as a notification and in the timeline."""
+        text = f"{message.command}: {message.outcome}"
+        if message.detail:
+            text += f" — {message.detail}"
+        bad = message.outcome in {"refused", "failed"}
+        self.notify(text, title="action", severity="error" if bad else "information")
+        self.add_timeline("action", text, Severity.ERROR if bad else Severity.INFO)
+        self.query_one(LogPanel).add_local("ERROR" if bad else "INFO", text)
+
+    def _check_pending(self) -> None:
+        if self._pending is None or self._status is None:
+            return
+        label, before = self._pending
+        resources = self._status.get("resources", {})
+        stable = not isinstance(resources, Mapping) or resources.get("stable", True)
+        now_held = holders_text(self._status)
+        if stable and now_held != before:
+            self._pending = None
+            self.post_message(ActionResult(label, "done", f"now {now_held}"))
+
+    def add_timeline(self, kind: str, text: str, severity: Severity = Severity.INFO) -> None:
+        """Add a console-side row (action results, connection changes) to the timeline."""
+        row = TimelineRow(format_clock(time.time()), kind, text, severity)
+        self.query_one(TimelinePanel).add_rows([row])
+
+    # -------------------------------------------------------------------- panels
+
+    def action_toggle_panel(self, name: str) -> None:
+        """Show or hide one panel."""
+        widget = self.query_one(PANELS[name])
+        widget.display = not widget.display
+        log_hidden = not self.query_one(LogPanel).display
+        self.query_one("#bottom").set_class(log_hidden, "-log-hidden")
+
+    def action_toggle_follow(self) -> None:
+        """Pause or resume following the log."""
+        self.query_one(LogPanel).toggle_follow()
+
+    def action_focus_filter(self) -> None:
+        """Jump to the log filter field."""
+        log = self.query_one(LogPanel)
+        log.display = True
+        log.query_one(Input).focus()
+
+    def action_leave_filter(self) -> None:
+        """Leave the filter field so single-letter keys work again."""
+        if isinstance(self.focused, Input):
+            self.set_focus(self.query_one(LinksPanel))
+
+    def action_help(self) -> None:
+        """Show keys and glossary."""
+        self.push_screen(HelpScreen())
+
+    @on(Input.Submitted, "#log-filter")
+    def _filter_submitted(self) -> None:
+        self.action_leave_filter()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Every operator action and panel toggle is in the command palette too."""
+        yield from super().get_system_commands(screen)
+        entries = [
+            ("Standby…", "Give resources to the peer (all/foreign/local)", "standby"),
+            ("Takeover…", "Pull all resources to this node", "takeover"),
+            ("Failback…", "Give back the peer's resources", "failback"),
+            ("STONITH (fence) a node…", "Power-reset a node; type its name", "stonith"),
+            ("Toggle nodes & links panel", "Show or hide the links table", "toggle_panel('links')"),
+            ("Toggle log panel", "Show or hide the log tail", "toggle_panel('log')"),
+            (
+                "Toggle timeline panel",
+                "Show or hide the event timeline",
+                "toggle_panel('timeline')",
+            ),
+            ("Help", "Keys and glossary", "help"),
+        ]
+        for title, help_text, action in entries:
+            yield SystemCommand(title, help_text, self._palette_callback(action))
+
+    def _palette_callback(self, action: str) -> Callable[[], Any]:
+        async def run() -> None:
+            name = action.split("(", 1)[0]
+            reason = self.action_block_reason()
+            if name in OPERATOR_ACTIONS and reason:
+                self.notify(f"{name}: {reason}", severity="warning")
+                return
+            await self.run_action(action)
+
+        return run
+
+
+def _describe_result(result: object) -> str:
+    if isinstance(result, Mapping):
+        for key in ("effect", "message", "reason", "result"):
+            if result.get(key):
+                return str(result[key])
+        return ", ".join(f"{k}={v}" for k, v in result.items())
+    return "" if result is None else str(result)

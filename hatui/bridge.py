@@ -1,0 +1,198 @@
+"""The one connection between the console and the engine.
+
+Rules of this module: a single exclusive worker owns the subscription (subscribe →
+snapshot → events; a gap means subscribe again; a lost socket means reconnect with
+backoff). Incoming events are only buffered here; a 100 ms timer flushes them as at most
+one message of each kind, so a burst of events costs at most ten redraws a second.
+Operator actions use a short connection of their own so that a slow command never
+stalls the event stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from textual import work
+from textual.widget import Widget
+
+from engine.control.client import ControlClient
+from engine.control.schema import ControlError
+from hatui.messages import ConnectionChanged, LogBatch, StatusUpdated, TimelineBatch
+from hatui.viewmodel import Connection, LinkState
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
+"""Seconds to wait before reconnect attempt 1, 2, 3 and every later one."""
+
+FLUSH_INTERVAL_S = 0.1
+"""Buffered events are posted at most this often (≤ 10 redraws per second)."""
+
+MAX_BUFFERED_LOGS = 5000
+
+
+class ClientLike(Protocol):
+    """The part of ``engine.control.client.ControlClient`` the console uses."""
+
+    async def call(self, cmd: str, **args: Any) -> Any:
+        """Send one request and return its result (raises ControlError)."""
+
+    async def subscribe(self) -> tuple[dict[str, Any], int]:
+        """Subscribe and return (snapshot, seq)."""
+
+    def events(self) -> AsyncIterator[dict[str, Any]]:
+        """Events after subscribe, with a synthetic ``gap`` event on a seq gap."""
+
+    def close(self) -> Any:
+        """Close the connection."""
+
+
+async def open_client(path: Path) -> ClientLike:
+    """Connect a ControlClient to the engine's control socket."""
+    client = ControlClient()
+    await client.connect(path)
+    return client
+
+
+async def close_client(client: ClientLike) -> None:
+    """Close a client and wait for its reader to finish."""
+    try:
+        closer = getattr(client, "aclose", None)
+        result = closer() if closer is not None else client.close()
+        if asyncio.iscoroutine(result):
+            await result
+    except Exception:  # closing a broken connection must not hide the real error
+        logger.debug("closing the control client failed", exc_info=True)
+
+
+async def call_once(path: Path, cmd: str, **args: Any) -> Any:
+    """Run one command on its own short connection (raises ControlError/OSError)."""
+    client = await open_client(path)
+    try:
+        return await client.call(cmd, **args)
+    finally:
+        await close_client(client)
+
+
+def backoff_delay(attempt: int) -> float:
+    """Seconds to wait before reconnect attempt ``attempt`` (0-based)."""
+    return BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short operator-facing reason for a lost connection."""
+    if isinstance(exc, ControlError):
+        return exc.message
+    if isinstance(exc, FileNotFoundError):
+        return "control socket not found (engine not running?)"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused (engine not running?)"
+    return str(exc) or type(exc).__name__
+
+
+class EngineBridge(Widget):
+    """Invisible widget whose worker owns the engine subscription."""
+
+    DEFAULT_CSS = "EngineBridge { display: none; }"
+
+    def __init__(
+        self,
+        socket_path: Path,
+        clock: Callable[[], float] = time.monotonic,
+        opener: Callable[[Path], Any] = open_client,
+    ) -> None:
+        super().__init__()
+        self.socket_path = socket_path
+        self._clock = clock
+        self._opener = opener
+        self._status: dict[str, Any] | None = None
+        self._status_at = 0.0
+        self._logs: list[dict[str, Any]] = []
+        self._timeline: list[dict[str, Any]] = []
+        self.last_event_at: float | None = None
+        """Local time of the newest event or snapshot (for the stale banner)."""
+
+    def on_mount(self) -> None:
+        """Start the flush timer and the connection worker."""
+        self.set_interval(FLUSH_INTERVAL_S, self.flush)
+        self.run_connection()
+
+    @work(exclusive=True, exit_on_error=False, group="engine")
+    async def run_connection(self) -> None:
+        """Connect, follow the engine, and reconnect with backoff forever."""
+        attempt = 0
+        while True:
+            try:
+                await self._follow(self._on_subscribed)
+                error = "engine closed the connection"
+            except (OSError, ControlError, EOFError, ValueError) as exc:
+                error = describe_error(exc)
+            if self._subscribed:
+                attempt = 0
+            delay = backoff_delay(attempt)
+            attempt += 1
+            logger.info("engine connection lost (%s); retrying in %.1f s", error, delay)
+            self.post_message(ConnectionChanged(Connection(LinkState.RECONNECTING, delay, error)))
+            await asyncio.sleep(delay)
+
+    _subscribed = False
+
+    def _on_subscribed(self, hello: dict[str, Any]) -> None:
+        self._subscribed = True
+        self.post_message(ConnectionChanged(Connection(LinkState.CONNECTED), hello))
+
+    async def _follow(self, on_subscribed: Callable[[dict[str, Any]], None]) -> None:
+        self._subscribed = False
+        client: ClientLike = await self._opener(self.socket_path)
+        try:
+            hello = await client.call("hello")
+            snapshot, _seq = await client.subscribe()
+            self._take_status(snapshot)
+            on_subscribed(hello if isinstance(hello, dict) else {})
+            async for event in client.events():
+                if event.get("event") == "gap":
+                    logger.info("events were dropped; subscribing again")
+                    snapshot, _seq = await client.subscribe()
+                    self._take_status(snapshot)
+                else:
+                    self.take_event(event)
+        finally:
+            await close_client(client)
+
+    def _take_status(self, status: object) -> None:
+        self.last_event_at = self._clock()
+        if isinstance(status, dict):
+            self._status = status
+            self._status_at = self._clock()
+
+    def take_event(self, event: dict[str, Any]) -> None:
+        """Buffer one engine event until the next flush."""
+        kind = event.get("event")
+        data = event.get("data")
+        self.last_event_at = self._clock()
+        if not isinstance(data, dict):
+            return
+        if kind == "status":
+            self._take_status(data)
+        elif kind == "log":
+            self._logs.append(data)
+            del self._logs[:-MAX_BUFFERED_LOGS]
+        elif kind == "timeline":
+            self._timeline.append(data)
+
+    def flush(self) -> None:
+        """Post what arrived since the last flush: one message of each kind at most."""
+        if self._status is not None:
+            self.post_message(StatusUpdated(self._status, self._status_at))
+            self._status = None
+        if self._logs:
+            self.post_message(LogBatch(self._logs))
+            self._logs = []
+        if self._timeline:
+            self.post_message(TimelineBatch(self._timeline))
+            self._timeline = []

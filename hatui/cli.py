@@ -1,0 +1,89 @@
+"""``hatui``: attach the console to an engine, print one picture, or run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from engine.control.client import default_socket_path
+from engine.control.schema import ControlError
+from hatui.bridge import call_once, describe_error
+from hatui.viewmodel import Connection, LinkState, build_picture, render_text
+
+logger = logging.getLogger(__name__)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: ``hatui [demo] [--state-dir DIR | --socket PATH] [--once]``."""
+    parser = argparse.ArgumentParser(
+        prog="hatui",
+        description="Operator console for the Heartbeat engine. "
+        "Start with `hatui demo` (no root, no config needed).",
+    )
+    parser.add_argument(
+        "command",
+        nargs="?",
+        choices=["attach", "demo"],
+        default="attach",
+        help="attach (default) to a running engine, or start a two-node demo cluster",
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--state-dir", type=Path, help="engine state dir (socket inside)")
+    where.add_argument("--socket", type=Path, help="path of the engine's control.sock")
+    parser.add_argument(
+        "--once", action="store_true", help="print the status as plain text and exit"
+    )
+    return parser
+
+
+def socket_from_args(args: argparse.Namespace) -> Path:
+    """The control socket named by ``--socket`` or ``--state-dir`` (or the default)."""
+    if args.socket is not None:
+        return Path(args.socket)
+    return default_socket_path(args.state_dir)
+
+
+async def fetch_status(path: Path) -> dict[str, Any]:
+    """One status document over a short connection."""
+    status = await call_once(path, "status")
+    if not isinstance(status, dict):
+        raise ControlError("bad_reply", "status reply is not a JSON object")
+    return status
+
+
+def print_once(path: Path) -> int:
+    """``--once``: the same picture as the console, as text; 1 when unreachable."""
+    try:
+        status = asyncio.run(fetch_status(path))
+    except (OSError, ControlError) as exc:
+        print(f"hatui: cannot read status from {path}: {describe_error(exc)}", file=sys.stderr)
+        return 1
+    now = time.monotonic()
+    picture = build_picture(status, Connection(LinkState.CONNECTED), now, now, now)
+    sys.stdout.write(render_text(picture))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``hatui`` script."""
+    args = build_parser().parse_args(argv)
+    if args.command == "demo":
+        from hatui.demo import run_demo
+
+        return run_demo()
+    path = socket_from_args(args)
+    if args.once:
+        return print_once(path)
+    from hatui.app import HaTuiApp
+
+    HaTuiApp(path).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,342 @@
+"""``hatui demo``: two real engines on loopback, no root and no config needed.
+
+Rules of this module: everything lives in one temporary directory; every process we
+start is remembered and stopped on exit (quit, Ctrl-C, exception: try/finally plus
+atexit). The engines are long-running daemons, so they are started with ``Popen`` in
+their own session rather than through ``engine.runner`` (which runs programs to
+completion, and which ``hatui`` may not import anyway).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.binding import Binding, BindingType
+
+from engine.control.client import default_socket_path
+from engine.control.schema import ControlError
+from hatui.app import HaTuiApp
+from hatui.bridge import call_once, describe_error
+from hatui.screens.modals import ChoiceModal
+
+logger = logging.getLogger(__name__)
+
+NODES = {"alpha": "127.0.0.11", "bravo": "127.0.0.12"}
+SCRIPTS = ("demo-web", "demo-db")
+SCRIPT_DIR = Path(__file__).parent / "demo_scripts"
+STOP_GRACE_S = 4.0
+HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+"""Signals that end the demo through its cleanup (SIGHUP: SSH or tmux went away)."""
+
+
+def port_is_free(port: int, kind: int) -> bool:
+    """True when ``port`` can be bound on loopback for this socket kind."""
+    for address in ("127.0.0.1", *NODES.values()):
+        with socket.socket(socket.AF_INET, kind) as probe:
+            try:
+                probe.bind((address, port))
+            except OSError:
+                return False
+    return True
+
+
+def pick_ports(wanted: tuple[int, ...], kind: int) -> tuple[int, ...]:
+    """``wanted`` when all are free, else free ports the kernel hands out."""
+    if all(port_is_free(p, kind) for p in wanted):
+        return wanted
+    chosen: list[int] = []
+    while len(chosen) < len(wanted):
+        with socket.socket(socket.AF_INET, kind) as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if port not in chosen:
+            chosen.append(port)
+    return tuple(chosen)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPorts:
+    """UDP ports of the heartbeat media and the TCP port of the demo web page."""
+
+    udp: int = 17694
+    mcast: int = 17695
+    web: int = 18080
+    group: str = "239.0.0.9"
+    """Multicast group: random per demo, so two demos on one machine never mix."""
+
+    @classmethod
+    def choose(cls) -> DemoPorts:
+        """The usual ports, or free ones when something else holds them."""
+        udp, mcast = pick_ports((17694, 17695), socket.SOCK_DGRAM)
+        (web,) = pick_ports((18080,), socket.SOCK_STREAM)
+        group = f"239.255.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 1}"
+        return cls(udp, mcast, web, group)
+
+
+def ha_cf(node: str, peer_address: str, ports: DemoPorts, state_dir: Path) -> str:
+    """The ha.cf of one demo node (timings short enough to watch a failover)."""
+    return "\n".join(
+        [
+            "# hatui demo cluster: two engines on one machine, talking over loopback",
+            "keepalive 200ms",
+            "deadtime 1",
+            "warntime 600ms",
+            "initdead 3",
+            f"udpport {ports.udp}",
+            "auto_failback on",
+            f"mcast lo {ports.group} {ports.mcast} 1 1",
+            f"ucast lo {peer_address}",
+            f"logfile {state_dir / 'ha-log'}",
+            *(f"node {name}" for name in NODES),
+            "",
+        ]
+    )
+
+
+class DemoCluster:
+    """The two demo engines: configuration, start, kill, link cuts, and cleanup."""
+
+    def __init__(self, base: Path | None = None, ports: DemoPorts | None = None) -> None:
+        self.base = base or Path(tempfile.mkdtemp(prefix="hatui-demo-"))
+        self._own_base = base is None
+        self.ports = ports or DemoPorts.choose()
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._stopped = False
+
+    def config_dir(self, node: str) -> Path:
+        """``ha.d`` of one node."""
+        return self.base / node / "ha.d"
+
+    def state_dir(self, node: str) -> Path:
+        """State dir (control.sock, ha-log, pid files) of one node."""
+        return self.base / node / "state"
+
+    def socket_path(self, node: str) -> Path:
+        """Control socket of one node."""
+        return default_socket_path(self.state_dir(node))
+
+    def write_config(self) -> None:
+        """Write ha.cf, authkeys (0600), haresources and resource.d for both nodes."""
+        secret = secrets.token_hex(24)
+        for node in NODES:
+            peer = next(addr for name, addr in NODES.items() if name != node)
+            conf, state = self.config_dir(node), self.state_dir(node)
+            (conf / "resource.d").mkdir(parents=True, exist_ok=True)
+            state.mkdir(parents=True, exist_ok=True)
+            (conf / "ha.cf").write_text(ha_cf(node, peer, self.ports, state))
+            keys = conf / "authkeys"
+            keys.write_text(f"auth 1\n1 sha256 {secret}\n")
+            keys.chmod(0o600)
+            (conf / "haresources").write_text(f"alpha demo-db demo-web::{self.ports.web}\n")
+            for script in SCRIPTS:
+                self._install_script(script, conf / "resource.d" / script, state)
+
+    @staticmethod
+    def _install_script(name: str, target: Path, state: Path) -> None:
+        text = (SCRIPT_DIR / name).read_text()
+        text = text.replace("@STATE_DIR@", str(state))
+        if text.startswith("#!/usr/bin/env python3"):
+            text = text.replace("#!/usr/bin/env python3", f"#!{sys.executable}", 1)
+        target.write_text(text)
+        target.chmod(0o755)
+
+    def engine_argv(self, node: str) -> list[str]:
+        """The command line of one demo engine."""
+        return [
+            sys.executable, "-m", "engine.cli",
+            "--config-dir", str(self.config_dir(node)),
+            "--state-dir", str(self.state_dir(node)),
+            "--node", node,
+            "--bind-address", NODES[node],
+            "--allow-fault-injection",
+            "--quiet",
+        ]  # fmt: skip
+
+    def start(self, node: str) -> None:
+        """Start (or restart) one engine; its output goes to ``STATE/engine.out``."""
+        if self.running(node):
+            return
+        env = dict(os.environ)
+        root = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        with open(self.state_dir(node) / "engine.out", "ab") as out:
+            self.processes[node] = subprocess.Popen(
+                self.engine_argv(node),
+                stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                start_new_session=True, env=env, cwd=self.base,
+            )  # fmt: skip
+        logger.info("demo: started %s (pid %d)", node, self.processes[node].pid)
+
+    def start_all(self) -> None:
+        """Write the configuration and start both engines."""
+        self.write_config()
+        for node in NODES:
+            self.start(node)
+
+    def running(self, node: str) -> bool:
+        """True while the node's engine process is alive."""
+        process = self.processes.get(node)
+        return process is not None and process.poll() is None
+
+    def kill(self, node: str) -> None:
+        """SIGKILL one engine, as a crash or a power cut would."""
+        process = self.processes.get(node)
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
+    def toggle(self, node: str) -> str:
+        """Kill a running node or restart a dead one; says which it did."""
+        if self.running(node):
+            self.kill(node)
+            return f"killed {node} (SIGKILL)"
+        self.start(node)
+        return f"restarted {node}"
+
+    async def set_link(self, link: str, up: bool) -> list[str]:
+        """Cut or restore ``link`` on every running engine (both directions)."""
+        outcomes = []
+        for node in NODES:
+            if not self.running(node):
+                continue
+            try:
+                await call_once(self.socket_path(node), "debug_link", link=link, up=up)
+                outcomes.append(f"{node}: {'restored' if up else 'cut'}")
+            except (OSError, ControlError) as exc:
+                outcomes.append(f"{node}: {describe_error(exc)}")
+        return outcomes
+
+    async def wait_ready(self, node: str, timeout: float = 15.0) -> bool:
+        """Wait until the node answers on its control socket."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError, ControlError):
+                await call_once(self.socket_path(node), "hello")
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
+    def stop(self) -> None:
+        """Stop every engine (TERM, then KILL) and every demo server; remove the dir."""
+        if self._stopped:
+            return
+        self._stopped = True
+        for process in self.processes.values():
+            if process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_GRACE_S
+        for process in self.processes.values():
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self._kill_leftover_servers()
+        if self._own_base:
+            shutil.rmtree(self.base, ignore_errors=True)
+
+    def _kill_leftover_servers(self) -> None:
+        """A SIGKILLed engine never stopped its resources: stop the web servers here."""
+        for pid_file in self.base.glob("*/state/demo-web-*.pid"):
+            with contextlib.suppress(OSError, ValueError):
+                os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
+
+
+class DemoApp(HaTuiApp):
+    """The console attached to alpha, plus keys to break the demo cluster."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("k", "kill_node", "Kill/restart node"),
+        Binding("K", "kill_node", "Kill/restart node", show=False),
+        Binding("c", "cut_link", "Cut/restore link"),
+    ]
+
+    def __init__(self, cluster: DemoCluster) -> None:
+        super().__init__(cluster.socket_path("alpha"))
+        self.cluster = cluster
+
+    def action_kill_node(self) -> None:
+        """Pick a node to SIGKILL (or to restart when it is down)."""
+        choices = [
+            (node, f"{'kill' if self.cluster.running(node) else 'restart'} {node}")
+            for node in NODES
+        ]
+
+        def chosen(node: str | None) -> None:
+            if node:
+                self.add_timeline("demo", self.cluster.toggle(node))
+
+        body = "SIGKILL a node's engine (it then restarts on the same key)."
+        self.push_screen(ChoiceModal("Kill or restart a node", body, choices), chosen)
+
+    def _links(self) -> list[tuple[str, bool]]:
+        links = (self.status or {}).get("links", [])
+        return [
+            (str(link["name"]), bool(link.get("cut")))
+            for link in links
+            if isinstance(link, dict) and link.get("name")
+        ]
+
+    def action_cut_link(self) -> None:
+        """Pick a link to cut (or restore) on both engines."""
+        links = self._links()
+        if not links:
+            self.notify("no links known yet", severity="warning")
+            return
+        cut = dict(links)
+        choices = [(name, f"{'restore' if is_cut else 'cut'} {name}") for name, is_cut in links]
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self._set_link(name, cut[name])
+
+        body = "Drop all traffic of a link in both engines (fault injection)."
+        self.push_screen(ChoiceModal("Cut or restore a link", body, choices), chosen)
+
+    def _set_link(self, name: str, up: bool) -> None:
+        async def run() -> None:
+            outcomes = await self.cluster.set_link(name, up)
+            self.add_timeline("demo", f"link {name}: {'; '.join(outcomes)}")
+
+        self.run_worker(run(), group="demo", exit_on_error=False)
+
+
+def run_demo(argv: list[str] | None = None) -> int:
+    """Start the demo cluster, attach the console to alpha, and clean up on the way out."""
+    cluster = DemoCluster()
+    atexit.register(cluster.stop)
+    previous = {sig: signal.signal(sig, _exit_on_signal) for sig in HANDLED_SIGNALS}
+    try:
+        cluster.start_all()
+        print(
+            f"hatui demo: engines alpha and bravo in {cluster.base}; web page on "
+            f"http://127.0.0.1:{cluster.ports.web}/",
+            file=sys.stderr,
+        )
+        DemoApp(cluster).run()
+    finally:
+        cluster.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def _exit_on_signal(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)

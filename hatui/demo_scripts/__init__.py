@@ -1,0 +1,1 @@
+"""Heartbeat-style resource scripts the demo copies into ``resource.d``."""

@@ -1,0 +1,1 @@
+"""Modal screens: action confirmations and help."""

@@ -1,0 +1,154 @@
+"""Confirmation dialogs. Every one focuses Cancel first and closes on Escape.
+
+A modal's default AUTO_FOCUS picks the first focusable widget, which in a STONITH dialog
+is the destructive button: Enter would fence. Hence ``AUTO_FOCUS = "#cancel"`` here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+MODAL_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{
+    width: 64; max-width: 100%; height: auto; border: thick $primary;
+    background: $surface; padding: 0 1;
+}}
+{name} .title {{ text-style: bold; width: 100%; }}
+{name} .body {{ width: 100%; margin: 1 0 0 0; }}
+{name} .error {{ color: $error; width: 100%; height: auto; }}
+{name} Horizontal {{ height: auto; width: 100%; margin: 1 0 0 0; }}
+{name} Button {{ margin: 0 1 0 0; min-width: 10; }}
+{name} Input {{ margin: 1 0 0 0; }}
+"""
+
+
+class ChoiceModal(ModalScreen[str | None]):
+    """Pick one of a few choices, or Cancel (focused) / Escape for nothing."""
+
+    AUTO_FOCUS = "#cancel"
+    BINDINGS: ClassVar[list[BindingType]] = [("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = MODAL_CSS.format(name="ChoiceModal")
+
+    def __init__(self, title: str, body: str, choices: Sequence[tuple[str, str]]) -> None:
+        super().__init__()
+        self._title = title
+        self._body = body
+        self._choices = list(choices)
+
+    def compose(self) -> ComposeResult:
+        """Title, explanation, one button per choice, then Cancel."""
+        with Vertical():
+            yield Label(self._title, classes="title", markup=False)
+            yield Static(self._body, classes="body", markup=False)
+            with Horizontal():
+                yield Button("Cancel", id="cancel", variant="primary")
+                for value, label in self._choices:
+                    yield Button(label, id=f"choice-{value}", name=value)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(None if event.button.id == "cancel" else event.button.name)
+
+    def action_cancel(self) -> None:
+        """Close without choosing."""
+        self.dismiss(None)
+
+
+class ConfirmModal(ModalScreen[bool]):
+    """Yes/no for an action that moves resources; Cancel is focused."""
+
+    AUTO_FOCUS = "#cancel"
+    BINDINGS: ClassVar[list[BindingType]] = [("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = MODAL_CSS.format(name="ConfirmModal")
+
+    def __init__(self, title: str, body: str, confirm_label: str) -> None:
+        super().__init__()
+        self._title = title
+        self._body = body
+        self._confirm = confirm_label
+
+    def compose(self) -> ComposeResult:
+        """Title, what will happen, Cancel and the confirm button."""
+        with Vertical():
+            yield Label(self._title, classes="title", markup=False)
+            yield Static(self._body, classes="body", markup=False)
+            with Horizontal():
+                yield Button("Cancel", id="cancel", variant="primary")
+                yield Button(self._confirm, id="confirm", variant="warning")
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "confirm")
+
+    def action_cancel(self) -> None:
+        """Close without acting."""
+        self.dismiss(False)
+
+
+class StonithModal(ModalScreen[str | None]):
+    """Fence a node: the operator must type the node's name exactly."""
+
+    AUTO_FOCUS = "#cancel"
+    BINDINGS: ClassVar[list[BindingType]] = [("escape", "cancel", "Cancel")]
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="StonithModal")
+        + """
+    StonithModal > Vertical { border: thick $error; }
+    StonithModal .title { color: $error; }
+    """
+    )
+
+    def __init__(self, candidates: Sequence[str], local_node: str) -> None:
+        super().__init__()
+        self._candidates = list(candidates)
+        self._local = local_node
+
+    def compose(self) -> ComposeResult:
+        """Warning, the name field, Cancel and the (red) fence button."""
+        names = ", ".join(self._candidates) or "none"
+        with Vertical():
+            yield Label("✖ STONITH: power-reset a node", classes="title")
+            yield Static(
+                "The node is reset without a clean shutdown; its resources move to the "
+                f"survivor. Nodes: {names}. This node is {self._local}.\n"
+                "Type the node name exactly to confirm.",
+                classes="body",
+                markup=False,
+            )
+            yield Input(placeholder="node name", id="node-name")
+            yield Static("", id="refusal", classes="error", markup=False)
+            with Horizontal():
+                yield Button("Cancel", id="cancel", variant="primary")
+                yield Button("Fence node", id="fence", variant="error")
+
+    def refusal(self, typed: str) -> str:
+        """Why ``typed`` is not an acceptable confirmation ("" when it is)."""
+        if not typed:
+            return "refused: type the node name to confirm"
+        if typed not in self._candidates:
+            return f"refused: {typed!r} is not a cluster node ({', '.join(self._candidates)})"
+        return ""
+
+    @on(Button.Pressed, "#fence")
+    @on(Input.Submitted, "#node-name")
+    def _fence(self) -> None:
+        typed = self.query_one("#node-name", Input).value.strip()
+        problem = self.refusal(typed)
+        if problem:
+            self.query_one("#refusal", Static).update(problem)
+            return
+        self.dismiss(typed)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        """Close without fencing."""
+        self.dismiss(None)

@@ -1,0 +1,522 @@
+"""Pure view logic: the engine's status document in, rows and labels out.
+
+Rules of this module: no Textual, no I/O, no clock. Every function takes the status
+document (a plain dict from ``status --json``) and, where ages matter, ``now`` and the
+local monotonic time the document was received. States are always shown as a glyph AND
+a word, never colour alone, so the console reads the same under ``NO_COLOR``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+StatusDoc = Mapping[str, Any]
+
+SPARK_CHARS = "▁▂▃▄▅▆▇█"
+SPARK_WIDTH = 10
+STALE_FACTOR = 3.0
+
+STATE_GLYPHS: dict[str, str] = {
+    "running": "●",
+    "active": "●",
+    "up": "●",
+    "stopped": "○",
+    "starting": "◐",
+    "stopping": "◑",
+    "failed": "✖",
+    "dead": "✖",
+    "late": "◐",
+    "init": "◐",
+    "standby": "◑",
+}
+
+
+class Severity(StrEnum):
+    """How loud a banner or a row should be (mapped to theme colours by the widgets)."""
+
+    OK = "ok"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class LinkState(StrEnum):
+    """Where the console's connection to the engine stands."""
+
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """The console's connection state as the bridge last reported it."""
+
+    state: LinkState = LinkState.CONNECTING
+    retry_in: float = 0.0
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Banner:
+    """One persistent warning line under the summary."""
+
+    severity: Severity
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRow:
+    """One row of the nodes/links table: a node (``link`` empty) or one of its links."""
+
+    node: str
+    node_state: str
+    link: str
+    state: str
+    age: str
+    sparkline: str
+    max_gap: str
+    jitter: str
+    warn_margin: str
+    dead_margin: str
+    severity: Severity
+
+
+@dataclass(frozen=True, slots=True)
+class ChainStep:
+    """One resource of a group, in start order."""
+
+    name: str
+    state: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    """One resource group drawn as an ordered chain."""
+
+    key: str
+    title: str
+    steps: tuple[ChainStep, ...]
+    severity: Severity
+    reason: str = ""
+
+    @property
+    def line(self) -> str:
+        """The chain as one line: ``● IPaddr2 running ▶ ● hbweb running``."""
+        return " ▶ ".join(step.label for step in self.steps)
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineRow:
+    """One entry of the event timeline ("why did it move")."""
+
+    time: str
+    kind: str
+    text: str
+    severity: Severity = Severity.INFO
+
+
+@dataclass(frozen=True, slots=True)
+class Picture:
+    """Everything the main screen shows, computed in one go."""
+
+    summary: str
+    banners: tuple[Banner, ...]
+    links: tuple[LinkRow, ...]
+    chains: tuple[Chain, ...]
+    health: Severity = Severity.OK
+
+
+def state_label(state: str) -> str:
+    """Glyph plus word for a state: ``● running``, ``✖ failed``, ``? weird``."""
+    word = state or "unknown"
+    return f"{STATE_GLYPHS.get(word.lower(), '?')} {word}"
+
+
+def format_clock(wall: float | None) -> str:
+    """Local wall-clock time ``HH:MM:SS`` of an epoch timestamp, ``-`` when unknown."""
+    if wall is None:
+        return "-"
+    return time.strftime("%H:%M:%S", time.localtime(wall))
+
+
+def format_ms(millis: float | None) -> str:
+    """A duration compactly: ``120ms``, ``1.5s``, ``2m03s``; ``-`` when unknown."""
+    if millis is None:
+        return "-"
+    sign = "-" if millis < 0 else ""
+    value = abs(millis)
+    if value < 1000:
+        return f"{sign}{value:.0f}ms"
+    if value < 60_000:
+        return f"{sign}{value / 1000:.1f}s"
+    minutes, seconds = divmod(int(value / 1000), 60)
+    return f"{sign}{minutes}m{seconds:02d}s"
+
+
+def sparkline(values: Sequence[float], width: int = SPARK_WIDTH) -> str:
+    """The last ``width`` values as ``▁▂▃▄▅▆▇█`` bars, scaled from 0 to their maximum.
+
+    Scaling from zero (not from the minimum) keeps a steady 200 ms rhythm looking flat
+    and high instead of exaggerating a 1 ms wobble into a full-height swing.
+    """
+    tail = [float(v) for v in values[-width:] if isinstance(v, int | float)]
+    if not tail:
+        return ""
+    top = max(tail)
+    if top <= 0:
+        return SPARK_CHARS[0] * len(tail)
+    last = len(SPARK_CHARS) - 1
+    return "".join(SPARK_CHARS[min(last, round(v / top * last))] for v in tail)
+
+
+def age_ms(last_heard_ms: float | None, now: float, received_at: float) -> float | None:
+    """Age of a heartbeat now, from its age in the document plus time since receipt."""
+    if last_heard_ms is None:
+        return None
+    return float(last_heard_ms) + max(0.0, now - received_at) * 1000.0
+
+
+def _timing(doc: StatusDoc) -> Mapping[str, Any]:
+    timing = doc.get("timing")
+    return timing if isinstance(timing, Mapping) else {}
+
+
+def _nodes(doc: StatusDoc) -> list[Mapping[str, Any]]:
+    nodes = doc.get("nodes")
+    return [n for n in nodes if isinstance(n, Mapping)] if isinstance(nodes, list) else []
+
+
+def _groups(doc: StatusDoc) -> list[Mapping[str, Any]]:
+    groups = doc.get("groups")
+    return [g for g in groups if isinstance(g, Mapping)] if isinstance(groups, list) else []
+
+
+def _holders(group: Mapping[str, Any]) -> list[str]:
+    held = group.get("held_by")
+    if isinstance(held, str) and held:
+        return [held]
+    if isinstance(held, list):
+        return [str(h) for h in held if h]
+    return []
+
+
+def _is_up(status: str) -> bool:
+    return status.lower() in {"up", "active", "init"}
+
+
+def node_counts(doc: StatusDoc) -> tuple[int, int]:
+    """(nodes up, normal nodes in total); ping nodes are not cluster members."""
+    normal = [n for n in _nodes(doc) if str(n.get("type", "normal")) == "normal"]
+    up = sum(1 for n in normal if _is_up(str(n.get("status", ""))))
+    return up, len(normal)
+
+
+def cluster_health(doc: StatusDoc) -> Severity:
+    """OK when every node is up and every group runs; ERROR on a failed group."""
+    states = [str(g.get("state", "")).lower() for g in _groups(doc)]
+    if "failed" in states or split_brain_reasons(doc):
+        return Severity.ERROR
+    up, total = node_counts(doc)
+    if up < total or any(s not in {"running", "stopped"} for s in states):
+        return Severity.WARNING
+    return Severity.OK
+
+
+def _health_word(severity: Severity) -> str:
+    return {
+        Severity.OK: "● cluster OK",
+        Severity.INFO: "● cluster OK",
+        Severity.WARNING: "◐ cluster DEGRADED",
+        Severity.ERROR: "✖ cluster FAILED",
+    }[severity]
+
+
+def holders_text(doc: StatusDoc) -> str:
+    """``demo-web@alpha, IPaddr@-`` for every group (``-`` when nobody holds it)."""
+    parts = []
+    for group in _groups(doc):
+        name = short_resource_name(str(group.get("key", "?")))
+        parts.append(f"{name}@{'+'.join(_holders(group)) or '-'}")
+    return ", ".join(parts) or "no groups"
+
+
+def summary_line(doc: StatusDoc) -> str:
+    """The one-line cluster summary shown at the top (and first in ``--once``)."""
+    up, total = node_counts(doc)
+    parts = [
+        _health_word(cluster_health(doc)),
+        f"{up}/{total} nodes up",
+        f"this node {doc.get('node', '?')} ({doc.get('status', '?')})",
+        holders_text(doc),
+    ]
+    change = doc.get("last_change")
+    if isinstance(change, Mapping) and change:
+        what = str(change.get("what", "")).strip()
+        reason = str(change.get("reason", "")).strip()
+        text = f"last change {format_clock(_float(change.get('time')))} {what}".rstrip()
+        if reason:
+            text += f" ({reason})"
+        parts.append(text)
+    return " · ".join(parts)
+
+
+def _float(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+def split_brain_reasons(doc: StatusDoc) -> list[str]:
+    """Why a split brain is suspected: a group held by two nodes, or an engine audit."""
+    reasons = []
+    for group in _groups(doc):
+        holders = _holders(group)
+        if len(holders) > 1:
+            reasons.append(f"{group.get('key', '?')} held by {' and '.join(holders)}")
+    audits = doc.get("audits")
+    if isinstance(audits, list):
+        for audit in audits:
+            if isinstance(audit, Mapping) and "split" in str(audit.get("kind", "")):
+                reasons.append(str(audit.get("reason") or audit.get("kind")))
+    return reasons
+
+
+def stonith_configured(doc: StatusDoc) -> bool:
+    """True when the status document says a STONITH device is configured."""
+    stonith = doc.get("stonith")
+    if isinstance(stonith, Mapping):
+        return bool(stonith.get("configured") or stonith.get("devices"))
+    return bool(stonith)
+
+
+def banners(
+    doc: StatusDoc | None,
+    connection: Connection,
+    now: float,
+    last_event_at: float | None,
+) -> list[Banner]:
+    """Persistent warnings: disconnected, stale data, no STONITH, split brain."""
+    result: list[Banner] = []
+    if connection.state is LinkState.RECONNECTING:
+        detail = f": {connection.error}" if connection.error else ""
+        result.append(
+            Banner(
+                Severity.ERROR,
+                f"✖ DISCONNECTED from engine{detail} — reconnecting ({connection.retry_in:g} s)",
+            )
+        )
+    elif connection.state is LinkState.CONNECTING:
+        result.append(Banner(Severity.INFO, "◐ connecting to engine…"))
+    if doc is None:
+        return result
+    keepalive = _float(_timing(doc).get("keepalive_ms")) or 1000.0
+    if (
+        connection.state is LinkState.CONNECTED
+        and last_event_at is not None
+        and (now - last_event_at) * 1000.0 > STALE_FACTOR * keepalive
+    ):
+        silent = format_ms((now - last_event_at) * 1000.0)
+        result.append(Banner(Severity.WARNING, f"◐ STALE data: no update from engine for {silent}"))
+    for reason in split_brain_reasons(doc):
+        result.append(Banner(Severity.ERROR, f"✖ SPLIT BRAIN suspected: {reason}"))
+    if not stonith_configured(doc):
+        result.append(
+            Banner(Severity.WARNING, "◐ no STONITH configured: a split brain is not fenced")
+        )
+    return result
+
+
+def _margin(limit: float | None, age: float | None) -> str:
+    if limit is None or age is None:
+        return "-"
+    margin = limit - age
+    return ("+" if margin >= 0 else "") + format_ms(margin)
+
+
+def _link_severity(
+    state: str, age: float | None, warn: float | None, dead: float | None
+) -> Severity:
+    if state.lower() == "dead" or (dead is not None and age is not None and age >= dead):
+        return Severity.ERROR
+    if warn is not None and age is not None and age >= warn:
+        return Severity.WARNING
+    return Severity.OK
+
+
+def _link_row(
+    node_name: str,
+    node_state: str,
+    link: Mapping[str, Any],
+    timing: tuple[float | None, float | None],
+    now: float,
+    received_at: float,
+) -> LinkRow:
+    warn, dead = timing
+    state = str(link.get("status", "?"))
+    age = age_ms(_float(link.get("last_heard_ms")), now, received_at)
+    intervals = link.get("intervals_ms")
+    jitter = _float(link.get("jitter_ms"))
+    return LinkRow(
+        node=node_name,
+        node_state=node_state,
+        link=str(link.get("name", "?")),
+        state=state_label(state),
+        age=format_ms(age),
+        sparkline=sparkline(intervals if isinstance(intervals, list) else []),
+        max_gap=format_ms(_float(link.get("max_gap_ms"))),
+        jitter="-" if jitter is None else f"{jitter:.1f}ms" if jitter < 10 else f"{jitter:.0f}ms",
+        warn_margin=_margin(warn, age),
+        dead_margin=_margin(dead, age),
+        severity=_link_severity(state, age, warn, dead),
+    )
+
+
+def _node_row(name: str, node_state: str, state: str = "", age: float | None = None) -> LinkRow:
+    shown_age = format_ms(age) if age is not None else ""
+    return LinkRow(name, node_state, "", state, shown_age, "", "", "", "", "", Severity.OK)
+
+
+def link_rows(doc: StatusDoc, now: float, received_at: float) -> list[LinkRow]:
+    """A row per node followed by one timing row per link of that node.
+
+    The local node's links are not alarms (a node's link to itself can read "dead" with
+    mcast, as ``cl_status`` documents), so this node is listed without link rows.
+    """
+    timing = _timing(doc)
+    rows: list[LinkRow] = []
+    for node in _nodes(doc):
+        name = str(node.get("name", "?"))
+        node_state = state_label(str(node.get("status", "?")))
+        if node.get("self"):
+            rows.append(_node_row(name, node_state, "local"))
+            continue
+        age = age_ms(_float(node.get("last_heard_ms")), now, received_at)
+        rows.append(_node_row(name, node_state, "", age))
+        dead = _float(node.get("deadtime_ms")) or _float(timing.get("deadtime_ms"))
+        limits = (_float(timing.get("warntime_ms")), dead)
+        links = [lk for lk in node.get("links", []) if isinstance(lk, Mapping)]
+        rows.extend(_link_row(name, node_state, lk, limits, now, received_at) for lk in links)
+    return rows
+
+
+def short_resource_name(token: str) -> str:
+    """The agent part of a haresources token: ``IPaddr2::10.0.0.1/24`` → ``IPaddr2``."""
+    return token.split("::", 1)[0] or token
+
+
+def _chain_severity(states: Iterable[str]) -> Severity:
+    lowered = [s.lower() for s in states]
+    if "failed" in lowered:
+        return Severity.ERROR
+    if any(s in {"starting", "stopping"} for s in lowered):
+        return Severity.WARNING
+    if lowered and all(s == "running" for s in lowered):
+        return Severity.OK
+    return Severity.INFO
+
+
+def resource_chains(doc: StatusDoc) -> list[Chain]:
+    """Each group as an ordered chain of steps with glyph+word state per step."""
+    chains = []
+    for group in _groups(doc):
+        resources = [r for r in group.get("resources", []) if isinstance(r, Mapping)]
+        steps = tuple(
+            ChainStep(
+                name=str(r.get("name", "?")),
+                state=str(r.get("state", "?")),
+                label=f"{short_resource_name(str(r.get('name', '?')))} "
+                f"{state_label(str(r.get('state', '?')))}",
+            )
+            for r in resources
+        )
+        holders = "+".join(_holders(group)) or "nobody"
+        state = str(group.get("state", "?"))
+        title = (
+            f"{group.get('key', '?')} · home {group.get('home', '?')} · held by {holders}"
+            f" · {state_label(state)}"
+        )
+        severity = _chain_severity([s.state for s in steps] + [state])
+        chains.append(
+            Chain(str(group.get("key", "?")), title, steps, severity, str(group.get("reason", "")))
+        )
+    return chains
+
+
+def timeline_row(event: Mapping[str, Any]) -> TimelineRow:
+    """A ``timeline`` event (``time, kind, node, group, reason``) as one row."""
+    kind = str(event.get("kind", "event"))
+    who = " ".join(str(event[k]) for k in ("node", "group") if event.get(k))
+    reason = str(event.get("reason", "")).strip()
+    text = " — ".join(part for part in (who, reason) if part)
+    severe = {"death", "dead", "fence", "stonith", "failed", "split_brain"}
+    severity = Severity.ERROR if kind.lower() in severe else Severity.INFO
+    return TimelineRow(format_clock(_float(event.get("time"))), kind, text, severity)
+
+
+def log_line(record: Mapping[str, Any]) -> tuple[str, str]:
+    """A ``log`` event as (level, ``HH:MM:SS LEVEL text``)."""
+    level = str(record.get("level", "info")).upper()
+    return level, f"{format_clock(_float(record.get('time')))} {level:<7} {record.get('text', '')}"
+
+
+def log_matches(line: str, needle: str) -> bool:
+    """Case-insensitive substring filter for the log panel (empty needle = everything)."""
+    return not needle or needle.lower() in line.lower()
+
+
+def build_picture(
+    doc: StatusDoc | None,
+    connection: Connection,
+    now: float,
+    received_at: float,
+    last_event_at: float | None = None,
+) -> Picture:
+    """Everything the main screen needs from one status document."""
+    shown = banners(doc, connection, now, last_event_at)
+    if doc is None:
+        return Picture("no status received yet", tuple(shown), (), (), Severity.INFO)
+    return Picture(
+        summary=summary_line(doc),
+        banners=tuple(shown),
+        links=tuple(link_rows(doc, now, received_at)),
+        chains=tuple(resource_chains(doc)),
+        health=cluster_health(doc),
+    )
+
+
+LINK_HEADERS = ("node / link", "state", "age", "intervals", "max", "jit", "warn±", "dead±")
+
+
+def link_cells(row: LinkRow) -> tuple[str, ...]:
+    """The table cells of a row: a node row names the node, a link row is indented."""
+    first = f"  {row.link}" if row.link else f"{row.node} {row.node_state}"
+    return (
+        first,
+        row.state,
+        row.age,
+        row.sparkline,
+        row.max_gap,
+        row.jitter,
+        row.warn_margin,
+        row.dead_margin,
+    )
+
+
+def render_text(picture: Picture, timeline: Sequence[TimelineRow] = ()) -> str:
+    """The picture as plain text (``hatui --once``, mail, scripts)."""
+    lines = [picture.summary]
+    lines += [banner.text for banner in picture.banners]
+    table = [LINK_HEADERS, *(link_cells(row) for row in picture.links)]
+    widths = [max(len(r[i]) for r in table) for i in range(len(LINK_HEADERS))]
+    lines.append("")
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table]
+    lines.append("")
+    for chain in picture.chains:
+        lines.append(chain.title)
+        lines.append(f"  {chain.line}" if chain.steps else "  (no resources)")
+    lines += [f"{row.time} {row.kind:<10} {row.text}" for row in timeline]
+    return "\n".join(lines) + "\n"

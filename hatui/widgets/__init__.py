@@ -1,0 +1,1 @@
+"""Widgets of the operator console; each renders what the view model computed."""

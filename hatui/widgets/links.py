@@ -1,0 +1,56 @@
+"""Nodes and links with live heartbeat timing."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from hatui.viewmodel import LINK_HEADERS, LinkRow, Severity, link_cells
+
+
+class LinksPanel(DataTable[str | Text]):
+    """Per-link age, interval sparkline, max gap, jitter and margins to warn/dead time.
+
+    Rows are updated in place while the set of links stays the same, so the cursor and
+    scroll position survive the 4-per-second refresh of the age column.
+    """
+
+    DEFAULT_CSS = """
+    LinksPanel { height: auto; max-height: 10; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__(id="links", cursor_type="row", show_cursor=False, cell_padding=1)
+        self._keys: list[str] = []
+        self.border_title = "nodes & links"
+
+    def on_mount(self) -> None:
+        """Create the fixed columns."""
+        for header in LINK_HEADERS:
+            self.add_column(header, key=header)
+
+    def _styled(self, cells: tuple[str, ...], severity: Severity) -> list[str | Text]:
+        style = {
+            Severity.ERROR: self.app.current_theme.error or "",
+            Severity.WARNING: self.app.current_theme.warning or "",
+        }.get(severity, "")
+        out: list[str | Text] = list(cells)
+        if style:
+            out[1] = Text(cells[1], style=f"bold {style}")
+            out[2] = Text(cells[2], style=style)
+        return out
+
+    def show(self, rows: tuple[LinkRow, ...]) -> None:
+        """Show the rows, updating cells in place when the link set is unchanged."""
+        keys = [f"{r.node}/{r.link}" for r in rows]
+        cells = [self._styled(link_cells(row), row.severity) for row in rows]
+        if keys != self._keys:
+            self.clear()
+            for key, row_cells in zip(keys, cells, strict=True):
+                self.add_row(*row_cells, key=key)
+            self._keys = keys
+            return
+        for key, row_cells in zip(keys, cells, strict=True):
+            for header, value in zip(LINK_HEADERS, row_cells, strict=True):
+                if self.get_cell(key, header) != value:
+                    self.update_cell(key, header, value, update_width=True)

@@ -1,0 +1,46 @@
+"""The summary line and the persistent banners at the top of the console."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from hatui.viewmodel import Banner, Severity
+
+
+class SummaryBar(Vertical):
+    """One summary line (cluster health, nodes, holders, last change) plus banners."""
+
+    DEFAULT_CSS = """
+    SummaryBar { height: auto; }
+    SummaryBar #summary { height: auto; padding: 0 1; background: $boost; }
+    SummaryBar #summary.-warning { color: $warning; }
+    SummaryBar #summary.-error { color: $error; }
+    SummaryBar .banner { height: auto; padding: 0 1; }
+    SummaryBar .banner.-error { background: $error 30%; color: $text; text-style: bold; }
+    SummaryBar .banner.-warning { background: $warning 20%; color: $text; }
+    SummaryBar .banner.-info { color: $text-muted; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._banners: tuple[Banner, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        """The summary line; banners are mounted below it as they come and go."""
+        yield Static("connecting…", id="summary", markup=False)
+
+    def show(self, summary: str, health: Severity, banners: tuple[Banner, ...]) -> None:
+        """Update the summary and replace the banners when they changed."""
+        line = self.query_one("#summary", Static)
+        line.update(summary)
+        line.set_class(health is Severity.WARNING, "-warning")
+        line.set_class(health is Severity.ERROR, "-error")
+        if banners == self._banners:
+            return
+        self._banners = banners
+        self.query(".banner").remove()
+        self.mount_all(
+            Static(b.text, classes=f"banner -{b.severity.value}", markup=False) for b in banners
+        )
