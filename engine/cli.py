@@ -16,7 +16,9 @@ from pathlib import Path
 from engine import HEARTBEAT_VERSION, __version__
 from engine.config import format_report, load_config
 from engine.config.model import ClusterConfig, Severity
+from engine.control.client import default_socket_path
 from engine.logsetup import hb_log, setup_logging
+from engine.metrics import parse_listen_address
 
 logger = logging.getLogger("heartbeat")
 
@@ -43,8 +45,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--state-dir",
         type=Path,
-        default=DEFAULT_STATE_DIR,
-        help="generation file, uuid, control.sock (default /var/lib/heartbeat)",
+        default=None,
+        help="generation file, uuid, peer generations (default /var/lib/heartbeat); "
+        "also holds control.sock when given",
+    )
+    parser.add_argument(
+        "--socket",
+        type=Path,
+        default=None,
+        help="control socket path (default STATE_DIR/control.sock with --state-dir, "
+        "else /run/hatui/control.sock; hactl and hatui use the same rule)",
+    )
+    parser.add_argument(
+        "--metrics",
+        metavar="ADDR:PORT",
+        type=_metrics_address,
+        default=None,
+        help="serve Prometheus metrics at http://ADDR:PORT/metrics (off by default; "
+        "a bare PORT binds 127.0.0.1)",
     )
     parser.add_argument("--node", help="this node's name (default: nodeinfo or uname -n)")
     parser.add_argument(
@@ -72,6 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
         version=f"haengine {__version__} (Heartbeat {HEARTBEAT_VERSION} protocol)",
     )
     return parser
+
+
+def _metrics_address(text: str) -> tuple[str, int]:
+    try:
+        return parse_listen_address(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def check_config(config_dir: Path, node: str | None) -> int:
@@ -116,6 +141,8 @@ async def _run(args: argparse.Namespace, config: ClusterConfig, issues: list[obj
         ring,
         bind_address=args.bind_address,
         allow_fault_injection=args.allow_fault_injection,
+        control_socket=args.socket,
+        metrics_address=args.metrics,
     )
     return await engine.run()
 
@@ -123,6 +150,8 @@ async def _run(args: argparse.Namespace, config: ClusterConfig, issues: list[obj
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``haengine``."""
     args = build_parser().parse_args(argv)
+    args.socket = args.socket or default_socket_path(args.state_dir)
+    args.state_dir = args.state_dir or DEFAULT_STATE_DIR
     if args.check_config:
         return check_config(args.config_dir, args.node)
     result = load_config(args.config_dir, args.node)
@@ -133,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_PERMISSION if denied else EXIT_NOT_CONFIGURED
     try:
         _prepare_state_dir(args.state_dir)
+        args.socket.parent.mkdir(parents=True, exist_ok=True)
     except PermissionError as exc:
         print(f"ERROR: cannot use state directory {args.state_dir}: {exc}", file=sys.stderr)
         return EXIT_PERMISSION

@@ -395,6 +395,43 @@ async def _hold_request(client: ControlClient, opts: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def _stonith(client: ControlClient, opts: argparse.Namespace) -> int:
+    return await _stonith_call(client, "stonith", opts.node)
+
+
+async def _meatware(client: ControlClient, opts: argparse.Namespace) -> int:
+    return await _stonith_call(client, "meatware_confirm", opts.node)
+
+
+async def _stonith_call(client: ControlClient, cmd: str, node: str) -> int:
+    try:
+        result = await client.call(cmd, node=node)
+    except ControlError as exc:
+        if exc.code == schema.FORBIDDEN:
+            _err(f"hactl: {exc.message}")
+            return EXIT_FORBIDDEN
+        if exc.code == schema.REFUSED:
+            _err(f"hactl: {cmd} {node} refused: {exc.message}")
+            return EXIT_FAIL
+        raise
+    if cmd == "stonith":
+        device = result.get("device", "?") if isinstance(result, dict) else "?"
+        _out(f"STONITH of {node} started with [{device}]; see the log for the result")
+    else:
+        _out(f"Meatware reset of {node} confirmed.")
+    return EXIT_OK
+
+
+def list_stonith_types() -> int:
+    """``hactl stonith --list``: built-in, external, cluster-glue and fence-agents types."""
+    from engine.stonith.base import PluginContext
+    from engine.stonith.registry import list_types
+
+    for name, provider in list_types(PluginContext()):
+        _out(f"{name:<32} {provider}")
+    return EXIT_OK
+
+
 VERBS: dict[str, Verb] = {
     "status": _status,
     "hbstatus": _hbstatus,
@@ -409,6 +446,8 @@ VERBS: dict[str, Verb] = {
     "hbparameter": _hbparameter,
     "standby": _hold_request,
     "takeover": _hold_request,
+    "stonith": _stonith,
+    "meatware": _meatware,
 }
 
 
@@ -442,6 +481,12 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sub = verbs.add_parser(verb, help=f"{text} (needs root or group haclient)")
         sub.add_argument("which", nargs="?", default="all", choices=HOLD_SETS)
+    stonith = verbs.add_parser("stonith", help="fence (power-reset) NODE, or --list types")
+    stonith.add_argument("node", nargs="?", help="node to reset (needs root or haclient)")
+    stonith.add_argument("--list", action="store_true", help="list the usable STONITH types")
+    meat = verbs.add_parser("meatware", help="confirm a manual (meatware) reset")
+    meat.add_argument("action", choices=("confirm",))
+    meat.add_argument("node", help="the node you power-cycled")
     return parser
 
 
@@ -540,6 +585,11 @@ def main(argv: list[str] | None = None) -> int:
     if opts.verb is None:
         build_parser().print_help(sys.stderr)
         return EXIT_USAGE
+    if opts.verb == "stonith" and (opts.list or not opts.node):
+        if not opts.list:
+            _err("hactl: stonith needs a NODE or --list")
+            return EXIT_USAGE
+        return list_stonith_types()
     path = opts.socket or default_socket_path(opts.state_dir)
     return asyncio.run(_run(opts, path))
 

@@ -33,6 +33,7 @@ from engine.logsetup import RingHandler, hb_log
 from engine.metrics import EngineStats, MetricsServer, render
 from engine.protocol.auth import Authenticator
 from engine.resources.actions import ActionWorker
+from engine.stonith.fencer import Fencer
 from engine.state import load_peer_generations, next_generation, node_uuid, save_peer_generations
 from engine.transport.base import Link
 from engine.transport.ping import make_ping_links
@@ -91,8 +92,21 @@ class Engine:
             load_average=_load_average,
             peer_generations=load_peer_generations(state_dir),
         )
-        self.policy: ResourcePolicy | None = None if config.crm else ResourcePolicy(config, now)
-        self.actions = ActionWorker(config, state_dir, self._action_finished)
+        self.fencer = Fencer(config)
+        fence = self.fencer.settings
+        self.policy: ResourcePolicy | None = (
+            None
+            if config.crm
+            else ResourcePolicy(
+                config,
+                now,
+                fence_delay=fence.delay,
+                fence_retry=(fence.retry_min, fence.retry_max),
+            )
+        )
+        self.actions = ActionWorker(
+            config, state_dir, self._action_finished, fencer=self.fencer
+        )
         self.control = ControlServer(control_socket or state_dir / "control.sock", self)
         self.stats = EngineStats()
         self.metrics: MetricsServer | None = None
@@ -111,6 +125,12 @@ class Engine:
     async def run(self) -> int:
         """Open everything, heartbeat until told to stop, then leave gracefully."""
         gc.freeze()
+        if self.policy is not None and await self.actions.release_leftovers():
+            logger.critical(
+                "resources left running from before could not be stopped; not joining the "
+                "cluster (the peer could start them too). Stop them by hand, then start again."
+            )
+            return 1
         await self._open_links()
         await self.control.start()
         if self.metrics is not None:
@@ -332,6 +352,8 @@ class Engine:
             policy.on_node_restarted(event.node, now)
         elif isinstance(event, ev.CommUp):
             policy.on_comm_up(now)
+        elif isinstance(event, ev.LocalStall):
+            policy.on_local_stall(event.stalled_ms, now)
 
     def _remember_generations(self) -> None:
         generations = {
@@ -391,7 +413,7 @@ class Engine:
                     "initdead_ms": timing.initdead_ms,
                 },
                 "auto_failback": self.config.auto_failback.value,
-                "stonith": [f"{s.directive} {s.plugin}" for s in self.config.stonith],
+                "stonith": self.fencer.snapshot(),
                 "links": [
                     {
                         "name": link.name,
@@ -453,7 +475,7 @@ class Engine:
 
     def command_names(self) -> frozenset[str]:
         """Mutating verbs of the control socket."""
-        names = {"standby", "takeover"}
+        names = {"standby", "takeover", "stonith", "meatware_confirm"}
         if self.allow_fault_injection:
             names.add("debug_link")
         return frozenset(names)
@@ -464,6 +486,10 @@ class Engine:
             return self._standby_or_takeover(cmd, args)
         if cmd == "debug_link":
             return self._debug_link(args)
+        if cmd == "stonith":
+            return self._manual_stonith(args, peer)
+        if cmd == "meatware_confirm":
+            return self._meatware_confirm(args, peer)
         if cmd == "hbparameter":
             name = args.get("name")
             if not isinstance(name, str):
@@ -489,6 +515,35 @@ class Engine:
         self._pump()
         return {"accepted": True, "which": which, "message": f"{cmd} {which} requested"}
 
+    def _manual_stonith(self, args: dict[str, Any], peer: PeerInfo) -> dict[str, Any]:
+        """``hactl stonith NODE``: start a reset now (the reply does not wait for it)."""
+        node = args.get("node")
+        if not isinstance(node, str) or not node.strip():
+            raise CommandRefused('stonith needs {"node": NAME}')
+        node = node.strip().lower()
+        if node == self.config.node_name:
+            raise CommandRefused(f"refusing to fence {node}: it is this node")
+        if node not in self.config.nodes:
+            raise CommandRefused(f"unknown node {node!r}; nodes: {', '.join(self.config.nodes)}")
+        if not self.fencer.configured:
+            raise CommandRefused(self.fencer.error or "no STONITH device configured")
+        who = _who(peer)
+        task = self.loop.create_task(self.fencer.fence(node, "operator request", who))
+        task.add_done_callback(lambda _t: self._mark_status_dirty())
+        self._timeline("fence", node, "", f"STONITH of {node} requested by {who}")
+        return {"accepted": True, "node": node, "device": self.fencer.device_id}
+
+    def _meatware_confirm(self, args: dict[str, Any], peer: PeerInfo) -> dict[str, Any]:
+        """``hactl meatware confirm NODE``: the operator power-cycled NODE."""
+        node = args.get("node")
+        if not isinstance(node, str) or not node.strip():
+            raise CommandRefused('meatware_confirm needs {"node": NAME}')
+        refusal = self.fencer.confirm_meatware(node.strip(), _who(peer))
+        if refusal:
+            raise CommandRefused(refusal)
+        self._mark_status_dirty()
+        return {"accepted": True, "node": node.strip().lower()}
+
     def _debug_link(self, args: dict[str, Any]) -> dict[str, Any]:
         name, up = args.get("link"), args.get("up")
         if not isinstance(name, str) or not isinstance(up, bool):
@@ -499,6 +554,11 @@ class Engine:
                 logger.warning("fault injection: link %s %s", name, "restored" if up else "cut")
                 return {"link": name, "up": up}
         raise CommandRefused(f"no link named {name!r}; links: {[lk.name for lk in self.links]}")
+
+
+def _who(peer: PeerInfo) -> str:
+    """Audit text naming who asked: user, uid, pid and program."""
+    return f"{peer.user or '?'} (uid {peer.uid}, pid {peer.pid}: {peer.cmdline or '?'})"
 
 
 def _kind_of(event: ev.Event) -> str:

@@ -216,6 +216,50 @@ def _elapsed_ms(start: float) -> float:
     return (time.monotonic() - start) * 1000.0
 
 
+async def spawn_child(
+    argv: Sequence[str],
+    *,
+    user: str | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+) -> asyncio.subprocess.Process:
+    """Start a long-running helper (``respawn``/``failfast``, spec §9.6) and return it.
+
+    Not a "program with a timeout": the caller supervises it. Like Heartbeat, the child
+    gets its own session/process group, stdio on /dev/null and no inherited fds; when we
+    are root and ``user`` is given, it runs as that user and its primary group.
+
+    Raises:
+        OSError: the program cannot be started (or the user does not exist).
+    """
+    ids: dict[str, object] = {}
+    if user and os.geteuid() == 0:
+        import pwd
+
+        try:
+            entry = pwd.getpwnam(user)
+        except KeyError:
+            raise OSError(f"unknown user {user!r}") from None
+        ids = {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+    return await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        start_new_session=True,
+        close_fds=True,
+        **ids,  # type: ignore[arg-type]
+    )
+
+
+async def stop_child(proc: asyncio.subprocess.Process, grace: float = KILL_GRACE) -> None:
+    """SIGTERM a spawned child's process group, SIGKILL after ``grace`` seconds."""
+    if proc.returncode is None:
+        await _kill_group(proc, grace)
+
+
 def log_program_result(result: ProgramResult, log: logging.Logger = logger) -> None:
     """Write one run to ``log`` at debug level: argv, outcome, then each output line.
 

@@ -94,11 +94,19 @@ def load_config(
     validated = validate_hacf(parsed, name)
     issues.extend(validated.issues)
     groups = _load_groups(config_dir, parsed, issues)
+    issues.extend(_stonith_issues(config_dir, name, parsed))
     if any(issue.severity is Severity.ERROR for issue in issues) or auth is None:
         return LoadResult(None, issues)
     config = _build(config_dir, name, parsed, validated.timing, auth, groups)
     logger.debug("configuration loaded from %s: %d issue(s)", config_dir, len(issues))
     return LoadResult(config, issues)
+
+
+def _stonith_issues(config_dir: Path, name: str, parsed: ParsedHaCf) -> list[Issue]:
+    """Unknown STONITH types and bad parameters, found now rather than at fencing time."""
+    from engine.stonith.config import validate_stonith  # the STONITH layer imports config
+
+    return validate_stonith(parsed.stonith, config_dir, name)
 
 
 def _load_groups(config_dir: Path, parsed: ParsedHaCf, issues: list[Issue]) -> list[GroupSpec]:

@@ -115,6 +115,17 @@ class Membership:
             if node.is_self:
                 node.uuid = self.uuid
             nodes[name] = node
+        for name in self.config.ping_nodes:
+            # spec §6.1/§11.1: deadtime = deadping, one link named after the ping node
+            node = NodeState(
+                name=name,
+                is_self=False,
+                dead_ms=self.config.timing.deadping_ms,
+                local_lastupdate=now,
+                kind="ping",
+            )
+            node.links = {name: LinkState(name)}
+            nodes[name] = node
         return nodes
 
     @property
@@ -124,6 +135,14 @@ class Membership:
 
     def peers(self) -> list[NodeState]:
         """Other normal nodes, in configuration order."""
+        return [n for n in self.nodes.values() if not n.is_self and n.kind == "normal"]
+
+    def ping_nodes(self) -> list[NodeState]:
+        """Ping pseudo-nodes (``ping`` addresses, ``ping_group`` names)."""
+        return [n for n in self.nodes.values() if n.kind == "ping"]
+
+    def _watched(self) -> list[NodeState]:
+        """Every node whose silence we time out: normal peers and ping nodes."""
         return [n for n in self.nodes.values() if not n.is_self]
 
     def start(self, now: float, wall: float) -> None:
@@ -149,7 +168,7 @@ class Membership:
         """When ``tick`` must run next."""
         deadlines = [self._next_status, self._last_tick + SCAN_PERIOD]
         limit_s = self._death_limit_s
-        for node in self.peers():
+        for node in self._watched():
             if node.status != "dead":
                 deadlines.append(node.local_lastupdate + limit_s(node))
             for link in node.links.values():
@@ -193,11 +212,11 @@ class Membership:
         return node.dead_ms / 1000
 
     def _scan_deaths(self, now: float) -> None:
-        for node in self.peers():
+        for node in self._watched():
             limit = self._death_limit_s(node)
             if node.status != "dead" and now - node.local_lastupdate >= limit:
                 self._mark_dead(node, now)
-        for node in self.peers():
+        for node in self._watched():
             limit = self._death_limit_s(node)
             for link in node.links.values():
                 heard = link.last_heard
@@ -209,7 +228,12 @@ class Membership:
     def _mark_dead(self, node: NodeState, now: float) -> None:
         silent_ms = round((now - node.local_lastupdate) * 1000)
         links = tuple(link.name for link in node.links.values())
-        if node.heard_status:
+        if node.kind == "ping":
+            reason = (
+                f"ping node {node.name} unreachable: no echo reply for {silent_ms} ms "
+                f"(deadping {node.dead_ms} ms); ping nodes never move resources by themselves"
+            )
+        elif node.heard_status:
             reason = (
                 f"{node.name} declared dead after {silent_ms} ms without heartbeats "
                 f"on {', '.join(links) or 'any link'} (deadtime {node.dead_ms} ms)"
@@ -331,6 +355,10 @@ class Membership:
         if link is not None and node.is_self and msg.get_bytes("srcuuid") != self.uuid:
             self._reject("forged_self", "packet claims to be from us with another uuid", where)
             return
+        if node.kind == "ping" and (mtype != "NS_st" or link != node.name):
+            # only the ping medium itself may speak for a ping node (an echo reply)
+            self._reject("bad_ping", f"{mtype} for ping node {node.name} on link {where}", where)
+            return
         result = self._classify(msg, node, where, now)
         if result is None:
             return
@@ -338,7 +366,7 @@ class Membership:
         if node.uuid is None:
             node.uuid = msg.get_bytes("srcuuid")
         if link is not None and result.verdict is not Verdict.DROP:
-            self._refresh_link(node, link, mtype == "status", now)
+            self._refresh_link(node, link, mtype in ("status", "NS_st"), now)
         if result.verdict is not Verdict.KEEP:
             return
         self._after_keep(node, result, msg, now)
@@ -414,6 +442,8 @@ class Membership:
         mtype = msg.type
         if mtype == "status":
             self._on_status(node, msg, ts, now)
+        elif mtype == "NS_st" and node.kind == "ping":
+            self._on_ping_reply(node, msg, ts, now)
         elif mtype == "NS_rexmit":
             self._on_rexmit_request(node, msg, now, wall)
         elif mtype == "NS_nak_rexmit":
@@ -448,6 +478,18 @@ class Membership:
         node.rmt_ts = ts
         node.local_lastupdate = now
         node.status_seqno = seq
+        node.heard_status = True
+
+    def _on_ping_reply(self, node: NodeState, msg: Message, ts: int, now: float) -> None:
+        """An echo reply carried our signed ``NS_st`` back: the ping node is reachable."""
+        if msg.get("info") != "ping" or ts < node.rmt_ts:
+            return  # not a ping payload, or an old reply replayed
+        if node.status != "ping":
+            old = node.status
+            node.status = "ping"
+            self._events.append(ev.NodeStatusChanged(node.name, old, "ping"))
+        node.rmt_ts = ts
+        node.local_lastupdate = now
         node.heard_status = True
 
     def _check_late(self, node: NodeState, now: float) -> None:

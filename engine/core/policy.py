@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine.config.model import AutoFailback, ClusterConfig, GroupSpec
+from engine.core.ipfail import make_ipfail
 from engine.core.policy_types import (
     Acquire,
     Action,
@@ -55,6 +56,8 @@ STANDBY_RSC_TIMEOUT = 3600.0
 """Seconds a standby resource hand-over may take (HB_STANDBY_RSC_TO_MS)."""
 FAILBACK_RETRY = 1.0
 STONITH_RETRY = 5.0
+"""First retry after a failed fence (Heartbeat's fixed interval); later ones back off."""
+STONITH_RETRY_MAX = 60.0
 FAILED_START_PUSH_DELAY = 30.0
 """ResourceManager runs ``hb_standby`` 30 s after a failed start (spec §7.3)."""
 RESOURCE_MANAGER = "/usr/share/heartbeat/ResourceManager"
@@ -115,10 +118,26 @@ class ResourcePolicy:
         now: monotonic seconds at creation.
         rsc_delay: the RSCRCVD delay before taking our own groups when the peer never
             settles (Heartbeat's ``RQSTDELAY``, 10 s). Keep the default for interop.
+        fence_delay: death-match guard of 2-node clusters: seconds the non-preferred
+            node waits before fencing its peer (the node running groups, else the first
+            ``node``, fences at once), as Pacemaker's ``pcmk_delay_base``.
+        fence_retry: (first, maximum) seconds between attempts of a failing fence; the
+            interval doubles after every failure.
     """
 
-    def __init__(self, config: ClusterConfig, now: float, rsc_delay: float = 10.0) -> None:
+    def __init__(
+        self,
+        config: ClusterConfig,
+        now: float,
+        rsc_delay: float = 10.0,
+        *,
+        fence_delay: float = 0.0,
+        fence_retry: tuple[float, float] = (STONITH_RETRY, STONITH_RETRY_MAX),
+    ) -> None:
         self._config = config
+        self._fence_delay = fence_delay
+        self._fence_retry_min, self._fence_retry_max = fence_retry
+        self._fence_failures: dict[str, int] = {}
         self._us = config.node_name
         self._peer: str | None = config.peers[0] if config.peers else None
         self._nice = config.auto_failback is not AutoFailback.LEGACY
@@ -169,6 +188,8 @@ class ResourcePolicy:
         self._shutdown_delay_logged = False
         self._shutdown_in_progress = False
         self._shutdown_complete = False
+        # ipfail, built in (spec §11.3; engine/core/ipfail.py)
+        self._ipfail = make_ipfail(config)
 
     # ------------------------------------------------------------------ outputs
 
@@ -201,6 +222,8 @@ class ResourcePolicy:
         ]
         times.extend(self._fence_retry.values())
         times.extend(t for t, _, _ in self._pushes)
+        if self._ipfail is not None and self._ipfail.next_deadline() is not None:
+            times.append(self._ipfail.next_deadline() or 0.0)
         return min(times) if times else None
 
     def snapshot(self) -> dict[str, object]:
@@ -213,6 +236,7 @@ class ResourcePolicy:
             "state": self._rstate.name.lower(),
             "standby": "none" if self._standby is StandbyState.NOT else self._standby.name.lower(),
             "groups": [self._group_view(g) for g in self._groups.values()],
+            **({"ipfail": self._ipfail.snapshot()} if self._ipfail is not None else {}),
         }
 
     def _group_view(self, g: _Group) -> dict[str, object]:
@@ -287,11 +311,20 @@ class ResourcePolicy:
             "ip-request-resp": self._on_ip_request_resp,
             "shutdone": self._on_shutdone,
             "stonith": self._on_stonith,
+            "num_ping_nodes": self._on_ipfail_message,
+            "you_are_dead": self._on_ipfail_message,
+            "abort_giveup": self._on_ipfail_message,
         }
 
     def on_node_status(self, node: str, status: str, now: float) -> None:
         """A peer's status changed (init/up/active/dead)."""
         self._now = now
+        if self._ipfail is not None and (self._ipfail.handles(node) or node == self._peer):
+            if self._ipfail.handles(node):
+                self._ipfail.on_ping_status(node, status, now)
+            else:
+                self._ipfail.on_peer_status(status, now)
+            self._pull_ipfail()
         if node != self._peer:
             return
         old, self._peer_status = self._peer_status, status
@@ -350,25 +383,66 @@ class ResourcePolicy:
             del self._fence_inflight[i]
         why = self._fence_why.get(node, f"{node} was declared dead")
         if ok:
-            self._event(
-                "fence", f"{node} was fenced: {reason}", node=node, log=f"node {node} now reset."
-            )
+            self._event("fence", f"{node} was fenced: {reason}", node=node)
             self._send(("t", "stonith"), ("node", node), ("result", "OK"))
             self._fence_why.pop(node, None)
+            self._fence_failures.pop(node, None)
             self._takeover_from_node(node, f"{why}; fenced ({reason})")
         else:
             self._send(("t", "stonith"), ("node", node), ("result", "bad"))
-            self._fence_retry[node] = now + STONITH_RETRY
+            wait = self._fence_backoff(node)
+            self._fence_retry[node] = now + wait
             text = f"STONITH of {node} failed.  Retrying..."
             self._event(
                 "failed",
-                f"fencing {node} failed: {reason}; retrying in 5 s, "
+                f"fencing {node} failed: {reason}; retrying in {wait:g} s, "
                 f"its resources stay down until it is fenced",
                 node=node,
                 level="ERROR",
                 log=text,
             )
             self._mark_waiting_for_fence(node, f"waiting for STONITH of {node}: {reason}")
+        self._settle()
+
+    def on_local_stall(self, stalled_ms: int, now: float) -> None:
+        """Our own loop was frozen for longer than deadtime: self-fence our resources.
+
+        The peer has most likely declared us dead and fenced us or taken our groups
+        over; running them a moment longer risks a double start. So every queued job is
+        dropped and every group is released at once, ahead of any other work, and we
+        report holding nothing (reliability.md §3.2, scenario 5).
+        """
+        self._now = now
+        if stalled_ms <= self._config.timing.deadtime_ms or self._peer is None:
+            return
+        if self._job is not None:
+            self._job.steps.clear()
+        self._queue.clear()
+        self._pushes.clear()
+        self._failback_retry_at = None
+        reason = (
+            f"our main loop stalled for {stalled_ms} ms (deadtime "
+            f"{self._config.timing.deadtime_ms} ms): {self._peer} may have declared us dead "
+            "and taken over, so we release everything at once"
+        )
+        self._event(
+            "release",
+            reason,
+            node=self._us,
+            level="CRIT",
+            log=f"Local stall of {stalled_ms} ms exceeds deadtime: releasing all resources.",
+        )
+        job = _Job("self-fence", deque(self._release_steps(list(self._groups), reason)))
+
+        def released(j: _Job) -> None:
+            if j.failures:
+                return
+            self._i_hold = Hold.NONE
+            self._legacy_peer_holds.clear()
+            self._send_hold(False, "self-fence")
+
+        job.steps.append(self._call(released))
+        self._queue.appendleft(job)
         self._settle()
 
     def tick(self, now: float) -> None:
@@ -390,7 +464,33 @@ class ResourcePolicy:
         self._pushes = [p for p in self._pushes if now < p[0]]
         for _, which, key in due:
             self._push_failed_group(which, key)
+        self._ipfail_tick(now)
         self._settle()
+
+    # ------------------------------------------------------------------ ipfail
+
+    def _on_ipfail_message(self, msg: Message, src: str) -> None:
+        if self._ipfail is not None and src != self._us:
+            self._ipfail.on_message(msg, self._now)
+            self._pull_ipfail()
+
+    def _ipfail_tick(self, now: float) -> None:
+        """A due ipfail give-up asks for standby ``all`` (ipfail's ``ask_resources``)."""
+        ipfail = self._ipfail
+        if ipfail is None or not ipfail.due_giveup(now):
+            return
+        if self._i_hold == Hold.NONE:
+            self._log("info", "ipfail: nothing to give up: we hold no resources")
+        elif self.request_standby("all", now) is not None:
+            ipfail.retry_giveup(now)
+        self._pull_ipfail()
+
+    def _pull_ipfail(self) -> None:
+        if self._ipfail is None:
+            return
+        self._outbound.extend(self._ipfail.drain_outbound())
+        for level, text in self._ipfail.drain_logs():
+            self._event("ipfail", text, node=self._peer or "", level=level, log=text)
 
     # ------------------------------------------------------------------ admin requests
 
@@ -972,6 +1072,18 @@ class ResourcePolicy:
             return
         if self._config.stonith:
             self._fence_why[node] = reason
+            delay = self._death_match_delay(node)
+            if delay > 0:
+                self._fence_retry[node] = self._now + delay
+                self._event(
+                    "fence",
+                    f"delaying the fencing of {node} by {delay:g} s: death-match guard, "
+                    f"{node} is the preferred node of this 2-node cluster",
+                    node=node,
+                    log=f"Delaying STONITH of {node} by {delay:g} s (death-match guard).",
+                )
+                self._mark_waiting_for_fence(node, f"waiting {delay:g} s before fencing {node}")
+                return
             self._start_fence(node)
             return
         self._send(("t", "stonith"), ("node", node), ("result", "n_stnth"))
@@ -999,9 +1111,29 @@ class ResourcePolicy:
         action = Fence(self._new_id(), node, f"fencing {node} before taking over: {why}")
         self._fence_inflight[action.id] = node
         self._actions.append(action)
-        plugin = self._config.stonith[-1].plugin
-        self._event("fence", action.reason, node=node, log=f"Resetting node {node} with [{plugin}]")
+        # the fencer logs "Resetting node X with [<device id>]" when it really starts
+        self._event("fence", action.reason, node=node)
         self._mark_waiting_for_fence(node, f"waiting for STONITH of {node}")
+
+    def _fence_backoff(self, node: str) -> float:
+        """Seconds before the next attempt: first, 2x first, 4x ... up to the maximum."""
+        failures = self._fence_failures.get(node, 0)
+        self._fence_failures[node] = failures + 1
+        return float(min(self._fence_retry_max, self._fence_retry_min * (2 ** min(failures, 30))))
+
+    def _death_match_delay(self, node: str) -> float:
+        """The configured delay when we are the non-preferred side of a 2-node split.
+
+        Preferred is the node running groups (Pacemaker's priority-fencing-delay idea:
+        the holder survives); when both or neither run groups, the first ``node``.
+        """
+        if self._fence_delay <= 0 or len(self._config.nodes) != 2:
+            return 0.0
+        we_run = any(g.state in ("running", "starting") for g in self._groups.values())
+        peer_runs = self._other_holds is not Hold.NONE if self._nice else self._peer_has_resources
+        if we_run != peer_runs:
+            return 0.0 if we_run else self._fence_delay
+        return 0.0 if self._config.nodes[0] == self._us else self._fence_delay
 
     def _mark_waiting_for_fence(self, node: str, reason: str) -> None:
         for g in self._groups.values():

@@ -19,6 +19,7 @@ from engine.core.policy_types import Acquire, Action, Fence
 from engine.resources.agents import AgentOptions, AgentResolver, script_environment
 from engine.resources.group import GroupRunner
 from engine.resources.model import ResourceState, ResourceStatus
+from engine.stonith.fencer import Fencer
 
 logger = logging.getLogger("heartbeat")
 
@@ -35,8 +36,11 @@ class ActionWorker:
         state_dir: Path,
         done: DoneCallback,
         runner: GroupRunner | None = None,
+        fencer: Fencer | None = None,
     ) -> None:
         self.config = config
+        self.fencer = fencer or Fencer(config)
+        self._fences: set[asyncio.Task[None]] = set()
         self._done = done
         self._groups = {group.key: group for group in config.groups}
         options = AgentOptions(env=script_environment(config, state_dir))
@@ -48,7 +52,16 @@ class ActionWorker:
         self.current: Action | None = None
 
     def submit(self, action: Action) -> None:
-        """Queue an action (never blocks)."""
+        """Queue an action (never blocks); a Fence starts at once in its own task.
+
+        Heartbeat does not count STONITH children as resource children, so a reset is
+        never stuck behind a long start or stop.
+        """
+        if isinstance(action, Fence):
+            task = asyncio.get_running_loop().create_task(self._fence_now(action))
+            self._fences.add(task)
+            task.add_done_callback(self._fences.discard)
+            return
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._work())
         self._queue.put_nowait(action)
@@ -85,14 +98,46 @@ class ActionWorker:
             self._states[status.name] = status
         return outcome.ok, outcome.reason, ""
 
+    async def _fence_now(self, action: Fence) -> None:
+        try:
+            ok, reason, node = await self._fence(action)
+        except Exception as exc:  # a plugin bug must not stop fencing for good
+            logger.exception("fence action %s failed unexpectedly", action)
+            ok, reason, node = False, f"internal error: {exc}", action.node
+        self._done(action.id, ok, reason, node)
+
     async def _fence(self, action: Fence) -> tuple[bool, str, str]:
-        reason = (
-            f"cannot fence {action.node}: STONITH plugins are not available in this version; "
-            "its resources stay down until it is confirmed stopped"
-        )
-        logger.error("Host %s not reset! (%s)", action.node, reason)
-        await asyncio.sleep(0)
-        return False, reason, action.node
+        result = await self.fencer.fence(action.node, action.reason)
+        return result.ok, result.reason, action.node
+
+    async def release_leftovers(self) -> list[str]:
+        """Stop resources found running at start (ResourceManager ``verifyallidle``).
+
+        A crashed engine leaves its resources running; rejoining the cluster while still
+        holding them would give them two owners once the peer (or the home node) starts
+        them. Heartbeat only logs them; we stop them before we say a word on the wire.
+        Returns the groups that could NOT be stopped (the caller must not join).
+        """
+        stuck: list[str] = []
+        for group in self.config.groups:
+            statuses = await self.runner.status(group)
+            running = [st.name for st in statuses if st.state is not ResourceState.STOPPED]
+            if not running:
+                continue
+            for name in running:
+                logger.critical("Resource %s is active, and should not be!", name)
+            logger.warning(
+                "group %s found running at start (left over from a crash or manual start); "
+                "stopping it before joining the cluster",
+                group.key,
+            )
+            outcome = await self.runner.release(group, self._progress)
+            for status in outcome.states:
+                self._states[status.name] = status
+            if not outcome.ok:
+                logger.critical("cannot stop leftover group %s: %s", group.key, outcome.reason)
+                stuck.append(group.key)
+        return stuck
 
     def _progress(self, status: ResourceStatus) -> None:
         self._states[status.name] = status
@@ -109,6 +154,9 @@ class ActionWorker:
 
     async def close(self) -> None:
         """Stop the worker task (an action in progress is cancelled)."""
+        for fence in list(self._fences):
+            fence.cancel()
+        await self.fencer.close()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

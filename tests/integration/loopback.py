@@ -45,16 +45,30 @@ class Node:
     extra: list[str] = field(default_factory=list)
 
     def start(self) -> None:
-        argv = [sys.executable, "-m", "engine.cli", "--config-dir", str(self.config_dir),
-                "--state-dir", str(self.state_dir), "--node", self.name,
-                "--bind-address", self.address, "--allow-fault-injection", "--quiet"]
-        self.proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+        argv = [
+            sys.executable,
+            "-m",
+            "engine.cli",
+            "--config-dir",
+            str(self.config_dir),
+            "--state-dir",
+            str(self.state_dir),
+            "--node",
+            self.name,
+            "--bind-address",
+            self.address,
+            "--allow-fault-injection",
+            "--quiet",
+        ]
+        self.proc = subprocess.Popen(
+            argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
 
     def ctl(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
         argv = [sys.executable, "-m", "engine.ctl", "--state-dir", str(self.state_dir), *args]
-        return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, check=check,
-                              timeout=20)
+        return subprocess.run(
+            argv, cwd=ROOT, capture_output=True, text=True, check=check, timeout=20
+        )
 
     def status(self) -> dict[str, Any] | None:
         out = self.ctl("status", "--json")
@@ -91,9 +105,13 @@ class Node:
 class Cluster:
     """Two or more engines on 127.0.0.x, one ucast link and one multicast link each."""
 
-    def __init__(self, tmp: Path, names: tuple[str, ...] = ("alpha", "bravo"),
-                 haresources: str = "alpha demo-svc::one demo-svc::two\n",
-                 auto_failback: str = "on") -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        names: tuple[str, ...] = ("alpha", "bravo"),
+        haresources: str = "alpha demo-svc::one demo-svc::two\n",
+        auto_failback: str = "on",
+    ) -> None:
         port, mport = free_port(), free_port()
         group = f"239.0.{os.getpid() % 250}.{port % 250}"
         self.nodes: dict[str, Node] = {}
@@ -109,8 +127,7 @@ class Cluster:
                 f"logfile {node.state_dir}/ha-log\ndebugfile {node.state_dir}/ha-debug\n"
                 "logfacility none\nkeepalive 200ms\ndeadtime 1\nwarntime 600ms\ninitdead 3\n"
                 f"udpport {port}\nmcast lo {group} {mport} 1 1\n{peers}"
-                f"auto_failback {auto_failback}\n"
-                + "".join(f"node {n}\n" for n in names)
+                f"auto_failback {auto_failback}\n" + "".join(f"node {n}\n" for n in names)
             )
             keys = node.config_dir / "authkeys"
             keys.write_text("auth 1\n1 sha256 loopback-test-secret\n")

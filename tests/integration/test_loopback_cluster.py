@@ -46,10 +46,13 @@ def test_crash_failover_and_failback(cluster: Cluster) -> None:
     assert group.get("held_by") == "bravo"
     assert "alpha declared dead after" in group.get("reason", "")
     assert "WARN: node alpha: is dead" in cluster["bravo"].log()
-    # alpha comes back: auto_failback on returns the group exactly once.
-    (cluster["alpha"].state_dir / "res-one").unlink(missing_ok=True)
-    (cluster["alpha"].state_dir / "res-two").unlink(missing_ok=True)
+    # alpha comes back with its resources still "running" from before the crash: it
+    # stops them before joining, then auto_failback on returns the group exactly once.
+    assert cluster["alpha"].holds("one")
     cluster.start("alpha")
+    wait_for(
+        lambda: "Resource demo-svc::one is active, and should not be!" in cluster["alpha"].log(), 10
+    )
     wait_for(lambda: held_by(cluster["bravo"].status()) == "alpha", 30)
     wait_for(lambda: cluster["alpha"].holds("two") and not cluster["bravo"].holds("one"), 10)
     assert "Heartbeat restart on node alpha" in cluster["bravo"].log()

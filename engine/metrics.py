@@ -1,0 +1,402 @@
+"""Prometheus text endpoint of ``haengine`` (``--metrics ADDR:PORT``, off by default).
+
+Rules of this module: everything a scrape shows is derived from the engine's status
+document (the same one ``hactl status --json`` prints) plus the few things the document
+cannot carry — cumulative histograms and action timings — which ``EngineStats`` records
+as the daemon feeds it. Nothing here touches the heartbeat path beyond a dictionary
+lookup per accepted datagram; the HTTP server is a minimal stdlib asyncio one that
+answers ``GET /metrics`` and closes the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import math
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+logger = logging.getLogger(__name__)
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+DEFAULT_METRICS_HOST = "127.0.0.1"
+MAX_REQUEST_BYTES = 8192
+REQUEST_TIMEOUT = 5.0
+INTERVAL_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0)
+"""Heartbeat interval buckets (seconds): sub-keepalive up to well past any deadtime."""
+ACTION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+"""Resource action buckets (seconds): an ``IPaddr2`` start to a slow database stop."""
+TAKEOVER_LOG_PREFIX = "Resources being acquired from "
+"""The policy event that starts a takeover (Heartbeat's own log line)."""
+
+
+def parse_listen_address(text: str) -> tuple[str, int]:
+    """``ADDR:PORT``, ``[V6]:PORT``, ``:PORT`` or ``PORT`` → (host, port).
+
+    A missing host means 127.0.0.1: metrics are local unless asked otherwise.
+
+    Raises:
+        ValueError: with a message that says what is wrong with ``text``.
+    """
+    host, sep, port_text = text.strip().rpartition(":")
+    if not sep:
+        host, port_text = "", text.strip()
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ValueError(f"metrics address {text!r}: port {port_text!r} is not a number") from None
+    if not 1 <= port <= 65535:
+        raise ValueError(f"metrics address {text!r}: port {port} is not in 1..65535")
+    host = host or DEFAULT_METRICS_HOST
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if host != "localhost":
+            raise ValueError(
+                f"metrics address {text!r}: {host!r} is not an IP address "
+                "(write 127.0.0.1:PORT, [::1]:PORT or 0.0.0.0:PORT)"
+            ) from None
+    return host, port
+
+
+# --------------------------------------------------------------------------- recording
+
+
+@dataclass(slots=True)
+class Histogram:
+    """A cumulative Prometheus histogram with fixed upper bounds (seconds)."""
+
+    bounds: tuple[float, ...]
+    counts: list[int] = field(default_factory=list)
+    total: int = 0
+    sum: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.counts:
+            self.counts = [0] * len(self.bounds)
+
+    def observe(self, value: float) -> None:
+        """Count one observation in every bucket whose bound it does not exceed."""
+        self.total += 1
+        self.sum += value
+        for i, bound in enumerate(self.bounds):
+            if value <= bound:
+                self.counts[i] += 1
+
+
+class _LinkView(Protocol):
+    """The parts of ``engine.core.peers.LinkState`` the link histogram reads."""
+
+    last_status_at: float | None
+    intervals_ms: deque[int]
+
+
+class _NodeView(Protocol):
+    """The parts of ``engine.core.peers.NodeState`` the link histogram reads."""
+
+    name: str
+    is_self: bool
+    links: dict[str, Any]
+
+
+class EngineStats:
+    """Counters and histograms the status document cannot hold; fed by the daemon.
+
+    Resource actions run strictly one at a time in submission order (spec §7.4), so an
+    action starts when it is submitted to an idle worker or when its predecessor ends;
+    durations measure the run itself, not the wait in the queue.
+    """
+
+    def __init__(self) -> None:
+        self.takeovers = 0
+        self.fences: Counter[str] = Counter()
+        self.action_failures: Counter[str] = Counter()
+        self.action_durations: dict[str, Histogram] = {}
+        self.link_intervals: dict[tuple[str, str], Histogram] = {}
+        self._queue: deque[tuple[int, str]] = deque()
+        self._running_since: float | None = None
+        self._seen_heartbeat: dict[tuple[str, str], float] = {}
+
+    def action_submitted(self, action_id: int, kind: str, now: float) -> None:
+        """An Acquire/Release/Fence went to the worker."""
+        if not self._queue:
+            self._running_since = now
+        self._queue.append((action_id, kind))
+
+    def action_finished(self, action_id: int, ok: bool, now: float) -> None:
+        """The worker reported an outcome; unknown ids (never submitted) are ignored."""
+        if not self._queue or self._queue[0][0] != action_id:
+            logger.debug("metrics: finished action %d was not the running one", action_id)
+            return
+        _, kind = self._queue.popleft()
+        started = self._running_since if self._running_since is not None else now
+        hist = self.action_durations.setdefault(kind, Histogram(ACTION_BUCKETS))
+        hist.observe(max(0.0, now - started))
+        if kind == "fence":
+            self.fences["ok" if ok else "failed"] += 1
+        elif not ok:
+            self.action_failures[kind] += 1
+        self._running_since = now if self._queue else None
+
+    def policy_event(self, kind: str, log: str) -> None:
+        """Count takeovers: one per ``Resources being acquired from X.``."""
+        if kind == "takeover" and log.startswith(TAKEOVER_LOG_PREFIX):
+            self.takeovers += 1
+
+    def observe_links(self, nodes: Iterable[_NodeView]) -> None:
+        """After an accepted datagram: histogram every heartbeat interval that is new."""
+        for node in nodes:
+            if node.is_self:
+                continue
+            for name, link in node.links.items():
+                at = link.last_status_at
+                key = (node.name, name)
+                previous = self._seen_heartbeat.get(key)
+                if at is None or at == previous:
+                    continue
+                self._seen_heartbeat[key] = at
+                if previous is not None and link.intervals_ms:
+                    hist = self.link_intervals.setdefault(key, Histogram(INTERVAL_BUCKETS))
+                    hist.observe(link.intervals_ms[-1] / 1000.0)
+
+    def counters(self) -> dict[str, Any]:
+        """The extra ``counters`` of the status document."""
+        return {
+            "takeovers": self.takeovers,
+            "fences": dict(self.fences),
+            "resource_action_failures": dict(self.action_failures),
+        }
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def _escape(value: object) -> str:
+    return str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _labels(labels: Mapping[str, object]) -> str:
+    if not labels:
+        return ""
+    return "{" + ",".join(f'{k}="{_escape(v)}"' for k, v in labels.items()) + "}"
+
+
+def _number(value: float) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return repr(float(value))
+
+
+class _Writer:
+    """Collects metric families; each family's HELP/TYPE is written once."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._declared: set[str] = set()
+
+    def family(self, name: str, kind: str, text: str) -> None:
+        if name not in self._declared:
+            self._declared.add(name)
+            self.lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
+
+    def sample(self, name: str, value: float, labels: Mapping[str, object] | None = None) -> None:
+        self.lines.append(f"{name}{_labels(labels or {})} {_number(value)}")
+
+    def histogram(self, name: str, hist: Histogram, labels: Mapping[str, object]) -> None:
+        for bound, count in zip(hist.bounds, hist.counts, strict=True):
+            self.sample(f"{name}_bucket", count, {**labels, "le": _number(float(bound))})
+        self.sample(f"{name}_bucket", hist.total, {**labels, "le": "+Inf"})
+        self.sample(f"{name}_sum", hist.sum, labels)
+        self.sample(f"{name}_count", hist.total, labels)
+
+    def text(self) -> str:
+        return "\n".join(self.lines) + "\n"
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def render(status: Mapping[str, Any], stats: EngineStats | None = None) -> str:
+    """The Prometheus text exposition of one status document (plus ``stats``)."""
+    out = _Writer()
+    _render_node(out, status)
+    _render_links(out, status)
+    _render_counters(out, status, stats or EngineStats())
+    _render_groups(out, status)
+    return out.text()
+
+
+def _render_node(out: _Writer, status: Mapping[str, Any]) -> None:
+    out.family("haengine_info", "gauge", "Constant 1, labelled with this node and version.")
+    out.sample(
+        "haengine_info",
+        1,
+        {
+            "node": status.get("node", ""),
+            "cluster": status.get("cluster", ""),
+            "version": status.get("version", ""),
+        },
+    )
+    out.family("haengine_node_up", "gauge", "1 when the node is up or active, else 0.")
+    for node in status.get("nodes", []):
+        alive = node.get("status") in ("up", "active", "ping")
+        out.sample("haengine_node_up", alive, {"node": node.get("name", "")})
+
+
+def _render_links(out: _Writer, status: Mapping[str, Any]) -> None:
+    for node in status.get("nodes", []):
+        if node.get("self"):
+            continue
+        for link in node.get("links", []):
+            labels = {"node": node.get("name", ""), "link": link.get("name", "")}
+            out.family("haengine_link_up", "gauge", "1 when heartbeats arrive on the link.")
+            out.sample("haengine_link_up", link.get("status") == "up", labels)
+            heard = link.get("last_heard_ms")
+            if isinstance(heard, int | float):
+                out.family(
+                    "haengine_link_last_heard_seconds",
+                    "gauge",
+                    "Seconds since the last packet from the node on the link.",
+                )
+                out.sample("haengine_link_last_heard_seconds", heard / 1000.0, labels)
+            out.family(
+                "haengine_link_late_heartbeats_total",
+                "counter",
+                "Heartbeats that arrived later than warntime on the link.",
+            )
+            out.sample("haengine_link_late_heartbeats_total", _int(link.get("late")), labels)
+    for link in status.get("links", []):
+        labels = {"link": link.get("name", "")}
+        for key, name, text in (
+            ("sent", "haengine_link_packets_sent_total", "Datagrams sent on the link."),
+            ("received", "haengine_link_packets_received_total", "Datagrams received."),
+            ("send_errors", "haengine_link_send_errors_total", "Failed sends on the link."),
+        ):
+            out.family(name, "counter", text)
+            out.sample(name, _int(link.get(key)), labels)
+
+
+def _render_counters(out: _Writer, status: Mapping[str, Any], stats: EngineStats) -> None:
+    counters = status.get("counters", {})
+    simple = (
+        ("late_heartbeats", "haengine_late_heartbeats_total", "Late heartbeats (all links)."),
+        ("deaths", "haengine_node_deaths_total", "Nodes declared dead."),
+    )
+    for key, name, text in simple:
+        out.family(name, "counter", text)
+        out.sample(name, _int(counters.get(key)))
+    out.family("haengine_takeovers_total", "counter", "Takeovers of a peer's resource groups.")
+    out.sample("haengine_takeovers_total", stats.takeovers)
+    out.family("haengine_fences_total", "counter", "STONITH resets attempted, by result.")
+    for result in ("ok", "failed"):
+        out.sample("haengine_fences_total", stats.fences[result], {"result": result})
+    out.family(
+        "haengine_resource_action_failures_total",
+        "counter",
+        "Resource group acquire/release runs that failed.",
+    )
+    for action in ("acquire", "release"):
+        value = stats.action_failures[action]
+        out.sample("haengine_resource_action_failures_total", value, {"action": action})
+    name = "haengine_resource_action_duration_seconds"
+    out.family(name, "histogram", "Run time of resource group actions and fences.")
+    for action, hist in sorted(stats.action_durations.items()):
+        out.histogram(name, hist, {"action": action})
+    name = "haengine_link_heartbeat_interval_seconds"
+    out.family(name, "histogram", "Time between consecutive heartbeats on a link.")
+    for (node, link), hist in sorted(stats.link_intervals.items()):
+        out.histogram(name, hist, {"node": node, "link": link})
+    out.family("haengine_packets_rejected_total", "counter", "Datagrams dropped, by reason.")
+    rejected = counters.get("rejected", {})
+    for reason in sorted(rejected) if isinstance(rejected, dict) else []:
+        out.sample("haengine_packets_rejected_total", _int(rejected[reason]), {"reason": reason})
+
+
+def _render_groups(out: _Writer, status: Mapping[str, Any]) -> None:
+    out.family(
+        "haengine_group_held",
+        "gauge",
+        "1 when this node holds the resource group (state running), else 0.",
+    )
+    me = status.get("node")
+    for group in status.get("groups", []):
+        held = group.get("held_by") == me and group.get("state") == "running"
+        labels = {"group": group.get("key", ""), "home": group.get("home", "")}
+        out.sample("haengine_group_held", held, labels)
+
+
+# --------------------------------------------------------------------------- serving
+
+
+class MetricsServer:
+    """``GET /metrics`` over HTTP/1.0-style one-shot connections (stdlib asyncio)."""
+
+    def __init__(self, host: str, port: int, scrape: Callable[[], str]) -> None:
+        self.host = host
+        self.port = port
+        self._scrape = scrape
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        """Listen; raises OSError (address in use, permission) for the caller to report."""
+        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        sockets = self._server.sockets
+        if sockets:
+            self.port = int(sockets[0].getsockname()[1])
+        logger.info("metrics: serving http://%s:%d/metrics", self.host, self.port)
+
+    async def close(self) -> None:
+        """Stop listening and wait for the listener to go."""
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await self._server.wait_closed()
+            self._server = None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            async with asyncio.timeout(REQUEST_TIMEOUT):
+                head = await reader.readuntil(b"\r\n\r\n")
+            status, body = self._answer(head)
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError):
+            status, body = "400 Bad Request", "bad request: send an HTTP GET\n"
+        except Exception:
+            logger.exception("metrics: scrape failed")
+            status, body = "500 Internal Server Error", "internal error; see the log\n"
+        data = body.encode("utf-8")
+        header = (
+            f"HTTP/1.1 {status}\r\nContent-Type: {CONTENT_TYPE}\r\n"
+            f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+        )
+        with contextlib.suppress(OSError):
+            writer.write(header.encode("ascii") + data)
+            await writer.drain()
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+    def _answer(self, head: bytes) -> tuple[str, str]:
+        if len(head) > MAX_REQUEST_BYTES:
+            return "431 Request Header Fields Too Large", "request header too large\n"
+        words = head.split(b"\r\n", 1)[0].decode("latin-1").split()
+        if len(words) != 3 or not words[2].startswith("HTTP/"):
+            return "400 Bad Request", "bad request line\n"
+        method, target = words[0], words[1].split("?", 1)[0]
+        if method != "GET":
+            return "405 Method Not Allowed", "only GET is supported\n"
+        if target == "/metrics":
+            return "200 OK", self._scrape()
+        if target == "/":
+            return "200 OK", "haengine metrics: GET /metrics\n"
+        return "404 Not Found", f"no such page {target!r}; try /metrics\n"

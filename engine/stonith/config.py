@@ -1,0 +1,242 @@
+"""Turn ``stonith``/``stonith_host`` lines into a configured device, and read hatui.conf.
+
+Parameter strings follow Heartbeat (spec §8.1): the plugin's ordered parameter names
+take the whitespace-separated words in order and the **last** name takes the rest of the
+line, spaces included. ``stonith <type> <file>`` reads the first line of the file that
+is neither empty nor a ``#`` comment. Only the last accepted line is effective.
+
+Settings Heartbeat has no directive for live in ``CONFIG_DIR/hatui.conf`` (optional;
+``key = value`` lines, ``#`` comments), never in ha.cf, which real Heartbeat would
+refuse with an unknown directive.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.config.model import Issue, Severity, SourceRef, StonithSpec
+from engine.config.timeparse import parse_time_ms
+from engine.stonith.base import DEFAULT_TIMEOUT, PluginContext, StonithPlugin
+from engine.stonith.fence_agents import FenceAgentPlugin, parse_options
+from engine.stonith.meatware import MEATWARE_TIMEOUT
+from engine.stonith.registry import BUILTIN, plugin_class
+
+logger = logging.getLogger(__name__)
+
+HATUI_CONF = "hatui.conf"
+
+
+@dataclass(frozen=True, slots=True)
+class StonithSettings:
+    """Fencing knobs from hatui.conf (seconds)."""
+
+    delay: float = 0.0
+    """Death-match guard: the non-preferred node of a 2-node cluster waits this long
+    before fencing its peer (Pacemaker's pcmk_delay_base / priority-fencing-delay)."""
+    retry_min: float = 5.0
+    """First retry after a failed fence (Heartbeat's fixed 5 s)."""
+    retry_max: float = 60.0
+    """Retries back off by doubling up to this."""
+    timeout: float = DEFAULT_TIMEOUT
+    """Seconds one device operation may take before it counts as failed."""
+    meatware_timeout: float = MEATWARE_TIMEOUT
+    external_dirs: tuple[Path, ...] = ()
+
+
+_SECONDS_KEYS = {
+    "stonith_delay": "delay",
+    "stonith_retry_min": "retry_min",
+    "stonith_retry_max": "retry_max",
+    "stonith_timeout": "timeout",
+    "meatware_timeout": "meatware_timeout",
+}
+
+
+def load_settings(config_dir: Path) -> tuple[StonithSettings, list[Issue]]:
+    """Read ``CONFIG_DIR/hatui.conf``; a missing file gives the defaults."""
+    path = Path(config_dir) / HATUI_CONF
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return StonithSettings(), []
+    except (OSError, UnicodeDecodeError) as exc:
+        where = SourceRef(str(path))
+        return StonithSettings(), [_error(where, f"cannot read {path}: {exc}", "")]
+    values: dict[str, object] = {}
+    dirs: list[Path] = []
+    issues: list[Issue] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        where = SourceRef(str(path), number)
+        key, sep, value = (part.strip() for part in line.partition("="))
+        if not sep or not key or not value:
+            issues.append(_error(where, f"cannot parse '{raw.strip()}'", "write 'key = value'"))
+        elif key in _SECONDS_KEYS:
+            millis = parse_time_ms(value)
+            if millis is None:
+                issues.append(_error(where, f"{key}: '{value}' is not a time", "e.g. 5 or 500ms"))
+            else:
+                values[_SECONDS_KEYS[key]] = millis / 1000.0
+        elif key == "stonith_external_dir":
+            dirs.append(Path(value))
+        else:
+            known = ", ".join([*_SECONDS_KEYS, "stonith_external_dir"])
+            issues.append(_error(where, f"unknown setting '{key}'", f"known: {known}"))
+    settings = StonithSettings(external_dirs=tuple(dirs), **values)  # type: ignore[arg-type]
+    if settings.retry_min <= 0 or settings.retry_max < settings.retry_min:
+        issues.append(
+            _error(
+                SourceRef(str(path)),
+                "stonith_retry_min must be > 0 and stonith_retry_max >= stonith_retry_min",
+                "",
+            )
+        )
+    return settings, issues
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceConfig:
+    """One device as configured: type, named parameters and the line it came from."""
+
+    type_name: str
+    params: dict[str, str]
+    where: SourceRef
+
+    def build(self, ctx: PluginContext) -> StonithPlugin:
+        """Instantiate the plugin (the type was checked when this was configured)."""
+        cls = plugin_class(self.type_name, ctx)
+        if cls is None:
+            raise LookupError(f"Invalid Stonith type [{self.type_name}]")
+        return cls(self.type_name, self.params, ctx)
+
+
+class StonithConfigError(ValueError):
+    """A stonith line cannot be turned into a device; the message is Heartbeat's text."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def map_params(names: Sequence[str], text: str) -> dict[str, str]:
+    """Assign words of ``text`` to ``names`` in order; the last name takes the rest."""
+    params: dict[str, str] = {}
+    rest = text.strip()
+    for index, name in enumerate(names):
+        if index == len(names) - 1:
+            params[name] = rest
+            break
+        parts = re.split(r"\s+", rest, maxsplit=1)
+        params[name] = parts[0]
+        rest = parts[1] if len(parts) > 1 else ""
+    return params
+
+
+def param_text(spec: StonithSpec) -> str:
+    """The parameter string of a line (for ``stonith``: read from its config file)."""
+    if spec.directive != "stonith":
+        return spec.params
+    try:
+        lines = Path(spec.params).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StonithConfigError(
+            f"Invalid Stonith config file [{spec.params}]", f"cannot read it: {exc}"
+        ) from exc
+    for line in lines:
+        if line.strip() and not line.lstrip().startswith("#"):
+            return line.strip()
+    raise StonithConfigError(
+        f"Invalid Stonith config file [{spec.params}]",
+        "it has no parameter line (only comments or blank lines)",
+    )
+
+
+def configure(spec: StonithSpec, ctx: PluginContext) -> DeviceConfig:
+    """Check one line and return its device; raises StonithConfigError."""
+    if not spec.plugin:
+        raise StonithConfigError("No Stonith type given")
+    cls = plugin_class(spec.plugin, ctx)
+    if cls is None:
+        raise StonithConfigError(
+            f"Invalid Stonith type [{spec.plugin}]",
+            "see 'hactl stonith --list' for the types this node can use",
+        )
+    text = param_text(spec)
+    if cls is FenceAgentPlugin:
+        try:
+            return DeviceConfig(spec.plugin, parse_options(text), spec.where)
+        except ValueError as exc:
+            raise StonithConfigError(
+                f"Invalid Stonith configuration parameter [{exc}]",
+                "fence agents take key=value words, e.g. ip=10.0.0.1 username=admin",
+            ) from exc
+    try:
+        names = cls.parameter_names(spec.plugin, ctx)
+    except LookupError as exc:
+        raise StonithConfigError(f"Unknown Stonith config error [{exc}]") from exc
+    params = map_params(names, text)
+    missing = [name for name in names if not params.get(name)]
+    if missing:
+        raise StonithConfigError(
+            f"Invalid Stonith configuration parameter [{' '.join(missing)} missing]",
+            f"{spec.plugin} takes, in order: {' '.join(names)}",
+        )
+    if cls in BUILTIN.values() and not params.get("hostlist", "").split():
+        raise StonithConfigError("Invalid Stonith configuration parameter [hostlist empty]")
+    return DeviceConfig(spec.plugin, params, spec.where)
+
+
+def effective_device(
+    specs: Sequence[StonithSpec], ctx: PluginContext
+) -> tuple[DeviceConfig | None, list[Issue]]:
+    """The device of the last line that configures (Heartbeat keeps only one), and issues."""
+    device: DeviceConfig | None = None
+    issues: list[Issue] = []
+    for spec in specs:
+        try:
+            device = configure(spec, ctx)
+        except StonithConfigError as exc:
+            issues.append(_error(spec.where, exc.message, exc.hint))
+    if len(specs) > 1 and device is not None:
+        issues.append(
+            Issue(
+                Severity.WARNING,
+                device.where,
+                f"{len(specs)} stonith lines apply to this node; only this one is used",
+                "Heartbeat keeps one device: remove the others",
+            )
+        )
+    return device, issues
+
+
+def validate_stonith(
+    specs: Sequence[StonithSpec], config_dir: Path, node_name: str = ""
+) -> list[Issue]:
+    """Every STONITH problem of a configuration, for ``haengine --check-config``."""
+    settings, issues = load_settings(config_dir)
+    if not specs:
+        return issues
+    ctx = context_for(config_dir, node_name, settings)
+    _, found = effective_device(specs, ctx)
+    return issues + found
+
+
+def context_for(config_dir: Path, node_name: str, settings: StonithSettings) -> PluginContext:
+    """The plugin context of a node."""
+    return PluginContext(
+        config_dir=Path(config_dir),
+        node_name=node_name,
+        timeout=settings.timeout,
+        external_dirs=settings.external_dirs,
+    )
+
+
+def _error(where: SourceRef, message: str, hint: str) -> Issue:
+    return Issue(Severity.ERROR, where, message, hint)

@@ -1,0 +1,94 @@
+"""A bridge to fence-agents (``fence_*``): options as ``key=value`` lines on stdin.
+
+The parameter string of a ``fence_*`` type is ``key=value`` words (``ip=10.0.0.1
+username=admin password=secret``); there is no positional order to borrow. A reset is
+``action=reboot`` with ``plug=<node>`` unless the options already name a plug/port.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from engine.stonith.base import (
+    S_BADCONFIG,
+    PluginContext,
+    StonithPlugin,
+    StonithResult,
+)
+
+FENCE_DIRS = "/usr/sbin:/sbin:/usr/bin"
+
+
+def find_agent(type_name: str, ctx: PluginContext) -> str | None:
+    """Path of the ``fence_*`` program, or None."""
+    if not type_name.startswith("fence_") or "/" in type_name:
+        return None
+    path = ":".join([ctx.env.get("PATH", os.environ.get("PATH", "")), FENCE_DIRS])
+    return shutil.which(type_name, path=path)
+
+
+def list_fence_agents(ctx: PluginContext) -> list[str]:
+    """Every ``fence_*`` program installed in the usual directories."""
+    found: set[str] = set()
+    for directory in FENCE_DIRS.split(":"):
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        found.update(n for n in names if n.startswith("fence_"))
+    return sorted(found)
+
+
+def parse_options(text: str) -> dict[str, str]:
+    """``key=value`` words → dict; raises ValueError naming the first bad word."""
+    options: dict[str, str] = {}
+    for word in text.split():
+        key, sep, value = word.partition("=")
+        if not sep or not key:
+            raise ValueError(f"'{word}' is not key=value")
+        options[key] = value
+    return options
+
+
+class FenceAgentPlugin(StonithPlugin):
+    """Runs a fence agent with its options on stdin."""
+
+    @classmethod
+    def parameter_names(cls, type_name: str, ctx: PluginContext) -> tuple[str, ...]:
+        """Fence agents take named options only (see :func:`parse_options`)."""
+        return ()
+
+    @property
+    def device_id(self) -> str:
+        """``fence_x STONITH device``."""
+        return f"{self.type_name} STONITH device"
+
+    def stdin_for(self, action: str, node: str = "") -> bytes:
+        """The option lines for one action."""
+        options = dict(self.params)
+        options["action"] = action
+        if node and "plug" not in options and "port" not in options:
+            options["plug"] = node
+        return "".join(f"{k}={v}\n" for k, v in options.items()).encode()
+
+    async def call(self, action: str, node: str = "") -> StonithResult:
+        """Run the agent for one action."""
+        agent = find_agent(self.type_name, self.ctx)
+        if agent is None:
+            return StonithResult.failure(S_BADCONFIG, f"fence agent {self.type_name} not found")
+        env = {"PATH": os.environ.get("PATH", FENCE_DIRS), **self.ctx.env}
+        result = await self.run([agent], env=env, stdin=self.stdin_for(action, node))
+        return StonithResult.from_program(result, f"{self.type_name} {action} {node}".strip())
+
+    async def reset(self, node: str) -> StonithResult:
+        """``action=reboot``."""
+        return await self.call("reboot", node)
+
+    async def status(self) -> StonithResult:
+        """``action=monitor``."""
+        return await self.call("monitor")
+
+    async def hosts(self) -> list[str] | None:
+        """Fence agents list plugs, not node names: unknown."""
+        return None

@@ -1,0 +1,179 @@
+"""Runs resets through the configured device, with a timeout, and remembers outcomes.
+
+Log lines are Heartbeat's (spec §8.2): ``Resetting node X with [<device id>]``, then
+``node X now reset.`` or ``Host X not reset!`` (``Device D cannot reset host X.`` when
+the device does not control X). A fence somebody asked for by hand gets an audit line
+naming who. One reset per node runs at a time; a second request joins the first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from engine.config.model import ClusterConfig
+from engine.logsetup import hb_log
+from engine.stonith.base import S_BADCONFIG, S_BADHOST, S_TIMEOUT, StonithPlugin, StonithResult
+from engine.stonith.config import (
+    DeviceConfig,
+    StonithSettings,
+    context_for,
+    effective_device,
+    load_settings,
+)
+from engine.stonith.external import ExternalPlugin
+from engine.stonith.meatware import MeatwareBoard, MeatwarePlugin
+
+logger = logging.getLogger(__name__)
+
+
+class Fencer:
+    """The node's one STONITH device and the resets in flight.
+
+    Args:
+        config: the cluster configuration (its ``stonith`` lines).
+        settings: hatui.conf settings; read from the config dir when None.
+    """
+
+    def __init__(self, config: ClusterConfig, settings: StonithSettings | None = None) -> None:
+        self.config = config
+        if settings is None:
+            settings, issues = load_settings(Path(config.config_dir))
+            for issue in issues:
+                logger.error("%s", issue)
+        self.settings = settings
+        self.ctx = context_for(Path(config.config_dir), config.node_name, settings)
+        self.board = MeatwareBoard()
+        self.device_config: DeviceConfig | None = None
+        self.error = ""
+        self.plugin: StonithPlugin | None = None
+        self._last: dict[str, dict[str, Any]] = {}
+        self._pending: dict[str, dict[str, Any]] = {}
+        self._tasks: dict[str, asyncio.Task[StonithResult]] = {}
+        if config.stonith:
+            self._configure()
+
+    def _configure(self) -> None:
+        device, issues = effective_device(self.config.stonith, self.ctx)
+        errors = [str(i) for i in issues if i.severity.value == "error"]
+        self.error = "; ".join(errors)
+        if device is None:
+            logger.error("STONITH device not configured: %s", self.error)
+            return
+        self.device_config = device
+        self.plugin = device.build(self.ctx)
+        if isinstance(self.plugin, MeatwarePlugin):
+            self.plugin.board = self.board
+            self.plugin.timeout = self.settings.meatware_timeout
+
+    @property
+    def configured(self) -> bool:
+        """True when a usable device is configured."""
+        return self.plugin is not None
+
+    @property
+    def device_id(self) -> str:
+        """The device id Heartbeat logs, or "" without a device."""
+        return self.plugin.device_id if self.plugin is not None else ""
+
+    async def fence(self, node: str, reason: str = "", requested_by: str = "") -> StonithResult:
+        """Reset ``node``; joins a reset of the same node that is already running."""
+        node = node.lower()
+        if requested_by:
+            hb_log("WARN", f"STONITH of {node} requested by {requested_by}")
+        task = self._tasks.get(node)
+        if task is None or task.done():
+            task = asyncio.get_running_loop().create_task(self._reset(node, reason, requested_by))
+            self._tasks[node] = task
+        return await asyncio.shield(task)
+
+    async def _reset(self, node: str, reason: str, requested_by: str) -> StonithResult:
+        plugin = self.plugin
+        if plugin is None:
+            why = self.error or "no STONITH device configured"
+            result = StonithResult.failure(S_BADCONFIG, why)
+            hb_log("ERROR", f"Host {node} not reset! ({why})")
+            self._remember(node, result, requested_by)
+            return result
+        if isinstance(plugin, ExternalPlugin):
+            await plugin.load_device_id()
+        self._pending[node] = {
+            "since": time.time(),
+            "device": plugin.device_id,
+            "reason": reason,
+            "requested_by": requested_by,
+        }
+        hb_log("info", f"Resetting node {node} with [{plugin.device_id}]")
+        try:
+            result = await self._bounded_reset(plugin, node)
+        finally:
+            self._pending.pop(node, None)
+        self._log_outcome(plugin, node, result)
+        self._remember(node, result, requested_by)
+        return result
+
+    async def _bounded_reset(self, plugin: StonithPlugin, node: str) -> StonithResult:
+        limit = self.settings.timeout
+        if isinstance(plugin, MeatwarePlugin):
+            limit = plugin.timeout + 5.0
+        try:
+            return await asyncio.wait_for(plugin.reset(node), limit)
+        except TimeoutError:
+            return StonithResult.failure(S_TIMEOUT, f"reset of {node} timed out after {limit:g} s")
+        except Exception as exc:  # a plugin bug must not look like a successful fence
+            logger.exception("STONITH plugin %s failed", plugin.type_name)
+            return StonithResult.failure(8, f"internal error in {plugin.type_name}: {exc}")
+
+    def _log_outcome(self, plugin: StonithPlugin, node: str, result: StonithResult) -> None:
+        if result.ok:
+            hb_log("info", f"node {node} now reset.")
+            return
+        if result.code == S_BADHOST:
+            hb_log("ERROR", f"Device {plugin.device_id} cannot reset host {node}.")
+        hb_log("ERROR", f"Host {node} not reset! ({result.reason})")
+
+    def _remember(self, node: str, result: StonithResult, requested_by: str) -> None:
+        self._last[node] = {
+            "time": time.time(),
+            "ok": result.ok,
+            "code": result.code,
+            "reason": result.reason,
+            "requested_by": requested_by,
+        }
+
+    def confirm_meatware(self, node: str, who: str) -> str | None:
+        """An operator confirms a meatware reset; None when accepted, else why not."""
+        if not isinstance(self.plugin, MeatwarePlugin):
+            return "the configured STONITH device is not meatware"
+        refusal = self.board.confirm(node, who)
+        if refusal is None:
+            hb_log("WARN", f"Meatware reset of {node.lower()} confirmed by {who}")
+        return refusal
+
+    def snapshot(self) -> dict[str, Any]:
+        """The ``stonith`` part of ``status --json``."""
+        device = self.plugin.describe() if self.plugin is not None else None
+        return {
+            "configured": self.plugin is not None,
+            "device": device,
+            "error": self.error,
+            "lines": [f"{s.directive} {s.plugin}" for s in self.config.stonith],
+            "delay_s": self.settings.delay,
+            "pending": {node: dict(info) for node, info in self._pending.items()},
+            "meatware_waiting": self.board.pending(),
+            "last": {node: dict(info) for node, info in self._last.items()},
+        }
+
+    async def close(self) -> None:
+        """Cancel resets still running (shutdown)."""
+        for task in self._tasks.values():
+            task.cancel()
+        for task in self._tasks.values():
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        self._tasks.clear()
