@@ -475,6 +475,7 @@ def build_parser() -> argparse.ArgumentParser:
     status = verbs.add_parser("status", help="cluster status (human or --json)")
     status.add_argument("--json", action="store_true", help="the status document as JSON")
     _add_cl_status_verbs(verbs)
+    _add_export_verb(verbs)
     for verb, text in (
         ("standby", "give resources to the peer"),
         ("takeover", "take resources from the peer"),
@@ -488,6 +489,34 @@ def build_parser() -> argparse.ArgumentParser:
     meat.add_argument("action", choices=("confirm",))
     meat.add_argument("node", help="the node you power-cycled")
     return parser
+
+
+def _add_export_verb(verbs: Any) -> None:
+    sub = verbs.add_parser(
+        "export", help="export pacemaker: ha.cf + haresources as a Pacemaker configuration"
+    )
+    sub.add_argument("target", choices=("pacemaker",), help="what to export to")
+    sub.add_argument(
+        "--format", dest="fmt", choices=("cib", "pcs", "crm"), default="cib",
+        help="CIB XML (default), pcs commands, or crm configure input",
+    )  # fmt: skip
+    sub.add_argument(
+        "--config-dir", type=Path, default=Path("/etc/ha.d"),
+        help="directory with ha.cf, authkeys, haresources (default /etc/ha.d)",
+    )  # fmt: skip
+    sub.add_argument("--node", help="read the files as this node (default: uname -n or first)")
+
+
+def _export(opts: argparse.Namespace) -> int:
+    """``hactl export pacemaker``: reads the files directly, no engine needed."""
+    from engine.export import export_pacemaker
+
+    result = export_pacemaker(opts.config_dir, opts.fmt, opts.node)
+    if result.text is None:
+        _err(f"hactl: export pacemaker: {result.error}")
+        return EXIT_FAIL
+    sys.stdout.write(result.text)
+    return EXIT_OK
 
 
 def _add_cl_status_verbs(verbs: Any) -> None:
@@ -590,6 +619,8 @@ def main(argv: list[str] | None = None) -> int:
             _err("hactl: stonith needs a NODE or --list")
             return EXIT_USAGE
         return list_stonith_types()
+    if opts.verb == "export":
+        return _export(opts)
     path = opts.socket or default_socket_path(opts.state_dir)
     return asyncio.run(_run(opts, path))
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import __version__, sdnotify
+from engine.children import ChildManager
 from engine.config.model import ClusterConfig, MediumKind
 from engine.control.schema import CommandRefused, PeerInfo
 from engine.control.server import ControlServer
@@ -32,9 +33,10 @@ from engine.core.policy_types import PolicyEvent
 from engine.logsetup import RingHandler, hb_log
 from engine.metrics import EngineStats, MetricsServer, render
 from engine.protocol.auth import Authenticator
+from engine.reload import ConfigReloader, apply_groups, load_and_plan
 from engine.resources.actions import ActionWorker
-from engine.stonith.fencer import Fencer
 from engine.state import load_peer_generations, next_generation, node_uuid, save_peer_generations
+from engine.stonith.fencer import Fencer
 from engine.transport.base import Link
 from engine.transport.ping import make_ping_links
 from engine.transport.serial import make_serial_link
@@ -49,12 +51,22 @@ _RUNNER_LOGS = ("Acquiring resource group", "Releasing resource group")
 TIMELINE_KINDS = (ev.NodeDead, ev.NodeRestarted, ev.PartitionHealed, ev.LocalStall)
 
 
-def _load_average() -> str:
-    try:
-        with open("/proc/loadavg") as fh:
-            return fh.readline().strip() or "n/a"
-    except OSError:
-        return "n/a"
+class _LoadAverage:
+    """The first line of /proc/loadavg (the wire ``ld`` field), read through one open fd."""
+
+    def __init__(self) -> None:
+        try:
+            self._fd: int | None = os.open("/proc/loadavg", os.O_RDONLY)
+        except OSError:
+            self._fd = None
+
+    def __call__(self) -> str:
+        if self._fd is None:
+            return "n/a"
+        try:
+            return os.pread(self._fd, 128, 0).decode("ascii", "replace").strip() or "n/a"
+        except OSError:
+            return "n/a"
 
 
 class Engine:
@@ -89,7 +101,7 @@ class Engine:
             uuid=self.uuid,
             generation=self.generation,
             now=now,
-            load_average=_load_average,
+            load_average=_LoadAverage(),
             peer_generations=load_peer_generations(state_dir),
         )
         self.fencer = Fencer(config)
@@ -104,10 +116,9 @@ class Engine:
                 fence_retry=(fence.retry_min, fence.retry_max),
             )
         )
-        self.actions = ActionWorker(
-            config, state_dir, self._action_finished, fencer=self.fencer
-        )
+        self.actions = ActionWorker(config, state_dir, self._action_finished, fencer=self.fencer)
         self.control = ControlServer(control_socket or state_dir / "control.sock", self)
+        self.children = ChildManager(config.children)
         self.stats = EngineStats()
         self.metrics: MetricsServer | None = None
         if metrics_address is not None:
@@ -119,6 +130,9 @@ class Engine:
         self._status_handle: asyncio.TimerHandle | None = None
         self._last_change: dict[str, Any] = {"time": time.time(), "what": "started", "reason": ""}
         self._pumping = False
+        self._bad_log = BadPacketLog()
+        self._saved_generations = load_peer_generations(state_dir)
+        self.reloader = ConfigReloader(Path(config.config_dir), self.reload_config)
 
     # ------------------------------------------------------------- lifecycle
 
@@ -137,6 +151,7 @@ class Engine:
             await self.metrics.start()
         self.ring.listener = self._publish_log
         self._install_signals()
+        self.reloader.start()
         self.membership.start(self.loop.time(), time.time())
         self._pump()
         sdnotify.notify("READY=1", f"STATUS=heartbeating on {len(self.links)} link(s)")
@@ -169,6 +184,7 @@ class Engine:
     def _install_signals(self) -> None:
         self.loop.add_signal_handler(signal.SIGTERM, self.request_stop)
         self.loop.add_signal_handler(signal.SIGINT, self.request_stop)
+        self.loop.add_signal_handler(signal.SIGHUP, self.reloader.on_sighup)
         for sig in (signal.SIGPIPE, signal.SIGTTOU, signal.SIGTTIN):
             with contextlib.suppress(ValueError, OSError):
                 signal.signal(sig, signal.SIG_IGN)
@@ -205,8 +221,10 @@ class Engine:
     async def _close(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
+        await self.children.stop()
         await self.actions.close()
         await self.control.close()
+        await self.reloader.close()
         if self.metrics is not None:
             await self.metrics.close()
         for link in self.links:
@@ -228,6 +246,8 @@ class Engine:
     def _on_timer(self) -> None:
         self._timer = None
         now, wall = self.loop.time(), time.time()
+        self._log_bad_summary(now)
+        self._save_new_generations()
         self.membership.tick(now, wall)
         if self.policy is not None:
             self.policy.tick(now)
@@ -295,13 +315,19 @@ class Engine:
         return bool(out)
 
     def _rearm(self) -> None:
+        """Keep one timer at the earliest deadline of the cores.
+
+        A timer that would fire *earlier* than needed is left alone (it wakes, finds
+        nothing due, re-arms): most inputs only push deadlines later, and moving the
+        timer on every packet would cost more than the occasional early wake-up.
+        """
         deadline = self.membership.next_deadline()
         if self.policy is not None:
             policy_deadline = self.policy.next_deadline()
             if policy_deadline is not None:
                 deadline = min(deadline, policy_deadline)
         if self._timer is not None:
-            if abs(self._timer.when() - deadline) < 0.0005:
+            if self._timer.when() <= deadline + 0.0005:
                 return
             self._timer.cancel()
         self._timer = self.loop.call_at(max(deadline, self.loop.time()), self._on_timer)
@@ -331,15 +357,49 @@ class Engine:
         """Bad packets are counted always and logged at a bounded rate."""
         if not self.config.log.log_badpack:
             return
-        total = sum(self.membership.rejected.values())
-        if total <= 20 or total % 1000 == 0:
-            suffix = "" if total <= 20 else f" ({total} bad packets so far; logging 1 in 1000)"
-            logger.warning("%s%s", event.text, suffix)
+        now = self.loop.time()
+        if self._bad_log.admit(event.reason, now):
+            logger.warning("%s", event.text)
+        self._log_bad_summary(now)
+
+    def _log_bad_summary(self, now: float) -> None:
+        summary = self._bad_log.summary(now)
+        if summary:
+            logger.warning("%s", summary)
+
+    def _save_new_generations(self) -> None:
+        """Persist peer generations as soon as they are learnt (replay guard, restarts)."""
+        current = {n.name: n.track.generation for n in self.membership.peers()}
+        if any(gen and self._saved_generations.get(name) != gen for name, gen in current.items()):
+            self._remember_generations()
+
+    def reload_config(self, trigger: str) -> None:
+        """Reload the config dir (watchfiles, SIGHUP); keep the old config if invalid."""
+        held = {g["key"]: g.get("held_by") for g in self._groups_status()}
+        plan = load_and_plan(self.config, held)
+        level = "info" if plan.accepted and not plan.refused else "WARN"
+        hb_log(level, f"{trigger}: {plan.summary()}")
+        for line in plan.errors:
+            hb_log("ERROR", f"reload: {line}")
+        for line in plan.refused:
+            hb_log("WARN", f"reload refused: {line}")
+        if plan.config is not None:
+            now = self.loop.time()
+            self.config = plan.config
+            if plan.auth_changed:
+                self.auth = Authenticator(plan.config.auth)
+            self.membership.apply_config(plan.config, self.auth, now)
+            if plan.changed_groups and self.policy is not None:
+                apply_groups(self.policy, self.actions, plan.config)
+        self._timeline("reload", self.config.node_name, "", plan.summary())
+        self._pump()
 
     def _route_event(self, event: ev.Event, now: float) -> None:
         policy = self.policy
         if isinstance(event, ev.NodeRestarted):
             self._remember_generations()
+        if isinstance(event, ev.CommUp):
+            self.children.start()  # respawn/failfast children start at comm-up (§9.6)
         if policy is None:
             return
         if isinstance(event, ev.MessageReceived):
@@ -359,6 +419,7 @@ class Engine:
         generations = {
             n.name: n.track.generation for n in self.membership.peers() if n.track.generation
         }
+        self._saved_generations = dict(generations)
         try:
             save_peer_generations(self.state_dir, generations)
         except OSError as exc:
@@ -431,6 +492,7 @@ class Engine:
                 "resources": self._resources_status(),
                 "counters": self._counters(),
                 "last_change": self._last_change,
+                "children": self.children.snapshot(),
             }
         )
         return doc
@@ -573,3 +635,43 @@ def _kind_of(event: ev.Event) -> str:
 def _reason_of(event: ev.Event) -> str:
     reason = getattr(event, "reason", "")
     return str(reason) if reason else event.text
+
+
+class BadPacketLog:
+    """Time-based limit for bad-packet log lines: a flood must not flood the log.
+
+    At most ``per_second`` lines per second are admitted; the rest are counted by
+    reason and reported in one summary line every ``summary_period`` seconds.
+    """
+
+    def __init__(self, per_second: int = 5, summary_period: float = 10.0) -> None:
+        self.per_second = per_second
+        self.summary_period = summary_period
+        self._window_start = -1e18
+        self._in_window = 0
+        self._suppressed: dict[str, int] = {}
+        self._summary_due: float | None = None
+
+    def admit(self, reason: str, now: float) -> bool:
+        """True when this line may be logged; otherwise it is counted."""
+        if now - self._window_start >= 1.0:
+            self._window_start = now
+            self._in_window = 0
+        if self._in_window < self.per_second:
+            self._in_window += 1
+            return True
+        self._suppressed[reason] = self._suppressed.get(reason, 0) + 1
+        if self._summary_due is None:
+            self._summary_due = now + self.summary_period
+        return False
+
+    def summary(self, now: float) -> str | None:
+        """The summary line when one is due, else None."""
+        if self._summary_due is None or now < self._summary_due:
+            return None
+        counts = ", ".join(f"{k}: {v}" for k, v in sorted(self._suppressed.items()))
+        total = sum(self._suppressed.values())
+        self._suppressed.clear()
+        self._summary_due = None
+        period = f"{self.summary_period:g} s"
+        return f"{total} more bad packets not logged in the last {period} ({counts})"

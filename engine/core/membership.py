@@ -32,11 +32,16 @@ from engine.protocol.message import Message
 HISTORY_SLOTS = 500
 """Sent numbered messages kept for retransmission (spec §6.5)."""
 MAX_REXMIT_PER_REQUEST = 50
-SCAN_PERIOD = 0.25
-"""Heartbeat scans for dead nodes every 250 ms; we also wake exactly at deadlines."""
 STARTUP_DT_BUMP_MS = 2000
 STARTUP_DT_BUMP_SECONDS = 5.0
 REQNODES_RETRY = 1.0
+RECENT_PACKETS = 16
+"""Recently accepted datagrams remembered so the copy on the next medium is cheap."""
+SEND_JITTER = 0.05
+"""Status heartbeats go out up to 5 % early (never late) so nodes do not stay in phase."""
+HEARS_FIELD = "hears"
+"""Our extra status field: the peers the sender hears. Real Heartbeat reads only
+``st``/``dt``/``protocol`` from a status (spec §4.10, §6.7) and ignores other fields."""
 
 
 def _hex(value: int) -> str:
@@ -89,9 +94,14 @@ class Membership:
         self._reqnodes_at: float | None = None
         self._reqnodes_tried: list[str] = []
         self._flow_control = True
+        self._recent: OrderedDict[bytes, tuple[NodeState, int, bool]] = OrderedDict()
         self.counters: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
         self.nodes = self._make_nodes(now)
+        self._unheard_since: dict[str, float] = {}
+        """Peer -> when its ``hears`` list first lacked us (one-way loss detection)."""
+        self.one_way: dict[str, str] = {}
+        """Peers that do not hear us although we hear them -> the reason."""
         for name, generation in (peer_generations or {}).items():
             if name in self.nodes and name != self.me:
                 self.nodes[name].track.generation = generation
@@ -145,6 +155,30 @@ class Membership:
         """Every node whose silence we time out: normal peers and ping nodes."""
         return [n for n in self.nodes.values() if not n.is_self]
 
+    def apply_config(self, config: ClusterConfig, auth: Authenticator, now: float) -> list[str]:
+        """Adopt a reloaded configuration that ``engine.reload`` already vetted.
+
+        Timing and keys take effect at once; a node added to ``config.nodes`` gets
+        initdead semantics (dead if not heard within initdead). Returns the added nodes.
+        """
+        self.config = config
+        self._auth = auth
+        added: list[str] = []
+        for name in config.nodes:
+            if name in self.nodes:
+                continue
+            node = NodeState(
+                name=name,
+                is_self=False,
+                dead_ms=config.timing.initdead_ms,
+                local_lastupdate=now,
+                ack_trigger=self._rng.randrange(10),
+            )
+            node.links = {link: LinkState(link) for link in self._link_names()}
+            self.nodes[name] = node
+            added.append(name)
+        return added
+
     def start(self, now: float, wall: float) -> None:
         """Announce ourselves: status init, then up, up (Heartbeat's startup sequence)."""
         self._send_status(now, wall)
@@ -166,7 +200,7 @@ class Membership:
 
     def next_deadline(self) -> float:
         """When ``tick`` must run next."""
-        deadlines = [self._next_status, self._last_tick + SCAN_PERIOD]
+        deadlines = [self._next_status]
         limit_s = self._death_limit_s
         for node in self._watched():
             if node.status != "dead":
@@ -249,6 +283,8 @@ class Membership:
         node.anypacketsyet = False
         node.track.last_seq = None
         node.track.missing.clear()
+        self._unheard_since.pop(node.name, None)
+        self.one_way.pop(node.name, None)
         self.counters["deaths"] += 1
         self._events.append(ev.NodeDead(node.name, reason, silent_ms, links))
         self._events.append(ev.NodeStatusChanged(node.name, old, "dead"))
@@ -274,8 +310,22 @@ class Membership:
             ("dt", _hex(self._advertised_dt(now))),
             ("protocol", "1"),
         )
-        self._next_status = now + self.config.timing.keepalive_ms / 1000
+        # " " when we hear nobody, as Heartbeat's own empty ``delnodelist``: absent means
+        # an old peer that does not report what it hears.
+        msg.set(HEARS_FIELD, " ".join(self._heard_peers(now)) or " ")
+        early = self._rng.uniform(0.0, SEND_JITTER)
+        self._next_status = now + self.config.timing.keepalive_ms * (1 - early) / 1000
         self.send(msg, now, wall)
+
+    def _heard_peers(self, now: float) -> list[str]:
+        """Peers whose status heartbeats reach us within their deadtime."""
+        return [
+            n.name
+            for n in self.peers()
+            if n.heard_status
+            and n.status != "dead"
+            and now - n.local_lastupdate < n.dead_ms / 1000
+        ]
 
     def send(self, msg: Message, now: float, wall: float) -> None:
         """Stamp control fields, process our own copy (loopback), queue for the wire."""
@@ -285,6 +335,7 @@ class Membership:
         data = encode_wire(msg, self._auth)
         if numbered:
             self._remember(self._seq, data)
+            self._remember_recent(data, self.self_node, self._seq, msg.type == "status")
         self._outbound.append(data)
         self.counters["sent"] += 1
 
@@ -322,13 +373,37 @@ class Membership:
         bad signature): the shell then has no timers to re-arm.
         """
         self.counters["received"] += 1
+        if self._known_copy(data, link, now):
+            return True
         try:
             msg = decode_datagram(data, self._auth)
         except RemoteProtocolError as exc:
             self._reject(exc.reason, exc.detail, link)
             return False
-        self._process(msg, link, now, wall)
+        self._process(msg, link, now, wall, data)
         return True
+
+    def _known_copy(self, data: bytes, link: str, now: float) -> bool:
+        """Handle a byte-identical copy of a packet accepted a moment ago (other medium).
+
+        Heartbeat sends the same bytes on every medium; the copies are authentic (they
+        equal an authenticated packet) and, while they are still the sender's latest
+        packet, exactly what the full pipeline would call DUPLICATE: refresh the link.
+        """
+        hit = self._recent.get(data)
+        if hit is None:
+            return False
+        node, seq, is_status = hit
+        if node.track.last_seq != seq or node.status == "dead":
+            return False
+        self.counters["duplicates"] += 1
+        self._refresh_link(node, link, is_status, now)
+        return True
+
+    def _remember_recent(self, data: bytes, node: NodeState, seq: int, is_status: bool) -> None:
+        self._recent[data] = (node, seq, is_status)
+        while len(self._recent) > RECENT_PACKETS:
+            self._recent.popitem(last=False)
 
     def receive_message(self, msg: Message, link: str, now: float, wall: float) -> None:
         """Handle an already decoded and authenticated message (serial links)."""
@@ -338,7 +413,9 @@ class Membership:
         self.rejected[reason] += 1
         self._events.append(ev.PacketRejected(reason, detail, link, node))
 
-    def _process(self, msg: Message, link: str | None, now: float, wall: float) -> None:
+    def _process(
+        self, msg: Message, link: str | None, now: float, wall: float, data: bytes = b""
+    ) -> None:
         mtype, src, ts_text = msg.type, msg.get("src"), msg.get("ts")
         where = link or ""
         if not mtype or not src or not ts_text:
@@ -369,6 +446,9 @@ class Membership:
             self._refresh_link(node, link, mtype in ("status", "NS_st"), now)
         if result.verdict is not Verdict.KEEP:
             return
+        if data and not mtype.startswith("NS_"):
+            seq = _parse_hex(msg.get("seq")) or 0
+            self._remember_recent(data, node, seq, mtype == "status")
         self._after_keep(node, result, msg, now)
         if self._for_us(msg):
             self._dispatch(node, msg, ts, now, wall)
@@ -443,7 +523,7 @@ class Membership:
         if mtype == "status":
             self._on_status(node, msg, ts, now)
         elif mtype == "NS_st" and node.kind == "ping":
-            self._on_ping_reply(node, msg, ts, now)
+            self._on_ping_reply(node, msg, ts, now, wall)
         elif mtype == "NS_rexmit":
             self._on_rexmit_request(node, msg, now, wall)
         elif mtype == "NS_nak_rexmit":
@@ -479,11 +559,39 @@ class Membership:
         node.local_lastupdate = now
         node.status_seqno = seq
         node.heard_status = True
+        if not node.is_self:
+            self._check_hears_us(node, msg.get(HEARS_FIELD), now)
 
-    def _on_ping_reply(self, node: NodeState, msg: Message, ts: int, now: float) -> None:
-        """An echo reply carried our signed ``NS_st`` back: the ping node is reachable."""
-        if msg.get("info") != "ping" or ts < node.rmt_ts:
-            return  # not a ping payload, or an old reply replayed
+    def _check_hears_us(self, node: NodeState, hears: str | None, now: float) -> None:
+        """One-way loss: the peer's status says it does not hear us (field absent = old peer)."""
+        if hears is None or self.me in hears.split():
+            self._unheard_since.pop(node.name, None)
+            if self.one_way.pop(node.name, None) is not None:
+                text = f"Link to {node.name} is two-way again: it hears us"
+                self._events.append(ev.LogEvent("info", text))
+            return
+        since = self._unheard_since.setdefault(node.name, now)
+        silent_ms = round((now - since) * 1000)
+        if node.name not in self.one_way and silent_ms > node.dead_ms:
+            reason = (
+                f"one-way communication: we hear {node.name} but it has not heard us "
+                f"for {silent_ms} ms (its status lists only: {hears.strip() or 'nobody'})"
+            )
+            self.one_way[node.name] = reason
+            self.counters["one_way"] += 1
+            self._events.append(ev.LogEvent("WARN", reason))
+
+    def _on_ping_reply(
+        self, node: NodeState, msg: Message, ts: int, now: float, wall: float
+    ) -> None:
+        """An echo reply carried our signed ``NS_st`` back: the ping node is reachable.
+
+        ``ts`` is the time of the status we pinged with; a reply to a ping older than
+        deadping (a captured reply played back) proves nothing about now.
+        """
+        stale = ts < wall - node.dead_ms / 1000 - 1
+        if msg.get("info") != "ping" or ts < node.rmt_ts or stale:
+            return
         if node.status != "ping":
             old = node.status
             node.status = "ping"
@@ -667,5 +775,11 @@ class Membership:
             "generation": self.generation,
             "uuid": self.uuid.hex(),
             "comm_up": self.comm_up,
-            "nodes": [node.snapshot(now) for node in self.nodes.values()],
+            "nodes": [self._node_snapshot(node, now) for node in self.nodes.values()],
         }
+
+    def _node_snapshot(self, node: NodeState, now: float) -> dict[str, Any]:
+        doc = node.snapshot(now)
+        if not node.is_self and node.kind == "normal":
+            doc["one_way"] = self.one_way.get(node.name)
+        return doc

@@ -138,6 +138,7 @@ class ResourcePolicy:
         self._fence_delay = fence_delay
         self._fence_retry_min, self._fence_retry_max = fence_retry
         self._fence_failures: dict[str, int] = {}
+        self._fence_last_error: dict[str, str] = {}
         self._us = config.node_name
         self._peer: str | None = config.peers[0] if config.peers else None
         self._nice = config.auto_failback is not AutoFailback.LEGACY
@@ -387,10 +388,12 @@ class ResourcePolicy:
             self._send(("t", "stonith"), ("node", node), ("result", "OK"))
             self._fence_why.pop(node, None)
             self._fence_failures.pop(node, None)
+            self._fence_last_error.pop(node, None)
             self._takeover_from_node(node, f"{why}; fenced ({reason})")
         else:
             self._send(("t", "stonith"), ("node", node), ("result", "bad"))
             wait = self._fence_backoff(node)
+            self._fence_last_error[node] = reason
             self._fence_retry[node] = now + wait
             text = f"STONITH of {node} failed.  Retrying..."
             self._event(
@@ -1113,7 +1116,10 @@ class ResourcePolicy:
         self._actions.append(action)
         # the fencer logs "Resetting node X with [<device id>]" when it really starts
         self._event("fence", action.reason, node=node)
-        self._mark_waiting_for_fence(node, f"waiting for STONITH of {node}")
+        last = self._fence_last_error.get(node)
+        attempt = self._fence_failures.get(node, 0) + 1
+        detail = f" (attempt {attempt}; last failure: {last})" if last else ""
+        self._mark_waiting_for_fence(node, f"waiting for STONITH of {node}{detail}")
 
     def _fence_backoff(self, node: str) -> float:
         """Seconds before the next attempt: first, 2x first, 4x ... up to the maximum."""

@@ -123,7 +123,9 @@ class SenderTrack:
             self.reset()
             self.last_seq = seq
             return result
-        result.verdict = Verdict.DUPLICATE
+        # An old packet that was not missing is a replay: no effect, not even on the
+        # link (spec §6.4 "old duplicate, drop").
+        result.verdict = Verdict.DROP
         return result
 
     def _gap(

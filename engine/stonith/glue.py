@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from engine.stonith.base import (
     S_BADCONFIG,
+    S_BADHOST,
     PluginContext,
     StonithPlugin,
     StonithResult,
@@ -85,6 +86,11 @@ class GluePlugin(StonithPlugin):
         """``stonith -t TYPE ... -T reset NODE``."""
         if stonith_command() is None:
             return StonithResult.failure(S_BADCONFIG, "cluster-glue's stonith is not installed")
+        hosts = await self.hosts()
+        if hosts is not None and node.lower() not in hosts:
+            return StonithResult.failure(
+                S_BADHOST, f"Device {self.device_id} cannot reset host {node}."
+            )
         result = await self.run([*self.base_argv(), "-T", "reset", node], env=_env(self.ctx))
         what = f"stonith -t {glue_type(self.type_name)} reset {node}"
         return StonithResult.from_program(result, what)

@@ -1,0 +1,280 @@
+"""Configuration reload: validate a changed config dir and apply what is safe, live.
+
+Rules of this module:
+1. The running configuration stays in force unless the new one validates completely
+   (``engine.config.load_config``); an invalid one is rejected with every issue.
+2. ``plan_reload`` is pure: it compares two configurations and decides, part by part,
+   what may change without dropping the cluster. Parts that cannot change live (media,
+   ports, a group someone holds, ...) are refused with a reason; the rest is applied.
+3. Triggers: a change in the config DIRECTORY (watchfiles; editors write a temporary
+   file and rename it) and SIGHUP. Both end in ``ConfigReloader.reload_now``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.config import load_config
+from engine.config.model import ClusterConfig, GroupSpec, Severity
+
+logger = logging.getLogger(__name__)
+
+WATCHED_FILES = frozenset({"ha.cf", "authkeys", "haresources"})
+WATCH_DEBOUNCE_MS = 300
+LIVE_FIELDS = frozenset(
+    {"timing", "auth", "nodes", "groups", "config_dir", "parameters", "not_acted_on"}
+)
+"""Fields ``plan_reload`` applies (or partly refuses) live; ``parameters`` is the raw
+directive list ``cl_status hbparameter`` reads, so it follows the new files."""
+
+
+@dataclass(frozen=True)
+class ReloadPlan:
+    """What a reload decided.
+
+    Attributes:
+        config: the configuration to run from now on (None: rejected, keep the old one).
+        errors: why the new configuration was rejected (every issue, with file:line).
+        applied: human-readable changes that take effect.
+        refused: changes that were NOT applied, each with its reason.
+        auth_changed: a new Authenticator is needed.
+        added_nodes: nodes the membership gains.
+        changed_groups: group keys whose haresources lines change (added, removed, edited).
+    """
+
+    config: ClusterConfig | None
+    errors: list[str] = field(default_factory=list)
+    applied: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    auth_changed: bool = False
+    added_nodes: tuple[str, ...] = ()
+    changed_groups: tuple[str, ...] = ()
+
+    @property
+    def accepted(self) -> bool:
+        """True when the new configuration validated (parts may still be refused)."""
+        return self.config is not None
+
+    def summary(self) -> str:
+        """One line for the log and the console timeline."""
+        if self.config is None:
+            return "configuration reload rejected, old configuration stays: " + "; ".join(
+                self.errors
+            )
+        parts = []
+        if self.applied:
+            parts.append("applied: " + "; ".join(self.applied))
+        if self.refused:
+            parts.append("refused: " + "; ".join(self.refused))
+        return "configuration reloaded, " + (" | ".join(parts) or "nothing changed")
+
+
+def plan_reload(
+    old: ClusterConfig,
+    new: ClusterConfig | None,
+    issues: Iterable[object] = (),
+    held_by: Mapping[str, str | None] | None = None,
+) -> ReloadPlan:
+    """Decide what a reload may change.
+
+    Args:
+        old: the running configuration.
+        new: the freshly loaded configuration, None when it did not validate.
+        issues: the loader's issues (errors are the rejection reasons).
+        held_by: group key -> node holding it now (None when nobody does).
+    """
+    if new is None:
+        errors = [str(i) for i in issues if getattr(i, "severity", None) is Severity.ERROR]
+        return ReloadPlan(None, errors=errors or ["configuration did not validate"])
+    applied: list[str] = []
+    refused: list[str] = []
+    merged = new
+    merged, nodes_added = _plan_nodes(old, merged, applied, refused)
+    merged = _plan_restart_only(old, merged, refused)
+    merged, changed = _plan_groups(old, merged, held_by or {}, applied, refused)
+    if old.timing != merged.timing:
+        applied.append(f"timing {_timing_text(old)} -> {_timing_text(merged)}")
+    auth_changed = old.auth != merged.auth
+    if auth_changed:
+        keys = ", ".join(f"{k.index} {k.method}" for k in merged.auth.keys)
+        applied.append(f"authkeys: signing with key {merged.auth.send_index}, accepting {keys}")
+    return ReloadPlan(
+        merged,
+        applied=applied,
+        refused=refused,
+        auth_changed=auth_changed,
+        added_nodes=nodes_added,
+        changed_groups=changed,
+    )
+
+
+def _timing_text(config: ClusterConfig) -> str:
+    t = config.timing
+    return (
+        f"(keepalive {t.keepalive_ms} ms, warntime {t.warntime_ms} ms, "
+        f"deadtime {t.deadtime_ms} ms, initdead {t.initdead_ms} ms)"
+    )
+
+
+def _plan_nodes(
+    old: ClusterConfig, new: ClusterConfig, applied: list[str], refused: list[str]
+) -> tuple[ClusterConfig, tuple[str, ...]]:
+    """Nodes may be added live; removing one needs a restart (its state is in use)."""
+    added = tuple(n for n in new.nodes if n not in old.nodes)
+    removed = [n for n in old.nodes if n not in new.nodes]
+    if added:
+        applied.append(f"node(s) added: {', '.join(added)} (initdead applies to them)")
+    if removed:
+        refused.append(
+            f"node(s) removed: {', '.join(removed)}: removing a node needs a restart "
+            "of the engine; it stays a member"
+        )
+        nodes = tuple(old.nodes) + added
+        new = dataclasses.replace(new, nodes=nodes)
+    return new, added
+
+
+def _plan_restart_only(old: ClusterConfig, new: ClusterConfig, refused: list[str]) -> ClusterConfig:
+    """Everything not in LIVE_FIELDS keeps its running value; changes are reported."""
+    keep: dict[str, object] = {}
+    for item in dataclasses.fields(ClusterConfig):
+        name = item.name
+        if name in LIVE_FIELDS:
+            continue
+        if getattr(old, name) != getattr(new, name):
+            keep[name] = getattr(old, name)
+            refused.append(f"{name} changed: needs a restart of the engine; old value stays")
+    return dataclasses.replace(new, **keep) if keep else new  # type: ignore[arg-type]
+
+
+def _plan_groups(
+    old: ClusterConfig,
+    new: ClusterConfig,
+    held_by: Mapping[str, str | None],
+    applied: list[str],
+    refused: list[str],
+) -> tuple[ClusterConfig, tuple[str, ...]]:
+    """haresources lines change only for groups nobody holds now."""
+    old_groups = {g.key: g for g in old.groups}
+    new_groups = {g.key: g for g in new.groups}
+    result: list[GroupSpec] = []
+    changed: list[str] = []
+    for key in list(old_groups) + [k for k in new_groups if k not in old_groups]:
+        before, after = old_groups.get(key), new_groups.get(key)
+        if before is not None and after is not None and before.canonical == after.canonical:
+            result.append(after)
+            continue
+        holder = held_by.get(key)
+        what = _group_change_text(before, after)
+        if holder:
+            refused.append(f"{what}: refused, the group is held by {holder}; release it first")
+            if before is not None:
+                result.append(before)
+            continue
+        applied.append(what)
+        changed.append(key)
+        if after is not None:
+            result.append(after)
+    return dataclasses.replace(new, groups=tuple(result)), tuple(changed)
+
+
+def _group_change_text(before: GroupSpec | None, after: GroupSpec | None) -> str:
+    if before is None and after is not None:
+        return f"group added: {after.canonical}"
+    if after is None and before is not None:
+        return f"group removed: {before.canonical}"
+    assert before is not None and after is not None
+    return f"group changed: {before.canonical} -> {after.canonical}"
+
+
+def load_and_plan(
+    old: ClusterConfig, held_by: Mapping[str, str | None] | None = None
+) -> ReloadPlan:
+    """Load the running configuration's directory again and plan the reload."""
+    result = load_config(Path(old.config_dir), old.node_name)
+    return plan_reload(old, result.config, result.issues, held_by)
+
+
+class ConfigReloader:
+    """Watches the config directory and turns changes or SIGHUP into reloads.
+
+    Args:
+        config_dir: the directory holding ha.cf, authkeys and haresources.
+        reload: called on the event loop when a reload is due; it does the work
+            (``Engine.reload_config``).
+    """
+
+    def __init__(self, config_dir: Path, reload: Callable[[str], None]) -> None:
+        self.config_dir = config_dir
+        self._reload = reload
+        self._task: asyncio.Task[None] | None = None
+        self._stop = asyncio.Event()
+
+    def start(self) -> None:
+        """Start watching (no-op when watchfiles is missing: SIGHUP still works)."""
+        self._task = asyncio.get_running_loop().create_task(self._watch())
+
+    async def close(self) -> None:
+        """Stop watching."""
+        self._stop.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+    def on_sighup(self) -> None:
+        """SIGHUP handler body (the loop calls it; signal context is not used)."""
+        self._reload("SIGHUP")
+
+    async def _watch(self) -> None:
+        try:
+            from watchfiles import awatch
+        except ImportError:
+            logger.warning("watchfiles missing: config changes apply on SIGHUP only")
+            return
+        try:
+            async for changes in awatch(
+                self.config_dir,
+                stop_event=self._stop,
+                debounce=WATCH_DEBOUNCE_MS,
+                step=50,
+                recursive=False,
+                watch_filter=lambda _change, path: Path(path).name in WATCHED_FILES,
+            ):
+                names = sorted({Path(path).name for _change, path in changes})
+                self._reload(f"changed {', '.join(names)}")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.error("cannot watch %s: %s; SIGHUP still reloads", self.config_dir, exc)
+
+
+def apply_groups(policy: object, actions: object, config: ClusterConfig) -> None:
+    """Hand changed haresources groups to the policy and the action worker.
+
+    Only groups nobody holds reach this point (``plan_reload``), so replacing their
+    bookkeeping loses nothing. TODO(policy owner): replace with a public
+    ``ResourcePolicy.replace_groups`` / ``ActionWorker.replace_groups``.
+    """
+    from engine.core.policy import _Group
+
+    groups = getattr(policy, "_groups", None)
+    if isinstance(groups, dict):
+        kept = {key: value for key, value in groups.items()}
+        fresh = {}
+        for spec in config.groups:
+            current = kept.get(spec.key)
+            same = current is not None and current.spec.canonical == spec.canonical
+            fresh[spec.key] = current if same else _Group(spec)
+        groups.clear()
+        groups.update(fresh)
+        policy._config = config  # type: ignore[attr-defined]
+    if hasattr(actions, "config"):
+        actions.config = config
+        actions._groups = {g.key: g for g in config.groups}  # type: ignore[attr-defined]

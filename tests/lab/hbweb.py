@@ -1,0 +1,117 @@
+"""``hbweb``: an LSB-style resource script serving the node name over HTTP on port 8080.
+
+It is the service of the failover tests and benchmarks (the real-Heartbeat reference
+used the same shape, running-real-heartbeat.md). Per node, in its config dir:
+
+* ``hbweb.pid`` — the server's pid, written by the server once it listens;
+* ``hbweb.events`` — one line per action: ``<epoch seconds> <action> <node>``;
+* ``hbweb.fail`` — if present, ``start`` fails (exit 1) after logging the attempt.
+
+``status`` prints ``hbweb is running`` / ``hbweb is stopped`` (Heartbeat judges the
+text, spec §7.2). The node name comes from ``HA_CURHOST``, which the engine sets.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+PORT = 8080
+
+_SERVER = """
+import http.server, os, sys
+node, pidfile = sys.argv[1], sys.argv[2]
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = node.encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("0.0.0.0", PORT), Handler)
+with open(pidfile + ".tmp", "w") as handle:
+    handle.write(str(os.getpid()))
+os.rename(pidfile + ".tmp", pidfile)
+server.serve_forever()
+""".replace("PORT", str(PORT))
+
+_SCRIPT = r"""#!/bin/sh
+# hbweb: LSB-style test service (start|stop|status); serves $HA_CURHOST on :8080.
+DIR=$(cd "$(dirname "$0")/.." && pwd)
+PIDFILE="$DIR/hbweb.pid"
+EVENTS="$DIR/hbweb.events"
+NODE="${HA_CURHOST:-HA_CURHOST-unset}"
+PY="@PYTHON@"
+
+running() { [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+event() { echo "$(date +%s.%N) $1 $NODE" >> "$EVENTS"; }
+
+case "$1" in
+start)
+    event start
+    if [ -e "$DIR/hbweb.fail" ]; then echo "hbweb: start failure requested" >&2; exit 1; fi
+    running && exit 0
+    rm -f "$PIDFILE"
+    setsid "$PY" -c '@SERVER@' "$NODE" "$PIDFILE" </dev/null >/dev/null 2>&1 &
+    i=0
+    while [ $i -lt 200 ]; do
+        running && { event started; exit 0; }
+        sleep 0.025
+        i=$((i + 1))
+    done
+    echo "hbweb: server did not start" >&2
+    exit 1
+    ;;
+stop)
+    event stop
+    if running; then
+        pid=$(cat "$PIDFILE")
+        kill "$pid"
+        i=0
+        while kill -0 "$pid" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.025; i=$((i + 1)); done
+    fi
+    rm -f "$PIDFILE"
+    event stopped
+    exit 0
+    ;;
+status)
+    if running; then echo "hbweb is running"; exit 0; fi
+    echo "hbweb is stopped"
+    exit 3
+    ;;
+*)
+    echo "usage: $0 {start|stop|status}" >&2
+    exit 2
+    ;;
+esac
+"""
+
+
+def hbweb_script() -> str:
+    """The script text, with this interpreter baked in (no PATH lookups inside the node)."""
+    return _SCRIPT.replace("@PYTHON@", sys.executable).replace("@SERVER@", _SERVER)
+
+
+@dataclass(frozen=True)
+class ServiceEvent:
+    """One line of ``hbweb.events``."""
+
+    time: float
+    action: str
+    node: str
+
+
+def service_events(config_dir: Path) -> list[ServiceEvent]:
+    """Parse the node's ``hbweb.events`` (empty when the script never ran)."""
+    path = config_dir / "hbweb.events"
+    if not path.exists():
+        return []
+    events: list[ServiceEvent] = []
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 3:
+            events.append(ServiceEvent(float(parts[0]), parts[1], parts[2]))
+    return events

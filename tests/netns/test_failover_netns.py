@@ -1,0 +1,301 @@
+"""Failover acceptance on real processes: two engines, a VIP and an HTTP service.
+
+``haresources``: ``alpha IPaddr2::10.99.0.10/24/eth0 hbweb`` (hbweb serves the node name
+on port 8080). A sampler records every 20 ms which node holds the VIP; the client
+namespace probes the service. Measured numbers are printed (``-s`` to see them).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.lab import Lab, VipSampler, wait_until
+from tests.lab.cluster import Cluster, Timers, ucast_lines
+from tests.lab.hbweb import PORT, hbweb_script, service_events
+from tests.netns.conftest import LabFactory
+
+VIP = "10.99.0.10"
+HARESOURCES = f"alpha IPaddr2::{VIP}/24/eth0 hbweb\n"
+TIMERS = Timers(keepalive="200ms", deadtime="1", warntime="600ms", initdead="3")
+ACQUIRE_TIMEOUT = 30.0  # Heartbeat waits ~10 s after comm-up before the first acquisition
+
+
+@dataclass
+class Pair:
+    """alpha + bravo with the web group, the VIP sampler running."""
+
+    lab: Lab
+    cluster: Cluster
+    sampler: VipSampler
+
+    def served_by(self, timeout: float = 0.3) -> str | None:
+        """Which node answers HTTP on the VIP right now (None: nobody)."""
+        reply = self.lab.http_get(VIP, PORT, timeout=timeout)
+        return None if reply is None or reply.status != 200 else reply.body
+
+    def group(self, observer: str) -> dict[str, Any]:
+        """The web group as ``observer`` reports it."""
+        status = self.cluster.status(observer) or {}
+        groups = status.get("groups")
+        if groups is None:
+            pytest.skip("engine reports no groups in status --json (resources not supported yet)")
+        return next((g for g in groups if str(g.get("key", "")).startswith("IPaddr2")), {})
+
+    def held_by(self, observer: str) -> str | None:
+        """``groups[].held_by`` for the web group as ``observer`` reports it."""
+        value = self.group(observer).get("held_by")
+        return str(value) if value else None
+
+    def wait_served_by(self, node: str, timeout: float) -> float:
+        """Poll HTTP every 20 ms until ``node`` answers on the VIP; returns the monotonic time."""
+        wait_until(lambda: self.served_by(0.2) == node, timeout, 0.02, f"VIP served by {node}")
+        return time.monotonic()
+
+
+def _start_pair(make_lab: LabFactory, auto_failback: str = "on", failing: bool = False) -> Pair:
+    lab = make_lab(["alpha", "bravo"], networks=2)
+    media = [*ucast_lines(lab, "eth0", 0), *ucast_lines(lab, "eth1", 1)]
+    cluster = Cluster(
+        lab,
+        media,
+        TIMERS,
+        haresources=HARESOURCES,
+        auto_failback=auto_failback,
+        scripts={"hbweb": hbweb_script()},
+    )
+    for name in cluster.names:
+        cluster.configure(name)
+        if failing:
+            (lab.node_dirs(name)[0] / "hbweb.fail").touch()
+    sampler = lab.vip_sampler(VIP)
+    sampler.start()
+    cluster.start_all()
+    cluster.wait_all_active(timeout=15)
+    pair = Pair(lab, cluster, sampler)
+    pair.group("alpha")  # skips when the engine has no resource support
+    return pair
+
+
+@pytest.fixture
+def pair_factory(make_lab: LabFactory, engine_available: None) -> Iterator[Callable[..., Pair]]:
+    started: list[Pair] = []
+
+    def factory(auto_failback: str = "on", failing: bool = False) -> Pair:
+        pair = _start_pair(make_lab, auto_failback, failing)
+        started.append(pair)
+        return pair
+
+    yield factory
+    for pair in started:
+        pair.sampler.stop()
+
+
+def _wall_to_mono(wall: float) -> float:
+    return wall - (time.time() - time.monotonic())
+
+
+def _line_index(lines: list[str], pattern: str) -> int:
+    regex = re.compile(pattern)
+    return next((i for i, line in enumerate(lines) if regex.search(line)), -1)
+
+
+def test_cold_start_alpha_holds_single_owner_and_start_order(
+    pair_factory: Callable[..., Pair],
+) -> None:
+    pair = pair_factory()
+    served_at = pair.wait_served_by("alpha", ACQUIRE_TIMEOUT)
+    wait_until(lambda: pair.held_by("bravo") == "alpha", 5, 0.05, "bravo sees alpha holding")
+    time.sleep(1.0)
+    assert pair.held_by("alpha") == "alpha"
+    assert pair.sampler.owner_sequence() == [frozenset(), frozenset({"alpha"})]
+    assert pair.sampler.max_holders() == 1
+    first_held = pair.sampler.first_time(lambda h: "alpha" in h)
+    started = pair.cluster.engines["alpha"].started_at
+    print(f"\nVIP on alpha {first_held - started:.2f} s after alpha's engine started")
+    assert first_held <= served_at
+    # Start order: the IP first, then the service (log line order and timestamps).
+    lines = pair.cluster.engines["alpha"].log_lines()
+    ip_start = _line_index(lines, r"Running .*IPaddr2 .*start")
+    web_start = _line_index(lines, r"Running .*hbweb .*start")
+    assert 0 <= ip_start < web_start, "\n".join(lines[-30:])
+    events = service_events(pair.lab.node_dirs("alpha")[0])
+    web_started = next(e for e in events if e.action == "start")
+    assert web_started.node == "alpha", "hbweb did not get HA_CURHOST=alpha"
+    assert first_held <= _wall_to_mono(web_started.time) + 0.05
+    assert not service_events(pair.lab.node_dirs("bravo")[0])
+
+
+def test_crash_of_active_vip_answers_from_bravo(pair_factory: Callable[..., Pair]) -> None:
+    pair = pair_factory()
+    pair.wait_served_by("alpha", ACQUIRE_TIMEOUT)
+    pair.cluster.wait_settled()
+    crashed = pair.lab.kill_node("alpha")
+    answered = pair.wait_served_by("bravo", TIMERS.deadtime_s + 5)
+    took = answered - crashed
+    print(
+        f"\ncrash of alpha -> VIP answers from bravo after {took * 1000:.0f} ms (Heartbeat: 1435)"
+    )
+    assert took <= TIMERS.deadtime_s + 0.5
+    live = [s.holders - {"alpha"} for s in pair.sampler.samples if s.time >= crashed]
+    assert max(len(h) for h in live) == 1
+    assert pair.held_by("bravo") == "bravo"
+
+
+def _crash_and_revive_alpha(pair: Pair) -> None:
+    """Crash alpha, let bravo take over, then 'reboot' alpha (no VIP, fresh engine)."""
+    pair.wait_served_by("alpha", ACQUIRE_TIMEOUT)
+    pair.cluster.wait_settled()
+    pair.lab.kill_node("alpha")
+    pair.wait_served_by("bravo", TIMERS.deadtime_s + 5)
+    pair.lab.nodes["alpha"].exec(["ip", "addr", "del", f"{VIP}/24", "dev", "eth0"], check=False)
+    pair.lab.revive_node("alpha")
+    pair.cluster.start("alpha")
+    pair.cluster.wait_all_active(timeout=15)
+
+
+def test_auto_failback_on_returns_once(pair_factory: Callable[..., Pair]) -> None:
+    pair = pair_factory("on")
+    _crash_and_revive_alpha(pair)
+    revived = time.monotonic()
+    pair.wait_served_by("alpha", ACQUIRE_TIMEOUT)
+    print(f"\nfailback to alpha {time.monotonic() - revived:.2f} s after its engine restarted")
+    time.sleep(2.0)
+    after = [s.holders for s in pair.sampler.samples if s.time >= revived]
+    changes = [h for i, h in enumerate(after) if i == 0 or h != after[i - 1]]
+    assert changes in ([{"bravo"}, set(), {"alpha"}], [{"bravo"}, {"alpha"}]), changes
+    assert pair.served_by() == "alpha"
+
+
+def test_auto_failback_off_stays_on_bravo(pair_factory: Callable[..., Pair]) -> None:
+    pair = pair_factory("off")
+    _crash_and_revive_alpha(pair)
+    revived = time.monotonic()
+    time.sleep(15.0)  # longer than Heartbeat's delay before the first acquisition
+    assert all(s.holders == {"bravo"} for s in pair.sampler.samples if s.time >= revived)
+    assert pair.served_by() == "bravo"
+    assert pair.held_by("alpha") == "bravo"
+
+
+def _outage(pair: Pair, action: Callable[[], None], new_owner: str, timeout: float) -> float:
+    """Run ``action`` and measure the HTTP gap until ``new_owner`` answers (seconds)."""
+    last_old = time.monotonic()
+    action()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        asked = time.monotonic()
+        who = pair.served_by(0.2)
+        if who == new_owner:
+            return asked - last_old
+        if who is not None:
+            last_old = asked
+        time.sleep(0.02)
+    raise AssertionError(f"{new_owner} never answered on the VIP within {timeout} s")
+
+
+def test_standby_then_takeover_moves_group(pair_factory: Callable[..., Pair]) -> None:
+    pair = pair_factory()
+    pair.wait_served_by("alpha", ACQUIRE_TIMEOUT)
+    alpha = pair.cluster.engines["alpha"]
+
+    def standby() -> None:
+        proc = alpha.hactl("standby")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    gap = _outage(pair, standby, "bravo", 20)
+    print(f"\nstandby handover outage {gap * 1000:.0f} ms (Heartbeat: 1676)")
+    wait_until(lambda: pair.held_by("alpha") == "bravo", 10, 0.05, "alpha sees bravo holding")
+
+    def takeover() -> None:
+        proc = alpha.hactl("takeover")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+    gap = _outage(pair, takeover, "alpha", 20)
+    print(f"takeover outage {gap * 1000:.0f} ms")
+    assert pair.sampler.max_holders() == 1
+
+
+def test_standby_refused_when_peer_down(pair_factory: Callable[..., Pair]) -> None:
+    pair = pair_factory()
+    pair.wait_served_by("alpha", ACQUIRE_TIMEOUT)
+    pair.cluster.wait_settled()
+    pair.lab.kill_node("bravo")
+    wait_until(
+        lambda: pair.cluster.everyone_sees("dead", ["bravo"], ["alpha"]), 5, 0.05, "bravo dead"
+    )
+    proc = pair.cluster.engines["alpha"].hactl("standby")
+    print(
+        f"\nstandby with peer down: exit {proc.returncode}: {(proc.stdout + proc.stderr).strip()}"
+    )
+    assert proc.returncode != 0
+    assert (proc.stdout + proc.stderr).strip(), "refusal must say why"
+    time.sleep(1.0)
+    assert pair.served_by() == "alpha"
+
+
+def test_start_failure_rolls_back_without_loop(pair_factory: Callable[..., Pair]) -> None:
+    pair = pair_factory(failing=True)
+    config_dirs = {name: pair.lab.node_dirs(name)[0] for name in ("alpha", "bravo")}
+    wait_until(
+        lambda: any(e.action == "start" for e in service_events(config_dirs["alpha"])),
+        ACQUIRE_TIMEOUT,
+        0.1,
+        "alpha tries to start hbweb",
+    )
+    wait_until(lambda: not pair.sampler.current(), 10, 0.05, "VIP released again")
+    group = wait_until(
+        lambda: (
+            (g := pair.group("alpha")) and g.get("state") != "running" and g.get("reason") and g
+        ),
+        10,
+        0.1,
+        "group reported failed with a reason",
+    )
+    print(f"\nfailed group as alpha reports it: {group}")
+    time.sleep(5.0)
+    starts = {
+        n: sum(e.action == "start" for e in service_events(d)) for n, d in config_dirs.items()
+    }
+    print(f"hbweb start attempts after 5 s: {starts}")
+    assert starts["alpha"] <= 2 and starts["bravo"] <= 2, f"start loop: {starts}"
+    assert not pair.sampler.current()
+    lines = pair.cluster.engines["alpha"].log_lines()
+    assert _line_index(lines, r"Giving up resources due to failure of hbweb") >= 0
+    ip_stop = _line_index(lines, r"Running .*IPaddr2 .*stop")
+    assert ip_stop > _line_index(lines, r"Running .*hbweb .*start")
+
+
+def test_graceful_stop_hands_over_with_shutdown_notice(pair_factory: Callable[..., Pair]) -> None:
+    pair = pair_factory()
+    pair.wait_served_by("alpha", ACQUIRE_TIMEOUT)
+    pair.cluster.wait_settled()
+    alpha, bravo = pair.cluster.engines["alpha"], pair.cluster.engines["bravo"]
+    stopping = time.monotonic()
+    assert alpha.stop() == 0, alpha.output()[-2000:]
+    answered = pair.wait_served_by("bravo", 15)
+    print(f"\ngraceful stop of alpha -> bravo serves after {answered - stopping:.2f} s")
+    lines = bravo.log_lines()
+    notice = _line_index(lines, r"Received shutdown notice from 'alpha'")
+    assert notice >= 0, "\n".join(lines[-30:])
+    acquire = _line_index(lines, r"Acquiring resource group")
+    dead = _line_index(lines, r"node alpha: is dead")
+    assert acquire >= 0
+    assert dead == -1 or dead > acquire, "bravo declared alpha dead before taking over"
+    # Stop order on alpha: service first, then the IP; never two owners.
+    alpha_lines = alpha.log_lines()
+    assert (
+        0
+        <= _line_index(alpha_lines, r"Running .*hbweb .*stop")
+        < _line_index(alpha_lines, r"Running .*IPaddr2 .*stop")
+    )
+    web_stopped = next(
+        e for e in service_events(pair.lab.node_dirs("alpha")[0]) if e.action == "stopped"
+    )
+    vip_gone = pair.sampler.first_time(lambda h: "alpha" not in h, after=stopping)
+    assert _wall_to_mono(web_stopped.time) <= vip_gone + 0.05
+    assert pair.sampler.max_holders() == 1
