@@ -380,6 +380,11 @@ def resolve_agent(
         return _explicit_ocf_agent(spec, ocf_root, opts)
     if not _SCRIPT_NAME.fullmatch(script):
         raise ResourceError(f"Invalid resource script name {script!r} in {spec.token!r}")
+    from engine.resources.native_ip import native_ip_agent  # here: import cycle
+
+    native = native_ip_agent(spec, opts)
+    if native is not None:
+        return native
     candidates = [config_dir / "resource.d" / script, init_dir / script]
     for candidate in candidates:
         if _is_executable(candidate):

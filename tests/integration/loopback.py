@@ -59,6 +59,7 @@ class Node:
             self.address,
             "--allow-fault-injection",
             "--quiet",
+            *self.extra,
         ]
         self.proc = subprocess.Popen(
             argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

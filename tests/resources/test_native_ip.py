@@ -1,0 +1,70 @@
+"""The built-in IPaddr2 fast path: same effect as the agent, in milliseconds."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.config.model import ResourceSpec
+from engine.resources.agents import AgentOptions, resolve_agent
+from engine.resources.model import ResourceState
+from engine.resources.native_ip import NativeIPAddr
+from tests.resources.netns import addresses, veth_namespace
+
+
+def spec(token: str) -> ResourceSpec:
+    script, _, arg = token.partition("::")
+    return ResourceSpec(token, script, (arg,) if arg else ())
+
+
+@pytest.mark.parametrize(
+    ("token", "native"),
+    [
+        ("IPaddr2::10.99.0.10/24/eth0", True),
+        ("IPaddr::10.99.0.10/24/eth0/10.99.0.255", True),
+        ("IPaddr2::10.99.0.10/24", False),  # no interface: the agent's findif decides
+        ("IPaddr2::fd00::5/64/eth0", False),
+        ("IPaddr2::10.99.0.10/24/eth0:1", False),
+    ],
+)
+def test_native_only_for_the_explicit_ipv4_form(tmp_path: Path, token: str, native: bool) -> None:
+    agent = resolve_agent(spec(token), config_dir=tmp_path)
+    assert isinstance(agent, NativeIPAddr) is native
+
+
+def test_switch_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HATUI_NATIVE_IP", "0")
+    agent = resolve_agent(spec("IPaddr2::10.99.0.10/24/eth0"), config_dir=tmp_path)
+    assert not isinstance(agent, NativeIPAddr)
+
+
+@pytest.mark.netns
+def test_native_start_status_stop_in_netns(tmp_path: Path) -> None:
+    with veth_namespace() as ns:
+        options = AgentOptions(command_prefix=("ip", "netns", "exec", ns))
+        agent = resolve_agent(
+            spec("IPaddr2::10.99.7.10/24/eth0"), config_dir=tmp_path, options=options
+        )
+        assert isinstance(agent, NativeIPAddr)
+
+        async def cycle() -> list[object]:
+            t0 = time.monotonic()
+            before = await agent.status()
+            started = await agent.start()
+            took = time.monotonic() - t0
+            running = await agent.status()
+            again = await agent.start()  # idempotent
+            return [before, started, running, again, took]
+
+        before, started, running, again, took = asyncio.run(cycle())
+        assert before.state is ResourceState.STOPPED  # type: ignore[attr-defined]
+        assert started.ok and running.state is ResourceState.RUNNING  # type: ignore[attr-defined]
+        assert again.ok  # type: ignore[attr-defined]
+        assert "10.99.7.10/24" in addresses(ns)
+        print(f"built-in IPaddr2 status+start: {float(took) * 1000:.1f} ms")  # type: ignore[arg-type]
+        stopped = asyncio.run(agent.stop())
+        assert stopped.ok and "10.99.7.10" not in addresses(ns)
+        assert asyncio.run(agent.stop()).ok  # stopping a stopped address succeeds
