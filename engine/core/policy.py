@@ -289,7 +289,8 @@ class ResourcePolicy:
             logger.error("resource message without src/t field ignored: %s", msg.describe())
             return
         if src not in (self._us, self._peer):
-            logger.warning("ignoring %s message from %s: not a resource peer", kind, src)
+            # v1 resource management is two-node (spec §12); more nodes only heartbeat.
+            logger.debug("ignoring %s message from %s: not a resource peer", kind, src)
             return
         if src == self._peer:
             self._peer_heard = True
@@ -934,9 +935,14 @@ class ResourcePolicy:
             and not self._shutdown_in_progress
             and self._rstate is not ResourceState.SHUTDOWN
         ):
-            if not self._i_hold & Hold.LOCAL and not self._other_holds & Hold.FOREIGN:
+            # Only a class that has groups can be unowned (a node with no groups of its
+            # own is not an error).
+            homes = {group.node for group in self._config.groups}
+            has_local = self._us in homes
+            has_foreign = bool(homes - {self._us})
+            if has_local and not self._i_hold & Hold.LOCAL and not self._other_holds & Hold.FOREIGN:
                 self._log("ERROR", "No one owns our local resources!")
-            if not self._other_holds & Hold.LOCAL and not self._i_hold & Hold.FOREIGN:
+            if has_foreign and not self._other_holds & Hold.LOCAL and not self._i_hold & Hold.FOREIGN:
                 self._log("ERROR", "No one owns foreign resources!")
 
     # ------------------------------------------------------------------ acquisition
