@@ -940,9 +940,10 @@ class ResourcePolicy:
             homes = {group.node for group in self._config.groups}
             has_local = self._us in homes
             has_foreign = bool(homes - {self._us})
-            if has_local and not self._i_hold & Hold.LOCAL and not self._other_holds & Hold.FOREIGN:
+            mine, theirs = self._i_hold, self._other_holds
+            if has_local and not mine & Hold.LOCAL and not theirs & Hold.FOREIGN:
                 self._log("ERROR", "No one owns our local resources!")
-            if has_foreign and not self._other_holds & Hold.LOCAL and not self._i_hold & Hold.FOREIGN:
+            if has_foreign and not theirs & Hold.LOCAL and not mine & Hold.FOREIGN:
                 self._log("ERROR", "No one owns foreign resources!")
 
     # ------------------------------------------------------------------ acquisition
