@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import signal
@@ -33,6 +32,7 @@ from engine.core.policy_types import PolicyEvent
 from engine.logsetup import RingHandler, hb_log
 from engine.metrics import EngineStats, MetricsServer, render
 from engine.protocol.auth import Authenticator
+from engine.realtime import make_realtime, quiet_garbage_collector
 from engine.reload import ConfigReloader, apply_groups, load_and_plan
 from engine.resources.actions import ActionWorker
 from engine.state import load_peer_generations, next_generation, node_uuid, save_peer_generations
@@ -138,7 +138,9 @@ class Engine:
 
     async def run(self) -> int:
         """Open everything, heartbeat until told to stop, then leave gracefully."""
-        gc.freeze()
+        quiet_garbage_collector()
+        if self.config.realtime:
+            make_realtime(self.config.rtprio)
         if self.policy is not None and await self.actions.release_leftovers():
             logger.critical(
                 "resources left running from before could not be stopped; not joining the "

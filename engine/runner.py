@@ -24,6 +24,15 @@ from typing import IO
 
 logger = logging.getLogger(__name__)
 
+
+def normal_scheduling() -> None:
+    """In the child: drop the engine's realtime priority (scripts must not inherit it)."""
+    try:
+        if os.sched_getscheduler(0) != os.SCHED_OTHER:
+            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+    except OSError:
+        pass
+
 OUTPUT_LIMIT = 64 * 1024
 """Bytes of stdout and of stderr kept per run (the tail)."""
 
@@ -144,6 +153,7 @@ async def _run(
             env=dict(env) if env is not None else None,
             cwd=cwd,
             start_new_session=True,
+            preexec_fn=normal_scheduling,
         )
     except OSError as exc:
         reason = exc.strerror or str(exc)
@@ -250,6 +260,7 @@ async def spawn_child(
         cwd=cwd,
         start_new_session=True,
         close_fds=True,
+        preexec_fn=normal_scheduling,
         **ids,  # type: ignore[arg-type]
     )
 
