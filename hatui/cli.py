@@ -28,9 +28,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "command",
         nargs="?",
-        choices=["attach", "demo"],
+        choices=["attach", "demo", "setup", "logs"],
         default="attach",
-        help="attach (default) to a running engine, or start a two-node demo cluster",
+        help="attach (default) to a running engine, start a two-node demo cluster, "
+        "run the setup wizard, or watch log files",
+    )
+    parser.add_argument("files", nargs="*", type=Path, help="logs: the log file(s) to watch")
+    parser.add_argument(
+        "--config-dir", type=Path, default=Path("/etc/ha.d"), help="setup: where to write"
+    )
+    parser.add_argument("--answers", type=Path, help="setup: non-interactive answers (TOML/JSON)")
+    parser.add_argument("--yes", action="store_true", help="setup: replace differing files")
+    parser.add_argument(
+        "--bind-address", default="0.0.0.0", help="setup: local address for the live test"
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--state-dir", type=Path, help="engine state dir (socket inside)")
@@ -69,6 +79,24 @@ def print_once(path: Path) -> int:
     return 0
 
 
+def run_tool(args: argparse.Namespace) -> int:
+    """``hatui setup`` (wizard or ``--answers``) and ``hatui logs FILE...``."""
+    if args.command == "logs":
+        from hatui.logs.screen import run_logs
+
+        return run_logs(args.files)
+    if args.answers is not None:
+        from hatui.wizard.answers import run_answers
+
+        return run_answers(args.answers, args.config_dir, yes=args.yes)
+    if not sys.stdin.isatty():
+        print("hatui setup: needs a terminal; use --answers FILE for automation", file=sys.stderr)
+        return 2
+    from hatui.wizard.screens import run_setup
+
+    return run_setup(args.config_dir, args.bind_address)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hatui`` script."""
     args = build_parser().parse_args(argv)
@@ -76,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         from hatui.demo import run_demo
 
         return run_demo()
+    if args.command in ("setup", "logs"):
+        return run_tool(args)
     path = socket_from_args(args)
     if args.once:
         return print_once(path)

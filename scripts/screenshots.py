@@ -109,6 +109,74 @@ def to_png(svg: Path) -> Path:
     return png
 
 
+WIZARD_SIZE = (80, 24)
+LOG_LINES = (
+    "info: Link bravo:eth0 up.",
+    "info: Status update for node bravo: status active",
+    "WARN: Late heartbeat: Node bravo: interval 1250 ms",
+    "info: Running /etc/ha.d/resource.d/IPaddr2 10.99.0.10/24/eth0 start",
+    "WARN: node bravo: is dead",
+    "info: Taking over resource group IPaddr2::10.99.0.10/24/eth0",
+    "WARN: Resetting node bravo with [external/ssh]",
+    "ERROR: Return code 1 from /etc/ha.d/resource.d/Filesystem",
+)
+
+
+async def capture_wizard(out_dir: Path) -> list[Path]:
+    """One SVG per wizard step (80x24, as an operator over SSH would see it)."""
+    from tests.wizard.helpers import make_app, next_step, walk
+
+    app = make_app(out_dir / "wizard-etc")
+    shots: list[Path] = []
+    async with app.run_test(size=WIZARD_SIZE) as pilot:
+        groups = "alpha IPaddr2::10.99.0.10/24/eth0 Filesystem::/dev/sdb1::/srv::ext4"
+        await walk(pilot, mcast="eth1 239.0.0.42 694 1 0", ucast="eth0 10.99.0.2", groups=groups)
+        for _ in range(7):
+            await pilot.press("pageup")
+        for number in range(1, 9):
+            await pilot.pause(0.2)
+            name = f"wizard-{number}-{app.step.id.removeprefix('step-')}"
+            svg = out_dir / f"{name}.svg"
+            svg.write_text(app.export_screenshot(title=f"hatui setup — step {number}"))
+            shots.append(svg)
+            await next_step(pilot)
+    return shots
+
+
+async def capture_logs(out_dir: Path) -> list[Path]:
+    """The log watcher on a generated ha-log, after a jump to a timeline event."""
+    import tempfile
+
+    from hatui.logs.screen import LogWatcherApp
+
+    shots: list[Path] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "ha-log"
+        rows = [
+            f"Nov 25 13:{n // 60 % 60:02d}:{n % 60:02d} alpha heartbeat: [4242]: "
+            f"{LOG_LINES[n % 2] if n % 37 else LOG_LINES[2 + n // 37 % 6]}"
+            for n in range(3000)
+        ]
+        path.write_text("\n".join(rows) + "\n")
+        app = LogWatcherApp([path], watch_files=False)
+        async with app.run_test(size=SIZE) as pilot:
+            while not app.scanned:
+                await pilot.pause(0.05)
+            await pilot.pause(0.3)
+            shots.append(out_dir / "logs.svg")
+            shots[-1].write_text(app.export_screenshot(title="hatui logs"))
+            app.view.scroll_to(y=1400, animate=False)
+            app.view.following = False
+            await pilot.pause(0.1)
+            await pilot.press("e")
+            app.query_one("#search").value = "bravo"  # type: ignore[attr-defined]
+            app.query_one("#filter").value = "level:WARN"  # type: ignore[attr-defined]
+            await pilot.pause(0.5)
+            shots.append(out_dir / "logs-filtered.svg")
+            shots[-1].write_text(app.export_screenshot(title="hatui logs — WARN, search"))
+    return shots
+
+
 def main() -> int:
     """Write every scenario to OUT_DIR (default ``screenshots/``)."""
     out_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "screenshots"
@@ -118,6 +186,9 @@ def main() -> int:
     for name in SCENARIOS:
         svg = asyncio.run(capture(name, out_dir))
         print(f"{svg} {to_png(svg)}")
+    for svg in [*asyncio.run(capture_wizard(out_dir)), *asyncio.run(capture_logs(out_dir))]:
+        print(f"{svg} {to_png(svg)}")
+    shutil.rmtree(out_dir / "wizard-etc", ignore_errors=True)
     return 0
 
 

@@ -1,0 +1,165 @@
+"""What a Heartbeat log line says: time, level, node, link, resource, timeline event.
+
+Three timestamp forms are understood: syslog/ha-log ``Nov 25 13:05:33``, our debugfile's
+``Nov 25 13:05:33.123``, and Heartbeat's own ``YYYY/MM/DD_HH:MM:SS`` (ha-debug when
+logging without syslog format). Syslog stamps carry no year; the caller passes one.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+MONTHS = {m: i for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+)}  # fmt: skip
+_SYSLOG = re.compile(r"([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d)(\.\d{1,6})?")
+_SLASHED = re.compile(r"(\d{4})/(\d\d)/(\d\d)_(\d\d):(\d\d):(\d\d)(\.\d{1,6})?")
+_LEVEL = re.compile(r"\b(EMERG|ALERT|CRIT|ERROR|WARN|notice|info|debug):")
+_HOST = re.compile(r"^\S+ +\d+ [\d:.]+ (\S+) ")
+_LINK = re.compile(r"[Ll]ink (\S+?):(\S+?)[ .]")
+_NODE = re.compile(r"[Nn]ode \[?([a-z0-9_][a-z0-9_.-]*?)\]?[:,. ]")
+_RESOURCE = re.compile(
+    r"(?:resource group:? |Running \S+/resource\.d/|Resource (?!group)|resources? (?!group))\[?"
+    r"([A-Za-z0-9_:./@-]+)"
+)
+
+LEVELS = ("CRIT", "ERROR", "WARN", "notice", "info", "debug")
+LEVEL_RANK = {"EMERG": 0, "ALERT": 0, "CRIT": 0, "ERROR": 1, "WARN": 2, "notice": 3,
+              "info": 4, "debug": 5}  # fmt: skip
+
+
+class EventKind(StrEnum):
+    """Timeline events one can jump to."""
+
+    LATE = "late"
+    DEATH = "death"
+    TAKEOVER = "takeover"
+    FENCE = "fence"
+
+
+_EVENTS: tuple[tuple[EventKind, re.Pattern[str]], ...] = (
+    (EventKind.LATE, re.compile(r"Late heartbeat", re.I)),
+    (EventKind.DEATH, re.compile(r"is dead|[Ll]ink \S+ dead")),
+    (EventKind.TAKEOVER, re.compile(r"[Tt]aking over|takeover complete|Acquiring resource")),
+    (EventKind.FENCE, re.compile(r"STONITH|Resetting node|now reset|[Mm]eatware")),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LineInfo:
+    """The fields of one line (empty strings when absent)."""
+
+    stamp: float | None
+    level: str
+    host: str
+    node: str
+    link: str
+    resource: str
+    event: EventKind | None
+
+
+def parse_stamp(text: str, year: int | None = None) -> float | None:
+    """Epoch seconds of the timestamp that starts ``text`` (local time), or None."""
+    match = _SYSLOG.match(text)
+    if match:
+        month = MONTHS.get(match.group(1))
+        if month is None:
+            return None
+        frac = float(match.group(6) or 0)
+        when = (year or time.localtime().tm_year, month, int(match.group(2)),
+                int(match.group(3)), int(match.group(4)), int(match.group(5)))  # fmt: skip
+    else:
+        match = _SLASHED.match(text)
+        if match is None:
+            return None
+        frac = float(match.group(7) or 0)
+        when = tuple(int(match.group(i)) for i in range(1, 7))  # type: ignore[assignment]
+    try:
+        return datetime(*when).timestamp() + frac
+    except ValueError:
+        return None
+
+
+def level_of(text: str) -> str:
+    """The priority word (``WARN``, ``info``...) or "" when none is found."""
+    match = _LEVEL.search(text)
+    return match.group(1) if match else ""
+
+
+def event_of(text: str) -> EventKind | None:
+    """The timeline event a line reports, if any."""
+    for kind, pattern in _EVENTS:
+        if pattern.search(text):
+            return kind
+    return None
+
+
+def parse_line(text: str, year: int | None = None) -> LineInfo:
+    """Every field at once (for filters and the detail line)."""
+    host = _HOST.match(text)
+    link = _LINK.search(text)
+    node = _NODE.search(text)
+    resource = _RESOURCE.search(text)
+    return LineInfo(
+        stamp=parse_stamp(text, year),
+        level=level_of(text),
+        host=host.group(1) if host else "",
+        node=(link.group(1) if link else node.group(1) if node else ""),
+        link=link.group(2) if link else "",
+        resource=resource.group(1) if resource else "",
+        event=event_of(text),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LineFilter:
+    """What the viewer shows: a minimum level and substring matches on fields."""
+
+    max_rank: int = 5
+    """Show lines whose level rank is at most this (5 = everything)."""
+    node: str = ""
+    link: str = ""
+    resource: str = ""
+    text: str = ""
+
+    @property
+    def active(self) -> bool:
+        """False when every line passes."""
+        return bool(self.max_rank < 5 or self.node or self.link or self.resource or self.text)
+
+    def matches(self, line: str) -> bool:
+        """Does ``line`` pass (lines without a level pass the level test)?"""
+        if self.text and self.text.lower() not in line.lower():
+            return False
+        if self.max_rank < 5:
+            level = level_of(line)
+            if level and LEVEL_RANK.get(level, 5) > self.max_rank:
+                return False
+        if self.node or self.link or self.resource:
+            info = parse_line(line)
+            if self.node and self.node not in (info.node, info.host) and self.node not in line:
+                return False
+            if self.link and self.link != info.link:
+                return False
+            if self.resource and self.resource not in line:
+                return False
+        return True
+
+
+def parse_filter(text: str) -> LineFilter:
+    """``level:WARN node:bravo link:eth0 res:IPaddr2 free words`` → a ``LineFilter``."""
+    fields: dict[str, str] = {}
+    words: list[str] = []
+    for word in text.split():
+        key, sep, value = word.partition(":")
+        if sep and key in ("level", "node", "link", "res", "resource") and value:
+            fields["resource" if key == "res" else key] = value
+        else:
+            words.append(word)
+    level = fields.pop("level", "")
+    rank = next((r for name, r in LEVEL_RANK.items() if name.lower() == level.lower()), 5)
+    return LineFilter(max_rank=rank, text=" ".join(words), **fields)

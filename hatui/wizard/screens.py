@@ -1,0 +1,299 @@
+"""``hatui setup``: the guided first-time setup, one step at a time.
+
+The app owns one ``WizardState``; each step widget copies its form into it and returns
+the state's own check, so a refused entry stays on its step with the reason shown.
+The review step renders the files, validates them with the engine's ``load_config``,
+checks the cluster IPs are free, shows the diff and writes only on request (and, for
+files that exist with other content, only after the confirm box is ticked).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import subprocess
+from pathlib import Path
+from typing import ClassVar
+
+from rich.markup import escape
+from rich.syntax import Syntax
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import Button, Checkbox, ContentSwitcher, Footer, Static
+
+from engine.config import Issue, Severity
+from hatui.wizard.discover import Discovery, address_in_use, discover
+from hatui.wizard.livetest import live_test
+from hatui.wizard.render import (
+    OverwriteRefused,
+    copy_command,
+    full_diff,
+    plan_changes,
+    read_existing,
+    write_files,
+)
+from hatui.wizard.state import WizardState, errors_of
+from hatui.wizard.steps import (
+    AuthStep,
+    MediaStep,
+    NodeStep,
+    PeersStep,
+    ResourcesStep,
+    ReviewStep,
+    Step,
+    StonithStep,
+    TimingStep,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _issue_lines(issues: list[Issue]) -> str:
+    marks = {Severity.ERROR: "✖", Severity.WARNING: "▲", Severity.INFO: "·"}
+    return "\n".join(f"{marks[i.severity]} {escape(str(i))}" for i in issues)
+
+
+class SetupApp(App[int]):
+    """Walk the steps, then write ``ha.cf``, ``authkeys`` and ``haresources``."""
+
+    TITLE = "hatui setup"
+    CSS = """
+    ContentSwitcher { height: 1fr; }
+    #step-title { height: 1; background: $primary; color: $text; padding: 0 1; }
+    #problems { height: auto; max-height: 5; padding: 0 1; color: $error; }
+    #problems.-ok { color: $text-muted; }
+    #nav { height: 3; align-horizontal: right; }
+    #nav Button { margin: 0 1; min-width: 10; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("pagedown", "next", "Next", priority=True),
+        Binding("pageup", "prev_step", "Back", priority=True),
+        Binding("ctrl+w", "write", "Write (review)", priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        config_dir: Path,
+        *,
+        state: WizardState | None = None,
+        discovery: Discovery | None = None,
+        uname: str | None = None,
+        bind_address: str = "0.0.0.0",
+        probe_ips: bool = True,
+    ) -> None:
+        """Start from ``state``, else the files in ``config_dir``, else defaults.
+
+        ``probe_ips=False`` skips the ping/arping of cluster IPs (tests, screenshots).
+        """
+        super().__init__()
+        self.config_dir = config_dir
+        self.uname = (uname or os.uname().nodename).lower()
+        imported = None if state is not None else read_existing(config_dir)
+        self.imported = imported is not None
+        self.state = state or imported or WizardState(node=self.uname)
+        self.found = discovery if discovery is not None else discover()
+        self.bind_address = bind_address
+        self.probe_ips = probe_ips
+        self.steps: list[Step] = [
+            NodeStep(self.uname),
+            PeersStep(id="step-peers"),
+            MediaStep(id="step-media"),
+            TimingStep(id="step-timing"),
+            AuthStep(id="step-auth"),
+            ResourcesStep(id="step-resources"),
+            StonithStep(id="step-stonith"),
+            ReviewStep(id="step-review"),
+        ]
+        self.index = 0
+        self.written = False
+        self.findings: list[Issue] = []
+        self.diff_text = ""
+
+    def compose(self) -> ComposeResult:
+        """Title, the current step, findings, navigation."""
+        yield Static(id="step-title")
+        with ContentSwitcher(initial=self.steps[0].id):
+            yield from self.steps
+        yield Static(id="problems")
+        with Horizontal(id="nav"):
+            yield Button("◀ Back", id="back")
+            yield Button("Next ▶", id="next", variant="primary")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        """Show the first step."""
+        for step in self.steps:
+            step.load(self.state, self.found)
+        origin = f"imported from {self.config_dir}" if self.imported else "new configuration"
+        self.show_step(0, note=f"{origin}; files go to {self.config_dir}")
+
+    @property
+    def step(self) -> Step:
+        """The step on screen."""
+        return self.steps[self.index]
+
+    def show_step(self, index: int, note: str = "") -> None:
+        """Switch to step ``index`` and (re)load it."""
+        self.index = index
+        step = self.steps[index]
+        step.load(self.state, self.found)
+        self.query_one(ContentSwitcher).current = step.id
+        title = f" Step {index + 1}/{len(self.steps)} · {step.TITLE}"
+        self.query_one("#step-title", Static).update(title)
+        self.set_problems(note, ok=True)
+        if isinstance(step, ReviewStep):
+            self.review()
+        self.call_after_refresh(self._focus_first)
+
+    def _focus_first(self) -> None:
+        for widget in self.step.query("Input, TextArea, RadioSet, Checkbox, Button"):
+            if widget.focusable:
+                widget.focus()
+                return
+
+    def set_problems(self, text: str, ok: bool = False) -> None:
+        """Show the findings line (red unless ``ok``)."""
+        problems = self.query_one("#problems", Static)
+        problems.update(text)
+        problems.set_class(ok, "-ok")
+
+    # ---------------------------------------------------------------- navigation
+
+    def action_next(self) -> None:
+        """Store the step; stay with the reasons when it is refused."""
+        if isinstance(self.step, ReviewStep):
+            return
+        issues = self.step.store(self.state)
+        if errors_of(issues):
+            self.set_problems(_issue_lines(issues))
+            return
+        self.show_step(self.index + 1)
+        if issues:
+            self.set_problems(_issue_lines(issues), ok=True)
+
+    def action_prev_step(self) -> None:
+        """Keep what was typed (unchecked) and go back one step."""
+        if self.index > 0:
+            if not isinstance(self.step, ReviewStep):
+                self.step.store(self.state)
+            self.show_step(self.index - 1)
+
+    def action_write(self) -> None:
+        """Ctrl+W on the review step: the same as the Write button."""
+        if isinstance(self.step, ReviewStep):
+            self.write()
+
+    @on(Button.Pressed, "#next")
+    def _next_pressed(self) -> None:
+        self.action_next()
+
+    @on(Button.Pressed, "#back")
+    def _back_pressed(self) -> None:
+        self.action_prev_step()
+
+    # ---------------------------------------------------------------- review
+
+    def review(self) -> None:
+        """Validate with the engine, show findings and the diff."""
+        issues = [*self.state.check_all(self.uname), *self.state.validate()]
+        self.findings = issues
+        verdict = (
+            "✖ configuration refused: fix the errors above before writing"
+            if errors_of(issues)
+            else "✔ accepted by the engine's --check-config validation"
+        )
+        text = _issue_lines(issues)
+        self.query_one("#review-findings", Static).update(f"{text}\n{verdict}".strip())
+        changes = plan_changes(self.config_dir, self.state.render())
+        diff = self.diff_text = full_diff(changes)
+        self.query_one("#diff", Static).update(Syntax(diff, "diff", theme="ansi_dark"))
+        confirm = self.query_one("#confirm", Checkbox)
+        confirm.display = any(change.replaces for change in changes)
+        self.check_cluster_ips()
+
+    @work(thread=True, exclusive=True, group="ip-check")
+    def check_cluster_ips(self) -> None:
+        """Ping/arping each cluster IP off the UI thread."""
+        lines = []
+        for address in self.state.cluster_ips():
+            if not self.probe_ips:
+                lines.append(f"cluster IP {address}: not probed (probing disabled)")
+                continue
+            found = address_in_use(address, self.found.interfaces)
+            mark = {True: "✖ IN USE", False: "✔ free", None: "? unknown"}[found.in_use]
+            lines.append(f"cluster IP {address}: {mark} ({found.how})")
+        if lines:
+            self.call_from_thread(self._show_outcome, "\n".join(lines))
+
+    def _show_outcome(self, text: str) -> None:
+        self.query_one("#outcome", Static).update(text)
+
+    @on(Button.Pressed, "#write")
+    def write(self) -> None:
+        """Write the files (refused while errors remain or without confirmation)."""
+        if errors_of(self.findings):
+            self._show_outcome("✖ not written: the configuration has errors (see above)")
+            return
+        confirm = self.query_one("#confirm", Checkbox).value
+        try:
+            report = write_files(self.config_dir, self.state.render(), confirm=confirm)
+        except OverwriteRefused as exc:
+            self._show_outcome(f"✖ not written: {exc}")
+            return
+        except OSError as exc:
+            self._show_outcome(f"✖ not written: {exc}")
+            return
+        self.written = True
+        lines = [f"wrote {p}" for p in report.written]
+        lines += [f"backup {p}" for p in report.backups]
+        lines += [f"unchanged {p}" for p in report.unchanged]
+        lines.append("copy to the peers (then start the engine on every node):")
+        lines += ["  " + " ".join(copy_command(self.config_dir, p)) for p in self.state.peers]
+        self._show_outcome(escape("\n".join(lines)))
+        self.review_after_write()
+
+    def review_after_write(self) -> None:
+        """Refresh the diff (now empty) without re-running the IP probe."""
+        changes = plan_changes(self.config_dir, self.state.render())
+        self.query_one("#diff", Static).update(full_diff(changes))
+        self.query_one("#confirm", Checkbox).display = False
+
+    @on(Button.Pressed, "#livetest")
+    @work(exclusive=True, group="livetest")
+    async def run_live_test(self) -> None:
+        """Send signed probes to the peers for two seconds and list which links work."""
+        self._show_outcome("live test: probing the peers for 2 s ...")
+        results = await live_test(self.state, bind_address=self.bind_address)
+        self._show_outcome(escape("\n".join(r.describe() for r in results)))
+
+    @on(Button.Pressed, "#copy")
+    @work(exclusive=True, group="copy")
+    async def run_copy(self) -> None:
+        """Run the copy command for each peer (needs ssh trust)."""
+        if not self.written:
+            self._show_outcome("write the files first")
+            return
+        lines = []
+        for peer in self.state.peers:
+            argv = copy_command(self.config_dir, peer)
+            try:
+                done = await asyncio.to_thread(
+                    subprocess.run, argv, capture_output=True, text=True, timeout=60,
+                    stdin=subprocess.DEVNULL, check=False,
+                )  # fmt: skip
+                status = "ok" if done.returncode == 0 else done.stderr.strip()[-200:]
+            except (OSError, subprocess.TimeoutExpired) as exc:
+                status = str(exc)
+            lines.append(f"{peer}: {status}")
+        self._show_outcome(escape("\n".join(lines)))
+
+
+def run_setup(config_dir: Path, bind_address: str = "0.0.0.0") -> int:
+    """Run the interactive wizard; 0 when files were written."""
+    app = SetupApp(config_dir, bind_address=bind_address)
+    app.run()
+    return 0 if app.written else 1
