@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -61,18 +62,54 @@ def netem(lab: Lab, node: str, ifname: str, spec: str, direction: str = "egress"
     if not targets:
         raise ValueError(f"direction must be egress, ingress or both, not {direction!r}")
     applied: list[tuple[str, str]] = []
+    nft: list[str] = []
     try:
         for namespace, dev in targets:
             proc = subprocess.run(netem_argv(namespace, dev, spec), capture_output=True, text=True)
             if proc.returncode != 0:
-                raise LabUnsupported(f"netem {spec!r} on {dev}: {proc.stderr.strip()}")
+                loss = re.fullmatch(r"\s*loss\s+(\d+)%\s*", spec)
+                if loss is None or shutil.which("nft") is None:
+                    raise LabUnsupported(f"netem {spec!r} on {dev}: {proc.stderr.strip()}")
+                if namespace == lab.switch:  # bridged frames skip inet hooks: drop on input
+                    namespace, dev = lab.node(node).namespace, ifname
+                    _nft_drop(namespace, dev, int(loss.group(1)), "input", "iifname")
+                else:
+                    _nft_drop(namespace, dev, int(loss.group(1)))
+                nft.append(namespace)
+                continue
             applied.append((namespace, dev))
         yield
     finally:
+        for namespace in nft:
+            subprocess.run(
+                ["ip", "netns", "exec", namespace, "nft", "delete", "table", "inet", "hbfault"],
+                capture_output=True,
+            )
         for namespace, dev in applied:
             subprocess.run(
                 ["tc", "-n", namespace, "qdisc", "del", "dev", dev, "root"], capture_output=True
             )
+
+
+def _nft_drop(
+    namespace: str, dev: str, percent: int, hook: str = "postrouting", match: str = "oifname"
+) -> None:
+    """Random drop on ``dev`` with nftables (kernels without the netem qdisc)."""
+    sample = "" if percent >= 100 else f"numgen random mod 100 < {percent} "
+    chain = f"{hook}_{dev}"
+    script = (
+        "add table inet hbfault\n"
+        f"add chain inet hbfault {chain} {{ type filter hook {hook} priority 0; }}\n"
+        f'add rule inet hbfault {chain} {match} "{dev}" {sample}drop\n'
+    )
+    proc = subprocess.run(
+        ["ip", "netns", "exec", namespace, "nft", "-f", "-"],
+        input=script,
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise LabUnsupported(f"netem and nft both unusable on {dev}: {proc.stderr.strip()}")
 
 
 # ----------------------------------------------------------------------------- freeze
@@ -84,7 +121,7 @@ def _freezer_v1() -> Path | None:
 
 
 @contextlib.contextmanager
-def frozen(lab: Lab, node: str, use_cgroup: bool = True) -> Iterator[float]:
+def frozen(lab: Lab, node: str, use_cgroup: bool = False) -> Iterator[float]:
     """Freeze every process of ``node`` (cgroup freezer when usable, else SIGSTOP).
 
     Yields the monotonic time of the freeze; thaws on exit whatever happened.

@@ -1,0 +1,330 @@
+"""ControlServer and ControlClient over a real Unix socket, in one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.control.client import ControlClient, default_socket_path
+from engine.control.schema import MAX_REQUEST_BYTES, ControlError
+from engine.control.server import ControlServer, ControlSocketInUse
+from tests.control.conftest import NOBODY, FixedHandler, fork_as_nobody, reap
+
+
+@pytest.fixture
+async def server(sock_dir: Path) -> AsyncIterator[ControlServer]:
+    srv = ControlServer(sock_dir / "control.sock", FixedHandler())
+    await srv.start()
+    yield srv
+    await srv.close()
+
+
+@pytest.fixture
+async def client(server: ControlServer) -> AsyncIterator[ControlClient]:
+    cli = ControlClient()
+    await cli.connect(server.path)
+    yield cli
+    await cli.aclose()
+
+
+def handler_of(server: ControlServer) -> FixedHandler:
+    assert isinstance(server.handler, FixedHandler)
+    return server.handler
+
+
+async def next_event(events: AsyncIterator[dict[str, Any]]) -> dict[str, Any]:
+    return await asyncio.wait_for(anext(events), 5)
+
+
+async def test_socket_is_world_writable_and_hello_reports_peer(
+    server: ControlServer, client: ControlClient
+) -> None:
+    assert server.path.stat().st_mode & 0o777 == 0o666
+    hello = await client.call("hello")
+    assert hello["server"] == "haengine"
+    assert hello["node"] == "alpha"
+    assert hello["peer"]["uid"] == os.getuid()
+    assert hello["peer"]["pid"] == os.getpid()
+    assert hello["peer"]["can_act"] is (os.getuid() == 0)
+    assert await client.call("ping") == "pong"
+    assert await client.call("status") == handler_of(server).doc
+
+
+async def test_subscribe_gives_snapshot_then_numbered_events(
+    server: ControlServer, client: ControlClient
+) -> None:
+    snapshot, seq = await client.subscribe()
+    assert snapshot["node"] == "alpha"
+    assert seq == 0
+    events = client.events()
+    for n in range(3):
+        server.publish("log", {"text": f"line {n}"})
+    got = [await next_event(events) for _ in range(3)]
+    assert [(e["event"], e["seq"], e["data"]["text"]) for e in got] == [
+        ("log", 1, "line 0"),
+        ("log", 2, "line 1"),
+        ("log", 3, "line 2"),
+    ]
+    # A call in the middle of the event stream is answered, and events keep their order.
+    server.publish("timeline", {"kind": "death"})
+    assert (await client.call("status"))["node"] == "alpha"
+    event = await next_event(events)
+    assert (event["event"], event["seq"]) == ("timeline", 4)
+
+
+async def test_unsubscribed_connections_get_no_events(
+    server: ControlServer, client: ControlClient
+) -> None:
+    server.publish("log", {"text": "nobody listens"})
+    assert server.subscriber_count == 0
+    _, seq = await client.subscribe()
+    assert seq == 0
+
+
+async def test_full_queue_drops_events_and_client_sees_a_gap(sock_dir: Path) -> None:
+    srv = ControlServer(sock_dir / "control.sock", FixedHandler(), queue_size=16)
+    await srv.start()
+    cli = ControlClient()
+    try:
+        await cli.connect(srv.path)
+        await cli.subscribe()
+        events = cli.events()
+        assert not asyncio.iscoroutinefunction(srv.publish)
+        calls = 0
+        for n in range(10_000):  # no await in between: the client cannot read meanwhile
+            srv.publish("log", {"n": n})
+            calls += 1
+        assert calls == 10_000
+        assert srv.stats["dropped_events"] == 10_000 - 16
+        got = [await next_event(events) for _ in range(16)]
+        assert [e["seq"] for e in got] == list(range(1, 17))
+        srv.publish("log", {"n": "after"})
+        gap = await next_event(events)
+        assert gap == {
+            "event": "gap",
+            "seq": 10_001,
+            "data": {"expected": 17, "got": 10_001, "missed": 9_984},
+        }
+        after = await next_event(events)
+        assert (after["seq"], after["data"]) == (10_001, {"n": "after"})
+        # Resubscribing gives a fresh snapshot and the stream continues without a gap.
+        snapshot, seq = await cli.subscribe()
+        assert (snapshot["node"], seq) == ("alpha", 10_001)
+        srv.publish("log", {"n": "fresh"})
+        fresh = await next_event(events)
+        assert (fresh["event"], fresh["seq"]) == ("log", 10_002)
+    finally:
+        await cli.aclose()
+        await srv.close()
+
+
+async def test_stalled_client_does_not_hold_back_others(server: ControlServer) -> None:
+    stalled_reader, stalled = await asyncio.open_unix_connection(str(server.path))
+    stalled.write(b'{"id": 1, "cmd": "subscribe"}\n')
+    await stalled.drain()
+    await stalled_reader.readline()  # the snapshot; after this it never reads again
+    healthy = ControlClient()
+    await healthy.connect(server.path)
+    await healthy.subscribe()
+    events = healthy.events()
+    padding = "x" * 2048
+    received = []
+    for batch in range(30):
+        for n in range(100):
+            server.publish("log", {"n": batch * 100 + n, "pad": padding})
+        received += [await next_event(events) for _ in range(100)]
+    assert [e["seq"] for e in received] == list(range(1, 3001))
+    assert all(e["event"] == "log" for e in received)
+    assert server.stats["dropped_events"] > 0  # all of them the stalled client's
+    stalled.close()
+    await healthy.aclose()
+
+
+async def raw_exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, line: bytes
+) -> dict[str, Any]:
+    writer.write(line)
+    await writer.drain()
+    reply: dict[str, Any] = json.loads(await asyncio.wait_for(reader.readline(), 5))
+    return reply
+
+
+BAD_REQUESTS = [
+    (b"hello\n", "bad_request", "request is not valid JSON"),
+    (b"\xff\xfe{}\n", "bad_request", "not valid UTF-8"),
+    (b"[1, 2]\n", "bad_request", "must be a JSON object, not list"),
+    (b'{"cmd": "status"}\n', "bad_request", 'no "id"'),
+    (b'{"id": "7", "cmd": "status"}\n', "bad_request", '"id" must be an integer'),
+    (b'{"id": true, "cmd": "status"}\n', "bad_request", '"id" must be an integer'),
+    (b'{"id": 3}\n', "bad_request", '"cmd" is missing'),
+    (b'{"id": 3, "cmd": 5}\n', "bad_request", '"cmd" is not a string'),
+    (b'{"id": 3, "cmd": "standby", "args": ["all"]}\n', "bad_request", '"args" must be'),
+    (b'{"id": 3, "cmd": "standby", "arg": {}}\n', "bad_request", "unexpected request fields"),
+    (b'{"id": 3, "cmd": "reboot"}\n', "unknown_cmd", "unknown command 'reboot'; known:"),
+    (b'{"id": 3, "x": "' + b"a" * MAX_REQUEST_BYTES + b'"}\n', "bad_request", "longer than"),
+    (b'{"id": 3, "x": "' + b"a" * (3 << 20) + b'"}\n', "bad_request", "longer than"),
+]
+
+
+async def test_every_bad_request_gets_its_error_and_changes_nothing(
+    server: ControlServer,
+) -> None:
+    reader, writer = await asyncio.open_unix_connection(str(server.path))
+    for line, code, text in BAD_REQUESTS:
+        reply = await raw_exchange(reader, writer, line)
+        assert reply["ok"] is False, line[:40]
+        assert reply["code"] == code, (line[:40], reply)
+        assert text in reply["error"], (line[:40], reply)
+        pong = await raw_exchange(reader, writer, b'{"id": 99, "cmd": "ping"}\n')
+        assert pong == {"id": 99, "ok": True, "result": "pong"}
+    assert server.stats["bad_requests"] == len(BAD_REQUESTS)
+    assert handler_of(server).acts == []
+    writer.close()
+
+
+async def test_reply_echoes_id_when_it_could_be_read(server: ControlServer) -> None:
+    reader, writer = await asyncio.open_unix_connection(str(server.path))
+    reply = await raw_exchange(reader, writer, b'{"id": 42, "cmd": "nope"}\n')
+    assert reply["id"] == 42
+    assert "standby" in reply["error"] and "subscribe" in reply["error"]
+    reply = await raw_exchange(reader, writer, b"{oops\n")
+    assert reply["id"] is None
+    writer.close()
+
+
+async def test_mutating_request_is_audited(
+    server: ControlServer, client: ControlClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    if os.getuid() != 0:
+        pytest.skip("the in-process client is only allowed to act when the tests run as root")
+    caplog.set_level(logging.INFO, logger="engine.control.server")
+    result = await client.call("standby", which="all")
+    assert result == {"message": "standby all: accepted"}
+    assert handler_of(server).acts == [("standby", {"which": "all"}, 0)]
+    audit = [r.getMessage() for r in caplog.records if "requested by" in r.getMessage()]
+    assert len(audit) == 1
+    assert audit[0].startswith(
+        f"control: standby all requested by root (uid 0, pid {os.getpid()}: "
+    )
+    assert "python" in audit[0] or "pytest" in audit[0]
+
+
+async def test_refusal_and_handler_crash_are_replies(
+    server: ControlServer, client: ControlClient
+) -> None:
+    if os.getuid() != 0:
+        pytest.skip("needs root to pass the admin check in-process")
+    handler_of(server).refuse = "bravo is in flux"
+    with pytest.raises(ControlError) as refused:
+        await client.call("takeover", which="local")
+    assert (refused.value.code, refused.value.message) == ("refused", "bravo is in flux")
+    handler_of(server).refuse = None
+    handler_of(server).explode = True
+    with pytest.raises(ControlError) as crashed:
+        await client.call("standby", which="all")
+    assert crashed.value.code == "internal"
+    assert "boom" in crashed.value.message
+    assert await client.call("ping") == "pong"
+
+
+async def test_hbparameter_is_read_only_and_goes_to_the_handler(client: ControlClient) -> None:
+    assert await client.call("hbparameter", name="deadtime") == {
+        "name": "deadtime",
+        "value": "3",
+    }
+
+
+def nobody_client(path: Path) -> int:
+    """Runs in a forked child as nobody: plain blocking socket, no asyncio."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(str(path))
+    stream = sock.makefile("rwb")
+    replies = {}
+    for n, (cmd, args) in enumerate(
+        [
+            ("hello", {}),
+            ("standby", {"which": "all"}),
+            ("status", {}),
+            ("hbparameter", {"name": "keepalive"}),
+        ]
+    ):
+        stream.write(json.dumps({"id": n, "cmd": cmd, "args": args}).encode() + b"\n")
+        stream.flush()
+        replies[cmd] = json.loads(stream.readline())
+    print(json.dumps(replies))
+    return 0
+
+
+async def test_non_admin_user_is_forbidden_to_act(
+    server: ControlServer, sock_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    if os.getuid() != 0:
+        pytest.skip("needs root to run a client as user nobody")
+    caplog.set_level(logging.WARNING, logger="engine.control.server")
+    out_dir = sock_dir / "child"
+    out_dir.mkdir(mode=0o777)
+    os.chmod(out_dir, 0o777)
+    pid = fork_as_nobody(lambda: nobody_client(server.path), out_dir)
+    code = await asyncio.get_running_loop().run_in_executor(None, reap, pid)
+    assert code == 0, (out_dir / "crash").read_text() if (out_dir / "crash").exists() else ""
+    out = json.loads((out_dir / "out").read_text())
+    assert out["hello"]["result"]["peer"]["uid"] == NOBODY
+    assert out["hello"]["result"]["peer"]["can_act"] is False
+    assert out["standby"]["ok"] is False
+    assert out["standby"]["code"] == "forbidden"
+    assert "nobody" in out["standby"]["error"] and "haclient" in out["standby"]["error"]
+    assert out["status"]["result"]["node"] == "alpha"
+    assert out["hbparameter"]["result"]["value"] == "1"
+    assert handler_of(server).acts == []
+    assert any("not root or in group haclient" in r.getMessage() for r in caplog.records)
+
+
+async def test_stale_socket_is_replaced_but_live_one_is_not(sock_dir: Path) -> None:
+    path = sock_dir / "control.sock"
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(str(path))
+    stale.close()  # leaves the file behind with nobody listening
+    first = ControlServer(path, FixedHandler())
+    await first.start()
+    second = ControlServer(path, FixedHandler())
+    with pytest.raises(ControlSocketInUse, match="already listening"):
+        await second.start()
+    await first.close()
+    assert not path.exists()
+    path.write_text("not a socket")
+    with pytest.raises(ControlSocketInUse, match="not a socket"):
+        await ControlServer(path, FixedHandler()).start()
+
+
+async def test_close_ends_events_and_fails_pending_calls(
+    server: ControlServer, client: ControlClient
+) -> None:
+    await client.subscribe()
+    events = client.events()
+    handler_of(server).hang = True
+    pending = None
+    if os.getuid() == 0:
+        pending = asyncio.ensure_future(client.call("standby", which="all"))
+        await asyncio.wait_for(handler_of(server).entered.wait(), 5)
+    await server.close()
+    with pytest.raises(StopAsyncIteration):
+        await asyncio.wait_for(anext(events), 5)
+    if pending is not None:
+        with pytest.raises(ControlError) as lost:
+            await asyncio.wait_for(pending, 5)
+        assert lost.value.code == "disconnected"
+    with pytest.raises(ControlError, match="disconnected"):
+        await client.call("ping")
+
+
+def test_default_socket_path() -> None:
+    assert default_socket_path(Path("/var/lib/x")) == Path("/var/lib/x/control.sock")
+    assert default_socket_path(None) == Path("/run/hatui/control.sock")

@@ -1,0 +1,91 @@
+"""plan_reload: what a changed config dir may change while the engine runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from engine.config import load_config
+from engine.config.model import ClusterConfig
+from engine.reload import load_and_plan, plan_reload
+from tests.lab.engine import write_config
+
+GROUP = "alpha 10.99.0.10/24/eth0\n"
+
+
+def _write(tmp: Path, nodes: tuple[str, ...] = ("alpha", "bravo"), **kw: str) -> None:
+    media = ["ucast eth0 10.99.0.1", "ucast eth0 10.99.0.2", "ucast eth0 10.99.0.3"]
+    write_config(tmp, nodes, media, log_dir=tmp, **kw)  # type: ignore[arg-type]
+
+
+def _load(tmp: Path) -> ClusterConfig:
+    result = load_config(tmp, "alpha")
+    assert result.config is not None, [str(i) for i in result.issues]
+    return result.config
+
+
+def test_invalid_config_is_rejected_with_every_issue(tmp_path: Path) -> None:
+    _write(tmp_path)
+    old = _load(tmp_path)
+    (tmp_path / "ha.cf").write_text((tmp_path / "ha.cf").read_text() + "bogus_directive 1\n")
+    (tmp_path / "haresources").write_text("nosuchnode 10.99.0.10\n")
+    plan = load_and_plan(old)
+    assert not plan.accepted and plan.config is None
+    text = " ".join(plan.errors)
+    assert "bogus_directive" in text and "ha.cf" in text
+    assert "nosuchnode" in text
+    assert "rejected" in plan.summary()
+
+
+def test_added_node_and_timing_are_applied(tmp_path: Path) -> None:
+    _write(tmp_path)
+    old = _load(tmp_path)
+    _write(tmp_path, ("alpha", "bravo", "charlie"), deadtime="2", initdead="4")
+    plan = load_and_plan(old)
+    assert plan.accepted and plan.config is not None
+    assert plan.added_nodes == ("charlie",)
+    assert plan.config.timing.deadtime_ms == 2000
+    assert any("charlie" in a for a in plan.applied)
+    assert any("timing" in a for a in plan.applied)
+    assert not plan.refused
+
+
+def test_removed_node_and_media_change_are_refused_and_keep_old_values(tmp_path: Path) -> None:
+    _write(tmp_path, ("alpha", "bravo", "charlie"))
+    old = _load(tmp_path)
+    write_config(tmp_path, ("alpha", "bravo"), ["bcast eth0"], log_dir=tmp_path)
+    plan = load_and_plan(old)
+    assert plan.config is not None
+    assert plan.config.nodes == old.nodes
+    assert plan.config.media == old.media
+    refused = " ".join(plan.refused)
+    assert "charlie" in refused and "media" in refused and "restart" in refused
+
+
+def test_key_change_builds_a_new_authenticator(tmp_path: Path) -> None:
+    _write(tmp_path)
+    old = _load(tmp_path)
+    (tmp_path / "authkeys").write_text("auth 2\n1 sha1 old-key-123\n2 sha1 new-key-456\n")
+    plan = load_and_plan(old)
+    assert plan.config is not None and plan.auth_changed
+    assert plan.config.auth.send_index == 2
+    assert {k.index for k in plan.config.auth.keys} == {1, 2}
+
+
+def test_group_change_only_for_groups_nobody_holds(tmp_path: Path) -> None:
+    _write(tmp_path, haresources=GROUP)
+    old = _load(tmp_path)
+    (tmp_path / "haresources").write_text(
+        "alpha 10.99.0.10/24/eth0 Delay::1::0\nbravo 10.99.0.20/24/eth0\n"
+    )
+    new = load_config(tmp_path, "alpha").config
+    held = plan_reload(old, new, held_by={"10.99.0.10/24/eth0": "alpha"})
+    assert held.config is not None
+    assert [g.canonical for g in held.config.groups] == [
+        "alpha 10.99.0.10/24/eth0",
+        "bravo 10.99.0.20/24/eth0",
+    ]
+    assert any("held by alpha" in r for r in held.refused)
+    free = plan_reload(old, new, held_by={})
+    assert free.config is not None
+    assert free.config.groups[0].canonical.endswith("Delay::1::0")
+    assert set(free.changed_groups) == {"10.99.0.10/24/eth0", "10.99.0.20/24/eth0"}

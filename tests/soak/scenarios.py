@@ -1,0 +1,351 @@
+"""The §6 scenarios as functions over a lab: each returns a ScenarioResult for the table.
+
+A scenario builds a two-node cluster (alpha primary for the VIP group, bravo), injects
+its fault, measures detection latency / service gap / dual-owner samples and runs the
+audits (single owner, BadNews with the scenario's allow-list, no leftovers after stop).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from tests.lab import audits
+from tests.lab.cluster import Cluster, Timers, ucast_lines
+from tests.lab.faults import frozen, netem, skewed_environment
+from tests.lab.fuzz import mutated_datagrams
+from tests.lab.netns import Lab, Sample, VipSampler, wait_until
+
+VIP = "10.99.0.10"
+HARESOURCES = f"alpha IPaddr2::{VIP}/24/eth0\n"
+TIMERS = Timers(keepalive="200ms", deadtime="2", warntime="1", initdead="4")
+ACQUIRE_TIMEOUT = 30.0
+FULL = os.environ.get("HATUI_SOAK") == "1"
+COMMON_ALLOW = (r"No one owns our local resources",)
+"""Logged by the releasing/peer side around takeovers (spec §7); not a failure alone."""
+
+
+@dataclass
+class ScenarioResult:
+    """One row of the soak table."""
+
+    name: str
+    passed: bool = False
+    detection_ms: float | None = None
+    gap_ms: float | None = None
+    dual_owner: int = 0
+    details: list[str] = field(default_factory=list)
+
+    def row(self) -> str:
+        """The table row."""
+
+        def num(value: float | None) -> str:
+            return "-" if value is None else f"{value:.0f}"
+
+        verdict = "PASS" if self.passed else "FAIL"
+        times = f"{num(self.detection_ms):>9} {num(self.gap_ms):>9}"
+        return f"{self.name:<34} {verdict:<5} {times} {self.dual_owner:>5}"
+
+
+HEADER = f"{'scenario':<34} {'result':<5} {'detect_ms':>9} {'gap_ms':>9} {'dual':>5}"
+
+
+@dataclass
+class Run:
+    """A running two-node cluster with the VIP sampler."""
+
+    lab: Lab
+    cluster: Cluster
+    sampler: VipSampler
+    crashed: dict[str, float] = field(default_factory=dict)
+    """Node -> when it was crashed: a dead namespace keeps its address but serves nobody."""
+
+    def crash(self, name: str) -> float:
+        """SIGKILL everything in ``name`` and cut its links (Lab.kill_node)."""
+        self.crashed[name] = self.lab.kill_node(name)
+        return self.crashed[name]
+
+    def live_samples(self) -> list[Sample]:
+        """Samples without nodes that were crashed at that time."""
+        return [
+            Sample(s.time, frozenset(h for h in s.holders if s.time < self.crashed.get(h, 1e18)))
+            for s in list(self.sampler.samples)
+        ]
+
+    def holder(self) -> frozenset[str]:
+        """Who holds the VIP in the latest sample."""
+        return self.sampler.current()
+
+    def wait_holder(self, name: str, timeout: float = ACQUIRE_TIMEOUT) -> float:
+        """Wait until exactly ``name`` holds the VIP; returns the monotonic time."""
+
+        def only() -> bool:
+            live = self.live_samples()
+            return bool(live) and live[-1].holders == {name}
+
+        wait_until(only, timeout, 0.05, f"VIP on {name}")
+        return time.monotonic()
+
+    def deaths(self, observer: str) -> int:
+        """The ``deaths`` counter ``observer`` reports."""
+        status = self.cluster.status(observer) or {}
+        return int(status.get("counters", {}).get("deaths", 0))
+
+    def log(self, name: str) -> list[str]:
+        """``name``'s ha-log lines."""
+        return self.cluster.engines[name].log_lines()
+
+
+@contextmanager
+def two_nodes(
+    extra: str = "", skew: dict[str, int] | None = None, start: Sequence[str] = ("alpha", "bravo")
+) -> Iterator[Run]:
+    """Start alpha and bravo with the VIP group; stop and clean up afterwards."""
+    with Lab(["alpha", "bravo"], networks=1) as lab:
+        cluster = Cluster(lab, ucast_lines(lab, "eth0", 0), TIMERS, HARESOURCES, extra)
+        sampler = lab.vip_sampler(VIP)
+        sampler.start()
+        try:
+            for name in start:
+                offset = (skew or {}).get(name)
+                if offset:
+                    with skewed_environment(offset):
+                        cluster.start(name)
+                else:
+                    cluster.start(name)
+            yield Run(lab, cluster, sampler)
+        finally:
+            sampler.stop()
+
+
+def finish(run: Run, result: ScenarioResult, allow: Sequence[str] = (), dual_ok: int = 0) -> None:
+    """Stop the engines and run the audits; fills ``result.passed``/``details``."""
+    report = audits.AuditReport()
+    samples = run.live_samples()
+    result.dual_owner = audits.dual_owner_samples(samples)
+    report.add("single_owner", audits.single_owner(samples, dual_ok))
+    run.cluster.stop_all()
+    lines = [line for name in run.cluster.engines for line in run.log(name)]
+    report.add("bad_news", audits.bad_news(lines, (*COMMON_ALLOW, *allow)))
+    for name in run.crashed:  # a crashed node keeps its address; nobody stops it
+        run.lab.kill_node(name)
+    alive = {n for n in run.lab.nodes if n not in run.crashed}
+    leftovers = [p for p in audits.after_stop(run.lab, VIP) if any(n in p for n in alive)]
+    report.add("after_stop", leftovers)
+    result.details += report.text().splitlines()
+    result.passed = report.ok and not [d for d in result.details if d.startswith("check:")]
+
+
+def check(result: ScenarioResult, ok: bool, what: str) -> None:
+    """Record a scenario-specific expectation that failed."""
+    if not ok:
+        result.details.append(f"check: {what}")
+
+
+# ---------------------------------------------------------------------------- scenarios
+
+
+def s01_cold_simulstart() -> ScenarioResult:
+    """1. Both start together: alpha owns the group, bravo nothing, single owner."""
+    result = ScenarioResult("01 cold SimulStart")
+    with two_nodes() as run:
+        run.wait_holder("alpha")
+        time.sleep(2)
+        check(result, run.holder() == {"alpha"}, "alpha keeps the VIP")
+        finish(run, result)
+    return result
+
+
+def s10_kill_active() -> ScenarioResult:
+    """10. SIGKILL alpha's engine: bravo declares it dead in the window and takes over."""
+    result = ScenarioResult("10 SIGKILL active")
+    with two_nodes() as run:
+        run.wait_holder("alpha")
+        run.cluster.wait_settled()
+        crashed = run.crash("alpha")
+        wait_until(lambda: run.deaths("bravo") >= 1, 10, 0.02, "bravo sees alpha dead")
+        result.detection_ms = (time.monotonic() - crashed) * 1000
+        served = run.wait_holder("bravo")
+        result.gap_ms = (served - crashed) * 1000
+        deadtime_ms = TIMERS.deadtime_s * 1000
+        # deadtime runs from the last heartbeat, up to one keepalive before the kill
+        early = deadtime_ms - TIMERS.keepalive_s * 1000 - 50
+        check(result, result.detection_ms >= early, "not declared dead too early")
+        check(result, result.detection_ms <= deadtime_ms + 200 + 600, "detected in the window")
+        finish(run, result)
+    return result
+
+
+def s11_kill_standby() -> ScenarioResult:
+    """11. SIGKILL bravo: alpha logs it dead; no resource movement."""
+    result = ScenarioResult("11 SIGKILL standby")
+    with two_nodes() as run:
+        run.wait_holder("alpha")
+        run.cluster.wait_settled()
+        crashed = run.crash("bravo")
+        wait_until(lambda: run.deaths("alpha") >= 1, 10, 0.02, "alpha sees bravo dead")
+        result.detection_ms = (time.monotonic() - crashed) * 1000
+        time.sleep(2)
+        check(result, run.holder() == {"alpha"}, "VIP stays on alpha")
+        finish(run, result)
+    return result
+
+
+def _no_death_under(spec: str, direction: str, seconds: float, name: str) -> ScenarioResult:
+    result = ScenarioResult(name)
+    with two_nodes() as run:
+        run.wait_holder("alpha")
+        run.cluster.wait_settled()
+        with netem(run.lab, "alpha", "eth0", spec, direction):
+            time.sleep(seconds)
+        check(result, run.deaths("alpha") == 0 and run.deaths("bravo") == 0, "no false death")
+        check(result, run.holder() == {"alpha"}, "no failover")
+        # the nft fallback (no netem qdisc) drops in the output path: sendto gets EPERM
+        nft_drop = r"write failure on .*Operation not permitted"
+        finish(run, result, allow=[r"lost packet", r"rexmit", nft_drop])
+    return result
+
+
+def s16_loss_both_ways() -> ScenarioResult:
+    """16. 20 % loss both ways: zero deaths, zero failovers."""
+    return _no_death_under("loss 20%", "both", 600 if FULL else 20, "16 20% loss both ways")
+
+
+def s17_one_way_loss() -> ScenarioResult:
+    """17. 30 % loss on alpha's egress only: zero false deaths."""
+    return _no_death_under("loss 30%", "egress", 600 if FULL else 20, "17 30% one-way loss")
+
+
+def s18_delay_jitter() -> ScenarioResult:
+    """18. delay 300 ms ± 200 ms: late-heartbeat warnings allowed, zero deaths."""
+    return _no_death_under("delay 300ms 200ms", "egress", 300 if FULL else 15, "18 delay 300±200ms")
+
+
+def s21_corrupt() -> ScenarioResult:
+    """21. corrupt 5 %: rejected and counted, no deaths."""
+    return _no_death_under("corrupt 5%", "both", 300 if FULL else 15, "21 corrupt 5%")
+
+
+def s23_short_freeze() -> ScenarioResult:
+    """23. freeze alpha for 0.5 x deadtime: no failover."""
+    result = ScenarioResult("23 freeze 0.5x deadtime")
+    with two_nodes() as run:
+        run.wait_holder("alpha")
+        run.cluster.wait_settled()
+        with frozen(run.lab, "alpha"):
+            time.sleep(TIMERS.deadtime_s * 0.5)
+        time.sleep(2)
+        check(result, run.deaths("bravo") == 0, "bravo declared nobody dead")
+        check(result, run.holder() == {"alpha"}, "no failover")
+        finish(run, result)
+    return result
+
+
+def s25_long_freeze_no_stonith() -> ScenarioResult:
+    """25. freeze alpha 3 x deadtime without STONITH: dual window bounded, then single owner."""
+    result = ScenarioResult("25 freeze 3x deadtime, no STONITH")
+    with two_nodes() as run:
+        run.wait_holder("alpha")
+        run.cluster.wait_settled()
+        with frozen(run.lab, "alpha") as started:
+            run.wait_holder("bravo", TIMERS.deadtime_s * 3 + 10)
+            result.detection_ms = (time.monotonic() - started) * 1000
+            time.sleep(max(0.0, started + TIMERS.deadtime_s * 3 - time.monotonic()))
+        wait_until(lambda: len(run.holder()) == 1, 15, 0.05, "single owner after resume")
+        dual = audits.dual_owner_samples(run.sampler.samples) * run.sampler.interval
+        check(result, dual <= 1.0 + 2.0, f"dual-owner window {dual:.2f} s bounded")
+        finish(run, result, allow=[r"CRIT", r"ERROR"], dual_ok=10**6)
+    return result
+
+
+def s28_clock_skew() -> ScenarioResult:
+    """28. bravo's wall clock +10 min (libfaketime): forms and fails over normally."""
+    result = ScenarioResult("28 clock skew +10 min")
+    with two_nodes(skew={"bravo": 600}) as run:
+        run.wait_holder("alpha")
+        run.cluster.wait_settled()
+        crashed = run.crash("alpha")
+        run.wait_holder("bravo")
+        result.gap_ms = (time.monotonic() - crashed) * 1000
+        finish(run, result)
+    return result
+
+
+def s47_flood(seconds: float | None = None, rate: int = 20_000) -> ScenarioResult:
+    """47. 20k garbage packets/s at alpha: no false death, RSS < +10 MB, logs limited."""
+    duration = seconds if seconds is not None else (60.0 if FULL else 10.0)
+    result = ScenarioResult(f"47 flood {rate // 1000}k/s {duration:.0f}s")
+    with two_nodes() as run:
+        run.wait_holder("alpha")
+        run.cluster.wait_settled()
+        pid = run.cluster.engines["alpha"].pid
+        rss_before = _rss_kib(pid)
+        lines_before = len(run.log("alpha"))
+        sent = _flood(run.lab, run.lab.nodes["alpha"].address(0), rate, duration)
+        growth = _rss_kib(pid) - rss_before
+        logged = len(run.log("alpha")) - lines_before
+        status = run.cluster.status("alpha") or {}
+        result.details.append(
+            f"info: sent {sent}, rejected {status.get('counters', {}).get('rejected_total')}, "
+            f"RSS +{growth} KiB, {logged} log lines"
+        )
+        check(result, run.deaths("alpha") == 0 and run.deaths("bravo") == 0, "no false death")
+        check(result, growth < 10 * 1024, f"RSS growth {growth} KiB < 10 MB")
+        check(result, logged <= 6 * duration + 20, f"{logged} log lines: rate-limited")
+        check(result, run.holder() == {"alpha"}, "no failover")
+        finish(run, result)
+    result.passed = result.passed and not [d for d in result.details if d.startswith("check:")]
+    return result
+
+
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def _flood(lab: Lab, target: str, rate: int, seconds: float) -> int:
+    """Send ``rate`` garbage datagrams/s from the client namespace; returns how many."""
+    packets = list(mutated_datagrams(2000, seed=47))
+    sock = lab.client_socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sent = 0
+    stop = time.monotonic() + seconds
+    batch = max(1, rate // 100)
+    try:
+        while (now := time.monotonic()) < stop:
+            for _ in range(batch):
+                try:
+                    sock.sendto(packets[sent % len(packets)], (target, 694))
+                except OSError:
+                    pass
+                sent += 1
+            delay = now + batch / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+    finally:
+        sock.close()
+    return sent
+
+
+SCENARIOS: dict[str, Callable[[], ScenarioResult]] = {
+    "s01": s01_cold_simulstart,
+    "s10": s10_kill_active,
+    "s11": s11_kill_standby,
+    "s16": s16_loss_both_ways,
+    "s17": s17_one_way_loss,
+    "s18": s18_delay_jitter,
+    "s21": s21_corrupt,
+    "s23": s23_short_freeze,
+    "s25": s25_long_freeze_no_stonith,
+    "s28": s28_clock_skew,
+    "s47": s47_flood,
+}
+FAST = ("s01", "s10", "s23", "s47")
+_ = threading  # the sampler runs on a thread (tests.lab.netns)
