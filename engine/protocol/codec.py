@@ -12,6 +12,7 @@ before use, there are no per-byte Python loops, and every problem is a
 from __future__ import annotations
 
 import base64
+import functools
 import binascii
 import logging
 
@@ -55,8 +56,12 @@ def _value_bytes(f: Field) -> bytes:
     return raw
 
 
+@functools.lru_cache(maxsize=256)
 def _name_bytes(name: str) -> bytes:
-    """The name as ASCII; a name the decoder would refuse is a bug on our side."""
+    """The name as ASCII; a name the decoder would refuse is a bug on our side.
+
+    Cached: the same dozen names are encoded for every message we send.
+    """
     if not name or not name.isascii() or "=" in name or not name.isprintable():
         raise LocalProtocolError(f"field name {name!r} cannot be put on the wire")
     if name.startswith(">>>"):
