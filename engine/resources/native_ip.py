@@ -21,6 +21,7 @@ from engine.config.model import ResourceSpec
 from engine.resources.agents import Agent, AgentOptions, map_ipaddr_args
 from engine.resources.arp import send_gratuitous_arp
 from engine.resources.model import ActionResult, ResourceState
+from engine.resources.netlink import interface_has_address
 from engine.runner import run_program
 
 logger = logging.getLogger("engine.resources.agents")
@@ -93,6 +94,10 @@ class NativeIPAddr(Agent):
         return result.ok, result.stderr.strip() or result.stdout.strip() or result.describe()
 
     async def _present(self) -> bool | None:
+        if not self.options.command_prefix:
+            found = interface_has_address(self.nic, self.ip)
+            if found is not None:
+                return found
         argv = [*self.options.command_prefix, *self.argv("status")]
         result = await run_program(
             argv, env=self.options.base_env(), timeout=self.options.timeout_for("status"), log=False
@@ -104,11 +109,10 @@ class NativeIPAddr(Agent):
     async def start(self) -> ActionResult:
         """Add the address (if missing) and send gratuitous ARPs."""
         logger.info("Running %s", self.display("start"))
-        if not await self._present():
-            ok, detail = await self._ip("start")
-            if not ok:
-                logger.error("Return code 1 from %s: %s", self.path, detail)
-                return ActionResult("start", False, ResourceState.FAILED, detail)
+        ok, detail = await self._ip("start")
+        if not ok and not (await self._present()):
+            logger.error("Return code 1 from %s: %s", self.path, detail)
+            return ActionResult("start", False, ResourceState.FAILED, detail)
         self._announce()
         return ActionResult("start", True, ResourceState.RUNNING)
 

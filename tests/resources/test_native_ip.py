@@ -68,3 +68,23 @@ def test_native_start_status_stop_in_netns(tmp_path: Path) -> None:
         stopped = asyncio.run(agent.stop())
         assert stopped.ok and "10.99.7.10" not in addresses(ns)
         assert asyncio.run(agent.stop()).ok  # stopping a stopped address succeeds
+
+
+def test_netlink_address_table_matches_ip_command() -> None:
+    import json
+    import socket
+    import subprocess
+
+    from engine.resources.netlink import interface_has_address, ipv4_addresses
+
+    out = subprocess.run(["ip", "-j", "-4", "addr"], capture_output=True, text=True, check=True)
+    expected = {
+        (socket.if_nametoindex(link["ifname"]), info["local"])
+        for link in json.loads(out.stdout)
+        for info in link.get("addr_info", [])
+    }
+    found = ipv4_addresses()
+    assert found is not None and set(found) == expected
+    assert interface_has_address("lo", "127.0.0.1") is True
+    assert interface_has_address("lo", "192.0.2.123") is False
+    assert interface_has_address("no-such-if0", "127.0.0.1") is False
