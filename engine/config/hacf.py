@@ -636,6 +636,7 @@ class _HaCfParser:
             self.out.children.append(ChildSpec(user, command, failfast, where))
 
     def _d_apiauth(self, rest: str, where: SourceRef) -> None:
+        self.not_acted_on("apiauth")  # no Heartbeat client API (use hactl); parsed only
         usage = "write 'apiauth <client> [uid=user1,user2] [gid=group1,group2]'"
         tokens = rest.split()
         client = tokens[0]
@@ -688,6 +689,8 @@ class _HaCfParser:
     def _d_use_logd(self, token: str, where: SourceRef) -> None:
         if (value := self.bool_value("use_logd", token, where)) is not None:
             self.out.use_logd = value
+            if value:
+                self.not_acted_on("use_logd")  # there is no logd: we write the files
             self.record("use_logd", token, where)
 
     def _d_debug(self, token: str, where: SourceRef) -> None:
@@ -767,6 +770,7 @@ class _HaCfParser:
         self.out.env.append((name, value))
 
     def _d_watchdog(self, token: str, where: SourceRef) -> None:
+        self.not_acted_on("watchdog")
         if self.out.watchdog:
             self.error(
                 where,
