@@ -46,7 +46,9 @@ EVENTS="$DIR/hbweb.events"
 NODE="${HA_CURHOST:-HA_CURHOST-unset}"
 PY="@PYTHON@"
 
-running() { [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+# A killed server stays a zombie until init reaps it: that is not running.
+alive() { kill -0 "$1" 2>/dev/null && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+running() { [ -s "$PIDFILE" ] && alive "$(cat "$PIDFILE")"; }
 event() { echo "$(date +%s.%N) $1 $NODE" >> "$EVENTS"; }
 
 case "$1" in
@@ -59,7 +61,7 @@ start)
     i=0
     while [ $i -lt 200 ]; do
         running && { event started; exit 0; }
-        sleep 0.025
+        sleep 0.01
         i=$((i + 1))
     done
     echo "hbweb: server did not start" >&2
@@ -71,7 +73,7 @@ stop)
         pid=$(cat "$PIDFILE")
         kill "$pid"
         i=0
-        while kill -0 "$pid" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.025; i=$((i + 1)); done
+        while alive "$pid" && [ $i -lt 200 ]; do sleep 0.01; i=$((i + 1)); done
     fi
     rm -f "$PIDFILE"
     event stopped
