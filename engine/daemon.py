@@ -402,6 +402,7 @@ class Engine:
             self._remember_generations()
         if isinstance(event, ev.CommUp):
             self.children.start()  # respawn/failfast children start at comm-up (§9.6)
+            self.fencer.start_status_checks()  # then every stonith_check_interval (§8.2)
         if policy is None:
             return
         if isinstance(event, ev.MessageReceived):
@@ -476,7 +477,7 @@ class Engine:
                     "initdead_ms": timing.initdead_ms,
                 },
                 "auto_failback": self.config.auto_failback.value,
-                "stonith": self.fencer.snapshot(),
+                "stonith": self._stonith_status(),
                 "links": [
                     {
                         "name": link.name,
@@ -519,6 +520,20 @@ class Engine:
                 }
             )
         return result
+
+    def _stop_unconfirmed(self) -> list[str]:
+        """Peers that failed to stop a group, with no device to fence them."""
+        if self.policy is None or self.fencer.configured:
+            return []
+        failed = self.policy.snapshot().get("stop_failed") or {}
+        return sorted(failed) if isinstance(failed, dict) else []
+
+    def _stonith_status(self) -> dict[str, Any]:
+        """The fencer's part; a human may also confirm a failed stop (meatware_waiting)."""
+        doc = self.fencer.snapshot()
+        waiting = set(doc["meatware_waiting"]) | set(self._stop_unconfirmed())
+        doc["meatware_waiting"] = sorted(waiting)
+        return doc
 
     def _resources_status(self) -> dict[str, Any]:
         if self.policy is None:
@@ -602,7 +617,12 @@ class Engine:
         node = args.get("node")
         if not isinstance(node, str) or not node.strip():
             raise CommandRefused('meatware_confirm needs {"node": NAME}')
-        refusal = self.fencer.confirm_meatware(node.strip(), _who(peer))
+        node = node.strip().lower()
+        refusal = self.fencer.confirm_meatware(node, _who(peer))
+        if refusal and self.policy is not None and node in self._stop_unconfirmed():
+            # no device could fence a node that failed to stop: the operator vouches
+            refusal = self.policy.confirm_stopped(node, _who(peer), self.loop.time())
+            self._pump()
         if refusal:
             raise CommandRefused(refusal)
         self._mark_status_dirty()

@@ -8,6 +8,7 @@ column moves smoothly without asking the engine.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -25,7 +26,7 @@ from engine.control.schema import ControlError
 from hatui.bridge import EngineBridge, call_once, describe_error
 from hatui.messages import ActionResult, ConnectionChanged, LogBatch, StatusUpdated, TimelineBatch
 from hatui.screens.help import HelpScreen
-from hatui.screens.modals import ChoiceModal, ConfirmModal, StonithModal
+from hatui.screens.modals import ChoiceModal, ConfirmModal, MeatwareModal, StonithModal
 from hatui.viewmodel import (
     Banner,
     Connection,
@@ -49,7 +50,7 @@ logger = logging.getLogger(__name__)
 REFRESH_S = 0.25
 """How often the age column and the stale check are recomputed."""
 
-OPERATOR_ACTIONS = frozenset({"standby", "takeover", "failback", "stonith"})
+OPERATOR_ACTIONS = frozenset({"standby", "takeover", "failback", "stonith", "meatware_confirm"})
 PANELS = {"links": "#links", "log": "#log-panel", "timeline": "#timeline"}
 
 
@@ -64,6 +65,7 @@ class HaTuiApp(App[None]):
         Binding("t", "takeover", "Takeover"),
         Binding("f", "failback", "Failback"),
         Binding("S", "stonith", "STONITH"),
+        Binding("M", "meatware_confirm", "Meatware OK"),
         Binding("n", "toggle_panel('links')", "Links"),
         Binding("l", "toggle_panel('log')", "Log"),
         Binding("e", "toggle_panel('timeline')", "Events"),
@@ -141,23 +143,20 @@ class HaTuiApp(App[None]):
         reason = self.action_block_reason()
         if reason and self._connection.state is LinkState.CONNECTED:
             extra = Banner(Severity.INFO, f"◑ actions disabled: {reason}")
-            picture = Picture(
-                picture.summary,
-                (*picture.banners, extra),
-                picture.links,
-                picture.chains,
-                picture.health,
-            )
+            picture = dataclasses.replace(picture, banners=(*picture.banners, extra))
         self.picture = picture
         self.query_one(SummaryBar).show(picture.summary, picture.health, picture.banners)
         self.query_one(LinksPanel).show(picture.links)
-        self.query_one(ChainPanel).show(picture.chains)
+        self.query_one(ChainPanel).show(picture.chains, picture.children)
 
     def on_status_updated(self, message: StatusUpdated) -> None:
         """Keep the newest document; report a pending action once it took effect."""
+        waiting = self._meatware_waiting()
         self._status = message.status
         self._received_at = message.received_at
         self._check_pending()
+        if waiting != self._meatware_waiting():
+            self.refresh_bindings()  # the M key shows only while a node waits
         self.redraw()
 
     def on_log_batch(self, message: LogBatch) -> None:
@@ -195,9 +194,17 @@ class HaTuiApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Grey out operator actions while disconnected or for read-only users."""
+        if action == "meatware_confirm" and not self._meatware_waiting():
+            return False
         if action in OPERATOR_ACTIONS and self.action_block_reason():
             return None
         return True
+
+    def _meatware_waiting(self) -> list[str]:
+        """Nodes whose reset waits for an operator (status["stonith"]["meatware_waiting"])."""
+        stonith = (self._status or {}).get("stonith")
+        waiting = stonith.get("meatware_waiting") if isinstance(stonith, Mapping) else None
+        return [str(n) for n in waiting] if isinstance(waiting, list) else []
 
     def _local_node(self) -> str:
         return str((self._status or {}).get("node", "this node"))
@@ -250,6 +257,15 @@ class HaTuiApp(App[None]):
                 self.send_command("stonith", node=node)
 
         self.push_screen(StonithModal(self._peer_nodes(), self._local_node()), typed)
+
+    def action_meatware_confirm(self) -> None:
+        """Confirm a manual power-cycle after the node's name was typed exactly."""
+
+        def typed(node: str | None) -> None:
+            if node:
+                self.send_command("meatware_confirm", node=node)
+
+        self.push_screen(MeatwareModal(self._meatware_waiting(), self._local_node()), typed)
 
     @work(group="actions", exit_on_error=False)
     async def send_command(self, cmd: str, **args: Any) -> None:
@@ -336,6 +352,11 @@ class HaTuiApp(App[None]):
             ("Takeover…", "Pull all resources to this node", "takeover"),
             ("Failback…", "Give back the peer's resources", "failback"),
             ("STONITH (fence) a node…", "Power-reset a node; type its name", "stonith"),
+            (
+                "Meatware: confirm a power-cycle…",
+                "Tell the engine a node waiting for meatware was power-cycled by hand",
+                "meatware_confirm",
+            ),
             ("Toggle nodes & links panel", "Show or hide the links table", "toggle_panel('links')"),
             ("Toggle log panel", "Show or hide the log tail", "toggle_panel('log')"),
             (

@@ -28,10 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "command",
         nargs="?",
-        choices=["attach", "demo", "setup", "logs"],
+        choices=["attach", "demo", "setup", "logs", "serve"],
         default="attach",
         help="attach (default) to a running engine, start a two-node demo cluster, "
-        "run the setup wizard, or watch log files",
+        "run the setup wizard, watch log files, or serve the console to a browser "
+        "(localhost only)",
     )
     parser.add_argument("files", nargs="*", type=Path, help="logs: the log file(s) to watch")
     parser.add_argument(
@@ -47,6 +48,17 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--socket", type=Path, help="path of the engine's control.sock")
     parser.add_argument(
         "--once", action="store_true", help="print the status as plain text and exit"
+    )
+    parser.add_argument(
+        "--read-only", action="store_true", help="grey out and refuse every operator action"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8000, help="serve: port on localhost (default 8000)"
+    )
+    parser.add_argument(
+        "--allow-actions",
+        action="store_true",
+        help="serve: let browser sessions act (default: read-only)",
     )
     return parser
 
@@ -107,10 +119,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("setup", "logs"):
         return run_tool(args)
     path = socket_from_args(args)
+    if args.command == "serve":
+        from hatui.serve import run_serve
+
+        return run_serve(path, args.port, allow_actions=args.allow_actions)
     if args.once:
         return print_once(path)
     from hatui.app import HaTuiApp
 
+    if args.read_only:
+        from hatui.serve import ReadOnlyApp
+
+        ReadOnlyApp(path).run()
+        return 0
     HaTuiApp(path).run()
     return 0
 

@@ -36,17 +36,22 @@ from hatui.screens.modals import ChoiceModal
 
 logger = logging.getLogger(__name__)
 
-NODES = {"alpha": "127.0.0.11", "bravo": "127.0.0.12"}
+NODES = ("alpha", "bravo")
+HOST_PART = {"alpha": 11, "bravo": 12}
+"""Last octet of each node's loopback address inside the demo's private 127.x.y.0/24."""
 SCRIPTS = ("demo-web", "demo-db")
 SCRIPT_DIR = Path(__file__).parent / "demo_scripts"
 STOP_GRACE_S = 4.0
 HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 """Signals that end the demo through its cleanup (SIGHUP: SSH or tmux went away)."""
+PORT_RANGE = (20000, 32000)
+"""Random ports come from below Linux's ephemeral range (32768+), so the kernel never
+hands one of them to an outgoing connection between our probe and the engine's bind."""
 
 
-def port_is_free(port: int, kind: int) -> bool:
-    """True when ``port`` can be bound on loopback for this socket kind."""
-    for address in ("127.0.0.1", *NODES.values()):
+def port_is_free(port: int, kind: int, addresses: tuple[str, ...]) -> bool:
+    """True when ``port`` can be bound on every address for this socket kind."""
+    for address in addresses:
         with socket.socket(socket.AF_INET, kind) as probe:
             try:
                 probe.bind((address, port))
@@ -55,37 +60,56 @@ def port_is_free(port: int, kind: int) -> bool:
     return True
 
 
-def pick_ports(wanted: tuple[int, ...], kind: int) -> tuple[int, ...]:
-    """``wanted`` when all are free, else free ports the kernel hands out."""
-    if all(port_is_free(p, kind) for p in wanted):
-        return wanted
-    chosen: list[int] = []
-    while len(chosen) < len(wanted):
-        with socket.socket(socket.AF_INET, kind) as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        if port not in chosen:
-            chosen.append(port)
-    return tuple(chosen)
+def random_free_port(kind: int, addresses: tuple[str, ...], taken: tuple[int, ...] = ()) -> int:
+    """A random port of PORT_RANGE that is free on ``addresses``.
+
+    Random rather than fixed: two demos (or two test runs) started at the same moment
+    would both find a fixed port free and then share it. The engines bind their UDP
+    sockets with SO_REUSEPORT, so sharing would not even fail: the kernel would split
+    the heartbeats between the two clusters.
+    """
+    low, high = PORT_RANGE
+    while True:
+        port = low + secrets.randbelow(high - low)
+        if port not in taken and port_is_free(port, kind, addresses):
+            return port
+
+
+def random_subnet() -> str:
+    """A private ``127.x.y.`` prefix: the engines bind there, away from other engines.
+
+    All of 127.0.0.0/8 is local on Linux; other loopback tests use 127.0.x.y, so the demo
+    picks x in 100..199 of the second octet.
+    """
+    return f"127.{100 + secrets.randbelow(100)}.{secrets.randbelow(256)}."
 
 
 @dataclass(frozen=True, slots=True)
 class DemoPorts:
-    """UDP ports of the heartbeat media and the TCP port of the demo web page."""
+    """Where a demo cluster lives: loopback subnet, UDP ports, web port, mcast group."""
 
     udp: int = 17694
     mcast: int = 17695
     web: int = 18080
     group: str = "239.0.0.9"
     """Multicast group: random per demo, so two demos on one machine never mix."""
+    subnet: str = "127.0.0."
+    """Prefix of the nodes' loopback addresses (``127.x.y.``; the node adds 11 or 12)."""
+
+    def address(self, node: str) -> str:
+        """The loopback address the node's engine binds to."""
+        return f"{self.subnet}{HOST_PART[node]}"
 
     @classmethod
     def choose(cls) -> DemoPorts:
-        """The usual ports, or free ones when something else holds them."""
-        udp, mcast = pick_ports((17694, 17695), socket.SOCK_DGRAM)
-        (web,) = pick_ports((18080,), socket.SOCK_STREAM)
+        """A random private subnet, random free ports and a random multicast group."""
+        subnet = random_subnet()
+        addresses = ("127.0.0.1", *(f"{subnet}{part}" for part in HOST_PART.values()))
+        udp = random_free_port(socket.SOCK_DGRAM, addresses)
+        mcast = random_free_port(socket.SOCK_DGRAM, addresses, (udp,))
+        web = random_free_port(socket.SOCK_STREAM, ("127.0.0.1",))
         group = f"239.255.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 1}"
-        return cls(udp, mcast, web, group)
+        return cls(udp, mcast, web, group, subnet)
 
 
 def ha_cf(node: str, peer_address: str, ports: DemoPorts, state_dir: Path) -> str:
@@ -134,7 +158,7 @@ class DemoCluster:
         """Write ha.cf, authkeys (0600), haresources and resource.d for both nodes."""
         secret = secrets.token_hex(24)
         for node in NODES:
-            peer = next(addr for name, addr in NODES.items() if name != node)
+            peer = next(self.ports.address(name) for name in NODES if name != node)
             conf, state = self.config_dir(node), self.state_dir(node)
             (conf / "resource.d").mkdir(parents=True, exist_ok=True)
             state.mkdir(parents=True, exist_ok=True)
@@ -162,7 +186,7 @@ class DemoCluster:
             "--config-dir", str(self.config_dir(node)),
             "--state-dir", str(self.state_dir(node)),
             "--node", node,
-            "--bind-address", NODES[node],
+            "--bind-address", self.ports.address(node),
             "--allow-fault-injection",
             "--quiet",
         ]  # fmt: skip
@@ -221,15 +245,22 @@ class DemoCluster:
                 outcomes.append(f"{node}: {describe_error(exc)}")
         return outcomes
 
-    async def wait_ready(self, node: str, timeout: float = 15.0) -> bool:
-        """Wait until the node answers on its control socket."""
+    async def wait_ready(self, node: str, timeout: float = 30.0) -> bool:
+        """Wait until the node answers on its control socket (False: died or timed out)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and self.running(node):
             with contextlib.suppress(OSError, ControlError):
                 await call_once(self.socket_path(node), "hello")
                 return True
             await asyncio.sleep(0.1)
         return False
+
+    def engine_output(self, node: str, limit: int = 2000) -> str:
+        """The tail of the node's engine output (why it did not come up)."""
+        try:
+            return (self.state_dir(node) / "engine.out").read_text(errors="replace")[-limit:]
+        except OSError as exc:
+            return f"(no engine output: {exc})"
 
     def stop(self) -> None:
         """Stop every engine (TERM, then KILL) and every demo server; remove the dir."""

@@ -32,7 +32,19 @@ STATE_GLYPHS: dict[str, str] = {
     "late": "◐",
     "init": "◐",
     "standby": "◑",
+    "builtin": "●",
+    "too_fast": "✖",
+    "reachable": "●",
+    "unreachable": "✖",
+    "one-way": "✖",
+    "cut": "✖",
 }
+
+PING_WORDS = {"ping": "reachable", "dead": "unreachable"}
+"""A ping node's engine status, in the words an operator expects."""
+
+CHILD_TROUBLE = frozenset({"failed", "too_fast"})
+"""Respawn child states that need an operator (the engine stopped restarting it)."""
 
 
 class Severity(StrEnum):
@@ -84,6 +96,23 @@ class LinkRow:
     warn_margin: str
     dead_margin: str
     severity: Severity
+    kind: str = "node"
+    """``node`` (a cluster node), ``link`` (one of its links) or ``ping`` (a ping node)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChildRow:
+    """One respawn/failfast child process the engine supervises."""
+
+    command: str
+    state: str
+    detail: str
+    severity: Severity
+
+    @property
+    def line(self) -> str:
+        """``respawn ● running /usr/lib/heartbeat/ipfail · pid 12 · 1 start``."""
+        return " · ".join(p for p in (f"respawn {self.state} {self.command}", self.detail) if p)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +159,7 @@ class Picture:
     links: tuple[LinkRow, ...]
     chains: tuple[Chain, ...]
     health: Severity = Severity.OK
+    children: tuple[ChildRow, ...] = ()
 
 
 def state_label(state: str) -> str:
@@ -223,7 +253,7 @@ def cluster_health(doc: StatusDoc) -> Severity:
     if "failed" in states or split_brain_reasons(doc):
         return Severity.ERROR
     up, total = node_counts(doc)
-    if up < total or any(s not in {"running", "stopped"} for s in states):
+    if up < total or one_way_reasons(doc) or any(s not in {"running", "stopped"} for s in states):
         return Severity.WARNING
     return Severity.OK
 
@@ -255,6 +285,9 @@ def summary_line(doc: StatusDoc) -> str:
         f"this node {doc.get('node', '?')} ({doc.get('status', '?')})",
         holders_text(doc),
     ]
+    fencing = stonith_summary(doc)
+    if fencing:
+        parts.append(fencing)
     change = doc.get("last_change")
     if isinstance(change, Mapping) and change:
         what = str(change.get("what", "")).strip()
@@ -285,12 +318,126 @@ def split_brain_reasons(doc: StatusDoc) -> list[str]:
     return reasons
 
 
+def _stonith(doc: StatusDoc) -> Mapping[str, Any]:
+    stonith = doc.get("stonith")
+    return stonith if isinstance(stonith, Mapping) else {}
+
+
 def stonith_configured(doc: StatusDoc) -> bool:
     """True when the status document says a STONITH device is configured."""
     stonith = doc.get("stonith")
     if isinstance(stonith, Mapping):
         return bool(stonith.get("configured") or stonith.get("devices"))
     return bool(stonith)
+
+
+def stonith_device(doc: StatusDoc) -> str:
+    """The device as ``type`` or ``type id`` (``external/ssh``), "" when none."""
+    device = _stonith(doc).get("device")
+    if not isinstance(device, Mapping):
+        return ""
+    kind, ident = str(device.get("type") or ""), str(device.get("id") or "")
+    return kind if not ident or ident == kind else f"{kind} {ident}".strip()
+
+
+def _by_node(value: object) -> dict[str, Mapping[str, Any]]:
+    """``pending``/``last`` are ``{node: info}``; tolerate a list of infos with ``node``."""
+    if isinstance(value, Mapping):
+        return {str(k): v for k, v in value.items() if isinstance(v, Mapping)}
+    if isinstance(value, list):
+        return {str(v.get("node", "?")): v for v in value if isinstance(v, Mapping)}
+    return {}
+
+
+def stonith_results(doc: StatusDoc) -> list[tuple[str, bool, str]]:
+    """The last reset per node as (node, ok, ``bravo reset ok 12:00:03``), by node name."""
+    results = []
+    for node, info in sorted(_by_node(_stonith(doc).get("last")).items()):
+        ok = bool(info.get("ok"))
+        when = format_clock(_float(info.get("time")))
+        if ok:
+            results.append((node, True, f"{node} reset ok {when}"))
+            continue
+        why = str(info.get("reason") or f"code {info.get('code', '?')}")
+        results.append((node, False, f"{node} reset FAILED {when}: {why}"))
+    return results
+
+
+def stonith_summary(doc: StatusDoc) -> str:
+    """Summary part: ``STONITH external/ssh (last: bravo reset ok 12:00:03)``."""
+    if not stonith_configured(doc):
+        return ""
+    text = f"STONITH {stonith_device(doc) or 'configured'}"
+    done = [line for _node, ok, line in stonith_results(doc) if ok]
+    return f"{text} (last: {'; '.join(done)})" if done else text
+
+
+def stonith_banners(doc: StatusDoc) -> list[Banner]:
+    """Fencing that needs attention: missing/broken device, resets running or failed."""
+    stonith = _stonith(doc)
+    result: list[Banner] = []
+    error = str(stonith.get("error") or "").strip()
+    if error:
+        result.append(Banner(Severity.ERROR, f"✖ STONITH device unusable: {error}"))
+    elif not stonith_configured(doc):
+        result.append(
+            Banner(Severity.WARNING, "◐ no STONITH configured: a split brain is not fenced")
+        )
+    for node, info in sorted(_by_node(stonith.get("pending")).items()):
+        device = info.get("device") or stonith_device(doc) or "?"
+        since = format_clock(_float(info.get("since")))
+        why = str(info.get("reason") or "").strip()
+        text = f"◐ FENCING {node} with [{device}] since {since}" + (f": {why}" if why else "")
+        result.append(Banner(Severity.WARNING, text))
+    waiting = stonith.get("meatware_waiting")
+    for node in waiting if isinstance(waiting, list) else []:
+        result.append(
+            Banner(
+                Severity.ERROR,
+                f"✖ MEATWARE: power-cycle {node} by hand, then confirm "
+                f"(hactl meatware confirm {node})",
+            )
+        )
+    for _node, ok, line in stonith_results(doc):
+        if not ok:
+            result.append(Banner(Severity.ERROR, f"✖ STONITH {line}"))
+    return result
+
+
+def one_way_reasons(doc: StatusDoc) -> dict[str, str]:
+    """Peers that do not hear us (``nodes[].one_way``), with the engine's reason."""
+    return {
+        str(node.get("name", "?")): str(node["one_way"])
+        for node in _nodes(doc)
+        if node.get("one_way")
+    }
+
+
+def child_rows(doc: StatusDoc) -> list[ChildRow]:
+    """The respawn/failfast children of ``status["children"]`` (empty when none)."""
+    children = doc.get("children")
+    rows = []
+    for child in children if isinstance(children, list) else []:
+        if not isinstance(child, Mapping):
+            continue
+        state = str(child.get("state") or "?")
+        starts = child.get("starts")
+        details = [
+            f"pid {child['pid']}" if child.get("pid") else "",
+            f"{starts} start{'' if starts == 1 else 's'}" if isinstance(starts, int) else "",
+            f"last: {child['last_exit']}" if child.get("last_exit") else "",
+            "failfast" if child.get("failfast") else "",
+        ]
+        severity = Severity.ERROR if state in CHILD_TROUBLE else Severity.OK
+        rows.append(
+            ChildRow(
+                command=str(child.get("command") or "?"),
+                state=state_label(state),
+                detail=" · ".join(d for d in details if d),
+                severity=severity,
+            )
+        )
+    return rows
 
 
 def banners(
@@ -323,10 +470,15 @@ def banners(
         result.append(Banner(Severity.WARNING, f"◐ STALE data: no update from engine for {silent}"))
     for reason in split_brain_reasons(doc):
         result.append(Banner(Severity.ERROR, f"✖ SPLIT BRAIN suspected: {reason}"))
-    if not stonith_configured(doc):
-        result.append(
-            Banner(Severity.WARNING, "◐ no STONITH configured: a split brain is not fenced")
-        )
+    for node, reason in one_way_reasons(doc).items():
+        detail = reason.removeprefix("one-way communication:").strip() or "no reason given"
+        result.append(Banner(Severity.ERROR, f"✖ ONE-WAY link: {node} does not hear us — {detail}"))
+    result += stonith_banners(doc)
+    result += [
+        Banner(Severity.WARNING, f"◐ respawn child {row.command}: {row.state} ({row.detail})")
+        for row in child_rows(doc)
+        if row.severity is Severity.ERROR
+    ]
     return result
 
 
@@ -347,23 +499,39 @@ def _link_severity(
     return Severity.OK
 
 
+def link_kinds(doc: StatusDoc) -> dict[str, str]:
+    """Link name → ``mcast``/``ucast``/… (plus `` cut`` while fault injection cuts it).
+
+    The engine names links after their device (``lo``, ``lo#2``, ``eth0``); the medium
+    kind comes from the top-level ``links`` list and is shown next to the name.
+    """
+    links = doc.get("links")
+    kinds = {}
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, Mapping) and link.get("name"):
+            kind = str(link.get("kind") or "")
+            kinds[str(link["name"])] = f"{kind} cut".strip() if link.get("cut") else kind
+    return kinds
+
+
 def _link_row(
     node_name: str,
     node_state: str,
     link: Mapping[str, Any],
     timing: tuple[float | None, float | None],
-    now: float,
-    received_at: float,
+    clock: tuple[float, float],
+    kind: str = "",
 ) -> LinkRow:
     warn, dead = timing
     state = str(link.get("status", "?"))
-    age = age_ms(_float(link.get("last_heard_ms")), now, received_at)
+    age = age_ms(_float(link.get("last_heard_ms")), *clock)
     intervals = link.get("intervals_ms")
     jitter = _float(link.get("jitter_ms"))
+    name = str(link.get("name", "?"))
     return LinkRow(
         node=node_name,
         node_state=node_state,
-        link=str(link.get("name", "?")),
+        link=f"{name} {kind}".rstrip(),
         state=state_label(state),
         age=format_ms(age),
         sparkline=sparkline(intervals if isinstance(intervals, list) else []),
@@ -372,35 +540,81 @@ def _link_row(
         warn_margin=_margin(warn, age),
         dead_margin=_margin(dead, age),
         severity=_link_severity(state, age, warn, dead),
+        kind="link",
     )
 
 
-def _node_row(name: str, node_state: str, state: str = "", age: float | None = None) -> LinkRow:
+def _node_row(
+    name: str,
+    node_state: str,
+    state: str = "",
+    age: float | None = None,
+    severity: Severity = Severity.OK,
+) -> LinkRow:
     shown_age = format_ms(age) if age is not None else ""
-    return LinkRow(name, node_state, "", state, shown_age, "", "", "", "", "", Severity.OK)
+    return LinkRow(name, node_state, "", state, shown_age, "", "", "", "", "", severity)
+
+
+def _node_links(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    links = node.get("links")
+    return [lk for lk in links if isinstance(lk, Mapping)] if isinstance(links, list) else []
+
+
+def ping_row(node: Mapping[str, Any], now: float, received_at: float) -> LinkRow:
+    """A ping node as ONE row: its reachability plus the timing of its echo replies.
+
+    A ping node has exactly one link, named after itself, so a separate link row would
+    only repeat the name; its deadtime is ``deadping``.
+    """
+    name = str(node.get("name", "?"))
+    status = str(node.get("status", "?"))
+    word = state_label(PING_WORDS.get(status.lower(), status))
+    links = _node_links(node)
+    link: Mapping[str, Any] = links[0] if links else {"status": status}
+    dead = _float(node.get("deadtime_ms"))
+    row = _link_row(name, word, link, (None, dead), (now, received_at))
+    severity = Severity.ERROR if status.lower() == "dead" else row.severity
+    return LinkRow(
+        name, word, "", word, row.age, row.sparkline, row.max_gap, row.jitter,
+        "-", row.dead_margin, severity, kind="ping",
+    )  # fmt: skip
 
 
 def link_rows(doc: StatusDoc, now: float, received_at: float) -> list[LinkRow]:
-    """A row per node followed by one timing row per link of that node.
+    """A row per node followed by one timing row per link of that node; ping nodes last.
 
     The local node's links are not alarms (a node's link to itself can read "dead" with
-    mcast, as ``cl_status`` documents), so this node is listed without link rows.
+    mcast, as ``cl_status`` documents), so this node is listed without link rows. A peer
+    that does not hear us (one-way loss) is marked on its node row.
     """
     timing = _timing(doc)
+    kinds = link_kinds(doc)
+    one_way = one_way_reasons(doc)
     rows: list[LinkRow] = []
+    pings: list[LinkRow] = []
     for node in _nodes(doc):
         name = str(node.get("name", "?"))
+        if str(node.get("type", "normal")) == "ping":
+            pings.append(ping_row(node, now, received_at))
+            continue
         node_state = state_label(str(node.get("status", "?")))
         if node.get("self"):
             rows.append(_node_row(name, node_state, "local"))
             continue
         age = age_ms(_float(node.get("last_heard_ms")), now, received_at)
-        rows.append(_node_row(name, node_state, "", age))
+        if name in one_way:
+            rows.append(_node_row(name, node_state, "✖ one-way", age, Severity.ERROR))
+        else:
+            rows.append(_node_row(name, node_state, "", age))
         dead = _float(node.get("deadtime_ms")) or _float(timing.get("deadtime_ms"))
         limits = (_float(timing.get("warntime_ms")), dead)
-        links = [lk for lk in node.get("links", []) if isinstance(lk, Mapping)]
-        rows.extend(_link_row(name, node_state, lk, limits, now, received_at) for lk in links)
-    return rows
+        rows.extend(
+            _link_row(
+                name, node_state, lk, limits, (now, received_at), kinds.get(str(lk.get("name")), "")
+            )
+            for lk in _node_links(node)
+        )
+    return rows + pings
 
 
 def short_resource_name(token: str) -> str:
@@ -446,14 +660,43 @@ def resource_chains(doc: StatusDoc) -> list[Chain]:
     return chains
 
 
+TIMELINE_ERRORS = frozenset({"death", "dead", "stonith", "failed", "split_brain", "stall"})
+TIMELINE_WARNINGS = frozenset({"refused", "partition", "ipfail", "one_way", "restart"})
+TIMELINE_GLYPHS = {
+    Severity.ERROR: "✖",
+    Severity.WARNING: "◐",
+    Severity.INFO: "·",
+    Severity.OK: "·",
+}
+
+
+def timeline_severity(kind: str, reason: str) -> Severity:
+    """How loud a timeline entry is: the engine sends kind and reason, no level.
+
+    ``reload`` is an error when the new configuration was rejected and a warning when
+    parts of it were refused; ``fence`` is an error when a reset failed or a peer is
+    taken over unfenced, else a warning (a fence is never routine).
+    """
+    kind, reason = kind.lower(), reason.lower()
+    if kind == "reload":
+        if "rejected" in reason:
+            return Severity.ERROR
+        return Severity.WARNING if "refused" in reason else Severity.INFO
+    if kind == "fence":
+        bad = ("fail", "not reset", "unfenced", "abandoned", "timed out")
+        return Severity.ERROR if any(word in reason for word in bad) else Severity.WARNING
+    if kind in TIMELINE_ERRORS:
+        return Severity.ERROR
+    return Severity.WARNING if kind in TIMELINE_WARNINGS else Severity.INFO
+
+
 def timeline_row(event: Mapping[str, Any]) -> TimelineRow:
     """A ``timeline`` event (``time, kind, node, group, reason``) as one row."""
     kind = str(event.get("kind", "event"))
     who = " ".join(str(event[k]) for k in ("node", "group") if event.get(k))
     reason = str(event.get("reason", "")).strip()
     text = " — ".join(part for part in (who, reason) if part)
-    severe = {"death", "dead", "fence", "stonith", "failed", "split_brain"}
-    severity = Severity.ERROR if kind.lower() in severe else Severity.INFO
+    severity = timeline_severity(kind, reason)
     return TimelineRow(format_clock(_float(event.get("time"))), kind, text, severity)
 
 
@@ -485,6 +728,7 @@ def build_picture(
         links=tuple(link_rows(doc, now, received_at)),
         chains=tuple(resource_chains(doc)),
         health=cluster_health(doc),
+        children=tuple(child_rows(doc)),
     )
 
 
@@ -493,7 +737,12 @@ LINK_HEADERS = ("node / link", "state", "age", "intervals", "max", "jit", "warn�
 
 def link_cells(row: LinkRow) -> tuple[str, ...]:
     """The table cells of a row: a node row names the node, a link row is indented."""
-    first = f"  {row.link}" if row.link else f"{row.node} {row.node_state}"
+    if row.kind == "ping":
+        first = f"ping {row.node}"
+    elif row.link:
+        first = f"  {row.link}"
+    else:
+        first = f"{row.node} {row.node_state}"
     return (
         first,
         row.state,
@@ -518,5 +767,8 @@ def render_text(picture: Picture, timeline: Sequence[TimelineRow] = ()) -> str:
     for chain in picture.chains:
         lines.append(chain.title)
         lines.append(f"  {chain.line}" if chain.steps else "  (no resources)")
-    lines += [f"{row.time} {row.kind:<10} {row.text}" for row in timeline]
+    lines += [child.line for child in picture.children]
+    lines += [
+        f"{row.time} {TIMELINE_GLYPHS[row.severity]} {row.kind:<9} {row.text}" for row in timeline
+    ]
     return "\n".join(lines) + "\n"

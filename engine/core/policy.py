@@ -76,6 +76,12 @@ _STANDBY_WORDS = {
     "local": "local",
     "failback": "foreign",
 }
+_STOP_FAILED_INFO = {
+    "standby aborted": "while going standby",
+    "shutdown": "while shutting down",
+    "stop failed": "while handing groups back after a partition",
+}
+"""``info`` of a peer's hold report that, with holdings left, means a stop failed there."""
 
 
 @dataclass(slots=True)
@@ -177,6 +183,13 @@ class ResourcePolicy:
         self._fence_inflight: dict[int, str] = {}
         self._fence_retry: dict[str, float] = {}
         self._fence_why: dict[str, str] = {}
+        self._stop_fence: dict[str, list[str]] = {}
+        """Peer → groups it failed to stop; it is fenced although it is alive."""
+        self._stop_unconfirmed: dict[str, list[str]] = {}
+        """Same without a STONITH device: waiting for an operator's confirmation."""
+        self._peer_fenced = False
+        """The peer was reset since it last started: no second fence is needed."""
+        self._shutdown_blocked = ""
         # jobs
         self._queue: deque[_Job] = deque()
         self._job: _Job | None = None
@@ -237,6 +250,10 @@ class ResourcePolicy:
             "state": self._rstate.name.lower(),
             "standby": "none" if self._standby is StandbyState.NOT else self._standby.name.lower(),
             "groups": [self._group_view(g) for g in self._groups.values()],
+            "stop_failed": {
+                n: list(k) for n, k in {**self._stop_fence, **self._stop_unconfirmed}.items()
+            },
+            "shutdown_blocked": self._shutdown_blocked,
             **({"ipfail": self._ipfail.snapshot()} if self._ipfail is not None else {}),
         }
 
@@ -334,6 +351,8 @@ class ResourcePolicy:
             self._peer_heard = True
         if status in ("init", "up"):
             self._peer_restarted = True
+            self._peer_fenced = False
+            self._stop_unconfirmed.pop(node, None)
         if old == "dead" and status == "active" and not self._peer_restarted:
             self._on_partition_healed(node)
         self._settle()
@@ -357,6 +376,8 @@ class ResourcePolicy:
         self._now = now
         if node == self._peer:
             self._peer_restarted = True
+            self._peer_fenced = False
+            self._stop_unconfirmed.pop(node, None)
             self._other_stable = False
         self._settle()
 
@@ -390,6 +411,9 @@ class ResourcePolicy:
             self._fence_why.pop(node, None)
             self._fence_failures.pop(node, None)
             self._fence_last_error.pop(node, None)
+            self._stop_fence.pop(node, None)
+            self._peer_fenced = True
+            self._peer_has_resources = False
             self._takeover_from_node(node, f"{why}; fenced ({reason})")
         else:
             self._send(("t", "stonith"), ("node", node), ("result", "bad"))
@@ -406,6 +430,10 @@ class ResourcePolicy:
                 log=text,
             )
             self._mark_waiting_for_fence(node, f"waiting for STONITH of {node}: {reason}")
+            if node in self._stop_fence:
+                self._set_reasons(
+                    self._stop_fence[node], f"{why}; waiting for STONITH of {node}: {reason}"
+                )
         self._settle()
 
     def on_local_stall(self, stalled_ms: int, now: float) -> None:
@@ -848,11 +876,14 @@ class ResourcePolicy:
     ) -> ResourceState:
         self._other_holds = hold if full or hold is Hold.NONE else Hold(hold | self._other_holds)
         stable = msg.get("isstable")
-        if self._standby is StandbyState.OTHER and msg.get("info") == "standby aborted":
+        info = msg.get("info")
+        if self._standby is StandbyState.OTHER and info == "standby aborted":
             self._log(
                 "WARN", f"Standby request cancelled: {self._peer} could not release its resources."
             )
             self._standby, self._standby_deadline = StandbyState.NOT, None
+        if hold is not Hold.NONE and info in _STOP_FAILED_INFO:
+            self._peer_failed_stop(self._keys(swap_view(hold)), _STOP_FAILED_INFO[info])
         if stable == "1":
             if not self._other_stable:
                 self._log("info", "remote resource transition completed.")
@@ -958,7 +989,7 @@ class ResourcePolicy:
                 self._log("info", "Local Resource acquisition completed. (none)")
                 return
             self._i_hold |= Hold.LOCAL
-        ask = not self._nice and self._peer_status == "active"
+        ask = not self._nice and self._peer_status == "active" and not self._peer_fenced
         self._soon.append(lambda: self._req_our_child(ask, why))
 
     def _req_our_child(self, ask: bool, why: str) -> None:
@@ -1007,6 +1038,8 @@ class ResourcePolicy:
                 group=key,
                 level="WARN",
             )
+            if src == self._peer and weown == "yes":
+                self._peer_failed_stop([key], "when asked for it back (ip-request)")
             return
         why = self._acquire_why.pop(key, f"{src} answered ip-request: group released to us")
         self._legacy_peer_holds.discard(key)
@@ -1061,9 +1094,13 @@ class ResourcePolicy:
         if self._shutdown_in_progress:
             return
         self._needs_failback = True
+        if node in self._stop_fence:
+            return  # already being fenced for its failed stop; that fence takes over
         need = True
         if self._peer_heard:
             need = self._other_holds is not Hold.NONE if self._nice else self._peer_has_resources
+        if self._peer_fenced:
+            need = False
         if not need:
             self._event(
                 "takeover",
@@ -1108,8 +1145,74 @@ class ResourcePolicy:
         self._log("WARN", "Shared disks are not protected.")
         self._takeover_from_node(node, reason)
 
+    def _peer_failed_stop(self, keys: list[str], when: str) -> None:
+        """The peer could not stop groups it was giving up: fence it, then take them.
+
+        Without a device nobody can make sure they are stopped, so they stay down with
+        the reason until an operator confirms (``hactl meatware confirm NODE``).
+        """
+        node = self._peer
+        if node is None or not keys or self._shutdown_in_progress:
+            return
+        if node in self._stop_fence or node in self._stop_unconfirmed:
+            return
+        failed = f"{node} failed to stop {', '.join(keys)}"
+        if not self._config.stonith:
+            self._stop_unconfirmed[node] = keys
+            reason = (
+                f"{failed}; no STONITH device to make sure it is stopped — confirm by hand "
+                "(hactl meatware confirm NODE)"
+            )
+            self._set_reasons(keys, reason)
+            self._event(
+                "failed",
+                reason,
+                node=node,
+                level="CRIT",
+                log=f"{failed} {when}; no STONITH device: not taking them over.",
+            )
+            return
+        self._stop_fence[node] = keys
+        self._fence_why[node] = f"{failed} {when}"
+        self._event(
+            "fence",
+            f"{failed} {when}; fencing {node} before {self._us} starts them",
+            node=node,
+            level="ERROR",
+            log=f"{failed} {when}: STONITH of {node} before taking over.",
+        )
+        self._set_reasons(keys, f"{failed}; waiting for STONITH of {node}")
+        self._start_fence(node)
+
+    def _set_reasons(self, keys: list[str], reason: str) -> None:
+        for key in keys:
+            g = self._groups[key]
+            if g.state in ("stopped", "failed"):
+                g.reason = reason
+
+    def confirm_stopped(self, node: str, who: str, now: float) -> str | None:
+        """An operator confirms ``node``'s failed groups are stopped; None when accepted."""
+        self._now = now
+        keys = self._stop_unconfirmed.pop(node, None)
+        if keys is None:
+            waiting = ", ".join(sorted(self._stop_unconfirmed)) or "none"
+            return f"no failed stop of {node} is waiting for confirmation (waiting: {waiting})"
+        self._peer_fenced = True
+        self._peer_has_resources = False
+        self._event(
+            "fence",
+            f"{who} confirmed that {node} no longer runs {', '.join(keys)}",
+            node=node,
+            level="WARN",
+            log=f"Stop of {', '.join(keys)} on {node} confirmed by {who}",
+        )
+        self._takeover_from_node(node, f"{node} failed to stop them; confirmed by {who}")
+        self._settle()
+        return None
+
     def _start_fence(self, node: str) -> None:
-        if self._peer_status != "dead" or self._shutdown_in_progress:
+        alive_ok = node in self._stop_fence
+        if (self._peer_status != "dead" and not alive_ok) or self._shutdown_in_progress:
             self._event(
                 "fence",
                 f"fencing of {node} abandoned: it is {self._peer_status} "
@@ -1254,6 +1357,7 @@ class ResourcePolicy:
 
         def finish(j: _Job) -> None:
             if j.failures:
+                self._send_hold(True, "stop failed")  # the home node fences us, then starts
                 return
             self._i_hold &= ~Hold.FOREIGN
             self._send_hold(True)
@@ -1550,6 +1654,14 @@ class ResourcePolicy:
             for key in job.failures:
                 held |= self._class_of(key)
             self._i_hold = held
+            self._shutdown_blocked = (
+                f"shutdown blocked: could not stop {', '.join(job.failures)}; "
+                + (
+                    f"{self._peer} fences this node before it starts them"
+                    if self._config.stonith and self._peer
+                    else "no STONITH device: stop them by hand, then stop the engine again"
+                )
+            )
             self._event(
                 "failed",
                 f"shutdown blocked: could not stop {', '.join(job.failures)};"
@@ -1558,6 +1670,7 @@ class ResourcePolicy:
                 level="CRIT",
                 log="Resource STOP failure during shutdown. Not sending shutdone!",
             )
+            self._log("CRIT", self._shutdown_blocked)
             self._send_hold(False, "shutdown")
             return
         self._log("info", "All HA resources relinquished.")

@@ -22,12 +22,13 @@ from engine.config.model import Issue, Severity, SourceRef, StonithSpec
 from engine.config.timeparse import parse_time_ms
 from engine.stonith.base import DEFAULT_TIMEOUT, PluginContext, StonithPlugin
 from engine.stonith.fence_agents import FenceAgentPlugin, parse_options
-from engine.stonith.meatware import MEATWARE_TIMEOUT
+from engine.stonith.meatware import MEATWARE_DIR, MEATWARE_TIMEOUT
 from engine.stonith.registry import BUILTIN, plugin_class
 
 logger = logging.getLogger(__name__)
 
 HATUI_CONF = "hatui.conf"
+STATUS_CHECK_INTERVAL = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,11 @@ class StonithSettings:
     """Seconds one device operation may take before it counts as failed."""
     meatware_timeout: float = MEATWARE_TIMEOUT
     external_dirs: tuple[Path, ...] = ()
+    check_interval: float = STATUS_CHECK_INTERVAL
+    """Seconds between device status checks (Heartbeat: at comm-up, then hourly);
+    0 checks only at comm-up."""
+    meatware_dir: Path = Path(MEATWARE_DIR)
+    """Where the meatware FIFO ``meatware.<node>`` is made (meatclient uses /run)."""
 
 
 _SECONDS_KEYS = {
@@ -53,6 +59,7 @@ _SECONDS_KEYS = {
     "stonith_retry_max": "retry_max",
     "stonith_timeout": "timeout",
     "meatware_timeout": "meatware_timeout",
+    "stonith_check_interval": "check_interval",
 }
 
 
@@ -85,8 +92,10 @@ def load_settings(config_dir: Path) -> tuple[StonithSettings, list[Issue]]:
                 values[_SECONDS_KEYS[key]] = millis / 1000.0
         elif key == "stonith_external_dir":
             dirs.append(Path(value))
+        elif key == "meatware_dir":
+            values["meatware_dir"] = Path(value)
         else:
-            known = ", ".join([*_SECONDS_KEYS, "stonith_external_dir"])
+            known = ", ".join([*_SECONDS_KEYS, "stonith_external_dir", "meatware_dir"])
             issues.append(_error(where, f"unknown setting '{key}'", f"known: {known}"))
     settings = StonithSettings(external_dirs=tuple(dirs), **values)  # type: ignore[arg-type]
     if settings.retry_min <= 0 or settings.retry_max < settings.retry_min:

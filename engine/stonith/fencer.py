@@ -9,6 +9,7 @@ naming who. One reset per node runs at a time; a second request joins the first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from pathlib import Path
@@ -53,6 +54,8 @@ class Fencer:
         self._last: dict[str, dict[str, Any]] = {}
         self._pending: dict[str, dict[str, Any]] = {}
         self._tasks: dict[str, asyncio.Task[StonithResult]] = {}
+        self._check: dict[str, Any] = {}
+        self._check_task: asyncio.Task[None] | None = None
         if config.stonith:
             self._configure()
 
@@ -68,6 +71,7 @@ class Fencer:
         if isinstance(self.plugin, MeatwarePlugin):
             self.plugin.board = self.board
             self.plugin.timeout = self.settings.meatware_timeout
+            self.plugin.fifo_dir = self.settings.meatware_dir
 
     @property
     def configured(self) -> bool:
@@ -165,10 +169,58 @@ class Fencer:
             "pending": {node: dict(info) for node, info in self._pending.items()},
             "meatware_waiting": self.board.pending(),
             "last": {node: dict(info) for node, info in self._last.items()},
+            "check": dict(self._check),
+            "check_interval_s": self.settings.check_interval,
         }
+
+    async def check_status(self) -> StonithResult | None:
+        """Heartbeat's device health check (spec §8.2); None without a device."""
+        plugin = self.plugin
+        if plugin is None:
+            return None
+        if isinstance(plugin, ExternalPlugin):
+            await plugin.load_device_id()
+        hb_log("info", f"Checking status of STONITH device [{plugin.device_id}]")
+        try:
+            result = await asyncio.wait_for(plugin.status(), self.settings.timeout)
+        except TimeoutError:
+            limit = self.settings.timeout
+            result = StonithResult.failure(S_TIMEOUT, f"status timed out after {limit:g} s")
+        except Exception as exc:  # a plugin bug must not look like a healthy device
+            logger.exception("STONITH plugin %s status failed", plugin.type_name)
+            result = StonithResult.failure(8, f"internal error in {plugin.type_name}: {exc}")
+        if not result.ok:
+            hb_log("ERROR", f"STONITH device {plugin.device_id} not operational!")
+            hb_log("ERROR", "STONITH status operation failed.")
+            hb_log("info", "This may mean that the STONITH device has failed!")
+        self._check = {
+            "time": time.time(),
+            "ok": result.ok,
+            "device": plugin.device_id,
+            "reason": result.reason,
+        }
+        return result
+
+    def start_status_checks(self) -> None:
+        """At comm-up: check the device now, then every ``stonith_check_interval``."""
+        if self.plugin is None or self._check_task is not None:
+            return
+        self._check_task = asyncio.get_running_loop().create_task(self._check_forever())
+
+    async def _check_forever(self) -> None:
+        while True:
+            await self.check_status()
+            if self.settings.check_interval <= 0:
+                return
+            await asyncio.sleep(self.settings.check_interval)
 
     async def close(self) -> None:
         """Cancel resets still running (shutdown)."""
+        if self._check_task is not None:
+            self._check_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._check_task
+            self._check_task = None
         for task in self._tasks.values():
             task.cancel()
         for task in self._tasks.values():

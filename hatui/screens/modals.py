@@ -152,3 +152,46 @@ class StonithModal(ModalScreen[str | None]):
     def action_cancel(self) -> None:
         """Close without fencing."""
         self.dismiss(None)
+
+
+class MeatwareModal(StonithModal):
+    """Confirm a manual (meatware) reset: the operator types the waiting node's name.
+
+    A wrong confirmation lets the survivor start resources a live node may still run,
+    so it asks as much as the STONITH dialog does.
+    """
+
+    DEFAULT_CSS = (
+        MODAL_CSS.format(name="MeatwareModal")
+        + """
+    MeatwareModal > Vertical { border: thick $warning; }
+    MeatwareModal .title { color: $warning; }
+    """
+    )
+
+    def compose(self) -> ComposeResult:
+        """What is confirmed, the name field, Cancel and the confirm button."""
+        names = ", ".join(self._candidates) or "none"
+        with Vertical():
+            yield Label("⚠ Meatware: confirm a manual power-cycle", classes="title")
+            yield Static(
+                "Confirm ONLY after the node was really powered off or reset by hand: its "
+                f"resources are then started on {self._local}. Waiting: {names}.\n"
+                "Type the node name exactly to confirm.",
+                classes="body",
+                markup=False,
+            )
+            yield Input(placeholder="node name", id="node-name")
+            yield Static("", id="refusal", classes="error", markup=False)
+            with Horizontal():
+                yield Button("Cancel", id="cancel", variant="primary")
+                yield Button("Confirm power-cycle", id="fence", variant="warning")
+
+    def refusal(self, typed: str) -> str:
+        """Why ``typed`` is not a node waiting for confirmation ("" when it is)."""
+        if not typed:
+            return "refused: type the node name to confirm"
+        if typed not in self._candidates:
+            waiting = ", ".join(self._candidates) or "none"
+            return f"refused: {typed!r} is not waiting for a meatware reset ({waiting})"
+        return ""

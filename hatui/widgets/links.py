@@ -40,9 +40,17 @@ class LinksPanel(DataTable[str | Text]):
             out[2] = Text(cells[2], style=style)
         return out
 
+    def first_column(self) -> list[str]:
+        """The "node / link" cells as the table holds them now (tests, benchmarks)."""
+        return [str(self.get_cell(key, LINK_HEADERS[0])) for key in self.rows]
+
     def show(self, rows: tuple[LinkRow, ...]) -> None:
-        """Show the rows, updating cells in place when the link set is unchanged."""
-        keys = [f"{r.node}/{r.link}" for r in rows]
+        """Show the rows, updating cells in place when the link set is unchanged.
+
+        A link's key leaves out the ``cut`` marker, so cutting a link for a test does
+        not rebuild the table (which would lose the cursor).
+        """
+        keys = [f"{r.kind}:{r.node}/{r.link.removesuffix(' cut')}" for r in rows]
         cells = [self._styled(link_cells(row), row.severity) for row in rows]
         if keys != self._keys:
             self.clear()

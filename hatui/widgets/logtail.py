@@ -1,4 +1,12 @@
-"""The engine's log tail: batched writes, level colouring, filter, follow/pause."""
+"""The engine's log tail: batched writes, level colouring, filter, follow/pause.
+
+Textual's ``Log`` (not ``RichLog``) holds the lines: it keeps plain strings and renders
+only the visible ones, lazily and cached, where ``RichLog`` renders every written line
+at once; at 10 000 lines/s that is the difference between a smooth UI and one frozen
+for a fifth of a second at every batch (bench/console.py). Level colouring is a Rich
+highlighter applied while a visible line is rendered, so it costs nothing for lines
+nobody looks at.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +14,44 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from rich.highlighter import Highlighter
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Input, RichLog
+from textual.widgets import Input, Log
 
 from hatui.viewmodel import log_line, log_matches
 
 KEEP_LINES = 5000
+
+
+def line_level(line: str) -> str:
+    """The level word of a ``HH:MM:SS LEVEL text`` line (second word), upper case."""
+    parts = line.split(None, 2)
+    return parts[1].upper() if len(parts) > 1 else ""
+
+
+class LevelHighlighter(Highlighter):
+    """Colours a whole log line by its level; the level word itself is always shown."""
+
+    def __init__(self, error: str, warning: str) -> None:
+        self.styles = {"ERROR": f"bold {error}", "WARN": warning, "DEBUG": "dim"}
+
+    def style_for(self, line: str) -> str:
+        """The style of one line ("" for INFO and unknown levels)."""
+        level = line_level(line)
+        if level.startswith(("ERR", "CRIT", "EMERG", "ALERT")):
+            return self.styles["ERROR"]
+        if level.startswith("WARN"):
+            return self.styles["WARN"]
+        return self.styles["DEBUG"] if level.startswith("DEBUG") else ""
+
+    def highlight(self, text: Text) -> None:
+        """Stylize ``text`` in place (called by ``Log`` for each rendered line)."""
+        style = self.style_for(text.plain)
+        if style:
+            text.stylize(style)
 
 
 class LogPanel(Vertical):
@@ -23,12 +60,12 @@ class LogPanel(Vertical):
     DEFAULT_CSS = """
     LogPanel { height: 1fr; min-height: 4; }
     LogPanel Input { height: 1; border: none; padding: 0 1; background: $boost; }
-    LogPanel RichLog { height: 1fr; background: $surface; padding: 0 1; }
+    LogPanel Log { height: 1fr; background: $surface; padding: 0 1; overflow-y: auto; }
     """
 
     def __init__(self) -> None:
         super().__init__(id="log-panel")
-        self._lines: deque[tuple[str, str]] = deque(maxlen=KEEP_LINES)
+        self._lines: deque[str] = deque(maxlen=KEEP_LINES)
         self._filter = ""
         self.following = True
         self._set_title()
@@ -36,39 +73,30 @@ class LogPanel(Vertical):
     def compose(self) -> ComposeResult:
         """A filter field above the log."""
         yield Input(placeholder="filter log (/ to focus, Esc to leave)", id="log-filter")
-        yield RichLog(id="log", max_lines=KEEP_LINES, wrap=False, markup=False, auto_scroll=True)
+        log = Log(id="log", max_lines=KEEP_LINES, auto_scroll=True, highlight=True)
+        yield log
+
+    def on_mount(self) -> None:
+        """Colour by level with the theme's error and warning colours."""
+        theme = self.app.current_theme
+        log = self.query_one(Log)
+        log.highlighter = LevelHighlighter(theme.error or "red", theme.warning or "yellow")
 
     def _set_title(self) -> None:
         mode = "following" if self.following else "PAUSED (p to follow)"
         shown = f" · filter {self._filter!r}" if self._filter else ""
         self.border_title = f"log · {mode}{shown}"
 
-    def _style(self, level: str) -> str:
-        theme = self.app.current_theme
-        if level.startswith(("ERR", "CRIT", "EMERG", "ALERT")):
-            return f"bold {theme.error}"
-        if level.startswith("WARN"):
-            return theme.warning or ""
-        if level.startswith("DEBUG"):
-            return "dim"
-        return ""
-
-    def _write(self, lines: Iterable[tuple[str, str]]) -> None:
-        shown = [(lvl, text) for lvl, text in lines if log_matches(text, self._filter)]
-        if not shown:
-            return
-        batch = Text()
-        for index, (level, text) in enumerate(shown):
-            if index:
-                batch.append("\n")
-            batch.append(text, style=self._style(level))
-        self.query_one(RichLog).write(batch, scroll_end=self.following)
+    def _write(self, lines: Iterable[str]) -> None:
+        shown = [text for text in lines if log_matches(text, self._filter)]
+        if shown:
+            self.query_one(Log).write_lines(shown, scroll_end=self.following)
 
     def add_records(self, records: Iterable[Mapping[str, Any]]) -> None:
         """Append engine log records (one write for the whole batch)."""
-        lines = [log_line(record) for record in records]
+        lines = [log_line(record)[1] for record in records]
         self._lines.extend(lines)
-        self._write(lines)
+        self._write(lines[-KEEP_LINES:])
 
     def add_local(self, level: str, text: str) -> None:
         """Append a line produced by the console itself (e.g. an action result)."""
@@ -77,12 +105,17 @@ class LogPanel(Vertical):
     @property
     def lines(self) -> list[str]:
         """Every kept line, unfiltered (for tests and ``--once``)."""
-        return [text for _level, text in self._lines]
+        return list(self._lines)
+
+    @property
+    def newest(self) -> str:
+        """The newest kept line ("" when none), without copying the whole tail."""
+        return self._lines[-1] if self._lines else ""
 
     def toggle_follow(self) -> None:
         """Pause or resume following the tail."""
         self.following = not self.following
-        log = self.query_one(RichLog)
+        log = self.query_one(Log)
         log.auto_scroll = self.following
         if self.following:
             log.scroll_end(animate=False)
@@ -91,6 +124,6 @@ class LogPanel(Vertical):
     @on(Input.Changed, "#log-filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self._filter = event.value.strip()
-        self.query_one(RichLog).clear()
+        self.query_one(Log).clear()
         self._write(self._lines)
         self._set_title()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import RichLog
 
-from hatui.viewmodel import Severity, TimelineRow
+from hatui.viewmodel import TIMELINE_GLYPHS, Severity, TimelineRow
 
 KEEP_ROWS = 500
 
@@ -14,7 +14,7 @@ class TimelinePanel(RichLog):
     """Low-rate "why did it move" feed; each row is written once."""
 
     DEFAULT_CSS = """
-    TimelinePanel { height: 5; background: $surface; padding: 0 1; }
+    TimelinePanel { height: 5; background: $surface; padding: 0 1; overflow-y: auto; }
     """
 
     def __init__(self) -> None:
@@ -29,7 +29,8 @@ class TimelinePanel(RichLog):
             self.rows.append(row)
             style = {Severity.ERROR: f"bold {theme.error}", Severity.WARNING: theme.warning}
             text = Text(f"{row.time} ")
-            text.append(f"{row.kind:<9}", style=style.get(row.severity) or "bold")
+            glyph = TIMELINE_GLYPHS[row.severity]
+            text.append(f"{glyph} {row.kind:<8}", style=style.get(row.severity) or "bold")
             text.append(f" {row.text}")
             self.write(text)
         del self.rows[:-KEEP_ROWS]

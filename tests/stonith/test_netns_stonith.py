@@ -58,7 +58,12 @@ def fenced_pair() -> Iterator[Callable[..., FencedPair]]:
         pytest.skip(f"namespace lab not available: {reason}")
     made: list[tuple[Lab, FencedPair]] = []
 
-    def factory(stonith: str = "", hatui_conf: str = "") -> FencedPair:
+    def factory(
+        stonith: str = "",
+        hatui_conf: str = "",
+        haresources: str = HARESOURCES,
+        scripts: dict[str, str] | None = None,
+    ) -> FencedPair:
         lab = Lab(["alpha", "bravo"], networks=3)
         lab.start()
         switch = PowerSwitch(lab, network=2)
@@ -68,9 +73,9 @@ def fenced_pair() -> Iterator[Callable[..., FencedPair]]:
             lab,
             [*ucast_lines(lab, "eth0", 0), *ucast_lines(lab, "eth1", 1)],
             TIMERS,
-            haresources=HARESOURCES,
+            haresources=haresources,
             extra=f"stonith_host * {line}\n",
-            scripts={"hbweb": hbweb_script()},
+            scripts={"hbweb": hbweb_script(), **(scripts or {})},
         )
         for name in cluster.names:
             cluster.configure(name)
@@ -216,4 +221,43 @@ def test_symmetric_cut_death_match_exactly_one_fence(
         pair.cluster.wait_settled()
     took = time.monotonic() - started
     print(f"\ndeath match: {REPS} repetitions, exactly one fence each, {took:.1f} s")
+    assert pair.sampler.max_holders() <= 1
+
+
+STUBBORN = """#!/bin/sh
+# stubborn: an LSB-style resource whose stop fails while $DIR/stubborn.nostop exists.
+DIR=$(cd "$(dirname "$0")/.." && pwd)
+case "$1" in
+start) touch "$DIR/stubborn.state"; exit 0 ;;
+stop)
+    [ -e "$DIR/stubborn.nostop" ] && { echo "stubborn: refusing to stop" >&2; exit 1; }
+    rm -f "$DIR/stubborn.state"; exit 0 ;;
+status)
+    [ -e "$DIR/stubborn.state" ] && { echo "stubborn is running"; exit 0; }
+    echo "stubborn is stopped"; exit 0 ;;
+esac
+exit 0
+"""
+
+
+def test_node_that_cannot_stop_is_fenced_before_the_peer_starts(
+    fenced_pair: Callable[..., FencedPair],
+) -> None:
+    pair = fenced_pair(
+        haresources=f"alpha IPaddr2::{VIP}/24/eth0 hbweb stubborn\n",
+        scripts={"stubborn": STUBBORN},
+    )
+    alpha_dir = pair.lab.node_dirs("alpha")[0]
+    (alpha_dir / "stubborn.nostop").touch()
+    proc = pair.cluster.engines["alpha"].hactl("standby")
+    assert proc.returncode == 0, proc.stderr
+    pair.wait_served_by("bravo", 20)
+    assert pair.switch.resets() == ["alpha"]
+    lines = pair.log("bravo")
+    failed = _index(lines, "alpha failed to stop")
+    resetting = _index(lines, "Resetting node alpha with [lab power switch]", failed)
+    reset = _index(lines, "node alpha now reset.", resetting)
+    acquiring = _index(lines, "Acquiring resource group", reset)
+    assert 0 <= failed < resetting < reset < acquiring, "\n".join(lines[-40:])
+    assert any("Resource STOP failure" in x for x in pair.log("alpha"))
     assert pair.sampler.max_holders() <= 1
