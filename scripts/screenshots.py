@@ -26,12 +26,17 @@ sys.path.insert(0, str(ROOT))
 from textual.pilot import Pilot  # noqa: E402
 
 from hatui.app import HaTuiApp  # noqa: E402
-from tests.hatui.sample import LOGS, RECEIVED_AT, TIMELINE, status  # noqa: E402
-from tests.hatui.test_snapshots import failover_status, make_app  # noqa: E402
+from tests.hatui.sample import LOGS, RECEIVED_AT, TIMELINE, status, with_stonith  # noqa: E402
+from tests.hatui.test_snapshots import (  # noqa: E402
+    FAILOVER_TIMELINE,
+    failover_status,
+    make_app,
+)
 
 logger = logging.getLogger(__name__)
 
-SIZE = (100, 30)
+SIZE = (80, 24)
+LOG_SIZE = (100, 30)
 PNG_WIDTH = 1400
 Scenario = Callable[[Pilot[None]], Awaitable[None]]
 
@@ -58,17 +63,25 @@ def _timeline_app() -> HaTuiApp:
         *TIMELINE,
         {"time": start + 40, "kind": "death", "node": "bravo",
          "reason": "no heartbeat on any link for 1000 ms (deadtime)"},
-        {"time": start + 41, "kind": "takeover", "node": "alpha",
-         "group": "demo-web", "reason": "bravo dead"},
+        {"time": start + 40, "kind": "fence", "node": "bravo",
+         "reason": "fencing bravo before taking over: bravo was declared dead"},
+        {"time": start + 42, "kind": "takeover", "node": "alpha",
+         "group": "demo-web", "reason": "bravo dead, fenced"},
+        {"time": start + 61, "kind": "reload", "node": "alpha",
+         "reason": "configuration reloaded, applied: warntime 600ms | refused: udpport "
+         "694 -> 695 needs a restart"},
+        {"time": start + 74, "kind": "stall", "node": "alpha",
+         "reason": "engine was not scheduled for 1850 ms (deadtime 1000 ms)"},
         {"time": start + 95, "kind": "standby", "node": "alpha",
          "group": "demo-db", "reason": "operator root: hb_standby all"},
     ]  # fmt: skip
-    return HaTuiApp(status=status(), clock=lambda: RECEIVED_AT, logs=LOGS, timeline=events)
+    doc = with_stonith(status())
+    return HaTuiApp(status=doc, clock=lambda: RECEIVED_AT, logs=LOGS, timeline=events)
 
 
 SCENARIOS: dict[str, tuple[Callable[[], HaTuiApp], Scenario]] = {
     "main": (make_app, _nothing),
-    "failover": (lambda: make_app(failover_status()), _nothing),
+    "failover": (lambda: make_app(failover_status(), FAILOVER_TIMELINE), _nothing),
     "stonith": (make_app, _stonith),
     "timeline": (_timeline_app, _timeline),
 }
@@ -159,7 +172,7 @@ async def capture_logs(out_dir: Path) -> list[Path]:
         ]
         path.write_text("\n".join(rows) + "\n")
         app = LogWatcherApp([path], watch_files=False)
-        async with app.run_test(size=SIZE) as pilot:
+        async with app.run_test(size=LOG_SIZE) as pilot:
             while not app.scanned:
                 await pilot.pause(0.05)
             await pilot.pause(0.3)
@@ -178,14 +191,20 @@ async def capture_logs(out_dir: Path) -> list[Path]:
 
 
 def main() -> int:
-    """Write every scenario to OUT_DIR (default ``screenshots/``)."""
-    out_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "screenshots"
+    """Write every scenario to OUT_DIR (default ``screenshots/``).
+
+    ``--console-only`` skips the wizard and log-watcher pictures (quick iteration).
+    """
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    out_dir = Path(args[0]) if args else ROOT / "screenshots"
     out_dir.mkdir(parents=True, exist_ok=True)
     os.environ["TZ"] = "UTC"
     time.tzset()
     for name in SCENARIOS:
         svg = asyncio.run(capture(name, out_dir))
         print(f"{svg} {to_png(svg)}")
+    if "--console-only" in sys.argv:
+        return 0
     for svg in [*asyncio.run(capture_wizard(out_dir)), *asyncio.run(capture_logs(out_dir))]:
         print(f"{svg} {to_png(svg)}")
     shutil.rmtree(out_dir / "wizard-etc", ignore_errors=True)

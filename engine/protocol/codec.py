@@ -12,8 +12,8 @@ before use, there are no per-byte Python loops, and every problem is a
 from __future__ import annotations
 
 import base64
-import functools
 import binascii
+import functools
 import logging
 
 from engine.errors import LocalProtocolError, RemoteProtocolError

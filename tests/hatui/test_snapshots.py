@@ -12,24 +12,29 @@ import pytest
 from textual.pilot import Pilot
 
 from hatui.app import HaTuiApp
-from tests.hatui.sample import LOGS, RECEIVED_AT, TIMELINE, WALL, status
+from tests.hatui.sample import LOGS, RECEIVED_AT, TIMELINE, WALL, status, with_ping, with_stonith
 
 SIZE = (80, 24)
 
 
-def make_app(doc: dict[str, Any] | None = None, **kwargs: Any) -> HaTuiApp:
+def make_app(
+    doc: dict[str, Any] | None = None,
+    timeline: list[dict[str, Any]] | None = None,
+    **kwargs: Any,
+) -> HaTuiApp:
     return HaTuiApp(
         status=doc or status(),
         clock=lambda: RECEIVED_AT,
         logs=LOGS,
-        timeline=TIMELINE,
+        timeline=TIMELINE if timeline is None else timeline,
         hello={"peer": {"uid": 0, "user": "root", "can_act": True}},
         **kwargs,
     )
 
 
 def failover_status() -> dict[str, Any]:
-    doc = status()
+    """bravo died; alpha fenced it (external/ssh) and is starting bravo's group."""
+    doc = with_ping(with_stonith(status()))
     bravo = doc["nodes"][1]
     bravo["status"] = "dead"
     bravo["last_heard_ms"] = 1400
@@ -40,8 +45,22 @@ def failover_status() -> dict[str, Any]:
     group.update(home="bravo", state="starting", reason="bravo dead: taking over")
     group["resources"][0]["state"] = "running"
     group["resources"][1]["state"] = "starting"
-    doc["last_change"] = {"time": WALL + 5, "what": "takeover demo-db", "reason": "bravo dead"}
+    doc["last_change"] = {"time": WALL + 5, "what": "takeover", "reason": "bravo dead"}
+    doc["stonith"]["last"] = {
+        "bravo": {"time": WALL + 4, "ok": True, "code": 0, "reason": "", "requested_by": "policy"}
+    }
     return doc
+
+
+FAILOVER_TIMELINE: list[dict[str, Any]] = [
+    *TIMELINE,
+    {"time": WALL + 3, "kind": "death", "node": "bravo", "group": "",
+     "reason": "no heartbeat on any link for 1000 ms (deadtime)"},
+    {"time": WALL + 3, "kind": "fence", "node": "bravo", "group": "",
+     "reason": "fencing bravo before taking over: bravo was declared dead"},
+    {"time": WALL + 5, "kind": "takeover", "node": "alpha", "group": "demo-db",
+     "reason": "bravo dead, fenced"},
+]  # fmt: skip
 
 
 @pytest.mark.usefixtures("utc")
@@ -51,7 +70,8 @@ def test_main_screen(snap_compare: Any) -> None:
 
 @pytest.mark.usefixtures("utc")
 def test_failover_in_progress(snap_compare: Any) -> None:
-    assert snap_compare(make_app(failover_status()), terminal_size=SIZE)
+    app = make_app(failover_status(), FAILOVER_TIMELINE)
+    assert snap_compare(app, terminal_size=SIZE)
 
 
 @pytest.mark.usefixtures("utc")

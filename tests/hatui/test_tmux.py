@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVER = "hatui-e2e"
+SERVER = f"hatui-e2e-{os.getpid()}"
+"""A private tmux server per test process: parallel runs must not kill each other's."""
 
 pytestmark = [
     pytest.mark.slow,
@@ -70,8 +72,7 @@ def test_demo_console_shows_cluster_and_quits_cleanly(session: Path) -> None:
     tmux("send-keys", "-t", "demo", "Escape")
     wait_screen(
         "nodes & links", gone="Heartbeat operator console"
-    )  # help closed (Escape then q at once would read as alt+q)
-    time.sleep(0.3)
+    )  # help closed: Escape was taken alone, so q is not read as alt+q
     tmux("send-keys", "-t", "demo", "q")
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and tmux("list-sessions"):

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from hatui import viewmodel as vm
-from tests.hatui.sample import RECEIVED_AT, TIMELINE, status
+from tests.hatui.sample import (
+    IPFAIL_CHILD,
+    RECEIVED_AT,
+    TIMELINE,
+    WALL,
+    status,
+    with_ping,
+    with_stonith,
+)
 
 CONNECTED = vm.Connection(vm.LinkState.CONNECTED)
 
@@ -48,7 +56,7 @@ def test_dead_peer_degrades_health() -> None:
 
 def test_link_age_grows_with_local_time_and_margins_follow() -> None:
     rows = vm.link_rows(status(), now=RECEIVED_AT + 0.5, received_at=RECEIVED_AT)
-    mcast = next(r for r in rows if r.link == "mcast:lo")
+    mcast = next(r for r in rows if r.link == "lo mcast")
     assert mcast.age == "620ms"  # 120 ms in the document + 500 ms since receipt
     assert mcast.warn_margin == "-20ms"
     assert mcast.dead_margin == "+380ms"
@@ -69,7 +77,7 @@ def test_dead_link_is_an_error_row() -> None:
     doc = status()
     doc["nodes"][1]["links"][0]["status"] = "dead"
     rows = vm.link_rows(doc, RECEIVED_AT, RECEIVED_AT)
-    assert next(r for r in rows if r.link == "mcast:lo").severity is vm.Severity.ERROR
+    assert next(r for r in rows if r.link == "lo mcast").severity is vm.Severity.ERROR
 
 
 def test_chain_in_start_order_with_glyph_and_word() -> None:
@@ -133,7 +141,7 @@ def test_render_text_has_all_sections() -> None:
     picture = vm.build_picture(status(), CONNECTED, RECEIVED_AT, RECEIVED_AT, RECEIVED_AT)
     text = vm.render_text(picture, [vm.timeline_row(TIMELINE[0])])
     assert text.splitlines()[0] == picture.summary
-    assert "node / link" in text and "mcast:lo" in text
+    assert "node / link" in text and "lo mcast" in text
     assert "demo-db ● running ▶ demo-web ● running" in text
     assert "takeover" in text
 
@@ -143,3 +151,105 @@ def test_malformed_document_does_not_crash() -> None:
     picture = vm.build_picture(doc, CONNECTED, 0, 0)
     assert "0/0 nodes up" in picture.summary
     assert vm.build_picture(None, CONNECTED, 0, 0).summary == "no status received yet"
+
+
+def texts(doc: dict[str, object]) -> list[str]:
+    return [b.text for b in vm.banners(doc, CONNECTED, RECEIVED_AT, RECEIVED_AT)]
+
+
+def test_links_are_named_as_the_engine_names_them_with_their_kind() -> None:
+    rows = vm.link_rows(status(), RECEIVED_AT, RECEIVED_AT)
+    assert [r.link for r in rows if r.kind == "link"] == ["lo mcast", "lo#2 ucast"]
+    doc = status()
+    doc["links"][1]["cut"] = True
+    rows = vm.link_rows(doc, RECEIVED_AT, RECEIVED_AT)
+    assert "lo#2 ucast cut" in [r.link for r in rows]
+    bare = status(links=None)  # an engine without the top-level list: bare names
+    assert [r.link for r in vm.link_rows(bare, 0, 0) if r.kind == "link"] == ["lo", "lo#2"]
+
+
+def test_one_way_peer_is_marked_on_its_row_and_in_a_banner() -> None:
+    doc = status()
+    reason = (
+        "one-way communication: we hear bravo but it has not heard us for 1200 ms "
+        "(its status lists only: bravo)"
+    )
+    doc["nodes"][1]["one_way"] = reason
+    bravo = next(r for r in vm.link_rows(doc, RECEIVED_AT, RECEIVED_AT) if r.node == "bravo")
+    assert bravo.state == "✖ one-way" and bravo.severity is vm.Severity.ERROR
+    banner = next(t for t in texts(doc) if "ONE-WAY" in t)
+    assert "bravo does not hear us" in banner and "for 1200 ms" in banner
+    assert vm.cluster_health(doc) is vm.Severity.WARNING
+    assert not any("ONE-WAY" in t for t in texts(status()))
+
+
+def test_ping_node_is_one_row_of_its_own_and_not_a_member() -> None:
+    doc = with_ping(status())
+    rows = vm.link_rows(doc, RECEIVED_AT, RECEIVED_AT)
+    ping = rows[-1]
+    assert ping.kind == "ping" and ping.node == "10.99.0.254"
+    assert ping.state == "● reachable"
+    assert vm.link_cells(ping)[0] == "ping 10.99.0.254"
+    assert ping.sparkline and ping.dead_margin == "+4.4s"  # deadping 5000 - 640 ms
+    assert sum(r.node == "10.99.0.254" for r in rows) == 1
+    assert "2/2 nodes up" in vm.summary_line(doc)
+    doc["nodes"][-1]["status"] = "dead"
+    ping = vm.link_rows(doc, RECEIVED_AT, RECEIVED_AT)[-1]
+    assert ping.state == "✖ unreachable" and ping.severity is vm.Severity.ERROR
+
+
+def test_stonith_device_pending_meatware_and_results() -> None:
+    assert vm.stonith_summary(status()) == ""
+    doc = with_stonith(status())
+    assert "no STONITH" not in " ".join(texts(doc))
+    assert "STONITH external/ssh" in vm.summary_line(doc)
+    pending = {"bravo": {"since": WALL, "device": "external/ssh", "reason": "bravo dead"}}
+    doc = with_stonith(status(), pending=pending)
+    assert any(t.startswith("◐ FENCING bravo with [external/ssh]") for t in texts(doc))
+    doc = with_stonith(status(), meatware_waiting=["bravo"])
+    assert any("MEATWARE" in t and "meatware confirm bravo" in t for t in texts(doc))
+    last = {
+        "bravo": {"time": WALL, "ok": True, "code": 0, "reason": "", "requested_by": "policy"},
+        "charlie": {"time": WALL, "ok": False, "code": 5, "reason": "ssh timed out"},
+    }
+    doc = with_stonith(status(), last=last)
+    assert "bravo reset ok" in vm.stonith_summary(doc)
+    failed = [t for t in texts(doc) if "FAILED" in t]
+    assert len(failed) == 1 and "charlie" in failed[0] and "ssh timed out" in failed[0]
+    broken = with_stonith(status(), error="plugin external/ssh not found")
+    assert any(t.startswith("✖ STONITH device unusable") for t in texts(broken))
+    assert vm.stonith_banners(status(stonith={"pending": "bad", "last": 7})) == [
+        vm.Banner(vm.Severity.WARNING, "◐ no STONITH configured: a split brain is not fenced")
+    ]
+
+
+def test_respawn_children_rows_and_trouble_banner() -> None:
+    assert vm.child_rows(status()) == []
+    running = {**IPFAIL_CHILD, "state": "running", "pid": 4242, "starts": 1}
+    (row,) = vm.child_rows(status(children=[running]))
+    assert row.line == "respawn ● running /usr/lib/heartbeat/ipfail · pid 4242 · 1 start"
+    dying = {**IPFAIL_CHILD, "state": "too_fast", "starts": 7, "last_exit": "killed by signal 9"}
+    doc = status(children=[dying])
+    (row,) = vm.child_rows(doc)
+    assert row.severity is vm.Severity.ERROR and "✖ too_fast" in row.line
+    assert any("respawn child" in t and "killed by signal 9" in t for t in texts(doc))
+    picture = vm.build_picture(doc, CONNECTED, RECEIVED_AT, RECEIVED_AT)
+    assert row.line in vm.render_text(picture)
+
+
+def test_timeline_severity_of_reload_fence_and_stall() -> None:
+    def severity(kind: str, reason: str) -> vm.Severity:
+        return vm.timeline_row({"kind": kind, "node": "alpha", "reason": reason}).severity
+
+    assert severity("reload", "configuration reloaded, applied: keepalive") is vm.Severity.INFO
+    refused = "configuration reloaded, applied: warntime | refused: udpport needs a restart"
+    assert severity("reload", refused) is vm.Severity.WARNING
+    rejected = "configuration reload rejected, old configuration stays: ha.cf:3: bad"
+    assert severity("reload", rejected) is vm.Severity.ERROR
+    assert severity("fence", "fencing bravo before taking over") is vm.Severity.WARNING
+    assert severity("fence", "reset of bravo failed: ssh timed out") is vm.Severity.ERROR
+    assert severity("stall", "no scheduling for 1800 ms") is vm.Severity.ERROR
+    assert severity("takeover", "bravo dead") is vm.Severity.INFO
+    row = vm.timeline_row({"time": WALL, "kind": "reload", "node": "alpha", "reason": refused})
+    picture = vm.build_picture(status(), CONNECTED, RECEIVED_AT, RECEIVED_AT)
+    assert "◐ reload" in vm.render_text(picture, [row])

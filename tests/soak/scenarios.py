@@ -40,6 +40,8 @@ class ScenarioResult:
     gap_ms: float | None = None
     dual_owner: int = 0
     details: list[str] = field(default_factory=list)
+    skipped: str | None = None
+    """Why the scenario cannot run here (the row then reads SKIP)."""
 
     def row(self) -> str:
         """The table row."""
@@ -47,6 +49,8 @@ class ScenarioResult:
         def num(value: float | None) -> str:
             return "-" if value is None else f"{value:.0f}"
 
+        if self.skipped is not None:
+            return f"{self.name:<34} SKIP  {self.skipped}"
         verdict = "PASS" if self.passed else "FAIL"
         times = f"{num(self.detection_ms):>9} {num(self.gap_ms):>9}"
         return f"{self.name:<34} {verdict:<5} {times} {self.dual_owner:>5}"
@@ -103,11 +107,29 @@ class Run:
 
 @contextmanager
 def two_nodes(
-    extra: str = "", skew: dict[str, int] | None = None, start: Sequence[str] = ("alpha", "bravo")
+    extra: str = "",
+    skew: dict[str, int] | None = None,
+    start: Sequence[str] = ("alpha", "bravo"),
+    *,
+    networks: int = 1,
+    media: Sequence[str] = (),
+    haresources: str = HARESOURCES,
+    auto_failback: str = "on",
+    scripts: dict[str, str] | None = None,
+    timers: Timers = TIMERS,
 ) -> Iterator[Run]:
-    """Start alpha and bravo with the VIP group; stop and clean up afterwards."""
-    with Lab(["alpha", "bravo"], networks=1) as lab:
-        cluster = Cluster(lab, ucast_lines(lab, "eth0", 0), TIMERS, HARESOURCES, extra)
+    """Start alpha and bravo with the VIP group; stop and clean up afterwards.
+
+    ``media`` replaces the default ucast on eth0; ``start`` names the engines started
+    now (others are configured only, so a test can start them later).
+    """
+    with Lab(["alpha", "bravo"], networks=networks) as lab:
+        lines = list(media) or ucast_lines(lab, "eth0", 0)
+        cluster = Cluster(
+            lab, lines, timers, haresources, extra, auto_failback, scripts=scripts or {}
+        )
+        for name in cluster.names:
+            cluster.configure(name)
         sampler = lab.vip_sampler(VIP)
         sampler.start()
         try:
@@ -119,8 +141,24 @@ def two_nodes(
                 else:
                     cluster.start(name)
             yield Run(lab, cluster, sampler)
+        except Exception as exc:
+            raise ScenarioCrashed(f"{exc}\n{_tails(cluster, sampler)}") from exc
         finally:
             sampler.stop()
+
+
+class ScenarioCrashed(RuntimeError):
+    """A scenario step raised; the message carries the holders and every log tail."""
+
+
+def _tails(cluster: Cluster, sampler: VipSampler, lines: int = 25) -> str:
+    """Last VIP holder changes and the end of every engine's ha-log (for a crash report)."""
+    changes = [f"{s.time:.2f}:{sorted(s.holders)}" for s in sampler.changes()[-6:]]
+    parts = [f"VIP holder changes: {' '.join(changes)}"]
+    for name, engine in cluster.engines.items():
+        tail = engine.log_lines()[-lines:]
+        parts.append(f"--- {name} ha-log (alive={engine.alive()}) ---\n" + "\n".join(tail))
+    return "\n".join(parts)
 
 
 def finish(run: Run, result: ScenarioResult, allow: Sequence[str] = (), dual_ok: int = 0) -> None:
@@ -247,18 +285,29 @@ def s23_short_freeze() -> ScenarioResult:
 
 
 def s25_long_freeze_no_stonith() -> ScenarioResult:
-    """25. freeze alpha 3 x deadtime without STONITH: dual window bounded, then single owner."""
+    """25. freeze alpha 3 x deadtime without STONITH: dual window bounded, then single owner.
+
+    A frozen namespace keeps its addresses, so while alpha is stopped the sampler sees the
+    VIP on both nodes (documented Heartbeat behaviour without fencing); what is measured
+    and bounded is the dual-owner window after the resume.
+    """
     result = ScenarioResult("25 freeze 3x deadtime, no STONITH")
     with two_nodes() as run:
         run.wait_holder("alpha")
         run.cluster.wait_settled()
         with frozen(run.lab, "alpha") as started:
-            run.wait_holder("bravo", TIMERS.deadtime_s * 3 + 10)
+            wait_until(lambda: "bravo" in run.holder(), TIMERS.deadtime_s * 3, 0.02, "bravo")
             result.detection_ms = (time.monotonic() - started) * 1000
             time.sleep(max(0.0, started + TIMERS.deadtime_s * 3 - time.monotonic()))
-        wait_until(lambda: len(run.holder()) == 1, 15, 0.05, "single owner after resume")
-        dual = audits.dual_owner_samples(run.sampler.samples) * run.sampler.interval
+        resumed = time.monotonic()
+        wait_until(lambda: len(run.holder()) == 1, 15, 0.02, "single owner after resume")
+        after = [s for s in run.sampler.samples if s.time >= resumed]
+        dual = audits.dual_owner_samples(after) * run.sampler.interval
+        result.gap_ms = dual * 1000
+        result.details.append(f"info: dual-owner window after resume {dual:.2f} s")
         check(result, dual <= 1.0 + 2.0, f"dual-owner window {dual:.2f} s bounded")
+        time.sleep(2)
+        check(result, len(run.holder()) == 1, "still a single owner 2 s later")
         finish(run, result, allow=[r"CRIT", r"ERROR"], dual_ok=10**6)
     return result
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.lab import engine_importable, lab_unavailable_reason
 from tests.lab.faults import faketime_library
-from tests.soak import scenarios
+from tests.soak import scenarios, table
 from tests.soak.scenarios import ScenarioResult
 
 pytestmark = [pytest.mark.netns, pytest.mark.timeout(900)]
@@ -26,6 +26,8 @@ def _run(scenario: Callable[[], ScenarioResult], fast: bool) -> None:
     if not fast and not SOAK:
         pytest.skip("full soak scenario: set HATUI_SOAK=1 (make soak)")
     result = scenario()
+    if result.skipped is not None:
+        pytest.skip(f"{result.name}: {result.skipped}")
     print(f"\n{scenarios.HEADER}\n{result.row()}\n" + "\n".join(result.details))
     assert result.passed, "\n".join(result.details)
 
@@ -82,3 +84,21 @@ def test_s28_clock_skew() -> None:
 
 def test_s47_flood_60s() -> None:
     _run(lambda: scenarios.s47_flood(seconds=60.0), fast=False)
+
+
+EXPLICIT = {"s01", "s10", "s11", "s16", "s17", "s18", "s21", "s23", "s25", "s28", "s47"}
+FAST = {"s34", "s48"}
+"""Cheap scenarios (< 30 s each) that join the CI fast subset."""
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=[pytest.mark.fast_soak] if n in FAST else [])
+        for n in table.order()
+        if n not in EXPLICIT
+    ],
+)
+def test_table_scenario(name: str) -> None:
+    """Every other scenario of the §6 table (SKIP rows skip with their reason)."""
+    _run(lambda: table.run_one(name), fast=name in FAST)
