@@ -66,9 +66,11 @@ class HaTuiApp(App[None]):
         Binding("f", "failback", "Failback"),
         Binding("S", "stonith", "STONITH"),
         Binding("M", "meatware_confirm", "Meatware OK"),
-        Binding("n", "toggle_panel('links')", "Links"),
-        Binding("l", "toggle_panel('log')", "Log"),
-        Binding("e", "toggle_panel('timeline')", "Events"),
+        # panel toggles are in help (?) and the palette: at 80 columns the footer
+        # would otherwise push "? Help" and "q Quit" off the screen
+        Binding("n", "toggle_panel('links')", "Links", show=False),
+        Binding("l", "toggle_panel('log')", "Log", show=False),
+        Binding("e", "toggle_panel('timeline')", "Events", show=False),
         Binding("p", "toggle_follow", "Pause log", show=False),
         Binding("slash", "focus_filter", "Filter log", show=False),
         Binding("escape", "leave_filter", "Leave filter", show=False),
@@ -137,6 +139,8 @@ class HaTuiApp(App[None]):
 
     def redraw(self) -> None:
         """Recompute the picture from the newest document and the current time."""
+        if not self.query(SummaryBar):
+            return  # shutting down: the 0.25 s timer can fire after the widgets are gone
         picture = build_picture(
             self._status, self._connection, self._clock(), self._received_at, self._last_event_at()
         )

@@ -98,6 +98,8 @@ class LinkRow:
     severity: Severity
     kind: str = "node"
     """``node`` (a cluster node), ``link`` (one of its links) or ``ping`` (a ping node)."""
+    medium: str = ""
+    """A link's medium as shown after its name: ``mcast``, ``ucast cut``, …"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,8 +396,8 @@ def stonith_banners(doc: StatusDoc) -> list[Banner]:
         result.append(
             Banner(
                 Severity.ERROR,
-                f"✖ MEATWARE: power-cycle {node} by hand, then confirm "
-                f"(hactl meatware confirm {node})",
+                f"✖ MEATWARE: power-cycle {node} by hand, then press M "
+                f"(or hactl meatware confirm {node})",
             )
         )
     for _node, ok, line in stonith_results(doc):
@@ -531,7 +533,7 @@ def _link_row(
     return LinkRow(
         node=node_name,
         node_state=node_state,
-        link=f"{name} {kind}".rstrip(),
+        link=name,
         state=state_label(state),
         age=format_ms(age),
         sparkline=sparkline(intervals if isinstance(intervals, list) else []),
@@ -541,6 +543,7 @@ def _link_row(
         dead_margin=_margin(dead, age),
         severity=_link_severity(state, age, warn, dead),
         kind="link",
+        medium=kind,
     )
 
 
@@ -740,7 +743,7 @@ def link_cells(row: LinkRow) -> tuple[str, ...]:
     if row.kind == "ping":
         first = f"ping {row.node}"
     elif row.link:
-        first = f"  {row.link}"
+        first = f"  {row.link} {row.medium}".rstrip()
     else:
         first = f"{row.node} {row.node_state}"
     return (

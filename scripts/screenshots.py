@@ -46,9 +46,11 @@ async def _nothing(pilot: Pilot[None]) -> None:
 
 
 async def _stonith(pilot: Pilot[None]) -> None:
+    """The dialog after a mistyped name: still open, with the refusal shown."""
     await pilot.press("S")
-    await pilot.pause()
-    await pilot.press(*"brav")
+    await pilot.pause(0.2)
+    pilot.app.screen.query_one("#node-name").focus()
+    await pilot.press(*"brav", "enter")
     await pilot.pause()
 
 
@@ -82,7 +84,7 @@ def _timeline_app() -> HaTuiApp:
 SCENARIOS: dict[str, tuple[Callable[[], HaTuiApp], Scenario]] = {
     "main": (make_app, _nothing),
     "failover": (lambda: make_app(failover_status(), FAILOVER_TIMELINE), _nothing),
-    "stonith": (make_app, _stonith),
+    "stonith": (lambda: make_app(with_stonith(status())), _stonith),
     "timeline": (_timeline_app, _timeline),
 }
 

@@ -47,10 +47,10 @@ class LinksPanel(DataTable[str | Text]):
     def show(self, rows: tuple[LinkRow, ...]) -> None:
         """Show the rows, updating cells in place when the link set is unchanged.
 
-        A link's key leaves out the ``cut`` marker, so cutting a link for a test does
-        not rebuild the table (which would lose the cursor).
+        Keys are the engine's names, so a link marked ``cut`` keeps its row (a rebuild
+        would lose the cursor).
         """
-        keys = [f"{r.kind}:{r.node}/{r.link.removesuffix(' cut')}" for r in rows]
+        keys = [f"{r.kind}:{r.node}/{r.link}" for r in rows]
         cells = [self._styled(link_cells(row), row.severity) for row in rows]
         if keys != self._keys:
             self.clear()

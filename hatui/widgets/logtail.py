@@ -60,7 +60,10 @@ class LogPanel(Vertical):
     DEFAULT_CSS = """
     LogPanel { height: 1fr; min-height: 4; }
     LogPanel Input { height: 1; border: none; padding: 0 1; background: $boost; }
-    LogPanel Log { height: 1fr; background: $surface; padding: 0 1; overflow-y: auto; }
+    LogPanel Log {
+        height: 1fr; background: $surface; padding: 0 1; overflow-y: auto;
+        scrollbar-size-horizontal: 0;
+    }
     """
 
     def __init__(self) -> None:

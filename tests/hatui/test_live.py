@@ -99,15 +99,15 @@ async def test_shows_nodes_live_links_chain_and_log(cluster: DemoCluster) -> Non
         assert names == {"alpha", "bravo"}
         link = live_link(app)
         assert link is not None and link.age.endswith("ms")
-        # links are named after the device as the engine names them, with their kind
-        assert link.link in {"lo mcast", "lo#2 ucast"}
+        # links are named after the device as the engine names them, with their medium
+        assert (link.link, link.medium) in {("lo", "mcast"), ("lo#2", "ucast")}
         first_age = link.age
         await wait_for(pilot, lambda: (live_link(app) or link).age != first_age)
         chains = app.picture.chains if app.picture else ()
         assert chains and "demo-db" in chains[0].line and "demo-web" in chains[0].line
         # a fault injection makes the engine log a warning; the log tail must show it
-        await cluster.set_link(link.link, up=False)
-        await cluster.set_link(link.link, up=True)
+        assert await cluster.set_link(link.link, up=False) == ["alpha: cut", "bravo: cut"]
+        assert await cluster.set_link(link.link, up=True) == ["alpha: restored", "bravo: restored"]
         await wait_for(
             pilot, lambda: any("fault injection" in ln for ln in app.query_one(LogPanel).lines)
         )

@@ -56,7 +56,7 @@ def test_dead_peer_degrades_health() -> None:
 
 def test_link_age_grows_with_local_time_and_margins_follow() -> None:
     rows = vm.link_rows(status(), now=RECEIVED_AT + 0.5, received_at=RECEIVED_AT)
-    mcast = next(r for r in rows if r.link == "lo mcast")
+    mcast = next(r for r in rows if r.link == "lo")
     assert mcast.age == "620ms"  # 120 ms in the document + 500 ms since receipt
     assert mcast.warn_margin == "-20ms"
     assert mcast.dead_margin == "+380ms"
@@ -77,7 +77,7 @@ def test_dead_link_is_an_error_row() -> None:
     doc = status()
     doc["nodes"][1]["links"][0]["status"] = "dead"
     rows = vm.link_rows(doc, RECEIVED_AT, RECEIVED_AT)
-    assert next(r for r in rows if r.link == "lo mcast").severity is vm.Severity.ERROR
+    assert next(r for r in rows if r.link == "lo").severity is vm.Severity.ERROR
 
 
 def test_chain_in_start_order_with_glyph_and_word() -> None:
@@ -159,13 +159,17 @@ def texts(doc: dict[str, object]) -> list[str]:
 
 def test_links_are_named_as_the_engine_names_them_with_their_kind() -> None:
     rows = vm.link_rows(status(), RECEIVED_AT, RECEIVED_AT)
-    assert [r.link for r in rows if r.kind == "link"] == ["lo mcast", "lo#2 ucast"]
+    assert [r.link for r in rows if r.kind == "link"] == ["lo", "lo#2"]
+    assert [vm.link_cells(r)[0] for r in rows if r.kind == "link"] == ["  lo mcast", "  lo#2 ucast"]
     doc = status()
     doc["links"][1]["cut"] = True
     rows = vm.link_rows(doc, RECEIVED_AT, RECEIVED_AT)
-    assert "lo#2 ucast cut" in [r.link for r in rows]
+    assert "  lo#2 ucast cut" in [vm.link_cells(r)[0] for r in rows]
     bare = status(links=None)  # an engine without the top-level list: bare names
-    assert [r.link for r in vm.link_rows(bare, 0, 0) if r.kind == "link"] == ["lo", "lo#2"]
+    assert [vm.link_cells(r)[0] for r in vm.link_rows(bare, 0, 0) if r.kind == "link"] == [
+        "  lo",
+        "  lo#2",
+    ]
 
 
 def test_one_way_peer_is_marked_on_its_row_and_in_a_banner() -> None:
