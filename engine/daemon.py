@@ -19,10 +19,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine import __version__, sdnotify
+from engine import sdnotify
+from engine.badpackets import BadPacketLog
 from engine.children import ChildManager
+from engine.commands import EngineCommands
 from engine.config.model import ClusterConfig, MediumKind
-from engine.control.schema import CommandRefused, PeerInfo
 from engine.control.server import ControlServer
 from engine.core import events as ev
 from engine.core.linkplan import plan_links
@@ -36,6 +37,7 @@ from engine.realtime import make_realtime, quiet_garbage_collector
 from engine.reload import ConfigReloader, apply_groups, load_and_plan
 from engine.resources.actions import ActionWorker
 from engine.state import load_peer_generations, next_generation, node_uuid, save_peer_generations
+from engine.statusdoc import EngineStatus
 from engine.stonith.fencer import Fencer
 from engine.transport.base import Link
 from engine.transport.ping import make_ping_links
@@ -69,7 +71,7 @@ class _LoadAverage:
             return "n/a"
 
 
-class Engine:
+class Engine(EngineStatus, EngineCommands):
     """One running node."""
 
     def __init__(
@@ -460,190 +462,6 @@ class Engine:
         """The Prometheus text of ``--metrics`` (engine/metrics.py)."""
         return render(self.status(), self.stats)
 
-    def status(self) -> dict[str, Any]:
-        """The ``status --json`` document (docs/architecture.md)."""
-        now = self.loop.time()
-        doc = self.membership.snapshot(now)
-        timing = self.config.timing
-        doc.update(
-            {
-                "cluster": self.config.cluster,
-                "version": __version__,
-                "pid": os.getpid(),
-                "timing": {
-                    "keepalive_ms": timing.keepalive_ms,
-                    "warntime_ms": timing.warntime_ms,
-                    "deadtime_ms": timing.deadtime_ms,
-                    "initdead_ms": timing.initdead_ms,
-                },
-                "auto_failback": self.config.auto_failback.value,
-                "stonith": self._stonith_status(),
-                "links": [
-                    {
-                        "name": link.name,
-                        "kind": link.kind,
-                        "cut": link.cut,
-                        "sent": link.stats.sent,
-                        "send_errors": link.stats.send_errors,
-                        "received": link.stats.received,
-                        "bytes_sent": link.stats.bytes_sent,
-                        "bytes_received": link.stats.bytes_received,
-                    }
-                    for link in self.links
-                ],
-                "groups": self._groups_status(),
-                "resources": self._resources_status(),
-                "counters": self._counters(),
-                "last_change": self._last_change,
-                "children": self.children.snapshot(),
-            }
-        )
-        return doc
-
-    def _groups_status(self) -> list[dict[str, Any]]:
-        policy_groups: dict[str, dict[str, Any]] = {}
-        if self.policy is not None:
-            groups = self.policy.snapshot().get("groups", [])
-            for group in groups if isinstance(groups, list) else []:
-                policy_groups[group["key"]] = group
-        result = []
-        for spec in self.config.groups:
-            info = policy_groups.get(spec.key, {})
-            result.append(
-                {
-                    "key": spec.key,
-                    "home": spec.node,
-                    "held_by": info.get("held_by"),
-                    "state": info.get("state", "stopped"),
-                    "reason": info.get("reason", ""),
-                    "resources": self.actions.resource_states(spec),
-                }
-            )
-        return result
-
-    def _stop_unconfirmed(self) -> list[str]:
-        """Peers that failed to stop a group, with no device to fence them."""
-        if self.policy is None or self.fencer.configured:
-            return []
-        failed = self.policy.snapshot().get("stop_failed") or {}
-        return sorted(failed) if isinstance(failed, dict) else []
-
-    def _stonith_status(self) -> dict[str, Any]:
-        """The fencer's part; a human may also confirm a failed stop (meatware_waiting)."""
-        doc = self.fencer.snapshot()
-        waiting = set(doc["meatware_waiting"]) | set(self._stop_unconfirmed())
-        doc["meatware_waiting"] = sorted(waiting)
-        return doc
-
-    def _resources_status(self) -> dict[str, Any]:
-        if self.policy is None:
-            return {"mode": "disabled (crm)", "i_hold": "none", "stable": True}
-        snap = self.policy.snapshot()
-        return {k: v for k, v in snap.items() if k != "groups"}
-
-    def _counters(self) -> dict[str, Any]:
-        counters: dict[str, Any] = dict(self.membership.counters)
-        rejected = dict(self.membership.rejected)
-        counters["rejected"] = rejected
-        counters["rejected_total"] = sum(rejected.values())
-        counters["control_bad_requests"] = self.control.stats.get("bad_requests", 0)
-        counters.update(self.stats.counters())
-        return counters
-
-    # ------------------------------------------------------ control handler
-
-    def command_names(self) -> frozenset[str]:
-        """Mutating verbs of the control socket."""
-        names = {"standby", "takeover", "stonith", "meatware_confirm"}
-        if self.allow_fault_injection:
-            names.add("debug_link")
-        return frozenset(names)
-
-    async def act(self, cmd: str, args: dict[str, Any], peer: PeerInfo) -> dict[str, Any]:
-        """Run one mutating control request; raise CommandRefused with the reason."""
-        if cmd in ("standby", "takeover"):
-            return self._standby_or_takeover(cmd, args)
-        if cmd == "debug_link":
-            return self._debug_link(args)
-        if cmd == "stonith":
-            return self._manual_stonith(args, peer)
-        if cmd == "meatware_confirm":
-            return self._meatware_confirm(args, peer)
-        if cmd == "hbparameter":
-            name = args.get("name")
-            if not isinstance(name, str):
-                raise CommandRefused('hbparameter needs {"name": PARAMETER}')
-            return {"name": name, "value": self.config.parameter(name)}
-        raise CommandRefused(f"unknown command {cmd}")
-
-    def _standby_or_takeover(self, cmd: str, args: dict[str, Any]) -> dict[str, Any]:
-        which = args.get("which", "all")
-        if which not in ("all", "foreign", "local", "failback"):
-            raise CommandRefused(
-                f"{cmd}: unknown resource set {which!r}; use all, foreign, local or failback"
-            )
-        if self.policy is None:
-            raise CommandRefused("resource management is disabled (crm/pacemaker on)")
-        now = self.loop.time()
-        if cmd == "standby":
-            refusal = self.policy.request_standby(which, now)
-        else:
-            refusal = self.policy.request_takeover(which, now)
-        if refusal:
-            raise CommandRefused(refusal)
-        self._pump()
-        return {"accepted": True, "which": which, "message": f"{cmd} {which} requested"}
-
-    def _manual_stonith(self, args: dict[str, Any], peer: PeerInfo) -> dict[str, Any]:
-        """``hactl stonith NODE``: start a reset now (the reply does not wait for it)."""
-        node = args.get("node")
-        if not isinstance(node, str) or not node.strip():
-            raise CommandRefused('stonith needs {"node": NAME}')
-        node = node.strip().lower()
-        if node == self.config.node_name:
-            raise CommandRefused(f"refusing to fence {node}: it is this node")
-        if node not in self.config.nodes:
-            raise CommandRefused(f"unknown node {node!r}; nodes: {', '.join(self.config.nodes)}")
-        if not self.fencer.configured:
-            raise CommandRefused(self.fencer.error or "no STONITH device configured")
-        who = _who(peer)
-        task = self.loop.create_task(self.fencer.fence(node, "operator request", who))
-        task.add_done_callback(lambda _t: self._mark_status_dirty())
-        self._timeline("fence", node, "", f"STONITH of {node} requested by {who}")
-        return {"accepted": True, "node": node, "device": self.fencer.device_id}
-
-    def _meatware_confirm(self, args: dict[str, Any], peer: PeerInfo) -> dict[str, Any]:
-        """``hactl meatware confirm NODE``: the operator power-cycled NODE."""
-        node = args.get("node")
-        if not isinstance(node, str) or not node.strip():
-            raise CommandRefused('meatware_confirm needs {"node": NAME}')
-        node = node.strip().lower()
-        refusal = self.fencer.confirm_meatware(node, _who(peer))
-        if refusal and self.policy is not None and node in self._stop_unconfirmed():
-            # no device could fence a node that failed to stop: the operator vouches
-            refusal = self.policy.confirm_stopped(node, _who(peer), self.loop.time())
-            self._pump()
-        if refusal:
-            raise CommandRefused(refusal)
-        self._mark_status_dirty()
-        return {"accepted": True, "node": node.strip().lower()}
-
-    def _debug_link(self, args: dict[str, Any]) -> dict[str, Any]:
-        name, up = args.get("link"), args.get("up")
-        if not isinstance(name, str) or not isinstance(up, bool):
-            raise CommandRefused('debug_link needs {"link": NAME, "up": true|false}')
-        for link in self.links:
-            if link.name == name:
-                link.cut = not up
-                logger.warning("fault injection: link %s %s", name, "restored" if up else "cut")
-                return {"link": name, "up": up}
-        raise CommandRefused(f"no link named {name!r}; links: {[lk.name for lk in self.links]}")
-
-
-def _who(peer: PeerInfo) -> str:
-    """Audit text naming who asked: user, uid, pid and program."""
-    return f"{peer.user or '?'} (uid {peer.uid}, pid {peer.pid}: {peer.cmdline or '?'})"
-
 
 def _kind_of(event: ev.Event) -> str:
     return {
@@ -657,43 +475,3 @@ def _kind_of(event: ev.Event) -> str:
 def _reason_of(event: ev.Event) -> str:
     reason = getattr(event, "reason", "")
     return str(reason) if reason else event.text
-
-
-class BadPacketLog:
-    """Time-based limit for bad-packet log lines: a flood must not flood the log.
-
-    At most ``per_second`` lines per second are admitted; the rest are counted by
-    reason and reported in one summary line every ``summary_period`` seconds.
-    """
-
-    def __init__(self, per_second: int = 5, summary_period: float = 10.0) -> None:
-        self.per_second = per_second
-        self.summary_period = summary_period
-        self._window_start = -1e18
-        self._in_window = 0
-        self._suppressed: dict[str, int] = {}
-        self._summary_due: float | None = None
-
-    def admit(self, reason: str, now: float) -> bool:
-        """True when this line may be logged; otherwise it is counted."""
-        if now - self._window_start >= 1.0:
-            self._window_start = now
-            self._in_window = 0
-        if self._in_window < self.per_second:
-            self._in_window += 1
-            return True
-        self._suppressed[reason] = self._suppressed.get(reason, 0) + 1
-        if self._summary_due is None:
-            self._summary_due = now + self.summary_period
-        return False
-
-    def summary(self, now: float) -> str | None:
-        """The summary line when one is due, else None."""
-        if self._summary_due is None or now < self._summary_due:
-            return None
-        counts = ", ".join(f"{k}: {v}" for k, v in sorted(self._suppressed.items()))
-        total = sum(self._suppressed.values())
-        self._suppressed.clear()
-        self._summary_due = None
-        period = f"{self.summary_period:g} s"
-        return f"{total} more bad packets not logged in the last {period} ({counts})"

@@ -6,9 +6,9 @@ import json
 import random
 from pathlib import Path
 
+from engine.badpackets import BadPacketLog
 from engine.core import events as ev
 from engine.core.membership import HEARS_FIELD, Membership
-from engine.daemon import BadPacketLog
 from engine.protocol.auth import Authenticator
 from engine.protocol.codec import decode_datagram
 from engine.state import load_peer_generations, save_peer_generations
