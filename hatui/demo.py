@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import ctypes
 import logging
 import os
 import secrets
@@ -22,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -44,6 +46,8 @@ SCRIPT_DIR = Path(__file__).parent / "demo_scripts"
 STOP_GRACE_S = 4.0
 HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 """Signals that end the demo through its cleanup (SIGHUP: SSH or tmux went away)."""
+PR_SET_PDEATHSIG = 1
+"""prctl(2) option: the signal a child gets when its parent thread dies."""
 PORT_RANGE = (20000, 32000)
 """Random ports come from below Linux's ephemeral range (32768+), so the kernel never
 hands one of them to an outgoing connection between our probe and the engine's bind."""
@@ -203,6 +207,7 @@ class DemoCluster:
                 self.engine_argv(node),
                 stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                 start_new_session=True, env=env, cwd=self.base,
+                preexec_fn=_die_with_parent,
             )  # fmt: skip
         logger.info("demo: started %s (pid %d)", node, self.processes[node].pid)
 
@@ -218,17 +223,26 @@ class DemoCluster:
         return process is not None and process.poll() is None
 
     def kill(self, node: str) -> None:
-        """SIGKILL one engine, as a crash or a power cut would."""
+        """SIGKILL one engine and its demo servers, as a power cut would.
+
+        Killing only the engine would leave its web server holding the demo port, and
+        the survivor's takeover would then fail with "port busy": a crashed node's
+        services do not outlive it.
+        """
         process = self.processes.get(node)
         if process is not None and process.poll() is None:
             process.kill()
             process.wait()
+        for pid_file in self.state_dir(node).glob("demo-web-*.pid"):
+            with contextlib.suppress(OSError, ValueError):
+                os.kill(int(pid_file.read_text().strip()), signal.SIGKILL)
+            pid_file.unlink(missing_ok=True)
 
     def toggle(self, node: str) -> str:
         """Kill a running node or restart a dead one; says which it did."""
         if self.running(node):
             self.kill(node)
-            return f"killed {node} (SIGKILL)"
+            return f"killed {node} (SIGKILL of its engine and services, like a power cut)"
         self.start(node)
         return f"restarted {node}"
 
@@ -367,6 +381,29 @@ def run_demo(argv: list[str] | None = None) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return 0
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    """libc's prctl, looked up in the parent: a forked child must not dlopen."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl  # type: ignore[no-any-return]
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: get SIGTERM when the demo process dies.
+
+    The demo stops its engines on every orderly exit; this covers the rest (SIGKILL of
+    the console, a test runner killed by a timeout), where the engines would otherwise
+    keep running, and keep holding their ports, forever. Linux only; skipped elsewhere.
+    Engines are started from the main thread, whose exit is what counts.
+    """
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _exit_on_signal(signum: int, frame: Any) -> None:

@@ -150,7 +150,8 @@ async def capture_wizard(out_dir: Path) -> list[Path]:
             await pilot.press("pageup")
         for number in range(1, 9):
             await pilot.pause(0.2)
-            name = f"wizard-{number}-{app.step.id.removeprefix('step-')}"
+            step_id = str(app.step.id)
+            name = f"wizard-{number}-{step_id.removeprefix('step-')}"
             svg = out_dir / f"{name}.svg"
             svg.write_text(app.export_screenshot(title=f"hatui setup — step {number}"))
             shots.append(svg)

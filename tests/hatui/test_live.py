@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
+from hatui.bridge import call_once
 from hatui.demo import DemoApp, DemoCluster
 from hatui.screens.modals import ChoiceModal, ConfirmModal, StonithModal
 from hatui.viewmodel import LinkRow, LinkState
@@ -164,6 +165,19 @@ async def test_standby_moves_group_to_bravo(cluster: DemoCluster) -> None:
         await wait_for(pilot, lambda: settled_on(app, "alpha"), timeout=20)
 
 
+async def survivor_runs_group(cluster: DemoCluster, node: str, timeout: float = 20.0) -> None:
+    """Wait until ``node``'s own status says it holds the group and runs it."""
+    deadline = time.monotonic() + timeout
+    current: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        doc = await call_once(cluster.socket_path(node), "status")
+        current = doc["groups"][0]
+        if current["held_by"] == node and current["state"] == "running":
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{node} did not take the group over: {current}")
+
+
 async def test_disconnect_banner_and_reconnect(cluster: DemoCluster) -> None:
     app = DemoApp(cluster)
     async with app.run_test(size=SIZE) as pilot:
@@ -174,6 +188,12 @@ async def test_disconnect_banner_and_reconnect(cluster: DemoCluster) -> None:
             lambda: app.picture and any("DISCONNECTED" in b.text for b in app.picture.banners),
         )
         assert app.check_action("standby", ()) is None  # greyed out while disconnected
+        # a killed node's services die with it, so the survivor's takeover succeeds
+        await survivor_runs_group(cluster, "bravo")
         cluster.start("alpha")
-        await wait_for(pilot, lambda: app._connection.state is LinkState.CONNECTED, timeout=20)
+        try:
+            await wait_for(pilot, lambda: app._connection.state is LinkState.CONNECTED, 20)
+        except AssertionError as exc:
+            output = cluster.engine_output("alpha")
+            raise AssertionError(f"alpha did not come back:\n{output}") from exc
         assert app.picture and not any("DISCONNECTED" in b.text for b in app.picture.banners)
