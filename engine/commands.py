@@ -128,6 +128,7 @@ class EngineCommands:
             if link.name == name:
                 link.cut = not up
                 logger.warning("fault injection: link %s %s", name, "restored" if up else "cut")
+                self._mark_status_dirty()
                 return {"link": name, "up": up}
         raise CommandRefused(f"no link named {name!r}; links: {[lk.name for lk in self.links]}")
 

@@ -130,6 +130,7 @@ class Engine(EngineStatus, EngineCommands):
         self._stopped = asyncio.Event()
         self._status_dirty = False
         self._status_handle: asyncio.TimerHandle | None = None
+        self._last_status_push = 0.0
         self._last_change: dict[str, Any] = {"time": time.time(), "what": "started", "reason": ""}
         self._pumping = False
         self._bad_log = BadPacketLog()
@@ -451,11 +452,17 @@ class Engine(EngineStatus, EngineCommands):
     # ------------------------------------------------------- status document
 
     def _mark_status_dirty(self) -> None:
-        if self._status_handle is None and self.control.subscriber_count:
-            self._status_handle = self.loop.call_later(STATUS_PUBLISH_PERIOD, self._push_status)
+        """Push the status document to subscribers: at once after a quiet spell, then at
+        most every STATUS_PUBLISH_PERIOD (a burst of changes costs one document)."""
+        if self._status_handle is not None or not self.control.subscriber_count:
+            return
+        since = self.loop.time() - self._last_status_push
+        delay = 0.0 if since >= STATUS_PUBLISH_PERIOD else STATUS_PUBLISH_PERIOD - since
+        self._status_handle = self.loop.call_later(delay, self._push_status)
 
     def _push_status(self) -> None:
         self._status_handle = None
+        self._last_status_push = self.loop.time()
         self.control.publish("status", self.status())
 
     def scrape_metrics(self) -> str:

@@ -18,6 +18,7 @@ Actions (each asks for confirmation; Cancel is focused):
   t  takeover: pull all resources to this node
   f  failback: give back the resources whose home is the peer
   S  STONITH: power-reset a node (type its name to confirm)
+  M  meatware: confirm a node was power-cycled by hand (only while one waits)
 Panels:
   n  nodes & links    l  log    e  timeline (events)
   p  pause / follow the log       /  filter the log
@@ -33,7 +34,11 @@ warn± / dead± = margin left before warntime / deadtime (negative = exceeded).
 Tune deadtime to 1.5–2× the worst max gap, warntime to about 2× keepalive.
 
 Banners: DISCONNECTED (no engine socket), STALE (no update for 3× keepalive),
-SPLIT BRAIN suspected (a group held by two nodes), no STONITH configured.
+SPLIT BRAIN suspected (a group held by two nodes), no STONITH configured,
+ONE-WAY (a peer does not hear us although we hear it), FENCING (a reset in
+progress or failed), MEATWARE (a reset waits for you: press M).
+Ping nodes have their own rows (reachable / unreachable); they never move
+resources by themselves (ipfail does, when configured).
 """
 
 

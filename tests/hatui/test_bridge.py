@@ -1,0 +1,114 @@
+"""The bridge's ingest path (buffered events, leading-edge throttled flushes) and what
+the engine reports as the widgets show it.
+
+The bridge is mounted into a console that shows a fixed document; its opener never
+connects, so the events come from the test through ``take_event``, the same entry point
+the subscription worker uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from hatui.app import HaTuiApp
+from hatui.bridge import FLUSH_INTERVAL_S, EngineBridge
+from hatui.widgets.chains import ChainPanel
+from hatui.widgets.links import LinksPanel
+from hatui.widgets.logtail import LogPanel
+from hatui.widgets.timeline import TimelinePanel
+from tests.hatui.sample import IPFAIL_CHILD, RECEIVED_AT, status, with_ping, with_stonith
+
+SIZE = (80, 24)
+
+
+async def never_connect(_path: Path) -> Any:
+    await asyncio.Event().wait()
+
+
+def log_event(number: int, level: str = "info") -> dict[str, Any]:
+    return {"event": "log", "seq": number, "data": {"level": level, "text": f"line {number}"}}
+
+
+async def wait_for(pilot: Pilot[None], check: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"condition not met within {timeout} s"
+        await pilot.pause(0.01)
+
+
+async def mounted(app: HaTuiApp) -> EngineBridge:
+    bridge = EngineBridge(Path("/nonexistent/control.sock"), opener=never_connect)
+    await app.mount(bridge)
+    return bridge
+
+
+async def test_a_burst_in_one_loop_turn_is_one_flush_with_every_line() -> None:
+    app = HaTuiApp(status=status(), clock=lambda: RECEIVED_AT)
+    async with app.run_test(size=SIZE) as pilot:
+        bridge = await mounted(app)
+        log = app.query_one(LogPanel)
+        before = len(log.lines)
+        for number in range(300):
+            bridge.take_event(log_event(number))
+        await wait_for(pilot, lambda: log.newest.endswith("line 299"))
+        assert bridge.flushes == 1
+        assert len(log.lines) - before == 300
+
+
+async def test_steady_stream_is_throttled_but_nothing_is_lost() -> None:
+    app = HaTuiApp(status=status(), clock=lambda: RECEIVED_AT)
+    async with app.run_test(size=SIZE) as pilot:
+        bridge = await mounted(app)
+        log = app.query_one(LogPanel)
+        start = time.monotonic()
+        for number in range(60):
+            bridge.take_event(log_event(number, "WARN" if number % 7 else "ERROR"))
+            await asyncio.sleep(0.005)
+        await wait_for(pilot, lambda: log.newest.endswith("line 59"))
+        elapsed = time.monotonic() - start
+        # at most one flush per window (plus the leading one), whatever the machine load
+        assert 2 <= bridge.flushes <= elapsed / FLUSH_INTERVAL_S + 1
+        assert [line.split()[-1] for line in log.lines[-60:]] == [str(n) for n in range(60)]
+
+
+async def test_status_and_timeline_events_reach_the_screen() -> None:
+    app = HaTuiApp(status=status(), clock=lambda: RECEIVED_AT)
+    async with app.run_test(size=SIZE) as pilot:
+        bridge = await mounted(app)
+        moved = status()
+        moved["groups"][0]["held_by"] = "bravo"
+        bridge.take_event({"event": "status", "seq": 1, "data": moved})
+        reload = {"kind": "reload", "node": "alpha", "reason": "configuration reload rejected"}
+        bridge.take_event({"event": "timeline", "seq": 2, "data": reload})
+        bridge.take_event({"event": "timeline", "seq": 3, "data": "not a mapping"})
+        await wait_for(pilot, lambda: app.picture is not None and "@bravo" in app.picture.summary)
+        rows = app.query_one(TimelinePanel).rows
+        await wait_for(pilot, lambda: any(r.kind == "reload" for r in rows))
+        assert rows[-1].severity.value == "error"
+
+
+async def test_engine_reports_reach_the_widgets() -> None:
+    """One-way loss, ping node, STONITH state and respawn children as the screen shows them."""
+    doc = with_ping(with_stonith(status(), meatware_waiting=["bravo"]))
+    doc["nodes"][1]["one_way"] = "one-way communication: we hear bravo but it has not heard us"
+    doc["children"] = [{**IPFAIL_CHILD, "state": "too_fast", "last_exit": "exited with code 1"}]
+    app = HaTuiApp(status=doc, clock=lambda: RECEIVED_AT)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        banners = [str(b.render()) for b in app.query(".banner").results(Static)]
+        assert any("ONE-WAY link: bravo does not hear us" in b for b in banners)
+        assert any("MEATWARE: power-cycle bravo" in b for b in banners)
+        assert any("respawn child /usr/lib/heartbeat/ipfail" in b for b in banners)
+        table = app.query_one(LinksPanel)
+        assert "ping 10.99.0.254" in table.first_column()
+        states = [str(table.get_cell(key, "state")) for key in table.rows]
+        assert "✖ one-way" in states and "● reachable" in states
+        lines = [str(s.render()) for s in app.query_one(ChainPanel).query(".child").results(Static)]
+        assert lines and "✖ too_fast" in lines[0]
