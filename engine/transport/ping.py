@@ -132,6 +132,16 @@ class PingLink(Link):
         sock.setblocking(False)
         return sock
 
+    def send(self, data: bytes) -> bool:
+        """Only our status messages become pings; other traffic is not for this medium.
+
+        Filtering here (not in ``_write``) keeps the base class's consecutive-failure
+        count meaningful, so a blackholed route is logged with Heartbeat's suppression.
+        """
+        if status_ts(data) is None:
+            return False
+        return super().send(data)
+
     def _write(self, data: bytes) -> None:
         """Ping every member for each of our status messages; ignore everything else."""
         ts = status_ts(data)
