@@ -304,7 +304,13 @@ class _HaCfParser:
                 "node names are host names: letters, digits, '.', '-', '_'",
             )
         elif name in self.out.nodes:
-            self.warn(where, f"Node [{name}] is declared twice", "remove the duplicate")
+            first = self.out.refs.get(f"node:{name}")
+            self.error(
+                where,
+                f"Node [{name}] is declared twice"
+                + (f" (first at line {first.line})" if first else ""),
+                "remove the duplicate 'node' line; node lists must be identical on every node",
+            )
         elif len(self.out.nodes) >= MAX_NODES:
             self.error(
                 where,

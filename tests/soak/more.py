@@ -394,13 +394,11 @@ def s14_serial_only() -> ScenarioResult:
 
 
 def _serial_bytes(run: Run, tty: str) -> int:
+    """Bytes bravo received on its serial link (``links[]`` of status --json)."""
     status = run.cluster.status("bravo") or {}
-    for medium in status.get("media", []):
-        if tty in str(medium.get("name", "")) or tty in str(medium.get("device", "")):
-            return int(medium.get("bytes_received", 0))
-    for medium in status.get("media", []):
-        if "serial" in str(medium).lower():
-            return int(medium.get("bytes_received", 0))
+    for link in status.get("links", []):
+        if link.get("kind") == "serial" or tty in str(link.get("name", "")):
+            return int(link.get("bytes_received", 0))
     return 0
 
 
