@@ -1,0 +1,59 @@
+"""Sans-I/O resource ownership and failover policy (Heartbeat v1 ``hb_resource``).
+
+Rules of this package:
+
+* No I/O and no clock: every input carries ``now`` (monotonic seconds).
+* Cluster messages go out through ``drain_outbound`` without control fields; the
+  membership layer stamps them and loops them back into ``on_message`` exactly like
+  Heartbeat processes its own messages (spec §7.4).
+* Heartbeat's rc.d/mach_down/req_resource/hb_standby scripts are implemented here as
+  internal *jobs*. Jobs run strictly one after another (Heartbeat's serialisation rule,
+  spec §7.4) and each emits at most one Acquire/Release at a time.
+* Wire messages have Heartbeat's field names, order and values (fixtures in
+  ``spec/wire-fixtures``). Log lines use Heartbeat's wording; plain lines go to
+  ``logger``, decisions become ``PolicyEvent``s that also carry their log line.
+
+Deliberate differences from Heartbeat 3.0.6 (all on the safe side):
+
+* A failed Release is never reported as released: the class stays in ``i_hold``, no
+  ``done``/``shutdone``/``ok=OK`` is sent for it, the peer does not start the group.
+* After a healed partition the node that is *not* a group's home releases it (Heartbeat
+  restarts both daemons instead).
+* Only groups that are not stopped are released (Heartbeat runs stop for all keys).
+* A peer's ``shutdone`` does not start Heartbeat's redundant standby-acquire child.
+
+Layout: ``ResourcePolicy`` (``resource_policy``) is built from one mixin per concern —
+``startup`` (comm-up, starting/resource, RSCRCVD, own groups), ``takeover`` (peer
+status and death, mach_down, shutdone, partitions), ``fencing`` (STONITH, failed
+stops, local stall), ``standby`` (the three-phase protocol, auto-failback), ``admin``
+(hb_standby/hb_takeover requests), ``legacy`` (ip-request), ``shutdown``, ``ipfail``
+and ``audit`` (AuditResources, status view) — over ``jobs`` (the serialised job
+queue), ``messages`` (wire messages), ``base`` (helpers) and ``state`` (bookkeeping).
+"""
+
+from __future__ import annotations
+
+from engine.core.policy.resource_policy import ResourcePolicy
+from engine.core.policy.state import (
+    FAILBACK_RETRY,
+    FAILED_START_PUSH_DELAY,
+    RESOURCE_MANAGER,
+    STANDBY_INIT_TIMEOUT,
+    STANDBY_RSC_TIMEOUT,
+    STONITH_RETRY,
+    STONITH_RETRY_MAX,
+)
+from engine.core.policy.state import _Group as _Group  # engine/reload.py uses it
+from engine.core.policy.state import _Job as _Job
+from engine.core.policy.state import _Step as _Step
+
+__all__ = [
+    "FAILBACK_RETRY",
+    "FAILED_START_PUSH_DELAY",
+    "RESOURCE_MANAGER",
+    "STANDBY_INIT_TIMEOUT",
+    "STANDBY_RSC_TIMEOUT",
+    "STONITH_RETRY",
+    "STONITH_RETRY_MAX",
+    "ResourcePolicy",
+]

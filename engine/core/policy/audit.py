@@ -1,0 +1,91 @@
+"""Heartbeat's AuditResources (spec §7.5): double and missing owners are logged.
+
+``snapshot`` shows the same holdings to the operator (``status --json``).
+"""
+
+from __future__ import annotations
+
+from engine.core.policy.jobs import PolicyJobs
+from engine.core.policy.state import _Group
+from engine.core.policy_types import Hold, ResourceState, StandbyState, hold_name
+
+
+class AuditMixin(PolicyJobs):
+    """Who holds what: the audit after each resource report, and the status view."""
+
+    def snapshot(self) -> dict[str, object]:
+        """The resource part of ``status --json``."""
+        return {
+            "mode": "nice_failback" if self._nice else "legacy",
+            "i_hold": hold_name(self._i_hold),
+            "other_holds": hold_name(self._other_holds),
+            "stable": self._is_stable(),
+            "state": self._rstate.name.lower(),
+            "standby": "none" if self._standby is StandbyState.NOT else self._standby.name.lower(),
+            "groups": [self._group_view(g) for g in self._groups.values()],
+            "stop_failed": {
+                n: list(k) for n, k in {**self._stop_fence, **self._stop_unconfirmed}.items()
+            },
+            "shutdown_blocked": self._shutdown_blocked,
+            **({"ipfail": self._ipfail.snapshot()} if self._ipfail is not None else {}),
+        }
+
+    def _group_view(self, g: _Group) -> dict[str, object]:
+        return {
+            "key": g.spec.key,
+            "home": g.spec.node,
+            "held_by": self._held_by(g),
+            "state": g.state,
+            "reason": g.reason,
+        }
+
+    def _held_by(self, g: _Group) -> str | None:
+        if g.state in ("running", "starting", "stopping") or g.failed_op == "stop":
+            return self._us
+        if self._peer is None or self._peer_status == "dead":
+            return None
+        if not self._nice:
+            theirs = g.spec.node == self._peer or g.spec.key in self._legacy_peer_holds
+            return self._peer if theirs else None
+        bit = Hold.LOCAL if g.spec.node == self._peer else Hold.FOREIGN
+        return self._peer if self._other_holds & bit else None
+
+    def _audit(self) -> None:
+        """Heartbeat's AuditResources (spec §7.5)."""
+        if not self._nice:
+            return
+        self._audit_double_owners()
+        if (
+            self._is_stable()
+            and not self._shutdown_in_progress
+            and self._rstate is not ResourceState.SHUTDOWN
+        ):
+            self._audit_missing_owners()
+
+    def _audit_double_owners(self) -> None:
+        if self._i_hold & Hold.LOCAL and self._other_holds & Hold.FOREIGN:
+            self._event(
+                "audit",
+                f"both {self._us} and {self._peer} claim {self._us}'s groups",
+                level="ERROR",
+                log="Both machines own our resources!",
+            )
+        if self._other_holds & Hold.LOCAL and self._i_hold & Hold.FOREIGN:
+            self._event(
+                "audit",
+                f"both {self._us} and {self._peer} claim {self._peer}'s groups",
+                level="ERROR",
+                log="Both machines own foreign resources!",
+            )
+
+    def _audit_missing_owners(self) -> None:
+        # Only a class that has groups can be unowned (a node with no groups of its
+        # own is not an error).
+        homes = {group.node for group in self._config.groups}
+        has_local = self._us in homes
+        has_foreign = bool(homes - {self._us})
+        mine, theirs = self._i_hold, self._other_holds
+        if has_local and not mine & Hold.LOCAL and not theirs & Hold.FOREIGN:
+            self._log("ERROR", "No one owns our local resources!")
+        if has_foreign and not theirs & Hold.LOCAL and not mine & Hold.FOREIGN:
+            self._log("ERROR", "No one owns foreign resources!")

@@ -1,0 +1,100 @@
+"""Helpers every part of the policy uses: logging, events, group sets, stability.
+
+``PolicyBase`` also declares (for the type checker only) the methods one concern
+module calls in another, so each mixin can be read and checked on its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from engine.core.policy.state import _LEVELS, PolicyState
+from engine.core.policy_types import Hold, PolicyEvent, ResourceState, StandbyState
+
+logger = logging.getLogger(__name__)
+
+
+class PolicyBase(PolicyState):
+    """Logging, timeline events and the set/stability questions of Heartbeat."""
+
+    def _log(self, level: str, text: str) -> None:
+        logger.log(_LEVELS.get(level, logging.INFO), "%s", text)
+
+    def _event(
+        self,
+        kind: str,
+        reason: str,
+        node: str = "",
+        group: str = "",
+        level: str = "info",
+        log: str = "",
+    ) -> None:
+        self._events.append(PolicyEvent(kind, node, group, reason, level, log or reason))
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id - 1
+
+    def _keys(self, which: int) -> list[str]:
+        """Group keys of a set seen from us (ourkeys/otherkeys/allkeys), file order."""
+        out = []
+        for key, g in self._groups.items():
+            mine = g.spec.node == self._us
+            if (mine and which & Hold.LOCAL) or (not mine and which & Hold.FOREIGN):
+                out.append(key)
+        return out
+
+    def _class_of(self, key: str) -> Hold:
+        return Hold.LOCAL if self._groups[key].spec.node == self._us else Hold.FOREIGN
+
+    def _busy(self) -> bool:
+        return self._job is not None or bool(self._queue) or self._inflight is not None
+
+    def _is_stable(self) -> bool:
+        """Heartbeat's ``hb_rsc_isstable`` (spec §7.5)."""
+        if not self._nice:
+            return not self._busy()
+        if self._shutdown_wanted and self._rstate is ResourceState.INIT:
+            return True
+        return (
+            self._other_stable
+            and not self._takeover_in_progress
+            and self._standby is StandbyState.NOT
+            and self._standby_deadline is None
+            and not self._busy()
+            and self._rstate in (ResourceState.STABLE, ResourceState.SHUTDOWN, ResourceState.INIT)
+        )
+
+    def _announce(self, why: str) -> None:
+        if self._announced or not (self._local_done and self._foreign_done):
+            return
+        self._announced = True
+        self._log("info", f"Initial resource acquisition complete ({why})")
+
+    if TYPE_CHECKING:
+        # Implemented by one concern mixin, called from another (type checker only).
+
+        def _recover_dead(self, node: str, reason: str) -> None: ...  # takeover
+
+        def _takeover_from_node(self, node: str, why: str) -> None: ...  # takeover
+
+        def _maybe_resolve_conflict(self) -> None: ...  # takeover
+
+        def _fence_dead_peer(self, node: str, reason: str) -> None: ...  # fencing
+
+        def _peer_failed_stop(self, keys: list[str], when: str) -> None: ...  # fencing
+
+        def _req_our_resources(self, force: bool, why: str) -> None: ...  # startup
+
+        def _perform_auto_failback(self) -> None: ...  # standby
+
+        def _go_standby_request(self, word: str, why: str) -> None: ...  # standby
+
+        def request_standby(self, which: str, now: float) -> str | None: ...  # admin
+
+        def _try_begin_shutdown(self) -> None: ...  # shutdown
+
+        def _pull_ipfail(self) -> None: ...  # ipfail
+
+        def _audit(self) -> None: ...  # audit

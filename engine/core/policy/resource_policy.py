@@ -1,0 +1,143 @@
+"""``ResourcePolicy``: the concern mixins put together, plus its inputs and outputs.
+
+Each concern lives in its own module (startup, takeover, fencing, standby, admin,
+legacy, shutdown, ipfail, audit) over the shared helpers of ``jobs``, ``messages``,
+``base`` and ``state``; this module dispatches messages and timers to them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from engine.core.policy.admin import AdminMixin
+from engine.core.policy.audit import AuditMixin
+from engine.core.policy.fencing import FencingMixin
+from engine.core.policy.ipfail import IpfailMixin
+from engine.core.policy.legacy import LegacyMixin
+from engine.core.policy.shutdown import ShutdownMixin
+from engine.core.policy.standby import StandbyMixin
+from engine.core.policy.startup import StartupMixin
+from engine.core.policy.takeover import TakeoverMixin
+from engine.core.policy_types import Action, PolicyEvent
+from engine.protocol.message import Message
+
+logger = logging.getLogger(__name__)
+
+
+class ResourcePolicy(
+    StartupMixin,
+    TakeoverMixin,
+    FencingMixin,
+    StandbyMixin,
+    AdminMixin,
+    LegacyMixin,
+    ShutdownMixin,
+    IpfailMixin,
+    AuditMixin,
+):
+    """Heartbeat v1 resource ownership: nice_failback, legacy, standby, shutdown, fencing.
+
+    Args:
+        config: the cluster configuration (groups, nodes, auto_failback, stonith).
+        now: monotonic seconds at creation.
+        rsc_delay: the RSCRCVD delay before taking our own groups when the peer never
+            settles (Heartbeat's ``RQSTDELAY``, 10 s). Keep the default for interop.
+        fence_delay: death-match guard of 2-node clusters: seconds the non-preferred
+            node waits before fencing its peer (the node running groups, else the first
+            ``node``, fences at once), as Pacemaker's ``pcmk_delay_base``.
+        fence_retry: (first, maximum) seconds between attempts of a failing fence; the
+            interval doubles after every failure.
+    """
+
+    # ------------------------------------------------------------------ outputs
+
+    def drain_outbound(self) -> list[Message]:
+        """Cluster messages to send (no control fields), oldest first."""
+        out, self._outbound = self._outbound, []
+        return out
+
+    def drain_actions(self) -> list[Action]:
+        """Acquire/Release/Fence actions for the shell to run one at a time, in order."""
+        out, self._actions = self._actions, []
+        return out
+
+    def drain_events(self) -> list[PolicyEvent]:
+        """Timeline entries produced since the last call."""
+        out, self._events = self._events, []
+        return out
+
+    def next_deadline(self) -> float | None:
+        """The earliest time ``tick`` has something to do, or None."""
+        times = [
+            t
+            for t in (self._rscrcvd_at, self._standby_deadline, self._failback_retry_at)
+            if t is not None
+        ]
+        times.extend(self._fence_retry.values())
+        times.extend(t for t, _, _ in self._pushes)
+        if self._ipfail is not None and self._ipfail.next_deadline() is not None:
+            times.append(self._ipfail.next_deadline() or 0.0)
+        return min(times) if times else None
+
+    # ------------------------------------------------------------------ inputs
+
+    def on_message(self, msg: Message, now: float) -> None:
+        """Process one accepted cluster message (ours included, via loopback)."""
+        self._now = now
+        src = msg.get("src")
+        kind = msg.type
+        if not src or not kind:
+            logger.error("resource message without src/t field ignored: %s", msg.describe())
+            return
+        if src not in (self._us, self._peer):
+            # v1 resource management is two-node (spec §12); more nodes only heartbeat.
+            logger.debug("ignoring %s message from %s: not a resource peer", kind, src)
+            return
+        if src == self._peer:
+            self._peer_heard = True
+        handler = self._handlers().get(kind)
+        if handler is None:
+            logger.debug("policy: no handler for message type %s", kind)
+        elif kind != "shutdone" and not self._comm_up:
+            logger.debug("policy: %s from %s before communications are up ignored", kind, src)
+        else:
+            handler(msg, src)
+        self._settle()
+
+    def _handlers(self) -> dict[str, Callable[[Message, str], None]]:
+        return {
+            "starting": self._on_starting,
+            "resource": self._on_resource,
+            "ask_resources": self._on_ask_resources,
+            "hb_takeover": self._on_hb_takeover,
+            "ip-request": self._on_ip_request,
+            "ip-request-resp": self._on_ip_request_resp,
+            "shutdone": self._on_shutdone,
+            "stonith": self._on_stonith,
+            "num_ping_nodes": self._on_ipfail_message,
+            "you_are_dead": self._on_ipfail_message,
+            "abort_giveup": self._on_ipfail_message,
+        }
+
+    def tick(self, now: float) -> None:
+        """Run every timer that is due."""
+        self._now = now
+        if self._rscrcvd_at is not None and now >= self._rscrcvd_at:
+            self._rscrcvd_at = None
+            self._rscrcvd_expired()
+        if self._standby_deadline is not None and now >= self._standby_deadline:
+            self._standby_timed_out()
+        if self._failback_retry_at is not None and now >= self._failback_retry_at:
+            self._failback_retry_at = None
+            self._perform_auto_failback()
+        for node, when in list(self._fence_retry.items()):
+            if now >= when:
+                del self._fence_retry[node]
+                self._start_fence(node)
+        due = [p for p in self._pushes if now >= p[0]]
+        self._pushes = [p for p in self._pushes if now < p[0]]
+        for _, which, key in due:
+            self._push_failed_group(which, key)
+        self._ipfail_tick(now)
+        self._settle()

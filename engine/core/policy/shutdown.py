@@ -1,0 +1,100 @@
+"""Graceful shutdown (spec §7.9): release every group, then send ``shutdone``.
+
+A group that cannot be stopped blocks the shutdown: ``shutdone`` is not sent, so the
+peer does not start it (see the differences from Heartbeat in ``__init__``).
+"""
+
+from __future__ import annotations
+
+import os
+
+from engine.core.policy.jobs import PolicyJobs
+from engine.core.policy.state import _Job
+from engine.core.policy_types import Hold, ResourceState
+
+
+class ShutdownMixin(PolicyJobs):
+    """``request_shutdown`` and the shutdown job."""
+
+    @property
+    def shutdown_complete(self) -> bool:
+        """True once every group was released and ``shutdone`` was queued."""
+        return self._shutdown_complete
+
+    def request_shutdown(self, now: float) -> str | None:
+        """Graceful stop (spec §7.9); the shell exits when ``shutdown_complete``."""
+        self._now = now
+        if self._shutdown_wanted:
+            return None
+        self._shutdown_wanted = True
+        if not self._comm_up:
+            self._event(
+                "shutdown",
+                "shutdown waits for communications to come up",
+                level="WARN",
+                log="Shutdown delayed until Communication is up.",
+            )
+        self._settle()
+        return None
+
+    def _try_begin_shutdown(self) -> None:
+        if not self._comm_up:
+            return
+        if not self._is_stable():
+            if not self._shutdown_delay_logged:
+                self._shutdown_delay_logged = True
+                self._event(
+                    "shutdown",
+                    "shutdown waits for the current resource activity",
+                    level="WARN",
+                    log="Shutdown delayed until current resource activity finishes.",
+                )
+            return
+        self._shutdown_in_progress = True
+        self._i_hold = Hold.NONE
+        self._rstate = ResourceState.SHUTDOWN
+        self._rscrcvd_at = self._failback_retry_at = None
+        self._pushes.clear()
+        self._send_hold(False, "shutdown")
+        self._event(
+            "shutdown",
+            "graceful shutdown: releasing every group we hold",
+            node=self._us,
+            log=f"Heartbeat shutdown in progress. ({os.getpid()})",
+        )
+        keys = [k for k, g in self._groups.items() if g.state != "stopped"]
+        job = _Job("shutdown")
+        job.steps.append(self._log_step("info", "Giving up all HA resources."))
+        job.steps.extend(self._release_steps(keys, "graceful shutdown of this node"))
+        job.steps.append(self._call(self._finish_shutdown))
+        self._enqueue(job)
+
+    def _finish_shutdown(self, job: _Job) -> None:
+        if job.failures:
+            self._shutdown_stop_failed(job.failures)
+            return
+        self._log("info", "All HA resources relinquished.")
+        self._send_shutdone()
+        self._shutdown_complete = True
+
+    def _shutdown_stop_failed(self, failures: list[str]) -> None:
+        """Keep claiming the groups that did not stop; never send ``shutdone``."""
+        held = Hold.NONE
+        for key in failures:
+            held |= self._class_of(key)
+        self._i_hold = held
+        self._shutdown_blocked = f"shutdown blocked: could not stop {', '.join(failures)}; " + (
+            f"{self._peer} fences this node before it starts them"
+            if self._config.stonith and self._peer
+            else "no STONITH device: stop them by hand, then stop the engine again"
+        )
+        self._event(
+            "failed",
+            f"shutdown blocked: could not stop {', '.join(failures)};"
+            " not sending shutdone so the peer does not start them",
+            node=self._us,
+            level="CRIT",
+            log="Resource STOP failure during shutdown. Not sending shutdone!",
+        )
+        self._log("CRIT", self._shutdown_blocked)
+        self._send_hold(False, "shutdown")

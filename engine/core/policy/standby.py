@@ -1,0 +1,262 @@
+"""The three-phase standby protocol (spec §7.8, Heartbeat's ``ask_for_resources``).
+
+The node going standby sends ``ask_resources info=me``; the peer answers ``other``;
+the first releases its set and sends ``done``; the second acquires the complementary
+set and sends ``done``. Auto-failback and ``hb_takeover`` start the same protocol.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+
+from engine.core.policy.jobs import PolicyJobs
+from engine.core.policy.state import (
+    FAILBACK_RETRY,
+    STANDBY_INIT_TIMEOUT,
+    STANDBY_RSC_TIMEOUT,
+    _Job,
+)
+from engine.core.policy_types import (
+    Hold,
+    ResourceState,
+    StandbyState,
+    hold_name,
+    parse_hold,
+    swap_view,
+)
+from engine.protocol.message import Message
+
+logger = logging.getLogger(__name__)
+
+
+class StandbyMixin(PolicyJobs):
+    """Standby requests, both sides of the hand-over, and auto-failback."""
+
+    def _go_standby_request(self, word: str, why: str) -> None:
+        """What ``hb_standby <word>`` does: log and send ``ask_resources info=me``."""
+        self._event("standby", why, node=self._us, log=f"Going standby [{word}].")
+        self._send_ask_resources(word, "me")
+
+    def _on_hb_takeover(self, msg: Message, src: str) -> None:
+        """rc.d/hb_takeover: the peer wants our resources; run hb_standby (quirks kept)."""
+        if src == self._us:
+            return
+        asked = msg.get("rsc_hold") or ""
+        word = {"all": "all", "local": "foreign", "foreign": "local"}.get(asked, "all")
+        why = f"{src} asked to take over [{asked}]"
+        self._enqueue(
+            _Job("hb_takeover", deque([self._call(lambda _j: self._go_standby_request(word, why))]))
+        )
+
+    def _on_ask_resources(self, msg: Message, src: str) -> None:
+        """Three-phase standby protocol (spec §7.8, Heartbeat's ask_for_resources)."""
+        if not self._nice:
+            self._log("info", "Standby mode only implemented when nice_failback on")
+            return
+        if self._rstate is ResourceState.SHUTDOWN or self._shutdown_in_progress:
+            return
+        info = msg.get("info")
+        rtype = parse_hold(msg.get("rsc_hold") or "all")
+        if info is None or rtype is None:
+            self._log("ERROR", f"Received bad standby message from {src}: {msg.describe()}")
+            return
+        if info == "me" and self._standby_already_running(src):
+            return
+        orig = self._standby
+        handler = {
+            StandbyState.NOT: self._standby_not,
+            StandbyState.ME: self._standby_me,
+            StandbyState.OTHER: self._standby_other,
+            StandbyState.DONE: self._standby_done,
+        }[orig]
+        if not handler(info, src, rtype):
+            self._log("ERROR", f"Ignored standby message '{info}' from {src} in state {int(orig)}")
+
+    def _standby_already_running(self, src: str) -> bool:
+        """A new ``me`` while a standby is running is refused (and reported)."""
+        if self._standby_deadline is None or self._now >= self._standby_deadline:
+            return False
+        left = int(self._standby_deadline - self._now + 0.999)
+        self._event(
+            "refused",
+            f"standby request from {src} ignored: another is running",
+            node=src,
+            level="WARN",
+            log=f"Standby in progress- new request from {src} ignored [{left} seconds left]",
+        )
+        return True
+
+    def _standby_not(self, info: str, src: str, rtype: Hold) -> bool:
+        if not self._other_stable:
+            self._standby_flux(info, src, "Other side is in flux.")
+            return True
+        if self._rstate is not ResourceState.STABLE:
+            self._standby_flux(info, src, "local resources in flux.")
+            return True
+        self._standby_set = rtype
+        if info != "me":
+            return False
+        self._other_stable = False
+        self._event(
+            "standby",
+            f"{src} asked to hand over its [{hold_name(rtype)}] groups",
+            node=src,
+            log=f"{src} wants to go standby [{hold_name(rtype)}]",
+        )
+        if src == self._us:
+            self._standby = StandbyState.ME
+            self._standby_deadline = self._now + STANDBY_INIT_TIMEOUT
+        else:
+            self._standby = StandbyState.OTHER
+            self._send_ask_resources(hold_name(rtype), "other")
+            self._standby_deadline = self._now + STANDBY_RSC_TIMEOUT
+        return True
+
+    def _standby_flux(self, info: str, src: str, why: str) -> None:
+        self._event(
+            "refused",
+            f"standby message [{info}] from {src} ignored: {why}",
+            node=src,
+            level="WARN",
+            log=f"standby message [{info}] from {src} ignored.  {why}",
+        )
+
+    def _standby_me(self, info: str, src: str, rtype: Hold) -> bool:
+        if src != self._us:
+            self._standby_set = rtype
+            self._standby_deadline = self._now + STANDBY_RSC_TIMEOUT
+            if info != "other":
+                return False
+            self._log("info", f"standby: {src} can take our {hold_name(rtype)} resources")
+            self._give_up_for_standby(rtype)
+            return True
+        if info == "done":
+            self._log("info", f"Local standby process completed [{hold_name(rtype)}].")
+            self._standby = StandbyState.DONE
+            self._i_hold &= ~self._standby_set
+            self._standby_deadline = self._now + STANDBY_RSC_TIMEOUT
+            return True
+        return info == "me"
+
+    def _standby_other(self, info: str, src: str, rtype: Hold) -> bool:
+        self._standby_set = rtype
+        if info == "done":
+            self._standby_deadline = self._now + STANDBY_RSC_TIMEOUT
+            if src == self._us:
+                return False
+            self._log("info", f"standby: acquire [{hold_name(rtype)}] resources from {src}")
+            self._acquire_for_standby(rtype, src)
+            self._standby = StandbyState.DONE
+            return True
+        return src == self._us and info == "other"
+
+    def _standby_done(self, info: str, src: str, rtype: Hold) -> bool:
+        self._standby_set = rtype
+        if info != "done":
+            return False
+        self._standby, self._standby_deadline = StandbyState.NOT, None
+        if src == self._us:
+            self._log("info", f"Standby resource acquisition done [{hold_name(rtype)}].")
+            if self._auto:
+                self._local_done = True
+                self._announce("auto_failback")
+            self._i_hold |= swap_view(rtype)
+        else:
+            self._event(
+                "standby",
+                f"{src} now runs the [{hold_name(rtype)}] groups we handed over",
+                node=src,
+                log=f"Other node completed standby takeover of {hold_name(rtype)} resources.",
+            )
+        self._send_hold(True)
+        return True
+
+    def _give_up_for_standby(self, rtype: Hold) -> None:
+        """go_standby(ME): release the set, then send ``done`` (or abort on failure)."""
+        self._other_stable = False
+        had = Hold(self._i_hold & rtype)
+        self._i_hold &= ~rtype
+        self._send_hold(False, "standby")
+        word = hold_name(rtype)
+        why = f"standby: {self._peer} takes our [{word}] groups"
+        keys = [k for k in self._keys(rtype) if self._groups[k].state != "stopped"]
+        job = _Job("go_standby")
+        job.steps.append(self._log_step("info", f"give up {word} HA resources (standby)."))
+        job.steps.extend(self._release_steps(keys, why))
+
+        def finish(j: _Job) -> None:
+            if j.failures:
+                self._abort_standby(had, j.failures)
+                return
+            self._log("info", f"{word} HA resource release completed (standby).")
+            self._send_ask_resources(word, "done")
+
+        job.steps.append(self._call(finish))
+        self._enqueue(job)
+
+    def _abort_standby(self, had: Hold, failed: list[str]) -> None:
+        """A release failed: keep claiming what we held so the peer never starts it."""
+        self._i_hold |= had
+        self._standby, self._standby_deadline = StandbyState.NOT, None
+        self._other_stable = True
+        self._event(
+            "failed",
+            f"standby aborted: could not stop {', '.join(failed)}; "
+            f"{self._peer} must not start them until {self._us} is fenced or they "
+            "are confirmed stopped",
+            node=self._us,
+            level="CRIT",
+            log=f"Standby aborted: stop failed for {', '.join(failed)}.",
+        )
+        self._send_hold(True, "standby aborted")
+
+    def _acquire_for_standby(self, rtype: Hold, src: str) -> None:
+        """go_standby(OTHER): take the complementary view of the set, then send ``done``."""
+        act = Hold.ALL if rtype is Hold.ALL else swap_view(rtype)
+        word = hold_name(act)
+        why = f"standby: {src} handed over its [{hold_name(rtype)}] groups"
+        job = _Job("go_standby")
+        job.steps.append(self._log_step("info", f"acquire {word} HA resources (standby)."))
+        job.steps.extend(self._acquire_steps(self._keys(act), why))
+
+        def finish(_j: _Job) -> None:
+            self._log("info", f"{word} HA resource acquisition completed (standby).")
+            self._send_ask_resources(hold_name(rtype), "done")
+
+        job.steps.append(self._call(finish))
+        self._enqueue(job)
+
+    def _standby_timed_out(self) -> None:
+        self._event(
+            "refused",
+            "no reply to the standby request; cancelled",
+            level="WARN",
+            log="No reply to standby request.  Standby request cancelled.",
+        )
+        self._standby, self._standby_deadline = StandbyState.NOT, None
+        self._other_stable = True
+
+    def _perform_auto_failback(self) -> None:
+        if not (self._i_hold & Hold.FOREIGN) or not self._needs_failback or not self._auto:
+            self._needs_failback = False
+            return
+        if self._peer_status == "dead" or self._shutdown_in_progress:
+            return
+        if (
+            self._standby is not StandbyState.NOT
+            or not self._other_stable
+            or self._rstate is not ResourceState.STABLE
+        ):
+            logger.debug("Auto failback delayed.")
+            self._failback_retry_at = self._now + FAILBACK_RETRY
+            return
+        self._needs_failback = False
+        self._event(
+            "failback",
+            f"{self._peer} is back and stable: returning its groups (auto_failback on)",
+            node=self._peer or "",
+            log="Auto failback triggered.",
+        )
+        self._standby_set = Hold.FOREIGN
+        self._send_ask_resources("foreign", "me")

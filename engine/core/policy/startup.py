@@ -1,0 +1,196 @@
+"""Start-up: comm-up, the ``starting``/``resource`` exchange, RSCRCVD, own groups.
+
+Heartbeat's nice_failback start-up (spec §7.6/§7.7): announce ``starting``, learn what
+the peer holds from its ``resource`` reports, and take our own groups once the peer is
+stable (or after the RSCRCVD delay when it never settles).
+"""
+
+from __future__ import annotations
+
+from engine.core.policy.jobs import PolicyJobs
+from engine.core.policy.state import _STOP_FAILED_INFO, RESOURCE_MANAGER
+from engine.core.policy_types import Hold, ResourceState, StandbyState, parse_hold, swap_view
+from engine.protocol.message import Message
+
+
+class StartupMixin(PolicyJobs):
+    """Comm-up and the resource reports of both nodes."""
+
+    def on_comm_up(self, now: float) -> None:
+        """Communications are up (spec §6.8): start the resource logic (§7.6/§7.7)."""
+        self._now = now
+        if self._comm_up:
+            return
+        self._comm_up = True
+        if self._peer is None or self._peer_status != "dead":
+            self._foreign_done = True
+        if self._nice:
+            self._send_starting()
+            self._rstate = ResourceState.STARTING
+        else:
+            self._req_our_resources(False, "start-up: this node is the group's home")
+        pending, self._pending_dead = self._pending_dead, []
+        for node, reason in pending:
+            self._recover_dead(node, reason)
+        self._settle()
+
+    def _on_starting(self, msg: Message, src: str) -> None:
+        if not self._nice or src == self._us:
+            return
+        old = self._rstate
+        new = old
+        if old is ResourceState.STARTING:
+            new = ResourceState.BOTHSTARTING
+            self._foreign_done = True
+            self._announce("HB_R_BOTHSTARTING")
+        elif old not in (ResourceState.RSCRCVD, ResourceState.STABLE, ResourceState.SHUTDOWN):
+            self._log("ERROR", f"Received 'starting' message in state {int(old)}")
+            return
+        self._other_stable = False
+        if self._takeover_in_progress:
+            self._log("WARN", "T_STARTING received during takeover.")
+        self._send_hold(old is ResourceState.STABLE)
+        self._set_rstate(new)
+        self._audit()
+
+    def _on_resource(self, msg: Message, src: str) -> None:
+        if not self._nice:
+            return
+        hold = parse_hold(msg.get("rsc_hold"))
+        if hold is None:
+            self._log(
+                "ERROR",
+                f"resource message from {src} with bad rsc_hold [{msg.get('rsc_hold')}] ignored",
+            )
+            return
+        full = msg.get("rtype") == "full"
+        old = self._rstate
+        new = old
+        if old in (ResourceState.STARTING, ResourceState.BOTHSTARTING):
+            new = ResourceState.RSCRCVD
+            if not self._auto:
+                self._foreign_done = True
+                self._announce("T_RESOURCES")
+        elif old is ResourceState.INIT:
+            self._log("ERROR", "resource message received in state 0")
+            return
+        if src == self._us:
+            new = self._own_resource(msg, hold, full, new)
+        else:
+            new = self._peer_resource(msg, hold, full, old, new)
+        self._set_rstate(new)
+        self._audit()
+
+    def _peer_resource(
+        self, msg: Message, hold: Hold, full: bool, old: ResourceState, new: ResourceState
+    ) -> ResourceState:
+        self._other_holds = hold if full or hold is Hold.NONE else Hold(hold | self._other_holds)
+        stable = msg.get("isstable")
+        self._peer_report_info(hold, msg.get("info"))
+        if stable == "1":
+            if not self._other_stable:
+                self._log("info", "remote resource transition completed.")
+                self._other_stable = True
+                self._send_hold(old is ResourceState.STABLE)
+                self._perform_auto_failback()
+        elif stable is not None:
+            self._other_stable = False
+        settled = (ResourceState.STABLE, ResourceState.SHUTDOWN)
+        if old not in settled and self._other_stable:
+            self._peer_settled()
+            new = ResourceState.STABLE
+        return new
+
+    def _peer_report_info(self, hold: Hold, info: str | None) -> None:
+        """The ``info`` of a peer's report: an aborted standby or a failed stop."""
+        if self._standby is StandbyState.OTHER and info == "standby aborted":
+            self._log(
+                "WARN", f"Standby request cancelled: {self._peer} could not release its resources."
+            )
+            self._standby, self._standby_deadline = StandbyState.NOT, None
+        if hold is not Hold.NONE and info in _STOP_FAILED_INFO:
+            self._peer_failed_stop(self._keys(swap_view(hold)), _STOP_FAILED_INFO[info])
+
+    def _peer_settled(self) -> None:
+        """The peer became stable while we were starting: take our groups now."""
+        self._log("info", "remote resource transition completed.")
+        self._req_our_resources(False, f"{self._peer} is stable and does not hold it")
+        self._send_hold(True)
+        self._perform_auto_failback()
+        self._foreign_done = True
+        if not self._auto and self._other_holds & Hold.FOREIGN:
+            self._local_done = True
+        self._announce("T_RESOURCES(them)")
+
+    def _own_resource(
+        self, msg: Message, hold: Hold, full: bool, new: ResourceState
+    ) -> ResourceState:
+        self._i_hold = hold if full or hold is Hold.NONE else Hold(hold | self._i_hold)
+        if self._i_hold & Hold.LOCAL:
+            self._local_done = True
+            self._announce("T_RESOURCES(us)")
+        info = msg.get("info")
+        if info == "mach_down":
+            self._log("info", "mach_down takeover complete.")
+            self._takeover_in_progress = False
+            self._i_hold |= Hold.FOREIGN
+            self._needs_failback = True
+            self._other_stable = True
+            self._foreign_done = True
+            self._announce("mach_down")
+        elif info == "shutdown":
+            new = ResourceState.SHUTDOWN
+        return new
+
+    def _set_rstate(self, new: ResourceState) -> None:
+        self._rstate = new
+        if new is ResourceState.RSCRCVD and self._rscrcvd_at is None:
+            self._rscrcvd_at = self._now + self._rsc_delay
+
+    def _rscrcvd_expired(self) -> None:
+        """10 s in RSCRCVD without a stable peer: take our own groups (spec §7.6)."""
+        if self._rstate is not ResourceState.RSCRCVD:
+            return
+        self._rstate = ResourceState.STABLE
+        self._req_our_resources(
+            False,
+            f"{self._peer or 'the peer'} did not settle within {self._rsc_delay:g} s of start-up",
+        )
+        self._log("info", "local resource transition completed.")
+        self._send_hold(True)
+        self._perform_auto_failback()
+
+    def _req_our_resources(self, force: bool, why: str) -> None:
+        """Acquire our own groups (``req_our_resources``, spec §7.6)."""
+        if self._shutdown_in_progress:
+            return
+        if self._nice:
+            theirs = self._other_holds & Hold.FOREIGN or self._i_hold & Hold.LOCAL
+            if theirs and not force and self._standby is StandbyState.NOT:
+                self._log("info", "Local Resource acquisition completed. (none)")
+                return
+            self._i_hold |= Hold.LOCAL
+        ask = not self._nice and self._peer_status == "active" and not self._peer_fenced
+        self._soon.append(lambda: self._req_our_child(ask, why))
+
+    def _req_our_child(self, ask: bool, why: str) -> None:
+        keys = self._keys(Hold.LOCAL)
+        for key in keys:
+            if self._groups[key].state in ("running", "starting"):
+                continue
+            if ask:
+                self._acquire_why[key] = f"home node; {self._peer} released it on request"
+                self._send_ip_request(key)
+            else:
+                self._acquire_why[key] = f"home node; {why}"
+                self._send_ip_request_resp(self._us, key, "yes", "OK")
+        if keys:
+            self._log("info", "Local Resource acquisition completed.")
+        else:
+            self._log(
+                "info", f"No local resources [{RESOURCE_MANAGER} listkeys {self._us}] to acquire."
+            )
+        self._send_hold(True, "req_our_resources()")
+        if not ask:
+            self._local_done = True
+            self._announce("req_our_resources")

@@ -1,0 +1,235 @@
+"""The policy's bookkeeping: constants, group/job values and every attribute it keeps.
+
+``PolicyState`` declares each attribute once, with its meaning, so that the concern
+mixins of ``ResourcePolicy`` (docs: ``engine/core/policy/__init__.py``) can share them
+the way ``engine/daemon.py`` shares the Engine's attributes with its mixins.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from engine.config.model import AutoFailback, ClusterConfig, GroupSpec
+from engine.core.ipfail import IpFail, make_ipfail
+from engine.core.policy_types import Action, Hold, PolicyEvent, ResourceState, StandbyState
+from engine.protocol.message import Message
+
+STANDBY_INIT_TIMEOUT = 10.0
+"""Seconds the standby requester waits for the ``other`` reply (STANDBY_INIT_TO_MS)."""
+STANDBY_RSC_TIMEOUT = 3600.0
+"""Seconds a standby resource hand-over may take (HB_STANDBY_RSC_TO_MS)."""
+FAILBACK_RETRY = 1.0
+STONITH_RETRY = 5.0
+"""First retry after a failed fence (Heartbeat's fixed interval); later ones back off."""
+STONITH_RETRY_MAX = 60.0
+FAILED_START_PUSH_DELAY = 30.0
+"""ResourceManager runs ``hb_standby`` 30 s after a failed start (spec §7.3)."""
+RESOURCE_MANAGER = "/usr/share/heartbeat/ResourceManager"
+
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "WARN": logging.WARNING,
+    "ERROR": logging.ERROR,
+    "CRIT": logging.CRITICAL,
+}
+_STANDBY_WORDS = {
+    "": "all",
+    "all": "all",
+    "foreign": "foreign",
+    "local": "local",
+    "failback": "foreign",
+}
+_STOP_FAILED_INFO = {
+    "standby aborted": "while going standby",
+    "shutdown": "while shutting down",
+    "stop failed": "while handing groups back after a partition",
+}
+"""``info`` of a peer's hold report that, with holdings left, means a stop failed there."""
+
+
+@dataclass(slots=True)
+class _Group:
+    """What we know about one haresources group on this node."""
+
+    spec: GroupSpec
+    state: str = "stopped"
+    reason: str = "not started"
+    failed_op: str = ""
+    """``start`` or ``stop`` when state is failed."""
+    pushed: bool = False
+    """The one delayed standby push after a failed start has been scheduled."""
+
+
+@dataclass(slots=True)
+class _Step:
+    """One step of a job: acquire/release a group, or run a callable."""
+
+    kind: str
+    key: str = ""
+    reason: str = ""
+    call: Callable[[_Job], None] | None = None
+
+
+@dataclass(slots=True)
+class _Job:
+    """A resource-management "child" of Heartbeat: steps run in order, one at a time."""
+
+    name: str
+    steps: deque[_Step] = field(default_factory=deque)
+    failures: list[str] = field(default_factory=list)
+
+
+class PolicyState:
+    """Every attribute of ``ResourcePolicy``, set up from the configuration."""
+
+    # configuration and outputs
+    _config: ClusterConfig
+    _us: str
+    _peer: str | None
+    _nice: bool
+    _auto: bool
+    _rsc_delay: float
+    _now: float
+    _groups: dict[str, _Group]
+    _outbound: list[Message]
+    _actions: list[Action]
+    _events: list[PolicyEvent]
+    _next_id: int
+    # Heartbeat bookkeeping (spec §7.5)
+    _i_hold: Hold
+    _other_holds: Hold
+    _other_stable: bool
+    _rstate: ResourceState
+    _takeover_in_progress: bool
+    _standby: StandbyState
+    _standby_deadline: float | None
+    _standby_set: Hold
+    _needs_failback: bool
+    _failback_retry_at: float | None
+    _rscrcvd_at: float | None
+    _local_done: bool
+    _foreign_done: bool
+    _announced: bool
+    # peer knowledge
+    _comm_up: bool
+    _peer_status: str
+    _peer_heard: bool
+    _peer_has_resources: bool
+    _peer_restarted: bool
+    _pending_dead: list[tuple[str, str]]
+    _legacy_peer_holds: set[str]
+    # fencing
+    _fence_delay: float
+    _fence_retry_min: float
+    _fence_retry_max: float
+    _fence_failures: dict[str, int]
+    _fence_last_error: dict[str, str]
+    _fence_inflight: dict[int, str]
+    _fence_retry: dict[str, float]
+    _fence_why: dict[str, str]
+    _stop_fence: dict[str, list[str]]
+    """Peer → groups it failed to stop; it is fenced although it is alive."""
+    _stop_unconfirmed: dict[str, list[str]]
+    """Same without a STONITH device: waiting for an operator's confirmation."""
+    _peer_fenced: bool
+    """The peer was reset since it last started: no second fence is needed."""
+    _shutdown_blocked: str
+    # jobs
+    _queue: deque[_Job]
+    _job: _Job | None
+    _inflight: tuple[int, _Step] | None
+    _soon: deque[Callable[[], None]]
+    _acquire_why: dict[str, str]
+    _pushes: list[tuple[float, str, str]]
+    # shutdown
+    _shutdown_wanted: bool
+    _shutdown_delay_logged: bool
+    _shutdown_in_progress: bool
+    _shutdown_complete: bool
+    # ipfail, built in (spec §11.3; engine/core/ipfail.py)
+    _ipfail: IpFail | None
+
+    def __init__(
+        self,
+        config: ClusterConfig,
+        now: float,
+        rsc_delay: float = 10.0,
+        *,
+        fence_delay: float = 0.0,
+        fence_retry: tuple[float, float] = (STONITH_RETRY, STONITH_RETRY_MAX),
+    ) -> None:
+        self._config = config
+        self._fence_delay = fence_delay
+        self._fence_retry_min, self._fence_retry_max = fence_retry
+        self._fence_failures = {}
+        self._fence_last_error = {}
+        self._us = config.node_name
+        self._peer = config.peers[0] if config.peers else None
+        self._nice = config.auto_failback is not AutoFailback.LEGACY
+        self._auto = config.auto_failback is AutoFailback.ON
+        self._rsc_delay = rsc_delay
+        self._now = now
+        self._groups = {g.key: _Group(g) for g in config.groups}
+        self._outbound = []
+        self._actions = []
+        self._events = []
+        self._next_id = 1
+        self._init_bookkeeping()
+        self._init_peer_knowledge()
+        self._init_fencing()
+        self._init_jobs()
+        self._init_shutdown()
+        self._ipfail = make_ipfail(config)
+
+    def _init_bookkeeping(self) -> None:
+        """Heartbeat's resource bookkeeping at start-up (spec §7.5)."""
+        self._i_hold = Hold.NONE
+        self._other_holds = Hold.NONE
+        self._other_stable = False
+        self._rstate = ResourceState.INIT
+        self._takeover_in_progress = False
+        self._standby = StandbyState.NOT
+        self._standby_deadline = None
+        self._standby_set = Hold.ALL
+        self._needs_failback = False
+        self._failback_retry_at = None
+        self._rscrcvd_at = None
+        self._local_done = False
+        self._foreign_done = False
+        self._announced = False
+
+    def _init_peer_knowledge(self) -> None:
+        self._comm_up = False
+        self._peer_status = "init"
+        self._peer_heard = False
+        self._peer_has_resources = True
+        self._peer_restarted = False
+        self._pending_dead = []
+        self._legacy_peer_holds = set()
+
+    def _init_fencing(self) -> None:
+        self._fence_inflight = {}
+        self._fence_retry = {}
+        self._fence_why = {}
+        self._stop_fence = {}
+        self._stop_unconfirmed = {}
+        self._peer_fenced = False
+        self._shutdown_blocked = ""
+
+    def _init_jobs(self) -> None:
+        self._queue = deque()
+        self._job = None
+        self._inflight = None
+        self._soon = deque()
+        self._acquire_why = {}
+        self._pushes = []
+
+    def _init_shutdown(self) -> None:
+        self._shutdown_wanted = False
+        self._shutdown_delay_logged = False
+        self._shutdown_in_progress = False
+        self._shutdown_complete = False

@@ -1,0 +1,240 @@
+"""Peer status and death: the fencing decision, mach_down takeover, shutdone, partitions.
+
+``_recover_dead`` is Heartbeat's ``hb_rsc_recover_dead_resources`` (spec §7.6, §8.2):
+a dead peer that may still hold groups is fenced first (``fencing.py``); one that gave
+them up, or a node without a STONITH device, is taken over at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+
+from engine.core.policy.jobs import PolicyJobs
+from engine.core.policy.state import _Job, _Step
+from engine.core.policy_types import Hold, ResourceState, StandbyState
+from engine.protocol.message import Message
+
+logger = logging.getLogger(__name__)
+
+
+class TakeoverMixin(PolicyJobs):
+    """What the policy does when the peer changes status, dies or leaves."""
+
+    def on_node_status(self, node: str, status: str, now: float) -> None:
+        """A peer's status changed (init/up/active/dead)."""
+        self._now = now
+        if self._ipfail is not None and (self._ipfail.handles(node) or node == self._peer):
+            if self._ipfail.handles(node):
+                self._ipfail.on_ping_status(node, status, now)
+            else:
+                self._ipfail.on_peer_status(status, now)
+            self._pull_ipfail()
+        if node != self._peer:
+            return
+        old, self._peer_status = self._peer_status, status
+        if status != "dead":
+            self._peer_heard = True
+        if status in ("init", "up"):
+            self._peer_restarted = True
+            self._peer_fenced = False
+            self._stop_unconfirmed.pop(node, None)
+        if old == "dead" and status == "active" and not self._peer_restarted:
+            self._on_partition_healed(node)
+        self._settle()
+
+    def on_node_dead(self, node: str, reason: str, now: float) -> None:
+        """A peer was declared dead: fence if needed, then take over (spec §7.6, §8.2)."""
+        self._now = now
+        if node != self._peer:
+            return
+        self._peer_status = "dead"
+        self._peer_restarted = False
+        self._legacy_peer_holds.clear()
+        if not self._comm_up:
+            self._pending_dead.append((node, reason))
+        else:
+            self._recover_dead(node, reason)
+        self._settle()
+
+    def on_node_restarted(self, node: str, now: float) -> None:
+        """A peer came back with a higher generation: it will announce itself again."""
+        self._now = now
+        if node == self._peer:
+            self._peer_restarted = True
+            self._peer_fenced = False
+            self._stop_unconfirmed.pop(node, None)
+            self._other_stable = False
+            # A restarted peer forgot the standby it was part of: waiting for its reply
+            # would hold every transition (and our shutdown) for the 1 h deadline.
+            if self._standby is not StandbyState.NOT or self._standby_deadline is not None:
+                self._log("info", "Cancelling pending standby operation")
+                self._standby, self._standby_deadline = StandbyState.NOT, None
+        self._settle()
+
+    def _recover_dead(self, node: str, reason: str) -> None:
+        """``hb_rsc_recover_dead_resources`` (spec §7.6, §8.2)."""
+        if self._standby is not StandbyState.NOT or self._standby_deadline is not None:
+            self._log("info", "Cancelling pending standby operation")
+        self._standby, self._standby_deadline = StandbyState.NOT, None
+        if self._shutdown_in_progress:
+            return
+        self._needs_failback = True
+        if node in self._stop_fence:
+            return  # already being fenced for its failed stop; that fence takes over
+        if not self._dead_peer_may_hold_groups():
+            self._take_over_released(node, reason)
+        elif self._config.stonith:
+            self._fence_dead_peer(node, reason)
+        else:
+            self._take_over_unfenced(node, reason)
+
+    def _dead_peer_may_hold_groups(self) -> bool:
+        """Whether the dead peer must be fenced before its groups can be started."""
+        need = True
+        if self._peer_heard:
+            need = self._other_holds is not Hold.NONE if self._nice else self._peer_has_resources
+        if self._peer_fenced:
+            need = False
+        return need
+
+    def _take_over_released(self, node: str, reason: str) -> None:
+        """The dead peer had given its groups up: no fencing, take them over."""
+        self._event(
+            "takeover",
+            f"{reason}; it had given up its resources, no fencing needed",
+            node=node,
+            log=f"Dead node {node} gave up resources.",
+        )
+        self._send_stonith_result(node, "unneeded")
+        if self._nice:
+            if not self._i_hold & Hold.LOCAL:
+                self._req_our_resources(True, f"{node} is dead")
+            if not self._i_hold & Hold.FOREIGN:
+                self._takeover_from_node(node, reason)
+        else:
+            self._takeover_from_node(node, reason)
+
+    def _take_over_unfenced(self, node: str, reason: str) -> None:
+        """No STONITH device: Heartbeat takes over unfenced and warns."""
+        self._send_stonith_result(node, "n_stnth")
+        self._event(
+            "fence",
+            f"{node} may still hold resources but no STONITH device is "
+            "configured; taking over unfenced",
+            node=node,
+            level="WARN",
+            log="No STONITH device configured.",
+        )
+        self._log("WARN", "Shared disks are not protected.")
+        self._takeover_from_node(node, reason)
+
+    def _takeover_from_node(self, node: str, why: str) -> None:
+        """``takeover_from_node``: mach_down takes the node's groups (spec §7.6)."""
+        if self._shutdown_in_progress:
+            self._log("info", "Resource takeover cancelled - shutdown in progress.")
+            return
+        self._event(
+            "takeover",
+            f"taking over {node}'s groups: {why}",
+            node=node,
+            log=f"Resources being acquired from {node}.",
+        )
+        self._enqueue(self._mach_down_job(node, why))
+        if self._nice:
+            self._i_hold |= Hold.FOREIGN
+            self._other_holds = Hold.NONE
+            self._other_stable = True
+            self._takeover_in_progress = True
+        self._req_our_resources(True, f"taking over from {node}")
+        self._peer_heard = True
+
+    def _mach_down_job(self, node: str, why: str) -> _Job:
+        """The synthetic ``status dead`` event → rc.d/status → mach_down (spec §7.4)."""
+        job = _Job("status")
+        for key, g in self._groups.items():
+            if g.spec.node != node:
+                continue
+            job.steps.append(self._log_step("info", f"Taking over resource group {key}"))
+            job.steps.append(_Step("acquire", key, f"taking over {node}'s group: {why}"))
+
+        def finish(_job: _Job) -> None:
+            if self._nice:
+                self._log(
+                    "info",
+                    "/usr/share/heartbeat/mach_down: nice_failback: foreign resources acquired",
+                )
+                self._send_mach_down_hold()
+            self._log("info", f"mach_down takeover complete for node {node}.")
+
+        job.steps.append(self._call(finish))
+        return job
+
+    def _on_shutdone(self, msg: Message, src: str) -> None:
+        if src == self._us:
+            self._rstate = ResourceState.SHUTDOWN
+            self._i_hold = Hold.NONE
+            return
+        self._peer_has_resources = False
+        self._other_holds = Hold.NONE
+        self._other_stable = False
+        self._event(
+            "takeover",
+            f"{src} shut down gracefully and released its groups",
+            node=src,
+            log=f"Received shutdown notice from '{src}'.",
+        )
+        self._takeover_from_node(src, f"{src} shut down (shutdone received)")
+
+    def _on_stonith(self, msg: Message, src: str) -> None:
+        logger.debug(
+            "stonith report from %s: node=%s result=%s", src, msg.get("node"), msg.get("result")
+        )
+
+    def _on_partition_healed(self, node: str) -> None:
+        """The peer speaks again without a restart: both may hold the same groups."""
+        self._event(
+            "audit",
+            f"{node} is back after a partition; exchanging holdings so "
+            "that each group ends with a single owner",
+            node=node,
+            level="WARN",
+            log=f"Cluster node {node} returning after partition.",
+        )
+        if self._nice:
+            self._send_hold(self._rstate is ResourceState.STABLE)
+            return
+        keys = [
+            k
+            for k, g in self._groups.items()
+            if g.spec.node == node and g.state not in ("stopped",)
+        ]
+        if keys:
+            why = f"{node} is back after a partition and is the group's home node"
+            self._enqueue(_Job("resolve", deque(self._release_steps(keys, why))))
+
+    def _maybe_resolve_conflict(self) -> None:
+        """Both nodes hold the peer's groups: we are not their home, so we release them."""
+        if not (self._nice and self._i_hold & Hold.FOREIGN and self._other_holds & Hold.LOCAL):
+            return
+        if self._peer_status == "dead" or self._busy() or self._shutdown_in_progress:
+            return
+        if not self._is_stable():
+            return
+        keys = [k for k in self._keys(Hold.FOREIGN) if self._groups[k].state != "stopped"]
+        why = (
+            f"both {self._us} and {self._peer} hold {self._peer}'s groups; "
+            f"{self._peer} is their home node, so {self._us} releases them"
+        )
+        job = _Job("resolve", deque(self._release_steps(keys, why)))
+
+        def finish(j: _Job) -> None:
+            if j.failures:
+                self._send_hold(True, "stop failed")  # the home node fences us, then starts
+                return
+            self._i_hold &= ~Hold.FOREIGN
+            self._send_hold(True)
+
+        job.steps.append(self._call(finish))
+        self._enqueue(job)
+        self._pump()
