@@ -24,7 +24,8 @@ def test_peer_restart_cancels_pending_standby_and_shutdown_proceeds(
     c.crash("alpha")
     c.boot("alpha")
     bravo.on_node_restarted("alpha", c.now)
-    c.flush()
+    c.comm_up("alpha")
+    c.advance(c.now + 12)  # the restarted alpha settles (RSCRCVD delay)
     assert bravo.snapshot()["standby"] == "none"
     assert "Cancelling pending standby operation" in caplog.text
     # bravo can now be stopped without waiting for the 1 h standby deadline.
