@@ -7,7 +7,7 @@ is the destructive button: Enter would fence. Hence ``AUTO_FOCUS = "#cancel"`` h
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from textual import on
 from textual.app import ComposeResult
@@ -112,15 +112,24 @@ class StonithModal(ModalScreen[str | None]):
         self._candidates = list(candidates)
         self._local = local_node
 
+    TITLE = "✖ STONITH: power-reset a node"
+    CONFIRM_LABEL = "Fence node"
+    CONFIRM_VARIANT: Literal["error", "warning"] = "error"
+
+    def body(self, names: str) -> str:
+        """What confirming does, for this dialog."""
+        return (
+            "The node is reset without a clean shutdown; its resources move to the "
+            f"survivor. Nodes: {names}. This node is {self._local}."
+        )
+
     def compose(self) -> ComposeResult:
-        """Warning, the name field, Cancel and the (red) fence button."""
+        """Title, what it does, the name field, Cancel and the confirm button."""
         names = ", ".join(self._candidates) or "none"
         with Vertical():
-            yield Label("✖ STONITH: power-reset a node", classes="title")
+            yield Label(self.TITLE, classes="title")
             yield Static(
-                "The node is reset without a clean shutdown; its resources move to the "
-                f"survivor. Nodes: {names}. This node is {self._local}.\n"
-                "Type the node name exactly to confirm.",
+                self.body(names) + "\nType the node name exactly to confirm.",
                 classes="body",
                 markup=False,
             )
@@ -128,7 +137,7 @@ class StonithModal(ModalScreen[str | None]):
             yield Static("", id="refusal", classes="error", markup=False)
             with Horizontal():
                 yield Button("Cancel", id="cancel", variant="primary")
-                yield Button("Fence node", id="fence", variant="error")
+                yield Button(self.CONFIRM_LABEL, id="fence", variant=self.CONFIRM_VARIANT)
 
     def refusal(self, typed: str) -> str:
         """Why ``typed`` is not an acceptable confirmation ("" when it is)."""
@@ -169,23 +178,16 @@ class MeatwareModal(StonithModal):
     """
     )
 
-    def compose(self) -> ComposeResult:
-        """What is confirmed, the name field, Cancel and the confirm button."""
-        names = ", ".join(self._candidates) or "none"
-        with Vertical():
-            yield Label("⚠ Meatware: confirm a manual power-cycle", classes="title")
-            yield Static(
-                "Confirm ONLY after the node was really powered off or reset by hand: its "
-                f"resources are then started on {self._local}. Waiting: {names}.\n"
-                "Type the node name exactly to confirm.",
-                classes="body",
-                markup=False,
-            )
-            yield Input(placeholder="node name", id="node-name")
-            yield Static("", id="refusal", classes="error", markup=False)
-            with Horizontal():
-                yield Button("Cancel", id="cancel", variant="primary")
-                yield Button("Confirm power-cycle", id="fence", variant="warning")
+    TITLE = "⚠ Meatware: confirm a manual power-cycle"
+    CONFIRM_LABEL = "Confirm power-cycle"
+    CONFIRM_VARIANT: Literal["error", "warning"] = "warning"
+
+    def body(self, names: str) -> str:
+        """What confirming does: the survivor starts the resources."""
+        return (
+            "Confirm ONLY after the node was really powered off or reset by hand: its "
+            f"resources are then started on {self._local}. Waiting: {names}."
+        )
 
     def refusal(self, typed: str) -> str:
         """Why ``typed`` is not a node waiting for confirmation ("" when it is)."""
