@@ -240,7 +240,9 @@ class LogWatcherApp(App[None]):
         text = f"{names} · {count} · {mode}"
         if note or not self.scanned:
             text += f" · {note or 'indexing…'}"
-        self.query_one("#status", Static).update(text)
+        # The 10 Hz tick can fire once more while the app is closing: no status bar then.
+        for status in self.query("#status").results(Static):
+            status.update(text)
 
     # ------------------------------------------------------------------ filter
 

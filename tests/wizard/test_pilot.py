@@ -14,7 +14,9 @@ from tests.wizard.test_state import check_config
 
 
 async def write_with(pilot: object, app: object) -> str:
-    await pilot.click("#write")  # type: ignore[attr-defined]
+    await pilot.pause()  # type: ignore[attr-defined]
+    app.query_one("#write").press()  # type: ignore[attr-defined]
+    await pilot.pause()  # type: ignore[attr-defined]
     await pilot.pause()  # type: ignore[attr-defined]
     return str(app.query_one("#outcome").render())  # type: ignore[attr-defined]
 
