@@ -19,9 +19,14 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.config import load_config
 from engine.config.model import ClusterConfig, GroupSpec, Severity
+
+if TYPE_CHECKING:
+    from engine.core.policy import ResourcePolicy
+    from engine.resources.actions import ActionWorker
 
 logger = logging.getLogger(__name__)
 
@@ -257,26 +262,13 @@ class ConfigReloader:
             logger.error("cannot watch %s: %s; SIGHUP still reloads", self.config_dir, exc)
 
 
-def apply_groups(policy: object, actions: object, config: ClusterConfig) -> None:
+def apply_groups(
+    policy: ResourcePolicy | None, actions: ActionWorker, config: ClusterConfig
+) -> None:
     """Hand changed haresources groups to the policy and the action worker.
 
-    Only groups nobody holds reach this point (``plan_reload``), so replacing their
-    bookkeeping loses nothing. TODO(policy owner): replace with a public
-    ``ResourcePolicy.replace_groups`` / ``ActionWorker.replace_groups``.
+    Only groups nobody holds reach this point (``plan_reload``).
     """
-    from engine.core.policy import _Group
-
-    groups = getattr(policy, "_groups", None)
-    if isinstance(groups, dict):
-        kept = {key: value for key, value in groups.items()}
-        fresh = {}
-        for spec in config.groups:
-            current = kept.get(spec.key)
-            same = current is not None and current.spec.canonical == spec.canonical
-            fresh[spec.key] = current if same else _Group(spec)
-        groups.clear()
-        groups.update(fresh)
-        policy._config = config  # type: ignore[attr-defined]
-    if hasattr(actions, "config"):
-        actions.config = config
-        actions._groups = {g.key: g for g in config.groups}  # type: ignore[attr-defined]
+    if policy is not None:
+        policy.replace_groups(config)
+    actions.replace_groups(config)

@@ -51,6 +51,11 @@ class ActionWorker:
         self._task: asyncio.Task[None] | None = None
         self.current: Action | None = None
 
+    def replace_groups(self, config: ClusterConfig) -> None:
+        """Use a reloaded configuration's groups for the actions queued from now on."""
+        self.config = config
+        self._groups = {group.key: group for group in config.groups}
+
     def submit(self, action: Action) -> None:
         """Queue an action (never blocks); a Fence starts at once in its own task.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from engine.config.model import ClusterConfig
 from engine.core.policy.admin import AdminMixin
 from engine.core.policy.audit import AuditMixin
 from engine.core.policy.fencing import FencingMixin
@@ -18,6 +19,7 @@ from engine.core.policy.legacy import LegacyMixin
 from engine.core.policy.shutdown import ShutdownMixin
 from engine.core.policy.standby import StandbyMixin
 from engine.core.policy.startup import StartupMixin
+from engine.core.policy.state import _Group
 from engine.core.policy.takeover import TakeoverMixin
 from engine.core.policy_types import Action, PolicyEvent
 from engine.protocol.message import Message
@@ -119,6 +121,21 @@ class ResourcePolicy(
             "you_are_dead": self._on_ipfail_message,
             "abort_giveup": self._on_ipfail_message,
         }
+
+    def replace_groups(self, config: ClusterConfig) -> None:
+        """Take a reloaded haresources: groups whose line is unchanged keep their state.
+
+        The reload planner only lets through changes to groups nobody holds, so
+        rebuilding the bookkeeping of the changed ones loses nothing.
+        """
+        fresh = {}
+        for spec in config.groups:
+            current = self._groups.get(spec.key)
+            same = current is not None and current.spec.canonical == spec.canonical
+            fresh[spec.key] = current if same and current is not None else _Group(spec)
+        self._groups.clear()
+        self._groups.update(fresh)
+        self._config = config
 
     def tick(self, now: float) -> None:
         """Run every timer that is due."""
