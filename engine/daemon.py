@@ -46,8 +46,8 @@ from engine.transport.udp import make_udp_link
 
 logger = logging.getLogger("heartbeat")
 
-STATUS_PUBLISH_PERIOD = 0.1
-"""Coalesce pushed status documents to at most ten per second."""
+STATUS_PUBLISH_PERIOD = 0.05
+"""Coalesce pushed status documents to at most twenty per second (only with subscribers)."""
 _RUNNER_LOGS = ("Acquiring resource group", "Releasing resource group")
 """Lines the group runner writes itself when it starts the work."""
 TIMELINE_KINDS = (ev.NodeDead, ev.NodeRestarted, ev.PartitionHealed, ev.LocalStall)
