@@ -18,7 +18,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.lab.netns import Lab, LabUnsupported, kill_namespace_processes, run
+from tests.lab.netns import (
+    Lab,
+    LabUnsupported,
+    kill_namespace_processes,
+    nft_drop_rule,
+    run,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -95,21 +101,9 @@ def _nft_drop(
     namespace: str, dev: str, percent: int, hook: str = "postrouting", match: str = "oifname"
 ) -> None:
     """Random drop on ``dev`` with nftables (kernels without the netem qdisc)."""
-    sample = "" if percent >= 100 else f"numgen random mod 100 < {percent} "
-    chain = f"{hook}_{dev}"
-    script = (
-        "add table inet hbfault\n"
-        f"add chain inet hbfault {chain} {{ type filter hook {hook} priority 0; }}\n"
-        f'add rule inet hbfault {chain} {match} "{dev}" {sample}drop\n'
-    )
-    proc = subprocess.run(
-        ["ip", "netns", "exec", namespace, "nft", "-f", "-"],
-        input=script,
-        capture_output=True,
-        text=True,
-    )
-    if proc.returncode != 0:
-        raise LabUnsupported(f"netem and nft both unusable on {dev}: {proc.stderr.strip()}")
+    problem = nft_drop_rule(namespace, "hbfault", f"{hook}_{dev}", hook, match, dev, percent)
+    if problem:
+        raise LabUnsupported(f"netem and nft both unusable on {dev}: {problem}")
 
 
 # ----------------------------------------------------------------------------- freeze

@@ -47,6 +47,26 @@ _lab_counter = itertools.count(1)
 _open_prefixes: set[str] = set()
 
 
+
+def nft_drop_rule(
+    namespace: str, table: str, chain: str, hook: str, match: str, dev: str, percent: int
+) -> str:
+    """Drop ``percent`` % of packets matching ``match dev`` (netem's stand-in); "" or why not."""
+    sample = "" if percent >= 100 else f"numgen random mod 100 < {percent} "
+    script = (
+        f"add table inet {table}\n"
+        f"add chain inet {table} {chain} {{ type filter hook {hook} priority 0; }}\n"
+        f'add rule inet {table} {chain} {match} "{dev}" {sample}drop\n'
+    )
+    proc = subprocess.run(
+        ["ip", "netns", "exec", namespace, "nft", "-f", "-"],
+        input=script,
+        capture_output=True,
+        text=True,
+    )
+    return "" if proc.returncode == 0 else proc.stderr.strip() or "nft failed"
+
+
 class LabUnavailable(RuntimeError):
     """The machine cannot run the lab (not root, no ``ip``, no namespaces...)."""
 
@@ -513,20 +533,9 @@ class Lab:
             ["ip", "netns", "exec", namespace, "nft", "delete", "chain", "inet", "hblab", chain],
             capture_output=True,
         )
-        sample = "" if percent >= 100 else f"numgen random mod 100 < {percent} "
-        script = (
-            "add table inet hblab\n"
-            f"add chain inet hblab {chain} {{ type filter hook output priority 0; }}\n"
-            f'add rule inet hblab {chain} oifname "{ifname}" {sample}drop\n'
-        )
-        proc = subprocess.run(
-            ["ip", "netns", "exec", namespace, "nft", "-f", "-"],
-            input=script,
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode != 0:
-            raise LabUnsupported(f"netem and nft both unusable: {proc.stderr.strip()}")
+        problem = nft_drop_rule(namespace, "hblab", chain, "output", "oifname", ifname, percent)
+        if problem:
+            raise LabUnsupported(f"netem and nft both unusable: {problem}")
         self._nft_rules.add((namespace, chain))
 
     def netem_clear(self, node: Node | str, ifname: str) -> None:
