@@ -147,22 +147,27 @@ def test_crash_of_active_vip_answers_from_bravo(pair_factory: Callable[..., Pair
     assert pair.held_by("bravo") == "bravo"
 
 
-def _crash_and_revive_alpha(pair: Pair) -> None:
-    """Crash alpha, let bravo take over, then 'reboot' alpha (no VIP, fresh engine)."""
+def _crash_and_revive_alpha(pair: Pair) -> float:
+    """Crash alpha, let bravo take over, then 'reboot' alpha (no VIP, fresh engine).
+
+    Returns the monotonic time just before alpha's engine was started again: with
+    ``auto_failback on`` bravo may already be releasing by the time both report active.
+    """
     pair.wait_served_by("alpha", ACQUIRE_TIMEOUT)
     pair.cluster.wait_settled()
     pair.lab.kill_node("alpha")
     pair.wait_served_by("bravo", TIMERS.deadtime_s + 5)
     pair.lab.nodes["alpha"].exec(["ip", "addr", "del", f"{VIP}/24", "dev", "eth0"], check=False)
     pair.lab.revive_node("alpha")
+    restarted = time.monotonic()
     pair.cluster.start("alpha")
     pair.cluster.wait_all_active(timeout=15)
+    return restarted
 
 
 def test_auto_failback_on_returns_once(pair_factory: Callable[..., Pair]) -> None:
     pair = pair_factory("on")
-    _crash_and_revive_alpha(pair)
-    revived = time.monotonic()
+    revived = _crash_and_revive_alpha(pair)
     pair.wait_served_by("alpha", ACQUIRE_TIMEOUT)
     print(f"\nfailback to alpha {time.monotonic() - revived:.2f} s after its engine restarted")
     time.sleep(2.0)
@@ -174,8 +179,7 @@ def test_auto_failback_on_returns_once(pair_factory: Callable[..., Pair]) -> Non
 
 def test_auto_failback_off_stays_on_bravo(pair_factory: Callable[..., Pair]) -> None:
     pair = pair_factory("off")
-    _crash_and_revive_alpha(pair)
-    revived = time.monotonic()
+    revived = _crash_and_revive_alpha(pair)
     time.sleep(15.0)  # longer than Heartbeat's delay before the first acquisition
     assert all(s.holders == {"bravo"} for s in pair.sampler.samples if s.time >= revived)
     assert pair.served_by() == "bravo"
