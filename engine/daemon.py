@@ -133,6 +133,7 @@ class Engine(EngineStatus, EngineCommands):
         self._last_status_push = 0.0
         self._last_change: dict[str, Any] = {"time": time.time(), "what": "started", "reason": ""}
         self._pumping = False
+        self._polling = False
         self._bad_log = BadPacketLog()
         self._saved_generations = load_peer_generations(state_dir)
         self.reloader = ConfigReloader(Path(config.config_dir), self.reload_config)
@@ -172,7 +173,9 @@ class Engine(EngineStatus, EngineCommands):
                 # serial delivers classic texts; decode_datagram accepts them as they are
                 link = make_serial_link(plan, plan.media[0].baud, self.auth)
             else:
-                link = make_udp_link(plan, self.config.udpport, self.bind_address)
+                link = make_udp_link(
+                    plan, self.config.udpport, self.bind_address, self._on_readable
+                )
             await link.open(self._on_datagram)
             self.links.append(link)
         for ping_link in make_ping_links(self.config, self.auth):
@@ -237,9 +240,28 @@ class Engine(EngineStatus, EngineCommands):
 
     # ---------------------------------------------------------------- inputs
 
+    def _on_readable(self) -> None:
+        """A UDP socket is readable: read every link (the copy of a packet on the next
+        medium usually is there too), then act once for the whole batch."""
+        self._polling = True
+        try:
+            self._poll_links()
+        finally:
+            self._polling = False
+        self._after_input()
+
     def _on_datagram(self, data: bytes, link: str) -> None:
-        if self.membership.receive(data, link, self.loop.time(), time.time()):
+        accepted = self.membership.receive(data, link, self.loop.time(), time.time())
+        if accepted and self.metrics is not None:
             self.stats.observe_links(self.membership.nodes.values())
+        if not (self._polling or self._pumping):
+            self._after_input()  # serial and ping links deliver one message at a time
+
+    def _after_input(self) -> None:
+        """Pump only when the input produced work. A heartbeat that changes nothing (the
+        steady state) needs no pump: deadlines only move later, and the timer is left
+        alone when it fires earlier than needed."""
+        if self.membership.has_work():
             self._pump()
             return
         # Garbage and forgeries change nothing: log them (rate-limited) and go back to
@@ -247,6 +269,7 @@ class Engine(EngineStatus, EngineCommands):
         for event in self.membership.drain_events():
             if isinstance(event, ev.PacketRejected):
                 self._log_rejected(event)
+        self._mark_status_dirty()
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -278,7 +301,8 @@ class Engine(EngineStatus, EngineCommands):
         self._pumping = True
         try:
             for _ in range(50):
-                if not self._pump_once():
+                busy = self._pump_once()
+                if not self._poll_links() and not busy:
                     break
         except Exception:
             logger.exception("internal error while processing; continuing")
@@ -312,12 +336,23 @@ class Engine(EngineStatus, EngineCommands):
             busy = True
         return busy
 
+    def _poll_links(self) -> bool:
+        """Read what is already waiting on every link (our own echoes, which arrive
+        while we send, and a peer's copy on the next medium) in this wake-up."""
+        return sum(link.poll() for link in self.links) > 0
+
     def _flush_outbound(self) -> bool:
         out = self.membership.drain_outbound()
+        if not out:
+            return False
+        sent_on: set[str] = set()
         for data in out:
             for link in self.links:
-                link.send(data)
-        return bool(out)
+                if link.send(data):
+                    sent_on.add(link.name)
+        if sent_on:
+            self.membership.own_links_sent(sent_on, self.loop.time())
+        return True
 
     def _rearm(self) -> None:
         """Keep one timer at the earliest deadline of the cores.

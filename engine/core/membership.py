@@ -37,6 +37,10 @@ STARTUP_DT_BUMP_SECONDS = 5.0
 REQNODES_RETRY = 1.0
 RECENT_PACKETS = 16
 """Recently accepted datagrams remembered so the copy on the next medium is cheap."""
+UNNUMBERED = -1
+"""``seq`` recorded for a remembered ``NS_*`` message (they carry no sequence number)."""
+NS_COPY_WINDOW = 1.0
+"""How long a byte-identical copy of an ``NS_*`` message counts as the same message."""
 SEND_JITTER = 0.05
 """Status heartbeats go out up to 5 % early (never late) so nodes do not stay in phase."""
 HEARS_FIELD = "hears"
@@ -94,7 +98,7 @@ class Membership:
         self._reqnodes_at: float | None = None
         self._reqnodes_tried: list[str] = []
         self._flow_control = True
-        self._recent: OrderedDict[bytes, tuple[NodeState, int, bool]] = OrderedDict()
+        self._recent: OrderedDict[bytes, tuple[NodeState, int, bool, float]] = OrderedDict()
         self.counters: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
         self.nodes = self._make_nodes(now)
@@ -192,6 +196,13 @@ class Membership:
         """Events since the last call, in order."""
         out, self._events = self._events, []
         return out
+
+    def has_work(self) -> bool:
+        """True when there are datagrams to send or events other than rejections (the
+        shell then pumps; otherwise it only logs the rejections)."""
+        if self._outbound:
+            return True
+        return any(not isinstance(event, ev.PacketRejected) for event in self._events)
 
     def drain_outbound(self) -> list[bytes]:
         """Datagrams to write to every medium, in order."""
@@ -335,7 +346,8 @@ class Membership:
         data = encode_wire(msg, self._auth)
         if numbered:
             self._remember(self._seq, data)
-            self._remember_recent(data, self.self_node, self._seq, msg.type == "status")
+        seq = self._seq if numbered else UNNUMBERED
+        self._remember_recent(data, self.self_node, seq, msg.type == "status", now)
         self._outbound.append(data)
         self.counters["sent"] += 1
 
@@ -357,6 +369,19 @@ class Membership:
             if ns and name in msg:
                 continue
             msg.set(name, value)
+
+    def own_links_sent(self, links: set[str], now: float) -> None:
+        """Our datagrams went out on ``links``: our own entries for them are up.
+
+        Heartbeat learns this from the kernel looping our packets back; the shell does
+        not take that echo (it proves only that the local stack works), so it reports
+        successful sends instead. Our own links are never timed out, as in Heartbeat.
+        """
+        node = self.self_node
+        for name in links:
+            state = node.links.get(name)
+            if state is not None and state.heard(now):
+                self._events.append(ev.LinkStatusChanged(node.name, name, "up", "sending"))
 
     def _remember(self, seq: int, data: bytes) -> None:
         self._history[seq] = data
@@ -393,15 +418,24 @@ class Membership:
         hit = self._recent.get(data)
         if hit is None:
             return False
-        node, seq, is_status = hit
-        if node.track.last_seq != seq or node.status == "dead":
+        node, seq, is_status, accepted_at = hit
+        if node.status == "dead":
+            return False
+        if seq == UNNUMBERED:
+            # NS_* messages (ACKs, retransmit requests) are idempotent: a copy on the
+            # next medium a moment later is the same message, not a new one.
+            if now - accepted_at > NS_COPY_WINDOW:
+                return False
+        elif node.track.last_seq != seq:
             return False
         self.counters["duplicates"] += 1
         self._refresh_link(node, link, is_status, now)
         return True
 
-    def _remember_recent(self, data: bytes, node: NodeState, seq: int, is_status: bool) -> None:
-        self._recent[data] = (node, seq, is_status)
+    def _remember_recent(
+        self, data: bytes, node: NodeState, seq: int, is_status: bool, now: float
+    ) -> None:
+        self._recent[data] = (node, seq, is_status, now)
         while len(self._recent) > RECENT_PACKETS:
             self._recent.popitem(last=False)
 
@@ -450,9 +484,10 @@ class Membership:
             self.counters["stale"] += 1
         if result.verdict is not Verdict.KEEP:
             return
-        if data and not mtype.startswith("NS_"):
-            seq = _parse_hex(msg.get("seq")) or 0
-            self._remember_recent(data, node, seq, mtype == "status")
+        if data:
+            numbered = not mtype.startswith("NS_")
+            seq = (_parse_hex(msg.get("seq")) or 0) if numbered else UNNUMBERED
+            self._remember_recent(data, node, seq, mtype == "status", now)
         self._after_keep(node, result, msg, now)
         if self._for_us(msg):
             self._dispatch(node, msg, ts, now, wall)

@@ -58,6 +58,15 @@ class Link(ABC):
     def close(self) -> None:
         """Release every resource; idempotent."""
 
+    def poll(self) -> int:
+        """Deliver what is already waiting without blocking; returns how many.
+
+        The engine calls it on every link after it wakes up, so the copy of a packet on
+        a second medium, or our own echo, costs no wake-up of its own. Links that
+        deliver from their own tasks (serial, ping) have nothing to do here.
+        """
+        return 0
+
     def send(self, data: bytes) -> bool:
         """Send one message on this medium; never raises, never blocks."""
         if self.cut:
