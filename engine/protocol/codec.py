@@ -15,6 +15,7 @@ import base64
 import binascii
 import functools
 import logging
+import re
 
 from engine.errors import LocalProtocolError, RemoteProtocolError
 from engine.protocol.auth import MAX_TOKEN_LEN, Authenticator
@@ -42,6 +43,11 @@ _NESTED_TYPES = frozenset({FieldType.STRUCT, FieldType.LIST, FieldType.COMPRESSE
 _TYPE_PREFIX = {t: f"({t.value})".encode() for t in FieldType}
 _UNSUPPORTED_TYPE_DIGITS = frozenset(b"234")
 _FIELD_TYPES = {ord("0"): FieldType.STRING, ord("1"): FieldType.BINARY}
+_ITEM_HEAD = re.compile(rb"(0|[1-9][0-9]{0,%d}):\(([01])\)" % (MAX_LENGTH_DIGITS - 1))
+"""``L:(t)`` of a well-formed netstring item whose type v1 uses (the fast path)."""
+_NAME_CACHE_SIZE = 512
+_names: dict[bytes, str] = {}
+"""Field names already validated (a few dozen in practice; bounded against floods)."""
 
 
 # --------------------------------------------------------------------------- encoding
@@ -172,7 +178,61 @@ def _decode_netstring(data: bytes, auth: Authenticator | None) -> Message:
 
 
 def _parse_netstring_fields(data: bytes) -> tuple[list[Field], int]:
-    """Fields of the body and the offset just past ``%%%\\n``."""
+    """Fields of the body and the offset just past ``%%%\\n``.
+
+    One tight loop for well-formed bodies (every check of the careful parser, done with
+    as few calls as possible: this runs for every packet); the first anomaly hands the
+    whole datagram to :func:`_parse_netstring_fields_checked`, which names the problem.
+    """
+    fields: list[Field] = []
+    append = fields.append
+    match = _ITEM_HEAD.match
+    find = data.find
+    names = _names
+    size = len(data)
+    pos = 4  # len(NETSTRING_START)
+    binary, string = FieldType.BINARY, FieldType.STRING
+    while not data.startswith(NETSTRING_END, pos):
+        head = match(data, pos)
+        if head is None or len(fields) >= MAX_FIELDS:
+            return _parse_netstring_fields_checked(data)
+        start = head.end(1) + 1
+        end = start + int(head.group(1))
+        eq = find(b"=", start + 3, end)
+        if end >= size or data[end] != 0x2C or end - start < 5 or eq < 0:
+            return _parse_netstring_fields_checked(data)
+        raw_name = data[start + 3 : eq]
+        name = names.get(raw_name)
+        if name is None:
+            name = _new_name(raw_name)
+            if name is None:
+                return _parse_netstring_fields_checked(data)
+        raw = data[eq + 1 : end]
+        if data[start + 1] == 0x31:
+            append(Field(name, raw, binary))
+        elif b"\0" in raw:
+            return _parse_netstring_fields_checked(data)
+        else:
+            append(Field(name, raw.decode("utf-8", "surrogateescape"), string))
+        pos = end + 1
+    return fields, pos + len(NETSTRING_END)
+
+
+def _new_name(raw: bytes) -> str | None:
+    """Validate a field name seen for the first time; None when the checked path must
+    explain why it is bad."""
+    if not raw.isascii():
+        return None
+    name = raw.decode("ascii")
+    if not name or not name.isprintable() or name.startswith(">>>"):
+        return None
+    if len(_names) < _NAME_CACHE_SIZE:
+        _names[raw] = name
+    return name
+
+
+def _parse_netstring_fields_checked(data: bytes) -> tuple[list[Field], int]:
+    """The careful parser: every length bounded, every problem named precisely."""
     fields: list[Field] = []
     pos = len(NETSTRING_START)
     while not data.startswith(NETSTRING_END, pos):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from engine.protocol import (
+    Field,
     Message,
     classic_signing_text,
     decode_datagram,
@@ -103,8 +104,8 @@ def test_netstring_body_alone() -> None:
 
 
 def test_encode_wire_replaces_a_stale_auth_field_in_place() -> None:
-    msg = example_message()
-    msg.fields.insert(2, msg.fields[0].__class__("auth", "1 stale"))
+    fields = example_message().fields
+    msg = Message([*fields[:2], Field("auth", "1 stale"), *fields[2:]])
     encode_wire(msg, anchor_auth())
     assert [f.name for f in msg.fields].count("auth") == 1
     assert msg.fields[2].name == "auth"
