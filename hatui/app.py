@@ -19,6 +19,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
@@ -149,9 +150,12 @@ class HaTuiApp(App[None]):
             extra = Banner(Severity.INFO, f"◑ actions disabled: {reason}")
             picture = dataclasses.replace(picture, banners=(*picture.banners, extra))
         self.picture = picture
-        self.query_one(SummaryBar).show(picture.summary, picture.health, picture.banners)
-        self.query_one(LinksPanel).show(picture.links)
-        self.query_one(ChainPanel).show(picture.chains, picture.children)
+        try:
+            self.query_one(SummaryBar).show(picture.summary, picture.health, picture.banners)
+            self.query_one(LinksPanel).show(picture.links)
+            self.query_one(ChainPanel).show(picture.chains, picture.children)
+        except NoMatches:
+            return  # shutting down: the panels' children are removed before the panels
 
     def on_status_updated(self, message: StatusUpdated) -> None:
         """Keep the newest document; report a pending action once it took effect."""
