@@ -5,7 +5,7 @@ byte-identical ``ha.cf``/``authkeys``/``haresources``
 (``alpha IPaddr2::10.99.0.10/24/eth0 hbweb``, ``auto_failback on``, ``realtime on``),
 alternating the implementations run by run. Per run, on a fresh cluster:
 
-1. idle: CPU % (utime+stime of the daemon's processes, summed for Heartbeat's six) and
+1. idle: CPU % (scheduler run time of the daemon's processes, summed for Heartbeat's six) and
    RSS per node, and bytes/s on the wire (frames the nodes sent into the switch);
 2. standby handover outage: HTTP gap on the VIP after ``hb_standby``/``hactl standby``
    on alpha (then bravo gives the group back the same way);
@@ -43,6 +43,7 @@ from tests.lab import (
     wait_until,
 )
 from tests.lab.mixed import PROFILES, VIP, Kind, Member, MixedCluster
+from tests.lab.proccost import cpu_seconds, rss_mb
 from tests.lab.realhb import heartbeat_version, realhb_unavailable_reason
 
 KINDS: tuple[Kind, Kind] = ("heartbeat", "hatui")
@@ -55,7 +56,6 @@ METRICS = (
     "RSS MB per node",
     "wire bytes/s (cluster)",
 )
-HZ = 100.0
 
 
 @dataclass
@@ -72,31 +72,6 @@ class Series:
     def get(self, setting: str, kind: str, metric: str) -> list[float]:
         """The measurements (possibly empty)."""
         return self.values.get((setting, kind, metric), [])
-
-
-def cpu_ticks(pids: Sequence[int]) -> float:
-    """utime+stime (clock ticks) summed over ``pids`` (vanished pids count 0)."""
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += float(fields[11]) + float(fields[12])
-    return total
-
-
-def rss_mb(pids: Sequence[int]) -> float:
-    """VmRSS summed over ``pids``, in MB."""
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total / 1024
 
 
 def wire_bytes(lab: Lab) -> int:
@@ -116,13 +91,13 @@ def measure_idle(cluster: MixedCluster, seconds: float) -> tuple[float, float, f
     """(CPU % per node, RSS MB per node, wire bytes/s) averaged over ``seconds``."""
     members = list(cluster.members.values())
     pids = {m.name: m.daemon_pids() for m in members}
-    ticks0 = {name: cpu_ticks(p) for name, p in pids.items()}
+    cpu0 = {name: cpu_seconds(p) for name, p in pids.items()}
     wire0 = wire_bytes(cluster.lab)
     started = time.monotonic()
     time.sleep(seconds)
     elapsed = time.monotonic() - started
     wire = (wire_bytes(cluster.lab) - wire0) / elapsed
-    cpu = [100 * (cpu_ticks(p) - ticks0[name]) / HZ / elapsed for name, p in pids.items()]
+    cpu = [100 * (cpu_seconds(p) - cpu0[name]) / elapsed for name, p in pids.items()]
     rss = [rss_mb(p) for p in pids.values()]
     return statistics.mean(cpu), statistics.mean(rss), wire
 

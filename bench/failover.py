@@ -62,9 +62,9 @@ def served_by(lab: Lab, timeout: float = 0.2) -> str | None:
 
 
 def wait_served(lab: Lab, node: str, timeout: float) -> float:
-    """Poll every 20 ms until ``node`` serves the VIP; return the monotonic time."""
-    wait_until(lambda: served_by(lab) == node, timeout, 0.02, f"{node} serves the VIP")
-    return time.monotonic()
+    """Probe every 20 ms (overlapping probes) until ``node`` serves the VIP; return the
+    monotonic time of its first answer."""
+    return lab.wait_http_body(VIP, PORT, node, timeout, 0.02)
 
 
 def standby_outage(lab: Lab, cluster: Cluster) -> float:

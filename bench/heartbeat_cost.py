@@ -1,114 +1,130 @@
-"""Idle cost of one engine: CPU share and RSS with three nodes on two links.
+"""Idle cost of one node, hatui against Heartbeat 3.0.6 measured in the same run.
 
-Starts three engines in network namespaces (the measured one plus two peers; ``ucast``
-on eth0 and ``bcast`` on eth1), for keepalive 1 s and then 200 ms, lets each cluster
-settle, samples the measured engine's utime+stime from ``/proc/PID/stat`` over
-``--seconds`` and its ``VmRSS``, and compares with Heartbeat 3.0.6 measured on the same
-kind of machine (running-real-heartbeat.md: 0.10 % / 0.35 % CPU, ≈ 40 MB RSS summed
-over its six processes).
+Three nodes (alpha, bravo, charlie) in network namespaces, ``ucast`` on eth0 and
+``bcast`` on eth1, no resources, byte-identical configuration for both implementations
+(``tests/lab/mixed.py``; the real daemon in its own mount/UTS namespaces,
+``tests/lab/realhb.py``). For keepalive 1 s and 200 ms, alternating the implementations
+run by run: start the cluster, let it settle, then sample alpha's daemon processes (the
+engine; Heartbeat's six) over ``--seconds``: CPU from the scheduler's run time
+(``tests/lab/proccost.py``) and RSS. Prints median [min-max] per implementation and the
+ratio hatui/Heartbeat. The goal (issue 2): no more CPU than Heartbeat, RSS ≤ 40 MB.
 
-Needs root (namespaces). Run: ``sudo python bench/heartbeat_cost.py [--seconds 30]``.
+Needs root (namespaces) and the Debian ``heartbeat`` package for the reference column
+(``--only hatui`` measures ours alone). ``python bench/heartbeat_cost.py [--runs 3]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import statistics
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.lab import Lab, engine_importable, lab_unavailable_reason
-from tests.lab.cluster import Cluster, Timers, ucast_lines
+from tests.lab.cluster import Timers
+from tests.lab.mixed import Kind, MixedCluster
+from tests.lab.proccost import cpu_seconds, rss_mb
+from tests.lab.realhb import realhb_unavailable_reason
 
 NAMES = ("alpha", "bravo", "charlie")
 PROFILES = {
-    "keepalive 1 s": (Timers("1", "3", "2", "6"), 0.10),
-    "keepalive 200 ms": (Timers("200ms", "1", "600ms", "3"), 0.35),
+    "keepalive 1 s": Timers("1", "3", "2", "6"),
+    "keepalive 200 ms": Timers("200ms", "1", "600ms", "3"),
 }
-HEARTBEAT_RSS_MB = 40.0
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+KINDS: tuple[Kind, ...] = ("heartbeat", "hatui")
+RSS_GOAL_MB = 40.0
 
 
-@dataclass
-class Cost:
-    """What one profile cost the measured engine."""
-
-    profile: str
-    cpu_percent: float
-    rss_mb: float
-    processes: int
-    heartbeat_cpu: float
-
-
-def cpu_ticks(pid: int) -> int:
-    """utime + stime of ``pid`` in clock ticks."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
-def rss_mb(pid: int) -> float:
-    """VmRSS of ``pid`` in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def measure(profile: str, timers: Timers, seconds: float, heartbeat_cpu: float) -> Cost:
-    """Run one three-node cluster and sample alpha's engine (every process in its netns)."""
+def measure(kind: Kind, timers: Timers, seconds: float) -> tuple[float, float]:
+    """(CPU %, RSS MB) of alpha's daemon on a fresh three-node cluster of ``kind``."""
     with Lab(NAMES, networks=2, client=False) as lab:
-        cluster = Cluster(lab, [*ucast_lines(lab, "eth0", 0), "bcast eth1"], timers)
-        cluster.start_all()
-        cluster.wait_all_active(timeout=30)
-        cluster.wait_settled(timeout=30)
-        time.sleep(2.0)
-        pids = lab.nodes["alpha"].pids()
-        start_ticks = sum(cpu_ticks(pid) for pid in pids)
-        started = time.monotonic()
-        time.sleep(seconds)
-        cluster.check_alive()
-        used = sum(cpu_ticks(pid) for pid in pids) - start_ticks
-        elapsed = time.monotonic() - started
-        memory = sum(rss_mb(pid) for pid in pids)
-    cpu = 100.0 * used / CLOCK_TICKS / elapsed
-    return Cost(profile, cpu, memory, len(pids), heartbeat_cpu)
+        cluster = MixedCluster(
+            lab, dict.fromkeys(NAMES, kind), media="ucast+bcast", timers=timers, haresources=""
+        )
+        try:
+            cluster.configure()
+            cluster.start()
+            cluster.wait_mutual("active", 60)
+            time.sleep(3.0)  # start-up messages and the first acknowledgements are over
+            pids = cluster["alpha"].daemon_pids()
+            used0, started = cpu_seconds(pids), time.monotonic()
+            time.sleep(seconds)
+            cpu = 100.0 * (cpu_seconds(pids) - used0) / (time.monotonic() - started)
+            memory = rss_mb(pids)
+            if not all(cluster[n].running() for n in NAMES):
+                raise RuntimeError(f"a {kind} daemon died during the measurement")
+        finally:
+            cluster.close()
+    return cpu, memory
 
 
-def print_table(costs: list[Cost]) -> None:
-    """Print ours against Heartbeat 3.0.6 for each profile."""
+def summary(values: list[float], digits: int) -> str:
+    """``median [min-max] (n)``."""
+    if not values:
+        return "-"
+    fmt = f"{{:.{digits}f}}"
+    middle = fmt.format(statistics.median(values))
+    return f"{middle} [{fmt.format(min(values))}-{fmt.format(max(values))}] ({len(values)})"
+
+
+def print_table(results: dict[tuple[str, Kind], list[tuple[float, float]]]) -> None:
+    """One row per profile: both implementations, the ratio and the goals."""
     print()
-    print(f"{'profile':<18} {'CPU %':>8} {'HB 3.0.6':>9} {'ratio':>6} {'RSS MB':>8} {'HB MB':>6}")
-    for cost in costs:
-        ratio = cost.cpu_percent / cost.heartbeat_cpu
+    print(
+        "| profile | Heartbeat 3.0.6 CPU % | hatui CPU % | ratio | goal | "
+        "Heartbeat RSS MB | hatui RSS MB |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    for profile in PROFILES:
+        real = results.get((profile, "heartbeat"), [])
+        ours = results.get((profile, "hatui"), [])
+        ratio = "-"
+        verdict = "-"
+        if real and ours:
+            value = statistics.median(c for c, _ in ours) / statistics.median(c for c, _ in real)
+            ratio = f"{value:.2f}"
+            verdict = "met" if value <= 1.0 else "**MISSED**"
+        rss_ours = [m for _, m in ours]
+        rss_note = "" if not rss_ours or statistics.median(rss_ours) <= RSS_GOAL_MB else " (> 40)"
         print(
-            f"{cost.profile:<18} {cost.cpu_percent:>8.3f} {cost.heartbeat_cpu:>9.2f} "
-            f"{ratio:>6.2f} {cost.rss_mb:>8.1f} {HEARTBEAT_RSS_MB:>6.0f}"
-            f"   ({cost.processes} process(es) in the node)"
+            f"| {profile} | {summary([c for c, _ in real], 3)} | {summary([c for c, _ in ours], 3)}"
+            f" | {ratio} | ≤ 1.0×: {verdict} | {summary([m for _, m in real], 0)} | "
+            f"{summary(rss_ours, 0)}{rss_note} |"
         )
     print(
-        "\nHeartbeat 3.0.6 reference: same 2-core machine, 6 processes per node, CPU summed, "
-        "RSS summed (PSS about 12 MB)."
+        "\nCPU: scheduler run time of alpha's daemon processes (all threads), summed for "
+        "Heartbeat's six; RSS summed likewise."
     )
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse arguments, check the machine, measure both profiles, print the table."""
+    """Parse arguments, check the machine, alternate the implementations, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="sampling window (s)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per implementation/profile")
+    parser.add_argument("--only", choices=KINDS, help="measure one implementation only")
     args = parser.parse_args(argv)
+    kinds = (args.only,) if args.only else KINDS
     reason = lab_unavailable_reason() or engine_importable()
+    if reason is None and "heartbeat" in kinds:
+        reason = realhb_unavailable_reason()
     if reason is not None:
         print(f"heartbeat_cost: cannot run: {reason}", file=sys.stderr)
         return 2
-    costs = []
-    for profile, (timers, reference) in PROFILES.items():
-        print(f"measuring {profile} for {args.seconds:.0f} s ...", flush=True)
-        costs.append(measure(profile, timers, args.seconds, reference))
-    print_table(costs)
+    results: dict[tuple[str, Kind], list[tuple[float, float]]] = {}
+    for profile, timers in PROFILES.items():
+        for run in range(args.runs):
+            for kind in kinds if run % 2 == 0 else kinds[::-1]:
+                cpu, memory = measure(kind, timers, args.seconds)
+                print(
+                    f"{profile} run {run + 1}: {kind:9s} CPU {cpu:.3f} %  RSS {memory:.0f} MB",
+                    flush=True,
+                )
+                results.setdefault((profile, kind), []).append((cpu, memory))
+    print_table(results)
     return 0
 
 

@@ -42,11 +42,14 @@ PROFILES: dict[str, Timers] = {
 
 
 def media_lines(lab: Lab, media: str) -> list[str]:
-    """The ``ha.cf`` media lines for ``ucast``, ``bcast`` or ``mcast`` on every network."""
+    """The ``ha.cf`` media lines for ``ucast``, ``bcast`` or ``mcast`` on every network;
+    ``ucast+bcast`` is ucast on the first network and bcast on the others."""
     lines: list[str] = []
     for net in range(lab.networks):
         ifname = f"eth{net}"
-        if media == "ucast":
+        if media == "ucast+bcast":
+            lines += ucast_lines(lab, ifname, net) if net == 0 else [f"bcast {ifname}"]
+        elif media == "ucast":
             lines += ucast_lines(lab, ifname, net)
         elif media == "bcast":
             lines.append(f"bcast {ifname}")
@@ -324,9 +327,9 @@ class MixedCluster:
         return None if reply is None or reply.status != 200 else reply.body
 
     def wait_served_by(self, name: str, timeout: float, interval: float = 0.02) -> float:
-        """Poll HTTP until ``name`` answers on the VIP; returns the monotonic time."""
-        wait_until(lambda: self.served_by(0.2) == name, timeout, interval, f"VIP served by {name}")
-        return time.monotonic()
+        """Probe HTTP (overlapping probes) until ``name`` answers on the VIP; returns the
+        monotonic time of that answer."""
+        return self.lab.wait_http_body(VIP, PORT, name, timeout, interval)
 
     def sampler(self) -> VipSampler:
         """A started VIP sampler (stop it or use it as a context manager)."""

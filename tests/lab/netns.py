@@ -626,6 +626,42 @@ class Lab:
             int(status_line[1]), body.decode(errors="replace"), time.monotonic() - started
         )
 
+    def wait_http_body(
+        self,
+        ip: str,
+        port: int,
+        body: str,
+        timeout: float,
+        interval: float = 0.01,
+        probe_timeout: float = 0.2,
+    ) -> float:
+        """Monotonic time of the first GET on ``ip:port`` answered 200 with ``body``.
+
+        A new probe starts every ``interval`` whether or not earlier ones have finished:
+        a probe sent while the address still resolves to a dead node's MAC hangs until
+        its own timeout, and a serial poller would report the service up to
+        ``probe_timeout`` late. Returns when the first good answer arrives.
+        """
+        answered = threading.Event()
+        first: list[float] = []
+        lock = threading.Lock()
+
+        def probe() -> None:
+            reply = self.http_get(ip, port, timeout=probe_timeout)
+            if reply is not None and reply.status == 200 and reply.body == body:
+                with lock:
+                    first.append(time.monotonic())
+                answered.set()
+
+        deadline = time.monotonic() + timeout
+        while not answered.is_set():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{ip}:{port} did not answer {body!r} within {timeout} s")
+            threading.Thread(target=probe, name="http-probe", daemon=True).start()
+            answered.wait(interval)
+        with lock:
+            return min(first)
+
     def ping(self, node: Node | str, address: str, count: int = 1, timeout: float = 1.0) -> bool:
         """True when ``address`` answers ICMP echo from inside the node."""
         proc = self.node(node).exec(

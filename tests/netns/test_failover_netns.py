@@ -53,9 +53,9 @@ class Pair:
         return str(value) if value else None
 
     def wait_served_by(self, node: str, timeout: float) -> float:
-        """Poll HTTP every 20 ms until ``node`` answers on the VIP; returns the monotonic time."""
-        wait_until(lambda: self.served_by(0.2) == node, timeout, 0.02, f"VIP served by {node}")
-        return time.monotonic()
+        """Probe HTTP every 20 ms (overlapping probes) until ``node`` answers on the VIP;
+        returns the monotonic time of that answer."""
+        return self.lab.wait_http_body(VIP, PORT, node, timeout, 0.02)
 
 
 def _start_pair(make_lab: LabFactory, auto_failback: str = "on", failing: bool = False) -> Pair:
