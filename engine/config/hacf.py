@@ -793,19 +793,8 @@ class _HaCfParser:
         self.record("monitor_interval", token, where)
 
     def _d_monitor_timeout(self, token: str, where: SourceRef) -> None:
-        millis = self.monitor_time("monitor_timeout", token, where)
-        if millis is None:
-            return
-        if millis <= 0:
-            self.error(
-                where,
-                f"monitor_timeout [{token}] must be more than 0",
-                "a check that hangs is killed after this time and counts as a failure; "
-                "write e.g. 20",
-            )
-            return
-        self.out.monitor["timeout"] = millis
-        self.record("monitor_timeout", token, where)
+        hint = "a check that hangs is killed after this time and counts as a failure"
+        self.positive_monitor_time("monitor_timeout", "timeout", token, where, f"{hint}; e.g. 20")
 
     def _d_monitor_restarts(self, token: str, where: SourceRef) -> None:
         value = self.int_value("monitor_restarts", token, 0, 100, where)
@@ -814,18 +803,20 @@ class _HaCfParser:
             self.record("monitor_restarts", token, where)
 
     def _d_monitor_window(self, token: str, where: SourceRef) -> None:
-        millis = self.monitor_time("monitor_window", token, where)
+        hint = "monitor failures older than this are forgotten; write e.g. 600"
+        self.positive_monitor_time("monitor_window", "window", token, where, hint)
+
+    def positive_monitor_time(
+        self, name: str, key: str, token: str, where: SourceRef, hint: str
+    ) -> None:
+        millis = self.monitor_time(name, token, where)
         if millis is None:
             return
         if millis <= 0:
-            self.error(
-                where,
-                f"monitor_window [{token}] must be more than 0",
-                "monitor failures older than this are forgotten; write e.g. 600",
-            )
+            self.error(where, f"{name} [{token}] must be more than 0", hint)
             return
-        self.out.monitor["window"] = millis
-        self.record("monitor_window", token, where)
+        self.out.monitor[key] = millis
+        self.record(name, token, where)
 
     def _d_cluster(self, token: str, where: SourceRef) -> None:
         self.out.cluster = token
