@@ -169,6 +169,28 @@ def test_used_up_restarts_hand_the_group_to_the_peer_after_our_stop() -> None:
     assert [n for n, _, t in c.checked if t > 31] == ["bravo", "bravo"]
 
 
+def test_a_restart_that_fails_to_start_hands_over_at_once() -> None:
+    c = _monitored()
+    c.advance(19)
+    c.break_resource("alpha", WEB)
+    c.fail.add(("alpha", "acquire", G))
+    c.history.clear()
+    c.advance(22)
+    # the standby releases the failed group once more (a failed start may leave debris)
+    # before bravo starts it
+    assert c.history == [
+        ("alpha", "release", G),
+        ("alpha", "acquire", G),
+        ("alpha", "release", G),
+        ("bravo", "acquire", G),
+    ]
+    assert c.holder(G) == ["bravo"]
+    assert c.nodes["alpha"]._pushes == []  # not Heartbeat's hb_standby 30 s after a failed start
+    recovery = _events(c, "alpha", "recovery")
+    assert any("the restart failed (start failed: exit 1" in r for r in recovery), recovery
+    assert _group_monitor(c, "alpha")["recovery"] == "moved"
+
+
 def test_peer_down_keeps_the_group_stopped_and_retries_with_backoff() -> None:
     c = _monitored(restarts=0)
     _crash_bravo(c)

@@ -119,6 +119,12 @@ def test_frozen_service_is_restarted_then_moved_single_owner(pair: Pair) -> None
     assert vip_left <= vip_bravo
     print(f"VIP gap during the hand-over {(vip_bravo - vip_left) * 1000:.0f} ms")
     assert pair.sampler.max_holders() == 1
+    # the checks and recoveries never held up heartbeating: nobody was declared dead
+    for name in ("alpha", "bravo"):
+        counters = (pair.cluster.status(name) or {})["counters"]
+        deaths, late = counters.get("deaths", 0), counters.get("late_heartbeats", 0)
+        print(f"{name}: deaths {deaths}, late heartbeats {late}")
+        assert deaths == 0
     time.sleep(2 * INTERVAL)
     assert pair.served_by() == "bravo"
     assert _monitor(pair, "bravo")["checks"] >= 1

@@ -245,7 +245,7 @@ class MonitorMixin(PolicyJobs):
 
     def _monitor_stop(self, key: str, mon: _Monitor, tally: str) -> None:
         """The restart budget is used up: stop the group, then hand it over (or wait)."""
-        problem = self._monitor_peer_problem(mon)
+        problem = self._monitor_peer_problem(key, mon)
         then = f"then {self._peer} takes it" if not problem else f"{problem}, so it stays down"
         self._set_recovery(mon, "stopping", f"{tally}: stopping {key}, {then}")
         self._recovery_event(
@@ -263,14 +263,15 @@ class MonitorMixin(PolicyJobs):
 
     def _after_stop(self, key: str, mon: _Monitor, why: str) -> None:
         """The failed group is down here: the peer takes it, else it waits here."""
-        problem = self._monitor_peer_problem(mon)
+        problem = self._monitor_peer_problem(key, mon)
         if problem:
             self._monitor_wait(key, mon, f"{why}; {problem}")
             return
         self._set_recovery(mon, "handover", f"{why}; handing {key} to {self._peer}")
         self._groups[key].reason = mon.reason
+        self._recovery_event(key, mon, level="WARN")
 
-    def _monitor_peer_problem(self, mon: _Monitor) -> str:
+    def _monitor_peer_problem(self, key: str, mon: _Monitor) -> str:
         """Why the peer cannot take a failed group; "" when it can."""
         peer = self._peer
         if peer is None:
@@ -284,6 +285,9 @@ class MonitorMixin(PolicyJobs):
         if mon.handed_away_at is not None:
             ago = self._now - mon.handed_away_at
             return f"it already failed on {peer} after {self._us} handed it over {ago:.0f} s ago"
+        stuck = [k for k in self._keys(self._class_of(key)) if self._groups[k].failed_op == "stop"]
+        if stuck:
+            return f"{', '.join(stuck)} failed to stop here, so its class cannot be handed over"
         return ""
 
     def _monitor_stop_failed(self, key: str, mon: _Monitor, *, tell_peer: bool) -> None:
@@ -365,7 +369,7 @@ class MonitorMixin(PolicyJobs):
         return key not in self._legacy_peer_holds
 
     def _try_handover(self, key: str, mon: _Monitor) -> None:
-        problem = self._monitor_peer_problem(mon)
+        problem = self._monitor_peer_problem(key, mon)
         if problem:
             self._monitor_wait(key, mon, f"cannot hand {key} over: {problem}")
             return
@@ -387,7 +391,7 @@ class MonitorMixin(PolicyJobs):
         if self._groups[key].failed_op == "stop":
             self._monitor_stop_failed(key, mon, tell_peer=False)  # standby aborted, peer told
             return
-        if self._i_hold & self._class_of(key):
+        if self._i_hold & self._class_of(key):  # refused, not answered, or aborted
             if mon.retry_at is None or self._now >= mon.retry_at:
                 again = f"the handover to {self._peer} did not happen, trying again"
                 self._set_recovery(mon, "handover", again)
@@ -405,7 +409,7 @@ class MonitorMixin(PolicyJobs):
         )
 
     def _waiting(self, key: str, mon: _Monitor) -> None:
-        if not self._monitor_peer_problem(mon) and not self._transition_refusal():
+        if not self._monitor_peer_problem(key, mon) and not self._transition_refusal():
             mon.retry_at = None
             self._set_recovery(mon, "handover", f"{self._peer} can take {key} now")
             self._try_handover(key, mon)
