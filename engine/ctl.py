@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -172,10 +173,30 @@ def _format_group(group: dict[str, Any]) -> list[str]:
     ]
     for resource in group.get("resources", []):
         if isinstance(resource, dict):
-            lines.append(f"    {resource.get('name', '?')}  {resource.get('state', '?')}")
+            lines.append(
+                f"    {resource.get('name', '?')}  {resource.get('state', '?')}"
+                + _monitor_result(resource.get("monitor"))
+            )
     if group.get("reason"):
         lines.append(f"    reason: {group['reason']}")
+    monitor = group.get("monitor")
+    if isinstance(monitor, dict) and monitor.get("enabled"):
+        text = f"    monitor: {monitor.get('failures', 0)} failure(s) in the window"
+        if monitor.get("recovery") not in (None, "none"):
+            text += f", recovery {monitor['recovery']}: {monitor.get('reason', '')}"
+        lines.append(text)
     return lines
+
+
+def _monitor_result(monitor: Any) -> str:
+    """``  (monitor ok 3 s ago)`` after a resource, or nothing when never checked."""
+    if not isinstance(monitor, dict) or monitor.get("result") is None:
+        return ""
+    when = monitor.get("time")
+    ago = f" {max(0.0, time.time() - when):.0f} s ago" if isinstance(when, int | float) else ""
+    failed = monitor.get("result") != "ok" and monitor.get("reason")
+    detail = f": {monitor['reason']}" if failed else ""
+    return f"  (monitor {monitor['result']}{ago}{detail})"
 
 
 def rsc_status(doc: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from engine.core import events as ev
 from engine.core.linkplan import plan_links
 from engine.core.membership import Membership
 from engine.core.policy import ResourcePolicy
-from engine.core.policy_types import PolicyEvent
+from engine.core.policy_types import MonitorCheck, PolicyEvent
 from engine.logsetup import RingHandler, hb_log
 from engine.metrics import EngineStats, MetricsServer, render
 from engine.protocol.auth import Authenticator
@@ -118,7 +119,13 @@ class Engine(EngineStatus, EngineCommands):
                 fence_retry=(fence.retry_min, fence.retry_max),
             )
         )
-        self.actions = ActionWorker(config, state_dir, self._action_finished, fencer=self.fencer)
+        self.actions = ActionWorker(
+            config,
+            state_dir,
+            self._action_finished,
+            fencer=self.fencer,
+            monitored=self._monitor_finished,
+        )
         self.control = ControlServer(control_socket or state_dir / "control.sock", self)
         self.children = ChildManager(config.children)
         self.stats = EngineStats()
@@ -292,6 +299,13 @@ class Engine(EngineStatus, EngineCommands):
             self.policy.on_action_done(action_id, ok, reason, now)
         self._pump()
 
+    def _monitor_finished(self, action_id: int, checks: Sequence[MonitorCheck]) -> None:
+        if self.policy is None:
+            return
+        self.stats.monitor_finished(checks)
+        self.policy.on_monitor_done(action_id, checks, self.loop.time())
+        self._pump()
+
     # ------------------------------------------------------------------ pump
 
     def _pump(self) -> None:
@@ -431,6 +445,8 @@ class Engine(EngineStatus, EngineCommands):
             self.membership.apply_config(plan.config, self.auth, now)
             if plan.changed_groups and self.policy is not None:
                 apply_groups(self.policy, self.actions, plan.config)
+            if self.policy is not None:
+                self.policy.set_monitor(plan.config.monitor, now)
         self._timeline("reload", self.config.node_name, "", plan.summary())
         self._pump()
 

@@ -90,6 +90,17 @@ class Histogram:
                 self.counts[i] += 1
 
 
+MONITOR_KINDS = frozenset({"monitor", "cancelmonitor"})
+"""Action kinds that do not go through the one-at-a-time queue."""
+
+
+class _CheckView(Protocol):
+    """The part of ``engine.core.policy_types.MonitorCheck`` the counters read."""
+
+    @property
+    def result(self) -> str: ...
+
+
 class _LinkView(Protocol):
     """The parts of ``engine.core.peers.LinkState`` the link histogram reads."""
 
@@ -115,6 +126,8 @@ class EngineStats:
 
     def __init__(self) -> None:
         self.takeovers = 0
+        self.monitor_checks = 0
+        self.monitor_failures: Counter[str] = Counter()
         self.fences: Counter[str] = Counter()
         self.action_failures: Counter[str] = Counter()
         self.action_durations: dict[str, Histogram] = {}
@@ -124,7 +137,10 @@ class EngineStats:
         self._seen_heartbeat: dict[tuple[str, str], float] = {}
 
     def action_submitted(self, action_id: int, kind: str, now: float) -> None:
-        """An Acquire/Release/Fence went to the worker."""
+        """An Acquire/Release/Fence went to the worker (monitor checks run beside the
+        queue and are counted by ``monitor_finished``)."""
+        if kind in MONITOR_KINDS:
+            return
         if not self._queue:
             self._running_since = now
         self._queue.append((action_id, kind))
@@ -143,6 +159,13 @@ class EngineStats:
         elif not ok:
             self.action_failures[kind] += 1
         self._running_since = now if self._queue else None
+
+    def monitor_finished(self, checks: Iterable[_CheckView]) -> None:
+        """A resource monitor check ended: count it, and its failure by result."""
+        self.monitor_checks += 1
+        for check in checks:
+            if check.result != "ok":
+                self.monitor_failures[check.result] += 1
 
     def policy_event(self, kind: str, log: str) -> None:
         """Count takeovers: one per ``Resources being acquired from X.``."""
@@ -171,6 +194,8 @@ class EngineStats:
             "takeovers": self.takeovers,
             "fences": dict(self.fences),
             "resource_action_failures": dict(self.action_failures),
+            "monitor_checks": self.monitor_checks,
+            "monitor_failures": dict(self.monitor_failures),
         }
 
 
@@ -309,6 +334,16 @@ def _render_counters(out: _Writer, status: Mapping[str, Any], stats: EngineStats
     for action in ("acquire", "release"):
         value = stats.action_failures[action]
         out.sample("haengine_resource_action_failures_total", value, {"action": action})
+    out.family("haengine_monitor_checks_total", "counter", "Resource monitor checks run.")
+    out.sample("haengine_monitor_checks_total", stats.monitor_checks)
+    out.family(
+        "haengine_monitor_failures_total",
+        "counter",
+        "Resources that failed their monitor check, by result.",
+    )
+    for result in ("not running", "failed", "timeout"):
+        value = stats.monitor_failures[result]
+        out.sample("haengine_monitor_failures_total", value, {"result": result})
     name = "haengine_resource_action_duration_seconds"
     out.family(name, "histogram", "Run time of resource group actions and fences.")
     for action, hist in sorted(stats.action_durations.items()):
@@ -334,6 +369,15 @@ def _render_groups(out: _Writer, status: Mapping[str, Any]) -> None:
         held = group.get("held_by") == me and group.get("state") == "running"
         labels = {"group": group.get("key", ""), "home": group.get("home", "")}
         out.sample("haengine_group_held", held, labels)
+    out.family(
+        "haengine_group_monitor_failures",
+        "gauge",
+        "Monitor failures of the group on this node within the monitor window.",
+    )
+    for group in status.get("groups", []):
+        monitor = group.get("monitor") or {}
+        labels = {"group": group.get("key", ""), "home": group.get("home", "")}
+        out.sample("haengine_group_monitor_failures", _int(monitor.get("failures")), labels)
 
 
 # --------------------------------------------------------------------------- serving

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from engine.config import load_config
 from engine.config.model import ClusterConfig, GroupSpec, Severity
+from engine.config.report import monitor_text
 
 if TYPE_CHECKING:
     from engine.core.policy import ResourcePolicy
@@ -33,10 +34,11 @@ logger = logging.getLogger(__name__)
 WATCHED_FILES = frozenset({"ha.cf", "authkeys", "haresources"})
 WATCH_DEBOUNCE_MS = 300
 LIVE_FIELDS = frozenset(
-    {"timing", "auth", "nodes", "groups", "config_dir", "parameters", "not_acted_on"}
+    {"timing", "auth", "nodes", "groups", "config_dir", "parameters", "not_acted_on", "monitor"}
 )
 """Fields ``plan_reload`` applies (or partly refuses) live; ``parameters`` is the raw
-directive list ``cl_status hbparameter`` reads, so it follows the new files."""
+directive list ``cl_status hbparameter`` reads, so it follows the new files; ``monitor``
+(hatui's resource monitoring) takes effect at the next check."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,10 @@ def plan_reload(
     merged, changed = _plan_groups(old, merged, held_by or {}, applied, refused)
     if old.timing != merged.timing:
         applied.append(f"timing {_timing_text(old)} -> {_timing_text(merged)}")
+    if old.monitor != merged.monitor:
+        applied.append(
+            f"resource monitoring ({monitor_text(old.monitor)}) -> ({monitor_text(merged.monitor)})"
+        )
     auth_changed = old.auth != merged.auth
     if auth_changed:
         keys = ", ".join(f"{k.index} {k.method}" for k in merged.auth.keys)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from typing import TYPE_CHECKING, Any
 
 from engine import __version__
@@ -80,13 +81,19 @@ class EngineStatus:
 
     def _groups_status(self) -> list[dict[str, Any]]:
         policy_groups: dict[str, dict[str, Any]] = {}
+        monitors: dict[str, dict[str, Any]] = {}
         if self.policy is not None:
             groups = self.policy.snapshot().get("groups", [])
             for group in groups if isinstance(groups, list) else []:
                 policy_groups[group["key"]] = group
+            monitors = self.policy.monitor_status(self.loop.time(), time.time())
         result = []
         for spec in self.config.groups:
             info = policy_groups.get(spec.key, {})
+            monitor = monitors.get(spec.key, {})
+            resources = self.actions.resource_states(spec)
+            for resource in resources:
+                resource["monitor"] = monitor.get("resources", {}).get(resource["name"])
             result.append(
                 {
                     "key": spec.key,
@@ -94,7 +101,8 @@ class EngineStatus:
                     "held_by": info.get("held_by"),
                     "state": info.get("state", "stopped"),
                     "reason": info.get("reason", ""),
-                    "resources": self.actions.resource_states(spec),
+                    "resources": resources,
+                    "monitor": monitor.get("group"),
                 }
             )
         return result

@@ -636,25 +636,41 @@ def _chain_severity(states: Iterable[str]) -> Severity:
     return Severity.INFO
 
 
+def _chain_step(resource: Mapping[str, Any]) -> ChainStep:
+    """One resource: ``hbweb ✖ failed (monitor timeout)`` when its check failed."""
+    name, state = str(resource.get("name", "?")), str(resource.get("state", "?"))
+    label = f"{short_resource_name(name)} {state_label(state)}"
+    monitor = resource.get("monitor")
+    if isinstance(monitor, Mapping) and state == "failed":
+        result = monitor.get("result")
+        if result not in (None, "ok"):
+            label += f" (monitor {result})"
+    return ChainStep(name=name, state=state, label=label)
+
+
+def _monitor_title(monitor: Any) -> str:
+    """`` · monitor: 2 failures, restarted`` while a group has recent monitor failures."""
+    if not isinstance(monitor, Mapping) or not monitor.get("enabled"):
+        return ""
+    failures = int(monitor.get("failures") or 0)
+    recovery = str(monitor.get("recovery") or "none")
+    if not failures and recovery == "none":
+        return ""
+    text = f" · monitor: {failures} failure{'' if failures == 1 else 's'}"
+    return text if recovery == "none" else f"{text}, {recovery}"
+
+
 def resource_chains(doc: StatusDoc) -> list[Chain]:
     """Each group as an ordered chain of steps with glyph+word state per step."""
     chains = []
     for group in _groups(doc):
         resources = [r for r in group.get("resources", []) if isinstance(r, Mapping)]
-        steps = tuple(
-            ChainStep(
-                name=str(r.get("name", "?")),
-                state=str(r.get("state", "?")),
-                label=f"{short_resource_name(str(r.get('name', '?')))} "
-                f"{state_label(str(r.get('state', '?')))}",
-            )
-            for r in resources
-        )
+        steps = tuple(_chain_step(r) for r in resources)
         holders = "+".join(_holders(group)) or "nobody"
         state = str(group.get("state", "?"))
         title = (
             f"{group.get('key', '?')} · home {group.get('home', '?')} · held by {holders}"
-            f" · {state_label(state)}"
+            f" · {state_label(state)}{_monitor_title(group.get('monitor'))}"
         )
         severity = _chain_severity([s.state for s in steps] + [state])
         chains.append(
@@ -663,8 +679,10 @@ def resource_chains(doc: StatusDoc) -> list[Chain]:
     return chains
 
 
-TIMELINE_ERRORS = frozenset({"death", "dead", "stonith", "failed", "split_brain", "stall"})
-TIMELINE_WARNINGS = frozenset({"refused", "partition", "ipfail", "one_way", "restart"})
+TIMELINE_ERRORS = frozenset(
+    {"death", "dead", "stonith", "failed", "split_brain", "stall", "monitor"}
+)
+TIMELINE_WARNINGS = frozenset({"refused", "partition", "ipfail", "one_way", "restart", "recovery"})
 TIMELINE_GLYPHS = {
     Severity.ERROR: "✖",
     Severity.WARNING: "◐",

@@ -26,7 +26,7 @@ from engine.config.model import (
     SourceRef,
     Timing,
 )
-from engine.config.validate import validate_hacf
+from engine.config.validate import monitor_config, validate_hacf
 
 logger = logging.getLogger(__name__)
 
@@ -172,4 +172,5 @@ def _build(
         parameters=tuple(parsed.parameters.items()),
         not_acted_on=tuple(parsed.not_acted_on),
         apiauth=tuple(parsed.apiauth),
+        monitor=monitor_config(parsed),
     )

@@ -203,6 +203,39 @@ class LogConfig:
     log_badpack: bool = True
 
 
+MONITOR_TIMEOUT_MS = 20_000
+"""Default ``monitor_timeout``: Pacemaker's default operation timeout, and the timeout
+our ``status`` calls already have."""
+MONITOR_RESTARTS = 2
+"""Default ``monitor_restarts``: two restarts in place, the third failure moves the group
+(Pacemaker ``migration-threshold=3``)."""
+MONITOR_WINDOW_MS = 600_000
+"""Default ``monitor_window``: failures older than 10 minutes are forgotten (Pacemaker
+``failure-timeout=10min``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorConfig:
+    """Resource monitoring (hatui only; ``monitor_*`` directives of ha.cf).
+
+    Heartbeat 3.0.6 never checks a resource after it started (spec §12); with
+    ``interval_ms`` > 0 every member of a group this node runs is checked that often
+    with its ``status`` (OCF ``monitor``), and a failure is recovered: restarted here
+    up to ``restarts`` times within ``window_ms``, then handed to the peer.
+    """
+
+    interval_ms: int = 0
+    """0: monitoring off (Heartbeat's behaviour, the default)."""
+    timeout_ms: int = MONITOR_TIMEOUT_MS
+    restarts: int = MONITOR_RESTARTS
+    window_ms: int = MONITOR_WINDOW_MS
+
+    @property
+    def enabled(self) -> bool:
+        """True when resources are monitored."""
+        return self.interval_ms > 0
+
+
 @dataclass(frozen=True, slots=True)
 class ClusterConfig:
     """Everything this node needs from ``ha.cf``, ``authkeys`` and ``haresources``."""
@@ -240,6 +273,8 @@ class ClusterConfig:
     """Directives that were accepted but that this version does not act on yet."""
     apiauth: tuple[ApiAuthSpec, ...] = ()
     """``apiauth`` lines (parsed and validated; built-in defaults are not listed here)."""
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    """Resource monitoring (hatui only, off by default)."""
 
     @property
     def peers(self) -> tuple[str, ...]:

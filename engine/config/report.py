@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from engine.config.model import ClusterConfig, Issue, Severity
+from engine.config.model import ClusterConfig, Issue, MonitorConfig, Severity
+from engine.config.timeparse import format_ms
 
 
 def _count(number: int, word: str) -> str:
@@ -38,5 +39,22 @@ def format_report(issues: Sequence[Issue], config: ClusterConfig | None = None) 
         lines.append(
             "note: accepted but not acted on by this version: " + ", ".join(config.not_acted_on)
         )
+    if config is not None and config.monitor.enabled:
+        lines.append(f"note: resource monitoring (hatui only): {monitor_text(config.monitor)}")
     lines.append(summary_line(issues, config))
     return "\n".join(lines)
+
+
+def monitor_text(monitor: MonitorConfig) -> str:
+    """``every 10 s, timeout 20 s; 2 restarts within 600 s, then to the peer`` (or off)."""
+    if not monitor.enabled:
+        return "off"
+    return (
+        f"every {_seconds(monitor.interval_ms)}, timeout {_seconds(monitor.timeout_ms)}; "
+        f"{_count(monitor.restarts, 'restart')} within {_seconds(monitor.window_ms)}, "
+        "then the group goes to the peer"
+    )
+
+
+def _seconds(millis: int) -> str:
+    return f"{millis // 1000} s" if millis % 1000 == 0 else format_ms(millis)

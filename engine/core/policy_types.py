@@ -90,7 +90,58 @@ class Fence:
     reason: str
 
 
-Action = Acquire | Release | Fence
+@dataclass(frozen=True, slots=True)
+class Monitor:
+    """Check every member of one running group, left to right, each within ``timeout``
+    seconds (hatui's resource monitor); answer with ``on_monitor_done``.
+
+    Runs beside the Acquire/Release queue, never in it: no transition waits for a check.
+    """
+
+    id: int
+    group_key: str
+    timeout: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class CancelMonitor:
+    """Stop the check ``id`` now (its program is killed): a transition begins."""
+
+    id: int
+    reason: str
+
+
+Action = Acquire | Release | Fence | Monitor | CancelMonitor
+
+
+MONITOR_RESULTS = ("ok", "not running", "failed", "timeout")
+"""``MonitorCheck.result`` values."""
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorCheck:
+    """What the monitor of one resource said.
+
+    ``result`` is ``ok``, ``not running`` (the status says stopped), ``failed`` (the
+    check could not tell, e.g. OCF monitor exit 1) or ``timeout`` (killed after the
+    monitor timeout); ``detail`` is the short text for reasons.
+    """
+
+    resource: str
+    result: str
+    detail: str = ""
+    duration_ms: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when the resource runs."""
+        return self.result == "ok"
+
+    def describe(self) -> str:
+        """``hbweb timeout (timed out after 5.0 s)`` for reasons and log lines."""
+        detail = f" ({self.detail})" if self.detail and self.detail != self.result else ""
+        return f"{self.resource} {self.result}{detail}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +149,8 @@ class PolicyEvent:
     """One timeline entry: a decision with its reason, plus the log line for it.
 
     ``kind`` is one of takeover, release, acquire, standby, failback, refused, failed,
-    fence, shutdown, audit. ``level`` is Heartbeat's priority word (info, WARN, ERROR,
+    fence, shutdown, audit, monitor (a resource failed its check), recovery (what the
+    policy does about it). ``level`` is Heartbeat's priority word (info, WARN, ERROR,
     CRIT, debug); ``log`` is the log text (Heartbeat's wording where Heartbeat logs it).
     """
 

@@ -2,7 +2,9 @@
 
 Heartbeat runs at most one resource-management child at a time and queues the rest
 (spec §7.4); so do we. The heartbeat loop only ever calls ``submit`` (never awaits), and
-learns the outcome through the ``done`` callback.
+learns the outcome through the ``done`` callback. Fences run at once in their own
+tasks; so does a resource monitor check (``monitored`` callback), which any queued
+Acquire/Release (or a CancelMonitor) kills: a transition never waits behind a check.
 """
 
 from __future__ import annotations
@@ -10,12 +12,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from engine.config.model import ClusterConfig, GroupSpec
-from engine.core.policy_types import Acquire, Action, Fence
+from engine.core.policy_types import (
+    Acquire,
+    Action,
+    CancelMonitor,
+    Fence,
+    Monitor,
+    MonitorCheck,
+    Release,
+)
 from engine.resources.agents import AgentOptions, AgentResolver, script_environment
 from engine.resources.group import GroupRunner
 from engine.resources.model import ResourceState, ResourceStatus
@@ -25,6 +35,8 @@ logger = logging.getLogger("heartbeat")
 
 DoneCallback = Callable[[int, bool, str, str], None]
 """(action id, ok, reason, fenced node or "") -> None."""
+MonitorCallback = Callable[[int, Sequence[MonitorCheck]], None]
+"""(Monitor action id, the checks in group order) -> None; never called when cancelled."""
 
 
 class ActionWorker:
@@ -37,16 +49,19 @@ class ActionWorker:
         done: DoneCallback,
         runner: GroupRunner | None = None,
         fencer: Fencer | None = None,
+        monitored: MonitorCallback | None = None,
     ) -> None:
         self.config = config
         self.fencer = fencer or Fencer(config)
         self._fences: set[asyncio.Task[None]] = set()
         self._done = done
+        self._monitored = monitored
+        self._monitor: tuple[int, asyncio.Task[None]] | None = None
         self._groups = {group.key: group for group in config.groups}
         options = AgentOptions(env=script_environment(config, state_dir))
         resolver = AgentResolver(Path(config.config_dir), options=options)
         self.runner = runner or GroupRunner(resolver)
-        self._queue: asyncio.Queue[Action] = asyncio.Queue()
+        self._queue: asyncio.Queue[Acquire | Release] = asyncio.Queue()
         self._states: dict[str, ResourceStatus] = {}
         self._task: asyncio.Task[None] | None = None
         self.current: Action | None = None
@@ -67,6 +82,13 @@ class ActionWorker:
             self._fences.add(task)
             task.add_done_callback(self._fences.discard)
             return
+        if isinstance(action, Monitor):
+            self._start_monitor(action)
+            return
+        if isinstance(action, CancelMonitor):
+            self.cancel_monitor(action.reason, action.id)
+            return
+        self.cancel_monitor(f"{type(action).__name__.lower()} of {action.group_key} queued")
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._work())
         self._queue.put_nowait(action)
@@ -89,9 +111,7 @@ class ActionWorker:
                 self.current = None
             self._done(action.id, ok, reason, node)
 
-    async def _run(self, action: Action) -> tuple[bool, str, str]:
-        if isinstance(action, Fence):
-            return await self._fence(action)
+    async def _run(self, action: Acquire | Release) -> tuple[bool, str, str]:
         group = self._groups.get(action.group_key)
         if group is None:
             return False, f"no resource group with key {action.group_key!r}", ""
@@ -144,6 +164,51 @@ class ActionWorker:
                 stuck.append(group.key)
         return stuck
 
+    # --- resource monitor -----------------------------------------------------
+
+    @property
+    def monitoring(self) -> int | None:
+        """The id of the Monitor running now, if any."""
+        return self._monitor[0] if self._monitor is not None else None
+
+    def _start_monitor(self, action: Monitor) -> None:
+        self.cancel_monitor("a newer check was asked for")
+        task = asyncio.get_running_loop().create_task(self._monitor_now(action))
+        self._monitor = (action.id, task)
+
+    def cancel_monitor(self, reason: str, action_id: int | None = None) -> None:
+        """Kill the running check (only check ``action_id`` when given); no report."""
+        if self._monitor is None or action_id not in (None, self._monitor[0]):
+            return
+        running_id, task = self._monitor
+        self._monitor = None
+        task.cancel()  # run_program kills the status program's process group
+        logger.debug("monitor %d cancelled: %s", running_id, reason)
+
+    async def _monitor_now(self, action: Monitor) -> None:
+        group = self._groups.get(action.group_key)
+        try:
+            if group is None:
+                checks = [MonitorCheck(action.group_key, "failed", "no such resource group")]
+            else:
+                checks = await self.runner.monitor(group, action.timeout)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # an agent bug must not stop monitoring for good
+            logger.exception("monitor %s failed unexpectedly", action)
+            checks = [MonitorCheck(action.group_key, "failed", f"internal error: {exc}")]
+        if self._monitor is None or self._monitor[0] != action.id:
+            return
+        self._monitor = None
+        for check in checks:
+            if not check.ok:
+                reason = f"monitor: {check.describe()}"
+                self._states[check.resource] = ResourceStatus(
+                    check.resource, ResourceState.FAILED, reason
+                )
+        if self._monitored is not None:
+            self._monitored(action.id, checks)
+
     def _progress(self, status: ResourceStatus) -> None:
         self._states[status.name] = status
 
@@ -159,6 +224,7 @@ class ActionWorker:
 
     async def close(self) -> None:
         """Stop the worker task (an action in progress is cancelled)."""
+        self.cancel_monitor("the engine stops")
         for fence in list(self._fences):
             fence.cancel()
         await self.fencer.close()

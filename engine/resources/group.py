@@ -10,12 +10,14 @@ fenced before the peer may start the group, and the caller decides.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from engine.config.model import GroupSpec, ResourceSpec
+from engine.core.policy_types import MonitorCheck
 from engine.errors import ResourceError
 from engine.resources.agents import Agent
 from engine.resources.model import ActionResult, GroupOutcome, ResourceState, ResourceStatus
@@ -125,6 +127,24 @@ class GroupRunner:
                 continue
             statuses.append(ResourceStatus(spec.token, probe.state, probe.detail))
         return statuses
+
+    async def monitor(self, group: GroupSpec, timeout: float) -> list[MonitorCheck]:
+        """Check the members left to right, each ``status`` within ``timeout`` seconds
+        (killed when it takes longer); stop at the first one that does not run."""
+        checks: list[MonitorCheck] = []
+        for spec in group.resources:
+            started = time.monotonic()
+            try:
+                agent = self._resolve(spec)
+            except ResourceError as exc:
+                checks.append(MonitorCheck(spec.token, "failed", str(exc)))
+                break
+            agent.options = dataclasses.replace(agent.options, status_timeout=timeout)
+            check = _judge_monitor(spec.token, await agent.status(), _ms_since(started))
+            checks.append(check)
+            if not check.ok:
+                break
+        return checks
 
     # --- acquire ---------------------------------------------------------------
 
@@ -239,6 +259,17 @@ class GroupRunner:
         logger.critical("Resource STOP failure of %s: %s", token, reason)
         track.set(token, ResourceState.FAILED, reason)
         return _StopReport(False, True, reason)
+
+
+def _judge_monitor(token: str, probe: ActionResult, duration_ms: float) -> MonitorCheck:
+    """One status answer as a monitor result: ok, not running, timeout or failed."""
+    if probe.program is not None and probe.program.timed_out:
+        return MonitorCheck(token, "timeout", probe.detail, duration_ms)
+    if probe.state is ResourceState.RUNNING:
+        return MonitorCheck(token, "ok", "", duration_ms)
+    if probe.state is ResourceState.STOPPED:
+        return MonitorCheck(token, "not running", probe.detail or "status: stopped", duration_ms)
+    return MonitorCheck(token, "failed", probe.detail or f"status: {probe.state}", duration_ms)
 
 
 def _ms_since(start: float) -> float:

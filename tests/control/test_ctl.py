@@ -235,3 +235,37 @@ def test_rsc_status_rules() -> None:
     )
     assert rsc_status({"resources": {"mode": "legacy", "i_hold": "all", "stable": True}}) == "none"
     assert rsc_status({}) == "none"
+
+
+def test_status_human_shows_monitoring_briefly() -> None:
+    import time
+
+    from engine.ctl import format_status
+
+    group = {
+        "key": "IPaddr2::10.99.0.10/24/eth0",
+        "home": "alpha",
+        "held_by": "alpha",
+        "state": "running",
+        "reason": "monitor: hbweb timeout (timed out after 2.0 s); restarted on alpha",
+        "resources": [
+            {"name": "IPaddr2::10.99.0.10/24/eth0", "state": "running",
+             "monitor": {"result": "ok", "time": time.time() - 3, "reason": ""}},
+            {"name": "hbweb", "state": "failed",
+             "monitor": {"result": "timeout", "time": time.time(), "reason": "timed out"}},
+            {"name": "never", "state": "stopped", "monitor": {"result": None}},
+        ],
+        "monitor": {"enabled": True, "failures": 1, "recovery": "restarted",
+                    "reason": "monitor: hbweb timeout; restarted on alpha"},
+    }  # fmt: skip
+    lines = format_status({"node": "alpha", "groups": [group]}).splitlines()
+    assert "    IPaddr2::10.99.0.10/24/eth0  running  (monitor ok 3 s ago)" in lines
+    assert "    hbweb  failed  (monitor timeout 0 s ago: timed out)" in lines
+    assert "    never  stopped" in lines
+    assert (
+        "    monitor: 1 failure(s) in the window, recovery restarted: "
+        "monitor: hbweb timeout; restarted on alpha"
+    ) in lines
+    group["monitor"] = {"enabled": False}
+    lines = format_status({"groups": [group]}).splitlines()
+    assert not any(ln.startswith("    monitor:") for ln in lines)

@@ -7,13 +7,23 @@ from engine.config.model import (
     AutoFailback,
     ClusterConfig,
     GroupSpec,
+    MonitorConfig,
     ResourceSpec,
     SourceRef,
     StonithSpec,
     Timing,
 )
 from engine.core.policy import ResourcePolicy
-from engine.core.policy_types import Acquire, Action, Fence, PolicyEvent, Release
+from engine.core.policy_types import (
+    Acquire,
+    Action,
+    CancelMonitor,
+    Fence,
+    Monitor,
+    MonitorCheck,
+    PolicyEvent,
+    Release,
+)
 from engine.protocol.message import Message
 
 ALPHA_GROUP = "IPaddr2::10.99.0.10/24/eth0"
@@ -32,6 +42,7 @@ def make_config(
     auto: AutoFailback = AutoFailback.ON,
     stonith: bool = False,
     bravo_group: bool = False,
+    monitor: MonitorConfig | None = None,
 ) -> ClusterConfig:
     """The observed two-node cluster; alpha is home of the one (or first) group."""
     groups = [group("alpha", ALPHA_GROUP, "hbhttpd")]
@@ -48,6 +59,7 @@ def make_config(
         groups=tuple(groups),
         auto_failback=auto,
         stonith=(spec,) if stonith else (),
+        monitor=monitor or MonitorConfig(),
     )
 
 
@@ -59,9 +71,15 @@ class Cluster:
         auto: AutoFailback = AutoFailback.ON,
         stonith: bool = False,
         bravo_group: bool = False,
+        monitor: MonitorConfig | None = None,
     ) -> None:
         self.now = 0.0
-        self.kw = {"auto": auto, "stonith": stonith, "bravo_group": bravo_group}
+        self.kw = {
+            "auto": auto,
+            "stonith": stonith,
+            "bravo_group": bravo_group,
+            "monitor": monitor,
+        }
         self.nodes: dict[str, ResourcePolicy] = {}
         self.alive: set[str] = set()
         self.connected = True
@@ -74,6 +92,14 @@ class Cluster:
         """Let both nodes run a group (an unfenced split brain)."""
         self.fail: set[tuple[str, str, str]] = set()
         """(node, kind, key) whose next action fails."""
+        self.checks: dict[str, list[Monitor]] = {"alpha": [], "bravo": []}
+        """Monitor checks running on each node (answered by ``answer_checks``)."""
+        self.cancelled: dict[str, list[CancelMonitor]] = {"alpha": [], "bravo": []}
+        self.checked: list[tuple[str, str, float]] = []
+        """(node, group key, time) of every check answered."""
+        self.broken: dict[tuple[str, str], tuple[str, bool]] = {}
+        """(node, resource) → (monitor result, sticky): what its checks say until a
+        release heals it (a sticky fault survives restarts)."""
         for name in ("alpha", "bravo"):
             self.boot(name)
 
@@ -82,6 +108,7 @@ class Cluster:
         self.nodes[name] = ResourcePolicy(cfg, self.now)
         self.alive.add(name)
         self.pending[name] = []
+        self.checks[name] = []
         return self.nodes[name]
 
     def crash(self, name: str) -> None:
@@ -89,6 +116,19 @@ class Cluster:
         self.alive.discard(name)
         self.running[name].clear()
         self.pending[name] = []
+        self.checks[name] = []
+
+    def rejoin(self, name: str) -> ResourcePolicy:
+        """``name`` restarts (new generation) and comes up beside the other node."""
+        node = self.boot(name)
+        other = self.nodes[self.peer(name)]
+        other.on_node_restarted(name, self.now)
+        for status in ("init", "up", "active"):
+            other.on_node_status(name, status, self.now)
+        node.on_node_status(self.peer(name), "active", self.now)
+        node.on_comm_up(self.now)
+        self.flush()
+        return node
 
     def peer(self, name: str) -> str:
         return "bravo" if name == "alpha" else "alpha"
@@ -102,7 +142,8 @@ class Cluster:
                     continue
                 node = self.nodes[name]
                 self.events[name].extend(node.drain_events())
-                self.pending[name].extend(node.drain_actions())
+                for action in node.drain_actions():
+                    self._take_action(name, action)
                 for msg in node.drain_outbound():
                     moved = True
                     stamped = msg.copy()
@@ -116,6 +157,41 @@ class Cluster:
             if not moved:
                 return
         raise AssertionError("message storm")
+
+    def _take_action(self, name: str, action: Action) -> None:
+        if isinstance(action, Monitor):
+            assert not self.checks[name], f"{name}: two monitor checks at once"
+            assert not self.resource_pending(name), f"{name}: check during an action"
+            self.checks[name].append(action)
+        elif isinstance(action, CancelMonitor):
+            self.cancelled[name].append(action)
+            self.checks[name] = [m for m in self.checks[name] if m.id != action.id]
+        else:
+            self.pending[name].append(action)
+
+    def break_resource(
+        self, name: str, token: str, result: str = "timeout", sticky: bool = False
+    ) -> None:
+        """Make ``name``'s checks of ``token`` fail with ``result``."""
+        self.broken[(name, token)] = (result, sticky)
+
+    def answer_checks(self, name: str) -> None:
+        """Answer the running check of ``name``: members in order, up to the first failure."""
+        for action in self.checks[name]:
+            node = self.nodes[name]
+            spec = next(g.spec for k, g in node._groups.items() if k == action.group_key)
+            results: list[MonitorCheck] = []
+            for res in spec.resources:
+                result, _ = self.broken.get((name, res.token), ("ok", False))
+                if action.group_key not in self.running[name]:
+                    result = "not running"
+                results.append(MonitorCheck(res.token, result, "" if result == "ok" else result))
+                if result != "ok":
+                    break
+            self.checked.append((name, action.group_key, self.now))
+            node.on_monitor_done(action.id, results, self.now)
+        self.checks[name] = []
+        self.flush()
 
     def complete(self, name: str, ok: bool | None = None, reason: str = "") -> Action:
         """Finish the oldest pending action of ``name``."""
@@ -136,19 +212,27 @@ class Cluster:
             self.running[name].add(action.group_key)
         if ok and isinstance(action, Release):
             self.running[name].discard(action.group_key)
+            for res in node._groups[action.group_key].spec.resources:
+                if not self.broken.get((name, res.token), ("", True))[1]:
+                    del self.broken[(name, res.token)]
         self.history.append((name, kind, action.group_key))
         node.on_action_done(action.id, ok, reason or ("done" if ok else "exit 1"), self.now)
         self.flush()
         return action
 
     def run_actions(self) -> None:
-        """Complete Acquire/Release actions (not fences) until none are left."""
+        """Complete Acquire/Release actions (not fences) and monitor checks until none
+        are left."""
         for _ in range(100):
             self.flush()
             names = [n for n in ("alpha", "bravo") if n in self.alive and self.resource_pending(n)]
-            if not names:
+            if names:
+                self.complete(names[0])
+                continue
+            checking = [n for n in ("alpha", "bravo") if n in self.alive and self.checks[n]]
+            if not checking:
                 return
-            self.complete(names[0])
+            self.answer_checks(checking[0])
         raise AssertionError("action storm")
 
     def resource_pending(self, name: str) -> bool:

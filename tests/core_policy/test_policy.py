@@ -21,14 +21,7 @@ def _crash_alpha(c: Cluster) -> int:
 
 def _return_alpha(c: Cluster) -> None:
     """alpha restarts (new generation) and comes up beside bravo."""
-    alpha = c.boot("alpha")
-    bravo = c.nodes["bravo"]
-    bravo.on_node_restarted("alpha", c.now)
-    for status in ("init", "up", "active"):
-        bravo.on_node_status("alpha", status, c.now)
-    alpha.on_node_status("bravo", "active", c.now)
-    alpha.on_comm_up(c.now)
-    c.flush()
+    c.rejoin("alpha")
     c.run_actions()
     c.advance(c.now + 15)
 

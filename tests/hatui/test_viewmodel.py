@@ -98,6 +98,30 @@ def test_failed_step_makes_chain_and_cluster_fail() -> None:
     assert vm.cluster_health(doc) is vm.Severity.ERROR
 
 
+def test_monitor_failure_is_the_failed_step_with_its_reason() -> None:
+    doc = status()
+    group = doc["groups"][0]
+    reason = "monitor: demo-web::18080 timeout (timed out after 5.0 s)"
+    group["resources"][1].update(
+        state="failed",
+        reason=reason,
+        monitor={"result": "timeout", "time": RECEIVED_AT, "reason": "timed out after 5.0 s"},
+    )
+    group["reason"] = reason + "; restarting demo-db on alpha (restart 1 of 2 within 600 s)"
+    group["monitor"] = {"enabled": True, "failures": 1, "recovery": "restarting"}
+    (chain,) = vm.resource_chains(doc)
+    assert chain.line == "demo-db ● running ▶ demo-web ✖ failed (monitor timeout)"
+    assert chain.severity is vm.Severity.ERROR
+    assert chain.reason.startswith("monitor: demo-web::18080 timeout")
+    assert chain.title.endswith(" · monitor: 1 failure, restarting")
+    group["monitor"] = {"enabled": True, "failures": 0, "recovery": "none"}
+    assert "monitor" not in vm.resource_chains(doc)[0].title
+    row = vm.timeline_row({"time": RECEIVED_AT, "kind": "monitor", "group": "demo-db",
+                           "reason": reason})  # fmt: skip
+    assert row.severity is vm.Severity.ERROR
+    assert vm.timeline_severity("recovery", "restarting") is vm.Severity.WARNING
+
+
 def test_banners_disconnected_and_stale() -> None:
     lost = vm.Connection(vm.LinkState.RECONNECTING, 2.0, "connection refused")
     texts = [b.text for b in vm.banners(status(), lost, RECEIVED_AT, RECEIVED_AT)]

@@ -5,10 +5,14 @@ used the same shape, running-real-heartbeat.md). Per node, in its config dir:
 
 * ``hbweb.pid`` — the server's pid, written by the server once it listens;
 * ``hbweb.events`` — one line per action: ``<epoch seconds> <action> <node>``;
-* ``hbweb.fail`` — if present, ``start`` fails (exit 1) after logging the attempt.
+* ``hbweb.fail`` — if present, ``start`` fails (exit 1) after logging the attempt;
+* ``hbweb.probe`` — if present, ``status`` also asks the server over HTTP (no timeout of
+  its own: a frozen server hangs the check until the engine's monitor timeout kills it).
 
 ``status`` prints ``hbweb is running`` / ``hbweb is stopped`` (Heartbeat judges the
 text, spec §7.2). The node name comes from ``HA_CURHOST``, which the engine sets.
+``stop`` also sends SIGCONT, so a stopped (frozen) server gets its SIGTERM, and SIGKILL
+when it is still there after 2 s.
 """
 
 from __future__ import annotations
@@ -37,6 +41,11 @@ with open(pidfile + ".tmp", "w") as handle:
 os.rename(pidfile + ".tmp", pidfile)
 server.serve_forever()
 """.replace("PORT", str(PORT))
+
+_PROBE = (
+    "import sys, urllib.request; "
+    "sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:PORT/').read().decode())"
+).replace("PORT", str(PORT))
 
 _SCRIPT = r"""#!/bin/sh
 # hbweb: LSB-style test service (start|stop|status); serves $HA_CURHOST on :8080.
@@ -72,15 +81,27 @@ stop)
     if running; then
         pid=$(cat "$PIDFILE")
         kill "$pid"
+        kill -CONT "$pid" 2>/dev/null
         i=0
         while alive "$pid" && [ $i -lt 200 ]; do sleep 0.01; i=$((i + 1)); done
+        if alive "$pid"; then
+            kill -KILL "$pid" 2>/dev/null
+            while alive "$pid"; do sleep 0.01; done
+        fi
     fi
     rm -f "$PIDFILE"
     event stopped
     exit 0
     ;;
 status)
-    if running; then echo "hbweb is running"; exit 0; fi
+    if running; then
+        if [ ! -e "$DIR/hbweb.probe" ]; then echo "hbweb is running"; exit 0; fi
+        if [ "$("$PY" -c "@PROBE@" 2>/dev/null)" = "$NODE" ]; then
+            echo "hbweb is running"; exit 0
+        fi
+        echo "hbweb is not running (no answer on port @PORT@)"
+        exit 1
+    fi
     echo "hbweb is stopped"
     exit 3
     ;;
@@ -94,7 +115,12 @@ esac
 
 def hbweb_script() -> str:
     """The script text, with this interpreter baked in (no PATH lookups inside the node)."""
-    return _SCRIPT.replace("@PYTHON@", sys.executable).replace("@SERVER@", _SERVER)
+    return (
+        _SCRIPT.replace("@PYTHON@", sys.executable)
+        .replace("@SERVER@", _SERVER)
+        .replace("@PROBE@", _PROBE)
+        .replace("@PORT@", str(PORT))
+    )
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,15 @@ class Pair:
         return self.lab.wait_http_body(VIP, PORT, node, timeout, 0.02)
 
 
-def _start_pair(make_lab: LabFactory, auto_failback: str = "on", failing: bool = False) -> Pair:
+def _start_pair(
+    make_lab: LabFactory,
+    auto_failback: str = "on",
+    failing: bool = False,
+    *,
+    extra: str = "",
+    markers: tuple[str, ...] = (),
+) -> Pair:
+    """alpha + bravo with the web group; ``markers`` are hbweb files (hbweb.probe...)."""
     lab = make_lab(["alpha", "bravo"], networks=2)
     media = [*ucast_lines(lab, "eth0", 0), *ucast_lines(lab, "eth1", 1)]
     cluster = Cluster(
@@ -66,13 +74,14 @@ def _start_pair(make_lab: LabFactory, auto_failback: str = "on", failing: bool =
         media,
         TIMERS,
         haresources=HARESOURCES,
+        extra=extra,
         auto_failback=auto_failback,
         scripts={"hbweb": hbweb_script()},
     )
     for name in cluster.names:
         cluster.configure(name)
-        if failing:
-            (lab.node_dirs(name)[0] / "hbweb.fail").touch()
+        for marker in (*markers, *(["hbweb.fail"] if failing else [])):
+            (lab.node_dirs(name)[0] / marker).touch()
     sampler = lab.vip_sampler(VIP)
     sampler.start()
     cluster.start_all()

@@ -97,6 +97,26 @@ def test_render_derives_everything_from_the_status_document() -> None:
     assert text.count("# TYPE haengine_link_up gauge") == 1
 
 
+def test_monitor_checks_are_counted_beside_the_action_queue() -> None:
+    from engine.core.policy_types import MonitorCheck
+
+    stats = EngineStats()
+    stats.action_submitted(1, "acquire", now=1.0)
+    stats.action_submitted(2, "monitor", now=1.5)  # runs beside the queue: not queued
+    stats.action_submitted(3, "cancelmonitor", now=1.6)
+    stats.action_finished(1, True, now=2.0)
+    stats.monitor_finished([MonitorCheck("ip", "ok"), MonitorCheck("web", "timeout")])
+    stats.monitor_finished([MonitorCheck("ip", "ok"), MonitorCheck("web", "ok")])
+    doc = dict(STATUS, groups=[dict(STATUS["groups"][0], monitor={"failures": 1})])
+    lines = set(render(doc, stats).splitlines())
+    assert 'haengine_resource_action_duration_seconds_sum{action="acquire"} 1.0' in lines
+    assert "haengine_monitor_checks_total 2" in lines
+    assert 'haengine_monitor_failures_total{result="timeout"} 1' in lines
+    assert 'haengine_monitor_failures_total{result="not running"} 0' in lines
+    assert 'haengine_group_monitor_failures{group="IPaddr2::10.0.0.1",home="alpha"} 1' in lines
+    assert stats.counters()["monitor_failures"] == {"timeout": 1}
+
+
 def test_link_histogram_counts_each_new_heartbeat_once() -> None:
     stats = EngineStats()
     link = FakeLink()

@@ -24,6 +24,8 @@ from tests.lab.cluster import Timers, ucast_lines
 from tests.lab.engine import REPO_ROOT, write_config
 from tests.lab.faults import cpu_starved, frozen
 from tests.lab.fuzz import mutated_datagrams
+from tests.lab.hbweb import PORT as WEB_PORT
+from tests.lab.hbweb import hbweb_script, service_events
 from tests.lab.netns import CLIENT_ADDRESS, Lab, LabUnsupported, Sample, wait_until
 from tests.lab.powerswitch import PORT as SWITCH_PORT
 from tests.lab.powerswitch import PowerSwitch
@@ -499,6 +501,72 @@ def s24_freeze_with_stonith() -> ScenarioResult:
         check(result, 0 <= reset < first_index(lines, "Acquiring resource group"), "fence first")
         run.crashed["alpha"] = time.monotonic() + 1e9  # power-cycled: no leftover audit
         finish(run, result)
+    return result
+
+
+MONITOR = "monitor_interval 1\nmonitor_timeout 2\nmonitor_restarts 1\nmonitor_window 120\n"
+MONITOR_BUDGET_S = 1 + 2 + 1.0
+"""interval + timeout + 1 s for the kill, scheduling and the 50 ms polling."""
+
+
+def _web_monitor(run: Run) -> dict[str, object]:
+    """alpha's ``groups[0].monitor`` (failures, restarts, recovery...)."""
+    status = run.cluster.status("alpha") or {}
+    value = (status.get("groups") or [{}])[0].get("monitor") or {}
+    return dict(value)
+
+
+def _served_by(run: Run) -> str | None:
+    reply = run.lab.http_get(VIP, WEB_PORT, timeout=0.2)
+    return None if reply is None or reply.status != 200 else reply.body
+
+
+def _freeze_web(run: Run) -> float:
+    """SIGSTOP alpha's web server process only (never the engine)."""
+    pid = int((run.lab.node_dirs("alpha")[0] / "hbweb.pid").read_text())
+    os.kill(pid, signal.SIGSTOP)
+    return time.monotonic()
+
+
+def s26_freeze_service() -> ScenarioResult:
+    """26. freeze only the service process: the monitor timeout detects it within
+    interval + timeout, alpha restarts the group, a second freeze moves it to bravo."""
+    result = ScenarioResult("26 freeze the service process")
+    web = f"alpha IPaddr2::{VIP}/24/eth0 hbweb\n"
+    scripts = {"hbweb": hbweb_script()}
+    with two_nodes(MONITOR, start=(), haresources=web, scripts=scripts) as run:
+        for name in run.cluster.names:
+            (run.lab.node_dirs(name)[0] / "hbweb.probe").touch()
+            run.cluster.start(name)
+        settle(run)
+        wait_until(lambda: int(_web_monitor(run).get("checks") or 0) >= 1, 10, 0.05, "a check")
+        frozen_at = _freeze_web(run)
+        wait_until(lambda: _web_monitor(run).get("failures") == 1, 10, 0.05, "failure 1")
+        result.detection_ms = (time.monotonic() - frozen_at) * 1000
+        wait_until(lambda: _served_by(run) == "alpha", 10, 0.02, "alpha serves again")
+        result.gap_ms = (time.monotonic() - frozen_at) * 1000
+        try:
+            wait_until(lambda: _web_monitor(run).get("recovery") == "restarted", 5, 0.05, "ok")
+        except TimeoutError:
+            check(result, False, f"restarted in place ({_web_monitor(run)})")
+        check(result, (result.detection_ms or 0) <= MONITOR_BUDGET_S * 1000,
+              f"detected within interval+timeout+1 s ({result.detection_ms:.0f} ms)")  # fmt: skip
+        again = _freeze_web(run)
+        wait_until(lambda: _served_by(run) == "bravo", 15, 0.02, "bravo serves")
+        moved_s = time.monotonic() - again
+        wait_until(lambda: _web_monitor(run).get("recovery") == "moved", 5, 0.05, "moved")
+        result.details.append(
+            f"info: detected {result.detection_ms:.0f} ms, served again by alpha after "
+            f"{result.gap_ms:.0f} ms; second freeze: bravo serves after {moved_s:.2f} s"
+        )
+        check(result, held_by(run, "bravo") == "bravo", "bravo holds the group")
+        stops = [e.time for e in service_events(run.lab.node_dirs("alpha")[0])
+                 if e.action == "stopped"]  # fmt: skip
+        starts = [e.time for e in service_events(run.lab.node_dirs("bravo")[0])
+                  if e.action == "start"]  # fmt: skip
+        check(result, bool(stops and starts) and stops[-1] < starts[0], "stopped before started")
+        check(result, log_count(run, "alpha", "failed its monitor: timeout") == 2, "2 timeouts")
+        finish(run, result, allow=[r"failed its monitor", r"hbweb status timed out"])
     return result
 
 

@@ -41,6 +41,7 @@ SCENARIOS: dict[str, Callable[[], ScenarioResult]] = {
     "s23": scenarios.s23_short_freeze,
     "s24": more.s24_freeze_with_stonith,
     "s25": scenarios.s25_long_freeze_no_stonith,
+    "s26": more.s26_freeze_service,
     "s28": scenarios.s28_clock_skew,
     "s29": more.s29_cut_with_stonith,
     "s30": more.s30_cut_without_stonith,
@@ -63,10 +64,6 @@ SCENARIOS: dict[str, Callable[[], ScenarioResult]] = {
 """Every runnable scenario, by §6 number."""
 
 SKIPPED: dict[str, tuple[str, str]] = {
-    "s26": (
-        "26 freeze the service process",
-        "the engine, like Heartbeat v1 haresources, has no resource monitor operation",
-    ),
     "s49": ("49 interop with Debian heartbeat", "optional; covered by tests/interop"),
     "s50": ("50 2 h random soak", "optional; 2 h is beyond one make-soak run"),
 }

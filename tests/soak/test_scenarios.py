@@ -87,7 +87,7 @@ def test_s47_flood_60s() -> None:
 
 
 EXPLICIT = {"s01", "s10", "s11", "s16", "s17", "s18", "s21", "s23", "s25", "s28", "s47"}
-FAST = {"s34"}
+FAST = {"s26", "s34"}
 """Cheap scenarios (< 30 s each) that join the CI fast subset."""
 
 

@@ -27,6 +27,7 @@ class AuditMixin(PolicyJobs):
                 n: list(k) for n, k in {**self._stop_fence, **self._stop_unconfirmed}.items()
             },
             "shutdown_blocked": self._shutdown_blocked,
+            "monitor": self._monitor_settings(),
             **({"ipfail": self._ipfail.snapshot()} if self._ipfail is not None else {}),
         }
 

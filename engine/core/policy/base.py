@@ -98,3 +98,13 @@ class PolicyBase(PolicyState):
         def _pull_ipfail(self) -> None: ...  # ipfail
 
         def _audit(self) -> None: ...  # audit
+
+        def _monitor_progress(self) -> None: ...  # monitor
+
+        def _monitor_dispatch(self) -> None: ...  # monitor
+
+        def _monitor_holds_back(self, key: str) -> str: ...  # monitor
+
+        def _monitor_settings(self) -> dict[str, object]: ...  # monitor
+
+        def _transition_refusal(self) -> str | None: ...  # admin

@@ -34,7 +34,10 @@ class PolicyJobs(PolicyMessages):
         self._settle()
 
     def _settle(self) -> None:
-        """Run deferred work and the job queue until nothing more can move."""
+        """Run deferred work and the job queue until nothing more can move.
+
+        Then start or cancel a resource monitor check: only a settled node checks.
+        """
         for _ in range(1000):
             while self._soon:
                 self._soon.popleft()()
@@ -42,8 +45,10 @@ class PolicyJobs(PolicyMessages):
             if self._shutdown_wanted and not self._shutdown_in_progress:
                 self._try_begin_shutdown()
             self._maybe_resolve_conflict()
+            self._monitor_progress()
             if not self._soon:
-                return
+                break
+        self._monitor_dispatch()
 
     def _enqueue(self, job: _Job) -> None:
         self._queue.append(job)
@@ -94,6 +99,10 @@ class PolicyJobs(PolicyMessages):
                 level="ERROR",
             )
             return
+        held_back = self._monitor_holds_back(step.key)
+        if held_back:
+            self._event("refused", f"not starting {step.key} now: {held_back}", group=step.key)
+            return
         g.state, g.reason = "starting", step.reason
         self._inflight = (self._new_id(), step)
         self._actions.append(Acquire(self._inflight[0], step.key, step.reason))
@@ -130,7 +139,8 @@ class PolicyJobs(PolicyMessages):
             self._job.failures.append(step.key)
         which = "local" if self._class_of(step.key) is Hold.LOCAL else "foreign"
         push = ""
-        if not g.pushed and self._peer is not None:
+        monitor_recovery = self._job is not None and self._job.name == "monitor"
+        if not g.pushed and self._peer is not None and not monitor_recovery:
             g.pushed = True
             self._pushes.append((self._now + FAILED_START_PUSH_DELAY, which, step.key))
             push = f"; asking {self._peer} to take the {which} groups in 30 s"

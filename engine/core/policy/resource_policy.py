@@ -16,6 +16,7 @@ from engine.core.policy.audit import AuditMixin
 from engine.core.policy.fencing import FencingMixin
 from engine.core.policy.ipfail import IpfailMixin
 from engine.core.policy.legacy import LegacyMixin
+from engine.core.policy.monitor import MonitorMixin
 from engine.core.policy.shutdown import ShutdownMixin
 from engine.core.policy.standby import StandbyMixin
 from engine.core.policy.startup import StartupMixin
@@ -36,6 +37,7 @@ class ResourcePolicy(
     LegacyMixin,
     ShutdownMixin,
     IpfailMixin,
+    MonitorMixin,
     AuditMixin,
 ):
     """Heartbeat v1 resource ownership: nice_failback, legacy, standby, shutdown, fencing.
@@ -60,7 +62,8 @@ class ResourcePolicy(
         return out
 
     def drain_actions(self) -> list[Action]:
-        """Acquire/Release/Fence actions for the shell to run one at a time, in order."""
+        """Actions for the shell: Acquire/Release one at a time in order, Fence at once,
+        Monitor beside them (CancelMonitor stops one)."""
         out, self._actions = self._actions, []
         return out
 
@@ -78,6 +81,7 @@ class ResourcePolicy(
         ]
         times.extend(self._fence_retry.values())
         times.extend(t for t, _, _ in self._pushes)
+        times.extend(self._monitor_deadlines())
         if self._ipfail is not None and self._ipfail.next_deadline() is not None:
             times.append(self._ipfail.next_deadline() or 0.0)
         return min(times) if times else None

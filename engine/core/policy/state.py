@@ -12,9 +12,16 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from engine.config.model import AutoFailback, ClusterConfig, GroupSpec
+from engine.config.model import AutoFailback, ClusterConfig, GroupSpec, MonitorConfig
 from engine.core.ipfail import IpFail, make_ipfail
-from engine.core.policy_types import Action, Hold, PolicyEvent, ResourceState, StandbyState
+from engine.core.policy_types import (
+    Action,
+    Hold,
+    MonitorCheck,
+    PolicyEvent,
+    ResourceState,
+    StandbyState,
+)
 from engine.protocol.message import Message
 
 STANDBY_INIT_TIMEOUT = 10.0
@@ -28,6 +35,12 @@ STONITH_RETRY_MAX = 60.0
 FAILED_START_PUSH_DELAY = 30.0
 """ResourceManager runs ``hb_standby`` 30 s after a failed start (spec §7.3)."""
 RESOURCE_MANAGER = "/usr/share/heartbeat/ResourceManager"
+MONITOR_RETRY_MIN = 30.0
+"""Seconds a group whose monitor restarts are used up (and that no peer can take) stays
+stopped before it is tried here again; doubles on every further failure, up to the
+monitor window."""
+MONITOR_HANDOVER_RETRY = 1.0
+"""Seconds between attempts to hand a failed group over while the cluster is in flux."""
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -47,6 +60,7 @@ _STOP_FAILED_INFO = {
     "standby aborted": "while going standby",
     "shutdown": "while shutting down",
     "stop failed": "while handing groups back after a partition",
+    "monitor stop failed": "while recovering from a monitor failure",
 }
 """``info`` of a peer's hold report that, with holdings left, means a stop failed there."""
 
@@ -62,6 +76,34 @@ class _Group:
     """``start`` or ``stop`` when state is failed."""
     pushed: bool = False
     """The one delayed standby push after a failed start has been scheduled."""
+
+
+@dataclass(slots=True)
+class _Monitor:
+    """Monitoring of one group on this node: schedule, failures, recovery (hatui only)."""
+
+    due: float | None = None
+    """When the next check is due (None: the group is not running here)."""
+    failures: list[tuple[float, str]] = field(default_factory=list)
+    """(time, resource) of each failure within the monitor window, oldest first."""
+    restarts: int = 0
+    """Restarts in place since the engine started."""
+    recovery: str = ""
+    """"" or restarting, stopping, handover, handing over, moved, waiting, retrying,
+    restarted, stop failed."""
+    cause: str = ""
+    """The failure being recovered (``monitor: hbweb timeout (...)``)."""
+    reason: str = ""
+    """``cause; what we do about it``."""
+    retry_at: float | None = None
+    """When a handover is tried again (handover) or the group is started again (waiting)."""
+    backoff: int = 0
+    """How many times the group was kept stopped since the failures last expired."""
+    handed_away_at: float | None = None
+    """When we last handed the group to the peer because of monitor failures."""
+    last: dict[str, tuple[MonitorCheck, float]] = field(default_factory=dict)
+    """Resource → its last check and when it ended."""
+    checks: int = 0
 
 
 @dataclass(slots=True)
@@ -152,6 +194,11 @@ class PolicyState:
     _shutdown_complete: bool
     # ipfail, built in (spec §11.3; engine/core/ipfail.py)
     _ipfail: IpFail | None
+    # resource monitoring (hatui only; engine/core/policy/monitor.py)
+    _monitor_cfg: MonitorConfig
+    _monitors: dict[str, _Monitor]
+    _monitor_inflight: tuple[int, str] | None
+    """(Monitor action id, group key) of the check running now."""
 
     def __init__(
         self,
@@ -184,6 +231,9 @@ class PolicyState:
         self._init_jobs()
         self._init_shutdown()
         self._ipfail = make_ipfail(config)
+        self._monitor_cfg = config.monitor
+        self._monitors = {}
+        self._monitor_inflight = None
 
     def _init_bookkeeping(self) -> None:
         """Heartbeat's resource bookkeeping at start-up (spec §7.5)."""
