@@ -28,6 +28,8 @@ STONITH_RETRY_MAX = 60.0
 FAILED_START_PUSH_DELAY = 30.0
 """ResourceManager runs ``hb_standby`` 30 s after a failed start (spec §7.3)."""
 RESOURCE_MANAGER = "/usr/share/heartbeat/ResourceManager"
+CLAIM_ANSWER_INTERVAL = 1.0
+"""Seconds between two answers to peer reports that claim our groups (``_answer_claim``)."""
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -122,6 +124,7 @@ class PolicyState:
     _peer_restarted: bool
     _pending_dead: list[tuple[str, str]]
     _legacy_peer_holds: set[str]
+    _claim_answered_at: float | None
     # fencing
     _fence_delay: float
     _fence_retry_min: float
@@ -210,6 +213,7 @@ class PolicyState:
         self._peer_restarted = False
         self._pending_dead = []
         self._legacy_peer_holds = set()
+        self._claim_answered_at = None
 
     def _init_fencing(self) -> None:
         self._fence_inflight = {}
