@@ -149,6 +149,15 @@ class Runner:
         self.queue.verdict(held.packet_id, NF_ACCEPT, held.payload)
 
 
+def queue_length(spec: NetemSpec) -> int:
+    """Packets the kernel may hold for us: beyond that the queue fails open (accepts).
+
+    A margin over netem's ``limit`` (which the emulator enforces itself, by dropping),
+    so that the kernel only lets packets by when the emulator cannot keep up.
+    """
+    return max(spec.limit, 64) + 64
+
+
 def _realtime() -> None:
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(RT_PRIORITY))
@@ -188,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.__setitem__(0, True))
     spec = NetemSpec.parse(args.spec)
     _realtime()
-    queue = NfQueue(args.queue, maxlen=max(spec.limit, 64) + 64)
+    queue = NfQueue(args.queue, maxlen=queue_length(spec))
     injector = Injector(args.direction, args.dev, args.inject_fd, args.dst_mac)
     runner = Runner(queue, Emulator(spec, random.Random(args.seed)), injector)
     print(json.dumps({"ready": True, "queue": args.queue, "pid": os.getpid()}), flush=True)

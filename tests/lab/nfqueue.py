@@ -245,10 +245,13 @@ class NfQueue:
         """The netlink socket's descriptor (for selectors)."""
         return self._sock.fileno()
 
-    def receive(self) -> list[QueuedPacket]:
-        """Packets waiting on the socket now (empty when none; never blocks)."""
+    def receive(self, most: int = 256) -> list[QueuedPacket]:
+        """Packets waiting on the socket now, from ``most`` datagrams at most (never blocks).
+
+        The bound lets a caller under a flood get back to its timers between batches.
+        """
         packets: list[QueuedPacket] = []
-        while True:
+        for _ in range(most):
             try:
                 data = self._sock.recv(1 << 17)
             except BlockingIOError:
@@ -262,6 +265,7 @@ class NfQueue:
                     packets.append(item)
                 elif item.code:
                     self.errors += 1
+        return packets
 
     def verdict(self, packet_id: int, decision: int, payload: bytes | None = None) -> None:
         """Accept or drop one packet (``payload`` replaces its bytes)."""

@@ -22,6 +22,8 @@ from contextlib import contextmanager
 import pytest
 
 from tests.lab import Lab, LabUnsupported, lab_unavailable_reason
+from tests.lab.netemu import NetemSpec
+from tests.lab.netemu_run import queue_length
 from tests.lab.netns import run
 from tests.lab.nsutil import socket_in_netns
 from tests.lab.shaping import EmulatedShaper, emulate
@@ -224,6 +226,21 @@ def test_a_killed_emulator_lets_traffic_through(lab: Lab) -> None:
         assert max(round_trips(lab, 5)) < 50, "bypass: nobody on the queue, packets pass"
     assert shaper.stats["alive_at_stop"] is False
     assert _rules(lab).strip() == ""
+
+
+def test_a_full_queue_fails_open(lab: Lab) -> None:
+    """A stopped emulator: the kernel holds up to its queue length, lets the rest through."""
+    count = 300
+    with shaped(lab, "delay 20ms limit 50") as shaper:
+        os.kill(shaper.pid, signal.SIGSTOP)
+        try:
+            early = one_way(lab, [i.to_bytes(2, "big") for i in range(count)], wait=0.2)
+        finally:
+            os.kill(shaper.pid, signal.SIGCONT)
+        time.sleep(0.3)  # the held ones get their verdict now
+    maxlen = queue_length(NetemSpec.parse("delay 20ms limit 50"))
+    assert len(early) >= count - maxlen - 5, "beyond the queue length packets pass"
+    assert shaper.stats["queued"] <= maxlen + 5
 
 
 def test_only_namespaces_of_an_open_lab(lab: Lab) -> None:
