@@ -5,7 +5,7 @@ For each setting and implementation, on a fresh two-node cluster (same configura
 
 1. false deaths: for ``--seconds`` (the issue asks for 600), with ``--hogs`` busy-loop
    processes (``stress-ng`` is not required) and ``--loss`` % random drop on every node
-   link (netem, or the lab's nft fallback), count the times either node declared the
+   link (netem, or the lab's NFQUEUE emulator), count the times either node declared the
    other dead (``node X: is dead`` in its log) although both ran all along;
 2. crash under load: with the hogs still running and the loss removed, crash alpha and
    time crash → VIP answers HTTP from bravo.

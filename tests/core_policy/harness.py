@@ -90,6 +90,8 @@ class Cluster:
         self.history: list[tuple[str, str, str]] = []
         self.allow_double = False
         """Let both nodes run a group (an unfenced split brain)."""
+        self.muted: set[str] = set()
+        """Nodes whose messages do not reach the peer (a one-way cut)."""
         self.fail: set[tuple[str, str, str]] = set()
         """(node, kind, key) whose next action fails."""
         self.checks: dict[str, list[Monitor]] = {"alpha": [], "bravo": []}
@@ -150,7 +152,8 @@ class Cluster:
                     stamped.append("src", name)
                     self.wire.append((name, stamped))
                     targets: list[str] = [name]
-                    if self.connected and self.peer(name) in self.alive:
+                    peer_hears = self.connected and name not in self.muted
+                    if peer_hears and self.peer(name) in self.alive:
                         targets.append(self.peer(name))
                     for target in targets:
                         self.nodes[target].on_message(stamped.copy(), self.now)

@@ -367,6 +367,39 @@ def test_healed_partition_ends_with_the_home_node_as_single_owner() -> None:
     assert "bravo is their home node" in str(c.group_view("alpha", BRAVO_GROUP)["reason"])
 
 
+def test_one_way_partition_heals_with_the_home_node_as_single_owner() -> None:
+    """Only bravo lost alpha (alpha's packets late beyond deadtime): alpha saw no partition.
+
+    alpha heard bravo's takeover all along and had no reason of its own to report its
+    holdings again; bravo forgot them when it declared alpha dead. Unless the home node
+    answers a peer report that claims its groups, bravo never learns that both run the
+    group and keeps it for good (found by soak s19: delay 3 s on alpha's egress).
+    """
+    c = Cluster()
+    c.cold_start()
+    c.muted.add("alpha")
+    c.allow_double = True
+    c.nodes["bravo"].on_node_dead("alpha", f"alpha {DEATH}", c.now)
+    c.run_actions()
+    assert c.holder(G) == ["alpha", "bravo"]
+    assert "Both machines own our resources!" in c.logs("alpha")
+    c.advance(c.now + 3)  # the delay: alpha's answer then was lost (it was only late)
+    c.muted.clear()
+    c.allow_double = False
+    c.history.clear()
+    mark = len(c.wire)
+    c.nodes["bravo"].on_node_status("alpha", "active", c.now)
+    c.run_actions()
+    assert c.history == [("bravo", "release", G)]
+    assert c.holder(G) == ["alpha"]
+    assert "Both machines own foreign resources!" in c.logs("bravo")
+    answer = [("t", "resource"), ("rsc_hold", "local"), ("rtype", "full"), ("isstable", "1")]
+    assert answer in c.sent("alpha", mark)
+    for name in ("alpha", "bravo"):
+        assert c.group_view(name, G)["held_by"] == "alpha"
+    assert len(c.wire) - mark < 12, "a few reports, no storm"
+
+
 def test_bad_resource_message_changes_nothing() -> None:
     c = Cluster()
     c.cold_start()

@@ -10,21 +10,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.lab.netns import (
-    Lab,
-    LabUnsupported,
-    kill_namespace_processes,
-    nft_drop_rule,
-    run,
-)
+from tests.lab.netns import Lab, LabUnsupported, kill_namespace_processes, run
+from tests.lab.shaping import Shaping, shaped
 
 logger = logging.getLogger(__name__)
 
@@ -34,76 +27,28 @@ FAKETIME_LIBS = (
     Path("/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1"),
     Path("/usr/lib/faketime/libfaketime.so.1"),
 )
-NETEM_KINDS = ("loss", "delay", "reorder", "duplicate", "corrupt")
 
 
 # ----------------------------------------------------------------- netem per direction
 
 
-def switch_port(lab: Lab, node: str, ifname: str) -> str:
-    """The switch-side veth of ``node``'s ``ifname`` (its egress is the node's ingress)."""
-    return f"n{lab.node(node).index}e{int(ifname.removeprefix('eth'))}"
-
-
-def netem_argv(namespace: str, dev: str, spec: str) -> list[str]:
-    """``tc`` command that replaces the root qdisc of ``dev`` with netem ``spec``."""
-    words = spec.split()
-    if not words or words[0] not in NETEM_KINDS:
-        raise ValueError(f"netem spec must start with one of {NETEM_KINDS}: {spec!r}")
-    return ["tc", "-n", namespace, "qdisc", "replace", "dev", dev, "root", "netem", *words]
-
-
 @contextlib.contextmanager
-def netem(lab: Lab, node: str, ifname: str, spec: str, direction: str = "egress") -> Iterator[None]:
+def netem(
+    lab: Lab, node: str, ifname: str, spec: str, direction: str = "egress"
+) -> Iterator[Shaping]:
     """Shape one direction of ``node``'s ``ifname`` with netem (loss/delay/reorder/...).
 
-    ``egress`` shapes what the node sends; ``ingress`` shapes what it receives, done as
-    the egress of the switch-side veth (no ifb needed); ``both`` does both.
+    ``egress`` shapes what the node sends; ``ingress`` what it receives (the netem qdisc
+    on the switch-side veth, or the emulator on the node's input hook); ``both`` does
+    both. Uses the netem qdisc when the kernel has it, else the NFQUEUE emulator
+    (``tests.lab.shaping``) for every kind; the yielded :class:`Shaping` holds the
+    emulator's counters once the block has ended.
+
+    Raises:
+        LabUnsupported: neither works here (the message has both reasons).
     """
-    targets: list[tuple[str, str]] = []
-    if direction in ("egress", "both"):
-        targets.append((lab.node(node).namespace, ifname))
-    if direction in ("ingress", "both"):
-        targets.append((lab.switch, switch_port(lab, node, ifname)))
-    if not targets:
-        raise ValueError(f"direction must be egress, ingress or both, not {direction!r}")
-    applied: list[tuple[str, str]] = []
-    nft: list[str] = []
-    try:
-        for namespace, dev in targets:
-            proc = subprocess.run(netem_argv(namespace, dev, spec), capture_output=True, text=True)
-            if proc.returncode != 0:
-                loss = re.fullmatch(r"\s*loss\s+(\d+)%\s*", spec)
-                if loss is None or shutil.which("nft") is None:
-                    raise LabUnsupported(f"netem {spec!r} on {dev}: {proc.stderr.strip()}")
-                if namespace == lab.switch:  # bridged frames skip inet hooks: drop on input
-                    namespace, dev = lab.node(node).namespace, ifname
-                    _nft_drop(namespace, dev, int(loss.group(1)), "input", "iifname")
-                else:
-                    _nft_drop(namespace, dev, int(loss.group(1)))
-                nft.append(namespace)
-                continue
-            applied.append((namespace, dev))
-        yield
-    finally:
-        for namespace in nft:
-            subprocess.run(
-                ["ip", "netns", "exec", namespace, "nft", "delete", "table", "inet", "hbfault"],
-                capture_output=True,
-            )
-        for namespace, dev in applied:
-            subprocess.run(
-                ["tc", "-n", namespace, "qdisc", "del", "dev", dev, "root"], capture_output=True
-            )
-
-
-def _nft_drop(
-    namespace: str, dev: str, percent: int, hook: str = "postrouting", match: str = "oifname"
-) -> None:
-    """Random drop on ``dev`` with nftables (kernels without the netem qdisc)."""
-    problem = nft_drop_rule(namespace, "hbfault", f"{hook}_{dev}", hook, match, dev, percent)
-    if problem:
-        raise LabUnsupported(f"netem and nft both unusable on {dev}: {problem}")
+    with shaped(lab, node, ifname, spec, direction) as shaping:
+        yield shaping
 
 
 # ----------------------------------------------------------------------------- freeze

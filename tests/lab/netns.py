@@ -36,6 +36,7 @@ from tests.lab.nsutil import AddressWatcher, socket_in_netns
 
 if TYPE_CHECKING:
     from tests.lab.engine import EngineHandle
+    from tests.lab.shaping import Shaper
 
 logger = logging.getLogger(__name__)
 
@@ -45,26 +46,6 @@ NAMESPACE_PATTERN = re.compile(r"^hl(\d+)x\d+-")
 CLIENT_ADDRESS = "10.99.0.100"
 _lab_counter = itertools.count(1)
 _open_prefixes: set[str] = set()
-
-
-
-def nft_drop_rule(
-    namespace: str, table: str, chain: str, hook: str, match: str, dev: str, percent: int
-) -> str:
-    """Drop ``percent`` % of packets matching ``match dev`` (netem's stand-in); "" or why not."""
-    sample = "" if percent >= 100 else f"numgen random mod 100 < {percent} "
-    script = (
-        f"add table inet {table}\n"
-        f"add chain inet {table} {chain} {{ type filter hook {hook} priority 0; }}\n"
-        f'add rule inet {table} {chain} {match} "{dev}" {sample}drop\n'
-    )
-    proc = subprocess.run(
-        ["ip", "netns", "exec", namespace, "nft", "-f", "-"],
-        input=script,
-        capture_output=True,
-        text=True,
-    )
-    return "" if proc.returncode == 0 else proc.stderr.strip() or "nft failed"
 
 
 class LabUnavailable(RuntimeError):
@@ -384,7 +365,7 @@ class Lab:
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix=f"{self.prefix}-"))
         self.engines: list[EngineHandle] = []
         self._created: list[str] = []
-        self._nft_rules: set[tuple[str, str]] = set()
+        self._shapers: dict[tuple[str, str], Shaper] = {}
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -414,6 +395,12 @@ class Lab:
 
     def close(self) -> None:
         """Stop engines, kill every process in the lab and delete all namespaces."""
+        for shaper in self._shapers.values():
+            try:
+                shaper.stop()
+            except Exception:  # teardown goes on: the namespaces go away below
+                logger.exception("could not remove shaping %s", shaper)
+        self._shapers.clear()
         for engine in self.engines:
             engine.kill()
         for namespace in reversed(self._created):
@@ -495,61 +482,24 @@ class Lab:
     def netem(self, node: Node | str, ifname: str, spec: str) -> None:
         """Shape the node's egress on ``ifname`` (``"loss 10%"``, ``"delay 300ms"``...).
 
-        Falls back to an nftables random-drop rule for plain ``loss N%`` when the kernel
-        has no netem qdisc.
+        The netem qdisc when the kernel has it, else the NFQUEUE emulator
+        (``tests.lab.shaping``); replaces earlier shaping of that interface.
 
         Raises:
-            LabUnsupported: neither netem nor (for loss) nft is usable.
+            LabUnsupported: neither is usable (the message says why).
         """
-        namespace = self.node(node).namespace
-        proc = subprocess.run(
-            [
-                "tc",
-                "-n",
-                namespace,
-                "qdisc",
-                "replace",
-                "dev",
-                ifname,
-                "root",
-                "netem",
-                *spec.split(),
-            ],
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode == 0:
-            return
-        loss = re.fullmatch(r"\s*loss\s+(\d+)%\s*", spec)
-        if loss is None or shutil.which("nft") is None:
-            raise LabUnsupported(
-                f"netem unavailable ({proc.stderr.strip()}); cannot apply {spec!r}"
-            )
-        self._nft_loss(namespace, ifname, int(loss.group(1)))
+        from tests.lab.shaping import start_shaper
 
-    def _nft_loss(self, namespace: str, ifname: str, percent: int) -> None:
-        chain = f"out_{ifname}"
-        subprocess.run(
-            ["ip", "netns", "exec", namespace, "nft", "delete", "chain", "inet", "hblab", chain],
-            capture_output=True,
+        self.netem_clear(node, ifname)
+        target = self.node(node)
+        self._shapers[(target.namespace, ifname)] = start_shaper(
+            self, target, ifname, spec, "egress"
         )
-        problem = nft_drop_rule(namespace, "hblab", chain, "output", "oifname", ifname, percent)
-        if problem:
-            raise LabUnsupported(f"netem and nft both unusable: {problem}")
-        self._nft_rules.add((namespace, chain))
 
-    def netem_clear(self, node: Node | str, ifname: str) -> None:
-        """Remove shaping set by :meth:`netem` on ``ifname``."""
-        namespace = self.node(node).namespace
-        subprocess.run(
-            ["tc", "-n", namespace, "qdisc", "del", "dev", ifname, "root"], capture_output=True
-        )
-        chain = f"out_{ifname}"
-        if (namespace, chain) in self._nft_rules:
-            run(
-                ["ip", "netns", "exec", namespace, "nft", "delete", "chain", "inet", "hblab", chain]
-            )
-            self._nft_rules.discard((namespace, chain))
+    def netem_clear(self, node: Node | str, ifname: str) -> dict[str, Any]:
+        """Remove shaping set by :meth:`netem` on ``ifname``; the emulator's counters."""
+        shaper = self._shapers.pop((self.node(node).namespace, ifname), None)
+        return {} if shaper is None else shaper.stop()
 
     def kill_node(self, node: Node | str) -> float:
         """Crash a node: SIGKILL every process in it, then take all its links down.

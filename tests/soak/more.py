@@ -448,15 +448,46 @@ def _tx(lab: Lab, node: str) -> tuple[int, int]:
 
 
 def s19_delay_beyond_deadtime() -> ScenarioResult:
-    """19. delay 3 s (> deadtime): needs the netem qdisc."""
+    """19. delay 3 s (> deadtime) on alpha's heartbeats, with STONITH.
+
+    bravo declares alpha dead after deadtime and fences it before taking over (single
+    owner in every sample); once the delay is gone, alpha boots again and rejoins
+    within 2 x initdead. The power cycle takes the emulator down with alpha, as a
+    reboot loses a netem qdisc on the node's interface.
+    """
     from tests.lab.faults import netem
 
     result = ScenarioResult("19 delay 3s > deadtime")
-    with two_nodes() as run:
+    initdead = Timers.seconds(TIMERS.initdead)
+    with fenced_nodes() as (run, switch):
         settle(run)
-        with netem(run.lab, "alpha", "eth0", "delay 3000ms", "egress"):
-            run.wait_holder("bravo")
-        finish(run, result, dual_ok=10**6)
+        t0 = time.monotonic()
+        with netem(run.lab, "alpha", "eth0", "delay 3000ms", "egress") as shaping:
+            wait_until(lambda: run.deaths("bravo") >= 1, 10, 0.02, "bravo sees alpha dead")
+            result.detection_ms = (time.monotonic() - t0) * 1000
+            run.wait_holder("bravo", 20)
+        result.gap_ms = gap_ms(run, t0)
+        deadtime_ms = TIMERS.deadtime_s * 1000
+        early = deadtime_ms - TIMERS.keepalive_s * 1000 - 50
+        check(result, early <= result.detection_ms <= deadtime_ms + 800, "detected in the window")
+        check(result, switch.resets() == ["alpha"], f"alpha fenced once ({switch.resets()})")
+        lines = run.log("bravo")
+        reset = first_index(lines, "node alpha now reset.")
+        check(result, 0 <= reset < first_index(lines, "Acquiring resource group"), "fence first")
+        result.details.append(f"info: emulator {shaping.stats.get('egress', {})}")
+        wait_until(lambda: run.lab.ping("bravo", run.lab.nodes["alpha"].address(0)), 10, 0.2,
+                   "alpha powered on")  # fmt: skip
+        booted = time.monotonic()
+        run.cluster.start("alpha")
+        run.cluster.wait_all_active(2 * initdead, ["alpha", "bravo"])
+        rejoin = time.monotonic() - booted
+        result.details.append(f"info: rejoined {rejoin:.1f} s after alpha's engine started")
+        check(result, rejoin <= 2 * initdead, f"rejoin within 2 x initdead ({2 * initdead:.0f} s)")
+        wait_until(lambda: len(run.holder()) == 1, 30, 0.05, "one owner after the rejoin")
+        time.sleep(3)
+        check(result, run.deaths("alpha") == 0, "the rebooted alpha declared nobody dead")
+        check(result, len(run.holder()) == 1, f"single owner after the rejoin ({run.holder()})")
+        finish(run, result)
     return result
 
 

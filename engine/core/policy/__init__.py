@@ -18,7 +18,9 @@ Deliberate differences from Heartbeat 3.0.6 (all on the safe side):
 * A failed Release is never reported as released: the class stays in ``i_hold``, no
   ``done``/``shutdone``/``ok=OK`` is sent for it, the peer does not start the group.
 * After a healed partition the node that is *not* a group's home releases it (Heartbeat
-  restarts both daemons instead).
+  restarts both daemons instead). A stable node answers a peer report that claims its
+  running groups with its own hold report (at most once a second), so that a one-way
+  partition, which only the peer saw, resolves too.
 * Only groups that are not stopped are released (Heartbeat runs stop for all keys).
 * A peer's ``shutdone`` does not start Heartbeat's redundant standby-acquire child.
 

@@ -8,7 +8,7 @@ stable (or after the RSCRCVD delay when it never settles).
 from __future__ import annotations
 
 from engine.core.policy.jobs import PolicyJobs
-from engine.core.policy.state import _STOP_FAILED_INFO, RESOURCE_MANAGER
+from engine.core.policy.state import _STOP_FAILED_INFO, CLAIM_ANSWER_INTERVAL, RESOURCE_MANAGER
 from engine.core.policy_types import Hold, ResourceState, StandbyState, parse_hold, swap_view
 from engine.protocol.message import Message
 
@@ -87,6 +87,7 @@ class StartupMixin(PolicyJobs):
         self._other_holds = hold if full or hold is Hold.NONE else Hold(hold | self._other_holds)
         stable = msg.get("isstable")
         self._peer_report_info(hold, msg.get("info"))
+        self._answer_claim(hold)
         if stable == "1":
             if not self._other_stable:
                 self._log("info", "remote resource transition completed.")
@@ -100,6 +101,29 @@ class StartupMixin(PolicyJobs):
             self._peer_settled()
             new = ResourceState.STABLE
         return new
+
+    def _answer_claim(self, hold: Hold) -> None:
+        """The peer claims our groups while we run them: tell it what we hold.
+
+        After a one-way partition (our packets late or lost, theirs not) only the peer
+        declared us dead; it took our groups over and forgot what we hold, while we saw
+        nothing to report about. Without this answer it never learns that both run the
+        groups, and never hands them back (``_maybe_resolve_conflict`` on its side).
+        Only when we are stable and no stop failed (a standby, a takeover or a failed
+        stop has its own protocol), and at most once per ``CLAIM_ANSWER_INTERVAL``: two
+        nodes that both see their groups claimed must not answer each other forever.
+        """
+        if not (hold & Hold.FOREIGN and self._i_hold & Hold.LOCAL):
+            return
+        if not self._is_stable() or self._shutdown_in_progress:
+            return
+        if any(g.failed_op == "stop" for g in self._groups.values()):
+            return  # a failed stop has its own report ("stop failed"): the peer fences us
+        last = self._claim_answered_at
+        if last is not None and self._now - last < CLAIM_ANSWER_INTERVAL:
+            return
+        self._claim_answered_at = self._now
+        self._send_hold(True)
 
     def _peer_report_info(self, hold: Hold, info: str | None) -> None:
         """The ``info`` of a peer's report: an aborted standby or a failed stop."""

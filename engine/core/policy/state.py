@@ -41,6 +41,8 @@ stopped before it is tried here again; doubles on every further failure, up to t
 monitor window."""
 MONITOR_HANDOVER_RETRY = 1.0
 """Seconds between attempts to hand a failed group over while the cluster is in flux."""
+CLAIM_ANSWER_INTERVAL = 1.0
+"""Seconds between two answers to peer reports that claim our groups (``_answer_claim``)."""
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -164,6 +166,7 @@ class PolicyState:
     _peer_restarted: bool
     _pending_dead: list[tuple[str, str]]
     _legacy_peer_holds: set[str]
+    _claim_answered_at: float | None
     # fencing
     _fence_delay: float
     _fence_retry_min: float
@@ -260,6 +263,7 @@ class PolicyState:
         self._peer_restarted = False
         self._pending_dead = []
         self._legacy_peer_holds = set()
+        self._claim_answered_at = None
 
     def _init_fencing(self) -> None:
         self._fence_inflight = {}
