@@ -42,6 +42,7 @@ from tests.lab import (
     lab_unavailable_reason,
     wait_until,
 )
+from tests.lab.capture import wait_status_heartbeat
 from tests.lab.mixed import PROFILES, VIP, Kind, Member, MixedCluster
 from tests.lab.proccost import cpu_seconds, rss_mb
 from tests.lab.realhb import heartbeat_version, realhb_unavailable_reason
@@ -155,11 +156,20 @@ def _single_owner_since(sampler: VipSampler, after: float, hold: float) -> float
     return None
 
 
-def crash(cluster: MixedCluster) -> tuple[float, float]:
-    """(crash → HTTP from bravo, dead → gratuitous ARP) in ms."""
+def crash(cluster: MixedCluster, phase: float) -> tuple[float, float]:
+    """(crash → HTTP from bravo, dead → gratuitous ARP) in ms.
+
+    alpha is crashed ``phase`` of a keepalive after bravo sees one of its status
+    heartbeats, so that both implementations are crashed at the same phases of their
+    heartbeat period (run ``i`` of ``n`` uses ``(i + 0.5) / n``): a crash just before
+    a heartbeat is detected almost a keepalive later than one just after it.
+    """
     lab = cluster.lab
     bravo = cluster["bravo"]
+    alpha_address = lab.nodes["alpha"].address(0)
     with ArpCapture(lab.client) as capture:
+        heard = wait_status_heartbeat(lab.nodes["bravo"].namespace, "eth0", alpha_address)
+        time.sleep(max(0.0, heard + phase * cluster.timers.keepalive_s - time.monotonic()))
         crashed = cluster.crash("alpha")
         died = wait_until(
             lambda: bravo.sees("alpha") == "dead" and time.monotonic(), 15, 0.005, "dead"
@@ -178,8 +188,11 @@ def ready(cluster: MixedCluster, started: float) -> None:
     time.sleep(max(0.0, started + 7.5 - time.monotonic()))
 
 
-def one_run(setting: str, kind: Kind, series: Series, args: argparse.Namespace) -> None:
-    """A fresh cluster of ``kind`` at ``setting``: idle, standby, partition, crash."""
+def one_run(
+    setting: str, kind: Kind, series: Series, args: argparse.Namespace, phase: float
+) -> None:
+    """A fresh cluster of ``kind`` at ``setting``: idle, standby, partition, crash (at
+    ``phase`` of the heartbeat period, see :func:`crash`)."""
     timers = PROFILES[setting]
     with Lab(["alpha", "bravo"], networks=2) as lab:
         cluster = MixedCluster(
@@ -204,7 +217,7 @@ def one_run(setting: str, kind: Kind, series: Series, args: argparse.Namespace) 
                 heal = partition_heal(cluster, timers.deadtime_s)
                 series.add(setting, kind, "partition healed -> single owner (ms)", heal)
                 ready(cluster, time.monotonic())
-            failover, garp = crash(cluster)
+            failover, garp = crash(cluster, phase)
             series.add(setting, kind, "crash -> HTTP from peer (ms)", failover)
             series.add(setting, kind, "dead -> gratuitous ARP (ms)", garp)
         except (TimeoutError, RuntimeError) as exc:
@@ -320,8 +333,12 @@ def main(argv: list[str] | None = None) -> int:
         for run in range(args.runs):
             order = KINDS if run % 2 == 0 else KINDS[::-1]
             for kind in order:
-                print(f"{setting} run {run + 1}/{args.runs}: {kind}", flush=True)
-                one_run(setting, kind, series, args)
+                phase = (run + 0.5) / args.runs
+                print(
+                    f"{setting} run {run + 1}/{args.runs}: {kind} (crash phase {phase:.2f})",
+                    flush=True,
+                )
+                one_run(setting, kind, series, args, phase)
     text = table(series, settings)
     print("\n" + machine() + "\n")
     print(text)

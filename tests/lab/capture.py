@@ -99,3 +99,45 @@ class ArpCapture:
         return [
             p for p in list(self.packets) if p.gratuitous and p.sender_ip == ip and p.time >= after
         ]
+
+
+ETH_P_IP = 0x0800
+STATUS_MARK = b"t=status"
+"""Present in both wire forms of a status heartbeat (``(0)t=status`` / ``t=status``)."""
+
+
+def is_status_from(frame: bytes, source_ip: str, port: int) -> bool:
+    """True for an Ethernet frame carrying a UDP status heartbeat from ``source_ip``."""
+    if len(frame) < 42 or frame[12:14] != b"\x08\x00" or frame[23] != 17:
+        return False
+    header = (frame[14] & 0x0F) * 4
+    if socket.inet_ntoa(frame[26:30]) != source_ip:
+        return False
+    dport = struct.unpack_from("!H", frame, 14 + header + 2)[0]
+    return bool(dport == port and STATUS_MARK in frame[14 + header + 8 : 14 + header + 80])
+
+
+def wait_status_heartbeat(
+    namespace: str, ifname: str, source_ip: str, port: int = 694, timeout: float = 10.0
+) -> float:
+    """Monotonic time a status heartbeat from ``source_ip`` is next seen on ``ifname``.
+
+    The benchmarks crash a node at a chosen phase of its heartbeat period after this
+    moment, the same phases for both implementations, so that "crash → service back"
+    compares like with like instead of depending on where in the period the crash fell.
+    """
+    sock = socket_in_netns(namespace, socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_IP))
+    try:
+        sock.bind((ifname, ETH_P_IP))
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            try:
+                frame = sock.recv(2048)
+            except TimeoutError:
+                break
+            if is_status_from(frame, source_ip, port):
+                return time.monotonic()
+    finally:
+        sock.close()
+    raise TimeoutError(f"no status heartbeat from {source_ip} on {namespace}:{ifname}")
