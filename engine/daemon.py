@@ -47,6 +47,8 @@ from engine.transport.udp import make_udp_link
 
 logger = logging.getLogger("heartbeat")
 
+READ_ROUNDS = 3
+"""Reads of every link per wake-up: the batch that woke us, then what came meanwhile."""
 STATUS_PUBLISH_PERIOD = 0.05
 """Coalesce pushed status documents to at most twenty per second (only with subscribers)."""
 _RUNNER_LOGS = ("Acquiring resource group", "Releasing resource group")
@@ -249,13 +251,17 @@ class Engine(EngineStatus, EngineCommands):
 
     def _on_readable(self) -> None:
         """A UDP socket is readable: read every link (the copy of a packet on the next
-        medium usually is there too), then act once for the whole batch."""
-        self._polling = True
-        try:
-            self._poll_links()
-        finally:
-            self._polling = False
-        self._after_input()
+        medium usually is there too), act once for the batch, and read once more for
+        copies that arrived meanwhile (each saves a wake-up of its own)."""
+        for _ in range(READ_ROUNDS):
+            self._polling = True
+            try:
+                got = self._poll_links()
+            finally:
+                self._polling = False
+            if not got:
+                return
+            self._after_input()
 
     def _on_datagram(self, data: bytes, link: str) -> None:
         accepted = self.membership.receive(data, link, self.loop.time(), time.time())
@@ -315,8 +321,7 @@ class Engine(EngineStatus, EngineCommands):
         self._pumping = True
         try:
             for _ in range(50):
-                busy = self._pump_once()
-                if not self._poll_links() and not busy:
+                if not self._pump_once():
                     break
         except Exception:
             logger.exception("internal error while processing; continuing")
