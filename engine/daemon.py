@@ -3,6 +3,9 @@
 Rules of this module:
 1. Every input (datagram, timer, control request, finished action) goes
    feed core -> ``_pump`` (drain events, act, send) -> re-arm the single timer.
+   Datagrams are read in batches (every link, whenever one is readable) and pumped
+   once per batch, and only when the core has something to do: a steady heartbeat
+   only moves deadlines later, and the timer is left alone when it fires earlier.
 2. Nothing here waits on resource work while heartbeating: resource actions run in
    their own task, one at a time (Heartbeat's serialisation rule), and report back.
 3. Signal handlers only schedule a method on the loop.
