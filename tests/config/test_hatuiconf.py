@@ -107,3 +107,12 @@ def test_the_loaded_configuration_carries_hatui_conf(tmp_path: Path) -> None:
     assert result.config is not None and result.errors == []
     assert result.config.hatui.get("stonith_delay") == 2000
     assert result.config.monitor.interval_ms == 10_000
+
+
+def test_every_key_is_in_the_readme_table() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### hatui.conf", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    for key in known_keys():
+        assert any(f"`{key.name}`" in row.split("|")[1] for row in rows), key.name
+    assert "single exception" not in readme and "one exception" not in readme
