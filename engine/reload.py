@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from engine.config import load_config
-from engine.config.model import ClusterConfig, GroupSpec, Severity
+from engine.config.hatuiconf import HATUI_CONF, known_keys
+from engine.config.model import ClusterConfig, GroupSpec, HatuiConf, Severity
 from engine.config.report import monitor_text
 
 if TYPE_CHECKING:
@@ -31,14 +32,25 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-WATCHED_FILES = frozenset({"ha.cf", "authkeys", "haresources"})
+WATCHED_FILES = frozenset({"ha.cf", "authkeys", "haresources", HATUI_CONF})
 WATCH_DEBOUNCE_MS = 300
 LIVE_FIELDS = frozenset(
-    {"timing", "auth", "nodes", "groups", "config_dir", "parameters", "not_acted_on", "monitor"}
+    {
+        "timing",
+        "auth",
+        "nodes",
+        "groups",
+        "config_dir",
+        "parameters",
+        "not_acted_on",
+        "monitor",
+        "hatui",
+    }
 )
 """Fields ``plan_reload`` applies (or partly refuses) live; ``parameters`` is the raw
 directive list ``cl_status hbparameter`` reads, so it follows the new files; ``monitor``
-(hatui's resource monitoring) takes effect at the next check."""
+(hatui's resource monitoring) takes effect at the next check; ``hatui`` (hatui.conf)
+changes live for the keys declared ``live``, the others keep their running values."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +116,7 @@ def plan_reload(
     merged = new
     merged, nodes_added = _plan_nodes(old, merged, applied, refused)
     merged = _plan_restart_only(old, merged, refused)
+    merged = _plan_hatui(old, merged, refused)
     merged, changed = _plan_groups(old, merged, held_by or {}, applied, refused)
     if old.timing != merged.timing:
         applied.append(f"timing {_timing_text(old)} -> {_timing_text(merged)}")
@@ -164,6 +177,32 @@ def _plan_restart_only(old: ClusterConfig, new: ClusterConfig, refused: list[str
     return dataclasses.replace(new, **keep) if keep else new  # type: ignore[arg-type]
 
 
+def _plan_hatui(old: ClusterConfig, new: ClusterConfig, refused: list[str]) -> ClusterConfig:
+    """hatui.conf keys not declared ``live`` (the STONITH knobs) keep their running
+    values until a restart; the live ones (``monitor_*``) go through ``monitor``."""
+    fixed = [key.name for key in known_keys() if not key.live]
+    changed = [
+        name for name in fixed if old.hatui.written([name]) != new.hatui.written([name])
+    ]
+    if not changed:
+        return new
+    for name in changed:
+        before = _values_text(old.hatui, name)
+        after = _values_text(new.hatui, name)
+        refused.append(
+            f"{HATUI_CONF} {name} {before} -> {after}: needs a restart of the engine; "
+            "old value stays"
+        )
+    kept = [s for s in old.hatui.settings if s.key in changed]
+    settings = (*new.hatui.without(changed), *kept)
+    return dataclasses.replace(new, hatui=HatuiConf(new.hatui.path, settings))
+
+
+def _values_text(conf: HatuiConf, name: str) -> str:
+    texts = [s.text for s in conf.settings if s.key == name]
+    return ", ".join(texts) if texts else "(default)"
+
+
 def _plan_groups(
     old: ClusterConfig,
     new: ClusterConfig,
@@ -216,7 +255,7 @@ class ConfigReloader:
     """Watches the config directory and turns changes or SIGHUP into reloads.
 
     Args:
-        config_dir: the directory holding ha.cf, authkeys and haresources.
+        config_dir: the directory holding ha.cf, authkeys, haresources and hatui.conf.
         reload: called on the event loop when a reload is due; it does the work
             (``Engine.reload_config``).
     """

@@ -1,4 +1,5 @@
-"""Configuration: ``ha.cf``, ``authkeys`` and ``haresources`` into a ``ClusterConfig``."""
+"""Configuration: ``ha.cf``, ``authkeys``, ``haresources`` and ``hatui.conf`` into a
+``ClusterConfig``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from engine.config.model import (
     ChildSpec,
     ClusterConfig,
     GroupSpec,
+    HatuiConf,
     Issue,
     LogConfig,
     MediumKind,
@@ -34,6 +36,7 @@ __all__ = [
     "ChildSpec",
     "ClusterConfig",
     "GroupSpec",
+    "HatuiConf",
     "Issue",
     "LoadResult",
     "LogConfig",

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.config.hatuiconf import HATUI_CONF, Key
 from engine.config.model import (
     ApiAuthSpec,
     AutoFailback,
@@ -31,6 +32,7 @@ from engine.config.model import (
     SourceRef,
     StonithSpec,
 )
+from engine.config.monitor import MONITOR_KEYS
 from engine.config.timeparse import BOOLEAN_HINT, parse_bool, parse_time_ms, time_hint
 
 Resolver = Callable[[str], str]
@@ -56,12 +58,6 @@ SYSLOG_FACILITIES = frozenset(
         *(f"local{n}" for n in range(8)),
     }
 )
-MIN_MONITOR_INTERVAL_MS = 1000
-"""Shortest ``monitor_interval``: each check forks every status script of a group."""
-HATUI_DIRECTIVES = frozenset(
-    {"monitor_interval", "monitor_timeout", "monitor_restarts", "monitor_window"}
-)
-"""Our additions to ha.cf; real Heartbeat refuses them (``Illegal directive``)."""
 CRM_ON_WORDS = frozenset({"respawn", "minimal", "manual", "valgrind", "ccm-only"})
 
 # ``heartbeat -D``: defaults recorded as parameters when the directive is absent.
@@ -138,9 +134,6 @@ class ParsedHaCf:
     env: list[tuple[str, str]] = field(default_factory=list)
     crm: bool = False
     autojoin: str = "none"
-    monitor: dict[str, int] = field(default_factory=dict)
-    """hatui's ``monitor_*`` directives (``interval``/``timeout``/``window`` in ms,
-    ``restarts``); absent keys take the defaults of ``MonitorConfig``."""
     parameters: dict[str, str] = field(default_factory=dict)
     not_acted_on: list[str] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
@@ -245,6 +238,9 @@ class _HaCfParser:
         if name == "udp":
             self.warn(where, "directive 'udp' replaced by 'bcast'", "write 'bcast' instead")
             name = "bcast"
+        if name in MOVED_TO_HATUI_CONF:
+            self.moved_to_hatui_conf(MOVED_TO_HATUI_CONF[name], rest, where)
+            return
         entry = _DIRECTIVES.get(name)
         if entry is None:
             self.error(
@@ -264,6 +260,21 @@ class _HaCfParser:
                 handler(self, token, where)
             except (ValueError, OSError, UnicodeError) as exc:
                 self.error(where, f"Cannot use [{token}] for {name}: {exc}", usage)
+
+    def moved_to_hatui_conf(self, key: Key, value: str, where: SourceRef) -> None:
+        """A hatui setting written as a ha.cf directive: refused, with the line to write.
+
+        Earlier versions read ``monitor_*`` from ha.cf; accepting them silently would
+        leave monitoring off without a word, so the line is an error that says where
+        it goes now.
+        """
+        target = Path(self.out.path).with_name(HATUI_CONF)
+        self.error(
+            where,
+            f"{key.name} moved to hatui.conf: ha.cf takes only Heartbeat's directives "
+            "(real Heartbeat 3.0.6 refuses this one: Illegal directive)",
+            f"remove this line and write '{key.name} = {value or key.example}' in {target}",
+        )
 
     # -- value helpers ---------------------------------------------------------------
 
@@ -769,55 +780,6 @@ class _HaCfParser:
             self.out.max_rexmit_delay_ms = value
             self.record("max_rexmit_delay", token, where)
 
-    # -- resource monitoring (hatui only: Heartbeat 3.0.6 calls these illegal) -------
-
-    def monitor_time(self, name: str, token: str, where: SourceRef) -> int | None:
-        millis = parse_time_ms(token)
-        if millis is None:
-            self.error(where, f"Invalid {name} time [{token}]", time_hint(token))
-        return millis
-
-    def _d_monitor_interval(self, token: str, where: SourceRef) -> None:
-        millis = self.monitor_time("monitor_interval", token, where)
-        if millis is None:
-            return
-        if 0 < millis < MIN_MONITOR_INTERVAL_MS:
-            self.error(
-                where,
-                f"monitor_interval [{token}] is below 1 second",
-                "every check runs the status of each resource of the group; write 1 or "
-                "more (10 is usual), or 0 to turn monitoring off",
-            )
-            return
-        self.out.monitor["interval"] = millis
-        self.record("monitor_interval", token, where)
-
-    def _d_monitor_timeout(self, token: str, where: SourceRef) -> None:
-        hint = "a check that hangs is killed after this time and counts as a failure"
-        self.positive_monitor_time("monitor_timeout", "timeout", token, where, f"{hint}; e.g. 20")
-
-    def _d_monitor_restarts(self, token: str, where: SourceRef) -> None:
-        value = self.int_value("monitor_restarts", token, 0, 100, where)
-        if value is not None:
-            self.out.monitor["restarts"] = value
-            self.record("monitor_restarts", token, where)
-
-    def _d_monitor_window(self, token: str, where: SourceRef) -> None:
-        hint = "monitor failures older than this are forgotten; write e.g. 600"
-        self.positive_monitor_time("monitor_window", "window", token, where, hint)
-
-    def positive_monitor_time(
-        self, name: str, key: str, token: str, where: SourceRef, hint: str
-    ) -> None:
-        millis = self.monitor_time(name, token, where)
-        if millis is None:
-            return
-        if millis <= 0:
-            self.error(where, f"{name} [{token}] must be more than 0", hint)
-            return
-        self.out.monitor[key] = millis
-        self.record(name, token, where)
-
     def _d_cluster(self, token: str, where: SourceRef) -> None:
         self.out.cluster = token
         self.record("cluster", token, where)
@@ -950,6 +912,10 @@ _USAGE = {
 
 KNOWN_DIRECTIVES = frozenset(_DIRECTIVES) | {"udp"}
 """Every directive name ``ha.cf`` accepts (spec §2.4 plus the Debian HBcomm plugins)."""
+
+MOVED_TO_HATUI_CONF: dict[str, Key] = {key.name: key for key in MONITOR_KEYS}
+"""hatui settings that earlier versions read from ha.cf; now an error naming the line to
+write in hatui.conf (never silently accepted: monitoring would be off unannounced)."""
 
 
 def _finish(parser: _HaCfParser) -> ParsedHaCf:

@@ -1,8 +1,10 @@
-"""``load_config``: read ``ha.cf``, ``authkeys`` and ``haresources`` into one value.
+"""``load_config``: read ``ha.cf``, ``authkeys``, ``haresources`` and ``hatui.conf``.
 
 The order follows Heartbeat's start-up (spec §2.5): ha.cf, authkeys, the post-parse
-checks, then haresources. Unlike Heartbeat we never stop at the first problem: every
-file is read and every issue collected, so ``--check-config`` shows them all at once.
+checks, then haresources; then our optional hatui.conf (the settings Heartbeat has no
+directive for: STONITH knobs, resource monitoring). Unlike Heartbeat we never stop at
+the first problem: every file is read and every issue collected, so ``--check-config``
+shows them all at once.
 """
 
 from __future__ import annotations
@@ -14,19 +16,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.config.authkeys import parse_authkeys
-from engine.config.hacf import ParsedHaCf, Resolver, parse_hacf
+from engine.config.hacf import KNOWN_DIRECTIVES, ParsedHaCf, Resolver, parse_hacf
 from engine.config.haresources import parse_haresources
+from engine.config.hatuiconf import read_hatui_conf
 from engine.config.model import (
     AuthConfig,
     ClusterConfig,
     GroupSpec,
+    HatuiConf,
     Issue,
     LogConfig,
     Severity,
     SourceRef,
     Timing,
 )
-from engine.config.validate import monitor_config, validate_hacf
+from engine.config.monitor import check_monitor, monitor_config
+from engine.config.validate import validate_hacf
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +78,11 @@ def load_config(
     resolve: Resolver = socket.gethostbyname,
     euid: int | None = None,
 ) -> LoadResult:
-    """Read and check the three files in ``config_dir``; never raises on bad content.
+    """Read and check the files in ``config_dir``; never raises on bad content.
 
     Args:
-        config_dir: the directory holding ha.cf, authkeys, haresources (and nodeinfo).
+        config_dir: the directory holding ha.cf, authkeys, haresources (and the
+            optional nodeinfo and hatui.conf).
         node_name: the ``--node`` argument; None to use nodeinfo or ``uname -n``.
         resolve: host-name resolver for ``ucast`` peers.
         euid: the uid allowed to own authkeys besides root (default: our own).
@@ -94,19 +100,24 @@ def load_config(
     validated = validate_hacf(parsed, name)
     issues.extend(validated.issues)
     groups = _load_groups(config_dir, parsed, issues)
-    issues.extend(_stonith_issues(config_dir, name, parsed))
+    hatui, hatui_issues = read_hatui_conf(config_dir, hacf_directives=KNOWN_DIRECTIVES)
+    issues.extend(hatui_issues)
+    issues.extend(check_monitor(hatui, crm=parsed.crm, auto_failback=parsed.auto_failback))
+    issues.extend(_stonith_issues(config_dir, name, parsed, hatui))
     if any(issue.severity is Severity.ERROR for issue in issues) or auth is None:
         return LoadResult(None, issues)
-    config = _build(config_dir, name, parsed, validated.timing, auth, groups)
+    config = _build(config_dir, name, parsed, validated.timing, auth, groups, hatui)
     logger.debug("configuration loaded from %s: %d issue(s)", config_dir, len(issues))
     return LoadResult(config, issues)
 
 
-def _stonith_issues(config_dir: Path, name: str, parsed: ParsedHaCf) -> list[Issue]:
+def _stonith_issues(
+    config_dir: Path, name: str, parsed: ParsedHaCf, hatui: HatuiConf
+) -> list[Issue]:
     """Unknown STONITH types and bad parameters, found now rather than at fencing time."""
     from engine.stonith.config import validate_stonith  # the STONITH layer imports config
 
-    return validate_stonith(parsed.stonith, config_dir, name)
+    return validate_stonith(parsed.stonith, config_dir, name, hatui)
 
 
 def _load_groups(config_dir: Path, parsed: ParsedHaCf, issues: list[Issue]) -> list[GroupSpec]:
@@ -134,6 +145,7 @@ def _build(
     timing: Timing,
     auth: AuthConfig,
     groups: list[GroupSpec],
+    hatui: HatuiConf,
 ) -> ClusterConfig:
     log = LogConfig(
         logfile=parsed.logfile,
@@ -172,5 +184,6 @@ def _build(
         parameters=tuple(parsed.parameters.items()),
         not_acted_on=tuple(parsed.not_acted_on),
         apiauth=tuple(parsed.apiauth),
-        monitor=monitor_config(parsed),
+        hatui=hatui,
+        monitor=monitor_config(hatui),
     )

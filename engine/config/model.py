@@ -1,12 +1,14 @@
 """Frozen values that describe one node's view of the cluster configuration.
 
-Rules of this module: plain data only. Parsing lives in ``hacf``, ``authkeys`` and
-``haresources``; cross-field rules live in ``validate``. Every value that came from a
-file keeps a ``SourceRef`` so a message can point at ``file:line``.
+Rules of this module: plain data only. Parsing lives in ``hacf``, ``authkeys``,
+``haresources`` and ``hatuiconf``; cross-field rules live in ``validate`` (and, for
+hatui.conf, with each consumer's keys). Every value that came from a file keeps a
+``SourceRef`` so a message can point at ``file:line``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -216,7 +218,7 @@ MONITOR_WINDOW_MS = 600_000
 
 @dataclass(frozen=True, slots=True)
 class MonitorConfig:
-    """Resource monitoring (hatui only; ``monitor_*`` directives of ha.cf).
+    """Resource monitoring (hatui only; the ``monitor_*`` keys of hatui.conf).
 
     Heartbeat 3.0.6 never checks a resource after it started (spec §12); with
     ``interval_ms`` > 0 every member of a group this node runs is checked that often
@@ -236,9 +238,56 @@ class MonitorConfig:
         return self.interval_ms > 0
 
 
+Value = int | str
+"""A parsed hatui.conf value: milliseconds (a time), a number or the text (a path)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One accepted line: the key, its parsed value and where it was written."""
+
+    key: str
+    value: Value
+    where: SourceRef
+    text: str = field(default="", compare=False)
+    """The value as written (``500ms``), for messages."""
+
+
+@dataclass(frozen=True, slots=True)
+class HatuiConf:
+    """The accepted lines of hatui.conf in file order (empty: no file, all defaults)."""
+
+    path: str = ""
+    settings: tuple[Setting, ...] = ()
+
+    def values(self, key: str) -> tuple[Value, ...]:
+        """Every value written for ``key`` (one for a key that is not repeatable)."""
+        return tuple(s.value for s in self.settings if s.key == key)
+
+    def get(self, key: str, default: Value | None = None) -> Value | None:
+        """The value of ``key``, or ``default`` when the file does not set it."""
+        found = self.values(key)
+        return found[-1] if found else default
+
+    def ref(self, key: str) -> SourceRef | None:
+        """The line that sets ``key`` (the last one), or None."""
+        refs = [s.where for s in self.settings if s.key == key]
+        return refs[-1] if refs else None
+
+    def written(self, keys: Iterable[str]) -> tuple[tuple[str, tuple[Value, ...]], ...]:
+        """``(key, values)`` of the given keys the file sets: what a reload compares
+        (lines moving or comments added change nothing)."""
+        return tuple((key, self.values(key)) for key in keys if self.values(key))
+
+    def without(self, keys: Collection[str]) -> tuple[Setting, ...]:
+        """The settings of every other key."""
+        return tuple(s for s in self.settings if s.key not in keys)
+
+
 @dataclass(frozen=True, slots=True)
 class ClusterConfig:
-    """Everything this node needs from ``ha.cf``, ``authkeys`` and ``haresources``."""
+    """Everything this node needs from ``ha.cf``, ``authkeys``, ``haresources`` and
+    ``hatui.conf``."""
 
     config_dir: str
     node_name: str
@@ -273,8 +322,11 @@ class ClusterConfig:
     """Directives that were accepted but that this version does not act on yet."""
     apiauth: tuple[ApiAuthSpec, ...] = ()
     """``apiauth`` lines (parsed and validated; built-in defaults are not listed here)."""
+    hatui: HatuiConf = field(default_factory=HatuiConf)
+    """``hatui.conf`` as read (every consumer's keys); ``monitor`` is its monitoring
+    view, the STONITH layer builds its own (``engine.stonith.config.stonith_settings``)."""
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
-    """Resource monitoring (hatui only, off by default)."""
+    """Resource monitoring (hatui only, off by default; from hatui.conf)."""
 
     @property
     def peers(self) -> tuple[str, ...]:

@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from engine.config.hacf import HATUI_DIRECTIVES, ParsedHaCf
+from engine.config.hacf import ParsedHaCf
 from engine.config.model import (
     AutoFailback,
     Issue,
     MediumKind,
-    MonitorConfig,
     Severity,
     SourceRef,
     Timing,
@@ -228,90 +227,7 @@ def validate_hacf(parsed: ParsedHaCf, node_name: str) -> Validated:
         )
     )
     issues.extend(_check_failback_and_logging(parsed))
-    issues.extend(check_monitor(parsed))
     return Validated(timing, issues)
-
-
-def monitor_config(parsed: ParsedHaCf) -> MonitorConfig:
-    """The ``monitor_*`` directives with the defaults filled in."""
-    base = MonitorConfig()
-    values = parsed.monitor
-    return MonitorConfig(
-        interval_ms=values.get("interval", base.interval_ms),
-        timeout_ms=values.get("timeout", base.timeout_ms),
-        restarts=values.get("restarts", base.restarts),
-        window_ms=values.get("window", base.window_ms),
-    )
-
-
-def check_monitor(parsed: ParsedHaCf) -> list[Issue]:
-    """What the ``monitor_*`` directives mean together (hatui only).
-
-    An info that real Heartbeat refuses them; a warning when monitoring cannot work as
-    written (crm on, a window too short for the restart budget to ever run out); an
-    info when settings are given while monitoring is off, or in legacy mode.
-    """
-    used = [name for name in sorted(HATUI_DIRECTIVES) if name in parsed.refs]
-    if not used:
-        return []
-    first = min((parsed.refs[name] for name in used), key=lambda ref: ref.line)
-    issues = [
-        Issue(
-            Severity.INFO,
-            first,
-            f"{', '.join(used)}: hatui directive(s); Heartbeat 3.0.6 refuses them "
-            "(Illegal directive)",
-            "in a cluster with real Heartbeat nodes write them only in the hatui nodes' ha.cf",
-        )
-    ]
-    settings = monitor_config(parsed)
-    if not settings.enabled:
-        others = [name for name in used if name != "monitor_interval"]
-        if others:
-            issues.append(
-                Issue(
-                    Severity.INFO,
-                    parsed.refs[others[0]],
-                    f"{', '.join(others)} has no effect: monitoring is off",
-                    "set monitor_interval (e.g. 10) to monitor resources",
-                )
-            )
-        return issues
-    where = parsed.refs["monitor_interval"]
-    if parsed.crm:
-        issues.append(
-            Issue(
-                Severity.WARNING,
-                where,
-                "monitor_interval is ignored: crm/pacemaker is on (no haresources groups)",
-                "Pacemaker monitors its resources itself; remove the monitor_* lines",
-            )
-        )
-    span = settings.restarts * settings.interval_ms
-    if settings.restarts and settings.window_ms <= span:
-        issues.append(
-            Issue(
-                Severity.WARNING,
-                parsed.refs.get("monitor_window", where),
-                f"monitor_window [{settings.window_ms} ms] is not longer than monitor_restarts "
-                f"x monitor_interval [{span} ms]: failures expire before "
-                f"{settings.restarts + 1} of them can add up, so a failing group is "
-                "restarted here forever and never handed to the peer",
-                f"raise monitor_window above {span} ms or lower monitor_restarts",
-            )
-        )
-    if parsed.auto_failback is AutoFailback.LEGACY and not parsed.crm:
-        issues.append(
-            Issue(
-                Severity.INFO,
-                where,
-                "with auto_failback legacy a group whose monitor restarts are used up is "
-                "not handed to the peer (legacy mode has no standby); it is restarted here "
-                "with a growing delay",
-                "use auto_failback on or off to let a failing group move",
-            )
-        )
-    return issues
 
 
 def _refs(parsed: ParsedHaCf) -> dict[str, SourceRef]:

@@ -1,13 +1,13 @@
-"""Turn ``stonith``/``stonith_host`` lines into a configured device, and read hatui.conf.
+"""``stonith``/``stonith_host`` lines into a configured device; STONITH keys of hatui.conf.
 
 Parameter strings follow Heartbeat (spec §8.1): the plugin's ordered parameter names
 take the whitespace-separated words in order and the **last** name takes the rest of the
 line, spaces included. ``stonith <type> <file>`` reads the first line of the file that
 is neither empty nor a ``#`` comment. Only the last accepted line is effective.
 
-Settings Heartbeat has no directive for live in ``CONFIG_DIR/hatui.conf`` (optional;
-``key = value`` lines, ``#`` comments), never in ha.cf, which real Heartbeat would
-refuse with an unknown directive.
+The fencing knobs Heartbeat has no directive for are keys of ``CONFIG_DIR/hatui.conf``
+(``STONITH_KEYS``, read by ``engine.config.hatuiconf``), never ha.cf directives, which
+real Heartbeat would refuse.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.config.model import Issue, Severity, SourceRef, StonithSpec
-from engine.config.timeparse import parse_time_ms
+from engine.config.hatuiconf import Key, Kind, read_hatui_conf
+from engine.config.model import HatuiConf, Issue, Severity, SourceRef, StonithSpec
 from engine.stonith.base import DEFAULT_TIMEOUT, PluginContext, StonithPlugin
 from engine.stonith.fence_agents import FenceAgentPlugin, parse_options
 from engine.stonith.meatware import MEATWARE_DIR, MEATWARE_TIMEOUT
@@ -27,7 +27,6 @@ from engine.stonith.registry import BUILTIN, plugin_class
 
 logger = logging.getLogger(__name__)
 
-HATUI_CONF = "hatui.conf"
 STATUS_CHECK_INTERVAL = 3600.0
 
 
@@ -53,7 +52,35 @@ class StonithSettings:
     """Where the meatware FIFO ``meatware.<node>`` is made (meatclient uses /run)."""
 
 
-_SECONDS_KEYS = {
+STONITH_KEYS: tuple[Key, ...] = (
+    Key(
+        "stonith_delay",
+        Kind.TIME,
+        "the non-preferred node of a 2-node cluster waits this long before fencing",
+        "0",
+    ),
+    Key("stonith_retry_min", Kind.TIME, "first retry after a failed fence", "5"),
+    Key("stonith_retry_max", Kind.TIME, "retries back off by doubling up to this", "60"),
+    Key("stonith_timeout", Kind.TIME, "seconds one device operation may take", "60"),
+    Key("meatware_timeout", Kind.TIME, "seconds a meatware reset waits for the operator", "600"),
+    Key(
+        "stonith_external_dir",
+        Kind.PATH,
+        "one more directory for external/* scripts",
+        "/usr/local/lib/stonith/external",
+        repeatable=True,
+    ),
+    Key(
+        "stonith_check_interval",
+        Kind.TIME,
+        "seconds between device status checks after the one at comm-up (0: only then)",
+        "3600",
+    ),
+    Key("meatware_dir", Kind.PATH, "where the meatware FIFO meatware.NODE is made", "/run"),
+)
+"""The keys the STONITH layer reads from hatui.conf (a change needs a restart)."""
+
+_SECONDS = {
     "stonith_delay": "delay",
     "stonith_retry_min": "retry_min",
     "stonith_retry_max": "retry_max",
@@ -63,50 +90,41 @@ _SECONDS_KEYS = {
 }
 
 
-def load_settings(config_dir: Path) -> tuple[StonithSettings, list[Issue]]:
-    """Read ``CONFIG_DIR/hatui.conf``; a missing file gives the defaults."""
-    path = Path(config_dir) / HATUI_CONF
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return StonithSettings(), []
-    except (OSError, UnicodeDecodeError) as exc:
-        where = SourceRef(str(path))
-        return StonithSettings(), [_error(where, f"cannot read {path}: {exc}", "")]
+def stonith_settings(conf: HatuiConf) -> StonithSettings:
+    """The STONITH view of hatui.conf, defaults filled in."""
     values: dict[str, object] = {}
-    dirs: list[Path] = []
-    issues: list[Issue] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        where = SourceRef(str(path), number)
-        key, sep, value = (part.strip() for part in line.partition("="))
-        if not sep or not key or not value:
-            issues.append(_error(where, f"cannot parse '{raw.strip()}'", "write 'key = value'"))
-        elif key in _SECONDS_KEYS:
-            millis = parse_time_ms(value)
-            if millis is None:
-                issues.append(_error(where, f"{key}: '{value}' is not a time", "e.g. 5 or 500ms"))
-            else:
-                values[_SECONDS_KEYS[key]] = millis / 1000.0
-        elif key == "stonith_external_dir":
-            dirs.append(Path(value))
-        elif key == "meatware_dir":
-            values["meatware_dir"] = Path(value)
-        else:
-            known = ", ".join([*_SECONDS_KEYS, "stonith_external_dir", "meatware_dir"])
-            issues.append(_error(where, f"unknown setting '{key}'", f"known: {known}"))
-    settings = StonithSettings(external_dirs=tuple(dirs), **values)  # type: ignore[arg-type]
-    if settings.retry_min <= 0 or settings.retry_max < settings.retry_min:
-        issues.append(
-            _error(
-                SourceRef(str(path)),
-                "stonith_retry_min must be > 0 and stonith_retry_max >= stonith_retry_min",
-                "",
-            )
+    for key, attr in _SECONDS.items():
+        millis = conf.get(key)
+        if isinstance(millis, int):
+            values[attr] = millis / 1000.0
+    meatware_dir = conf.get("meatware_dir")
+    if meatware_dir is not None:
+        values["meatware_dir"] = Path(str(meatware_dir))
+    dirs = tuple(Path(str(value)) for value in conf.values("stonith_external_dir"))
+    return StonithSettings(external_dirs=dirs, **values)  # type: ignore[arg-type]
+
+
+def check_settings(conf: HatuiConf) -> list[Issue]:
+    """The rules between the STONITH keys."""
+    settings = stonith_settings(conf)
+    if settings.retry_min > 0 and settings.retry_max >= settings.retry_min:
+        return []
+    where = conf.ref("stonith_retry_max") or conf.ref("stonith_retry_min") or SourceRef(conf.path)
+    return [
+        _error(
+            where,
+            "stonith_retry_min must be > 0 and stonith_retry_max >= stonith_retry_min",
+            f"now stonith_retry_min = {settings.retry_min:g}, stonith_retry_max = "
+            f"{settings.retry_max:g}; e.g. stonith_retry_min = 5 and stonith_retry_max = 60",
         )
-    return settings, issues
+    ]
+
+
+def load_settings(config_dir: Path) -> tuple[StonithSettings, list[Issue]]:
+    """Read ``CONFIG_DIR/hatui.conf`` on its own (every consumer's keys are accepted);
+    a missing file gives the defaults. The issues are the whole file's."""
+    conf, issues = read_hatui_conf(Path(config_dir))
+    return stonith_settings(conf), issues + check_settings(conf)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,10 +244,20 @@ def effective_device(
 
 
 def validate_stonith(
-    specs: Sequence[StonithSpec], config_dir: Path, node_name: str = ""
+    specs: Sequence[StonithSpec],
+    config_dir: Path,
+    node_name: str = "",
+    conf: HatuiConf | None = None,
 ) -> list[Issue]:
-    """Every STONITH problem of a configuration, for ``haengine --check-config``."""
-    settings, issues = load_settings(config_dir)
+    """Every STONITH problem of a configuration, for ``haengine --check-config``.
+
+    ``conf``: hatui.conf as the loader read it (its reading problems are the loader's
+    to report); None reads it here and includes them.
+    """
+    if conf is None:
+        settings, issues = load_settings(config_dir)
+    else:
+        settings, issues = stonith_settings(conf), check_settings(conf)
     if not specs:
         return issues
     ctx = context_for(config_dir, node_name, settings)

@@ -23,7 +23,7 @@ from engine.stonith.config import (
     StonithSettings,
     context_for,
     effective_device,
-    load_settings,
+    stonith_settings,
 )
 from engine.stonith.external import ExternalPlugin
 from engine.stonith.meatware import MeatwareBoard, MeatwarePlugin
@@ -36,17 +36,14 @@ class Fencer:
 
     Args:
         config: the cluster configuration (its ``stonith`` lines).
-        settings: hatui.conf settings; read from the config dir when None.
+        settings: the STONITH settings; None takes them from the hatui.conf the loader
+            read (``config.hatui``; its problems were reported by ``load_config``).
     """
 
     def __init__(self, config: ClusterConfig, settings: StonithSettings | None = None) -> None:
         self.config = config
-        if settings is None:
-            settings, issues = load_settings(Path(config.config_dir))
-            for issue in issues:
-                logger.error("%s", issue)
-        self.settings = settings
-        self.ctx = context_for(Path(config.config_dir), config.node_name, settings)
+        self.settings = settings if settings is not None else stonith_settings(config.hatui)
+        self.ctx = context_for(Path(config.config_dir), config.node_name, self.settings)
         self.board = MeatwareBoard()
         self.device_config: DeviceConfig | None = None
         self.error = ""

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,18 +15,21 @@ from typing import Any
 
 import pytest
 
-from tests.integration.loopback import Cluster, held_by, wait_for
+from tests.integration.loopback import ROOT, Cluster, held_by, wait_for
 from tests.integration.test_loopback_cluster import formed
 
-MONITOR = "monitor_interval 1\nmonitor_timeout 2\nmonitor_restarts 1\nmonitor_window 300\n"
+MONITOR = (
+    "# resource monitoring\nmonitor_interval = 1\nmonitor_timeout = 2\nmonitor_restarts = 1\n"
+    "monitor_window = 300\n"
+)
+"""hatui.conf (never ha.cf: real Heartbeat refuses the lines)."""
 
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
     c = Cluster(tmp_path)
     for node in c.nodes.values():
-        with (node.config_dir / "ha.cf").open("a") as hacf:
-            hacf.write(MONITOR)
+        (node.config_dir / "hatui.conf").write_text(MONITOR)
     try:
         yield c
     finally:
@@ -73,11 +78,25 @@ def test_failed_resource_restarts_then_moves_to_the_peer(cluster: Cluster) -> No
     assert group["reason"].endswith("handed to bravo"), group["reason"]
     doc = alpha.status()
     assert doc is not None and doc["counters"]["monitor_failures"] == {"not running": 2}
-    # a reload turns monitoring off; it says so
-    hacf = alpha.config_dir / "ha.cf"
-    hacf.write_text(hacf.read_text().replace("monitor_interval 1", "monitor_interval 0"))
+    # a reload of hatui.conf turns monitoring off; it says so
+    conf = alpha.config_dir / "hatui.conf"
+    conf.write_text(conf.read_text().replace("monitor_interval = 1", "monitor_interval = 0"))
     assert alpha.proc is not None
     os.kill(alpha.proc.pid, signal.SIGHUP)
     wait_for(lambda: "resource monitoring (every 1 s" in alpha.log(), 5)
     assert "-> (off)" in alpha.log()
     wait_for(lambda: not _group(alpha.status())["monitor"]["enabled"], 5)
+
+
+def test_a_monitor_line_left_in_ha_cf_refuses_the_start(cluster: Cluster) -> None:
+    alpha = cluster["alpha"]
+    hacf = alpha.config_dir / "ha.cf"
+    with hacf.open("a") as out:
+        out.write("monitor_interval 1\n")
+    line = len(hacf.read_text().splitlines())
+    argv = [sys.executable, "-m", "engine.cli", "--config-dir", str(alpha.config_dir),
+            "--state-dir", str(alpha.state_dir), "--node", "alpha"]  # fmt: skip
+    done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 6, done  # LSB "not configured", like any other config error
+    assert f"{hacf}:{line}: error: monitor_interval moved to hatui.conf" in done.stderr
+    assert f"write 'monitor_interval = 1' in {alpha.config_dir / 'hatui.conf'}" in done.stderr

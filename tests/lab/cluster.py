@@ -62,6 +62,8 @@ class Cluster:
     auto_failback: str = "on"
     scripts: Mapping[str, str] = field(default_factory=dict)
     """``resource.d`` scripts: name → text (each node gets its own copy)."""
+    hatui_conf: str = ""
+    """``hatui.conf`` text (hatui-only settings: monitoring, STONITH knobs); "" = none."""
     engines: dict[str, EngineHandle] = field(default_factory=dict)
 
     @property
@@ -70,7 +72,8 @@ class Cluster:
         return list(self.lab.nodes)
 
     def configure(self, name: str) -> None:
-        """Write the node's config dir (ha.cf, authkeys, haresources, resource.d)."""
+        """Write the node's config dir (ha.cf, authkeys, haresources, hatui.conf,
+        resource.d)."""
         config_dir, state_dir = self.lab.node_dirs(name)
         write_config(
             config_dir,
@@ -85,6 +88,8 @@ class Cluster:
             log_dir=state_dir,
             auto_failback=self.auto_failback,
         )
+        if self.hatui_conf:
+            (config_dir / "hatui.conf").write_text(self.hatui_conf)
         if self.scripts:
             scripts_dir = config_dir / "resource.d"
             scripts_dir.mkdir(exist_ok=True)

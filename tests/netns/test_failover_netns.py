@@ -64,9 +64,11 @@ def _start_pair(
     failing: bool = False,
     *,
     extra: str = "",
+    hatui_conf: str = "",
     markers: tuple[str, ...] = (),
 ) -> Pair:
-    """alpha + bravo with the web group; ``markers`` are hbweb files (hbweb.probe...)."""
+    """alpha + bravo with the web group; ``extra`` goes to ha.cf, ``hatui_conf`` to
+    hatui.conf; ``markers`` are hbweb files (hbweb.probe...)."""
     lab = make_lab(["alpha", "bravo"], networks=2)
     media = [*ucast_lines(lab, "eth0", 0), *ucast_lines(lab, "eth1", 1)]
     cluster = Cluster(
@@ -77,6 +79,7 @@ def _start_pair(
         extra=extra,
         auto_failback=auto_failback,
         scripts={"hbweb": hbweb_script()},
+        hatui_conf=hatui_conf,
     )
     for name in cluster.names:
         cluster.configure(name)

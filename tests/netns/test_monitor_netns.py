@@ -1,10 +1,11 @@
 """Resource monitoring acceptance on real processes (reliability.md §6 scenario 26).
 
-``alpha IPaddr2::10.99.0.10/24/eth0 hbweb`` with ``monitor_interval 1``,
-``monitor_timeout 2``, ``monitor_restarts 1``; hbweb's status really asks the server
-over HTTP (``hbweb.probe``). Only the web server process on alpha is frozen (SIGSTOP),
-never the engine: the check hangs until the monitor timeout kills it, alpha restarts the
-group and serves again; frozen once more within the window, the group moves to bravo.
+``alpha IPaddr2::10.99.0.10/24/eth0 hbweb`` with ``monitor_interval = 1``,
+``monitor_timeout = 2``, ``monitor_restarts = 1`` in hatui.conf; hbweb's status really
+asks the server over HTTP (``hbweb.probe``). Only the web server process on alpha is
+frozen (SIGSTOP), never the engine: the check hangs until the monitor timeout kills it,
+alpha restarts the group and serves again; frozen once more within the window, the
+group moves to bravo.
 The 20 ms VIP sampler must never see two holders. Numbers are printed (``-s``).
 """
 
@@ -25,9 +26,10 @@ from tests.netns.test_failover_netns import ACQUIRE_TIMEOUT, Pair, _start_pair
 
 INTERVAL, TIMEOUT = 1.0, 2.0
 MONITOR = (
-    f"monitor_interval {INTERVAL:g}\nmonitor_timeout {TIMEOUT:g}\n"
-    "monitor_restarts 1\nmonitor_window 120\n"
+    f"monitor_interval = {INTERVAL:g}\nmonitor_timeout = {TIMEOUT:g}\n"
+    "monitor_restarts = 1\nmonitor_window = 120\n"
 )
+"""hatui.conf lines (ha.cf stays Heartbeat's)."""
 DETECT_BUDGET = INTERVAL + TIMEOUT + 1.0
 """A check may start up to one interval after the freeze, then hangs for the timeout;
 one more second covers the kill, scheduling and the 50 ms status polling."""
@@ -35,7 +37,7 @@ one more second covers the kill, scheduling and the 50 ms status polling."""
 
 @pytest.fixture
 def pair(make_lab: LabFactory, engine_available: None) -> Iterator[Pair]:
-    started = _start_pair(make_lab, extra=MONITOR, markers=("hbweb.probe",))
+    started = _start_pair(make_lab, hatui_conf=MONITOR, markers=("hbweb.probe",))
     yield started
     started.sampler.stop()
 

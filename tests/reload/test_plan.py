@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from engine.config import load_config
 from engine.config.model import ClusterConfig
-from engine.reload import load_and_plan, plan_reload
+from engine.reload import WATCHED_FILES, ConfigReloader, load_and_plan, plan_reload
 from tests.lab.engine import write_config
 
 GROUP = "alpha 10.99.0.10/24/eth0\n"
@@ -89,3 +90,71 @@ def test_group_change_only_for_groups_nobody_holds(tmp_path: Path) -> None:
     assert free.config is not None
     assert free.config.groups[0].canonical.endswith("Delay::1::0")
     assert set(free.changed_groups) == {"10.99.0.10/24/eth0", "10.99.0.20/24/eth0"}
+
+
+def test_hatui_conf_monitor_change_applies_stonith_change_waits_for_a_restart(
+    tmp_path: Path,
+) -> None:
+    _write(tmp_path, haresources=GROUP)
+    (tmp_path / "hatui.conf").write_text("stonith_delay = 2\nmonitor_interval = 10\n")
+    old = _load(tmp_path)
+    (tmp_path / "hatui.conf").write_text(
+        "# edited\nmonitor_interval = 5\nstonith_delay = 4\nstonith_timeout = 30\n"
+    )
+    plan = load_and_plan(old)
+    assert plan.config is not None
+    assert plan.config.monitor.interval_ms == 5000
+    assert any("resource monitoring (every 10 s" in a and "every 5 s" in a for a in plan.applied)
+    assert plan.refused == [
+        "hatui.conf stonith_delay 2 -> 4: needs a restart of the engine; old value stays",
+        "hatui.conf stonith_timeout (default) -> 30: needs a restart of the engine; "
+        "old value stays",
+    ]
+    conf = plan.config.hatui
+    assert (conf.get("stonith_delay"), conf.get("stonith_timeout")) == (2000, None)
+    assert conf.get("monitor_interval") == 5000
+    # the running values stay the reference: the next reload sees the same refusal
+    again = load_and_plan(plan.config)
+    assert again.refused == plan.refused and not again.applied
+
+
+def test_hatui_conf_comments_and_moved_lines_change_nothing(tmp_path: Path) -> None:
+    _write(tmp_path)
+    (tmp_path / "hatui.conf").write_text("stonith_delay = 2\nmonitor_interval = 10\n")
+    old = _load(tmp_path)
+    (tmp_path / "hatui.conf").write_text("# same values\nmonitor_interval = 10000ms\n\n"
+                                         "stonith_delay = 2\n")  # fmt: skip
+    plan = load_and_plan(old)
+    assert plan.accepted and not plan.applied and not plan.refused
+    assert plan.summary() == "configuration reloaded, nothing changed"
+
+
+def test_monitor_lines_in_ha_cf_reject_a_reload(tmp_path: Path) -> None:
+    _write(tmp_path)
+    old = _load(tmp_path)
+    _write(tmp_path, extra="monitor_interval 10\n")
+    plan = load_and_plan(old)
+    assert not plan.accepted
+    [error] = plan.errors
+    assert "monitor_interval moved to hatui.conf" in error
+    assert f"write 'monitor_interval = 10' in {tmp_path / 'hatui.conf'}" in error
+
+
+async def test_a_changed_hatui_conf_is_watched_like_the_other_files(tmp_path: Path) -> None:
+    assert {"ha.cf", "authkeys", "haresources", "hatui.conf"} <= WATCHED_FILES
+    triggers: list[str] = []
+    reloader = ConfigReloader(tmp_path, triggers.append)
+    reloader.start()
+    try:
+        await asyncio.sleep(0.5)  # the watcher is set up
+        (tmp_path / "unrelated.txt").write_text("x\n")
+        tmp = tmp_path / ".hatui.conf.tmp"
+        tmp.write_text("monitor_interval = 10\n")
+        tmp.rename(tmp_path / "hatui.conf")  # as editors do
+        for _ in range(100):
+            if triggers:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await reloader.close()
+    assert triggers == ["changed hatui.conf"]

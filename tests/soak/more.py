@@ -120,14 +120,14 @@ def setup_stonith(run: Run, network: int, delay: float = 0.0) -> PowerSwitch:
     switch.start()
     line = f"external/labswitch {switch.address} {SWITCH_PORT} alpha bravo"
     run.cluster.extra = f"{run.cluster.extra}stonith_host * {line}\n"
+    conf = STONITH_CONF + (f"stonith_delay = {delay:g}\n" if delay else "")
+    run.cluster.hatui_conf = f"{run.cluster.hatui_conf}{conf}"
     for name in run.cluster.names:
         run.cluster.configure(name)
         config_dir = run.lab.node_dirs(name)[0]
         external = config_dir / "stonith" / "external"
         external.mkdir(parents=True, exist_ok=True)
         shutil.copy(LABSWITCH, external / "labswitch")
-        conf = STONITH_CONF + (f"stonith_delay = {delay:g}\n" if delay else "")
-        (config_dir / "hatui.conf").write_text(conf)
     return switch
 
 
@@ -535,7 +535,8 @@ def s24_freeze_with_stonith() -> ScenarioResult:
     return result
 
 
-MONITOR = "monitor_interval 1\nmonitor_timeout 2\nmonitor_restarts 1\nmonitor_window 120\n"
+MONITOR = "monitor_interval = 1\nmonitor_timeout = 2\nmonitor_restarts = 1\nmonitor_window = 120\n"
+"""hatui.conf lines (never ha.cf, which real Heartbeat would refuse)."""
 MONITOR_BUDGET_S = 1 + 2 + 1.0
 """interval + timeout + 1 s for the kill, scheduling and the 50 ms polling."""
 
@@ -565,7 +566,7 @@ def s26_freeze_service() -> ScenarioResult:
     result = ScenarioResult("26 freeze the service process")
     web = f"alpha IPaddr2::{VIP}/24/eth0 hbweb\n"
     scripts = {"hbweb": hbweb_script()}
-    with two_nodes(MONITOR, start=(), haresources=web, scripts=scripts) as run:
+    with two_nodes(start=(), haresources=web, scripts=scripts, hatui_conf=MONITOR) as run:
         for name in run.cluster.names:
             (run.lab.node_dirs(name)[0] / "hbweb.probe").touch()
             run.cluster.start(name)

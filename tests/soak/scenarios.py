@@ -118,8 +118,11 @@ def two_nodes(
     auto_failback: str = "on",
     scripts: dict[str, str] | None = None,
     timers: Timers = TIMERS,
+    hatui_conf: str = "",
 ) -> Iterator[Run]:
     """Start alpha and bravo with the VIP group; stop and clean up afterwards.
+
+    ``extra`` is appended to ha.cf, ``hatui_conf`` is the hatui.conf text.
 
     ``media`` replaces the default ucast on eth0; ``start`` names the engines started
     now (others are configured only, so a test can start them later).
@@ -127,7 +130,14 @@ def two_nodes(
     with Lab(["alpha", "bravo"], networks=networks) as lab:
         lines = list(media) or ucast_lines(lab, "eth0", 0)
         cluster = Cluster(
-            lab, lines, timers, haresources, extra, auto_failback, scripts=scripts or {}
+            lab,
+            lines,
+            timers,
+            haresources,
+            extra,
+            auto_failback,
+            scripts=scripts or {},
+            hatui_conf=hatui_conf,
         )
         for name in cluster.names:
             cluster.configure(name)

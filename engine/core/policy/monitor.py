@@ -1,7 +1,8 @@
 """Resource monitoring (hatui only): checks of running groups and their recovery.
 
 Heartbeat 3.0.6 never checks a resource after it started (spec §12); with
-``monitor_interval`` set we do, and recover what fails:
+``monitor_interval`` set (a key of hatui.conf, ``ClusterConfig.monitor``; a reload
+hands new values to ``set_monitor``) we do, and recover what fails:
 
 * A check runs only while this node is settled (``_monitor_unsettled`` says why not):
   no job, standby, takeover, fence or shutdown. A transition that begins while a check
