@@ -257,18 +257,29 @@ class Membership:
         return node.dead_ms / 1000
 
     def _scan_deaths(self, now: float) -> None:
+        died: set[str] = set()
         for node in self._watched():
             limit = self._death_limit_s(node)
             if node.status != "dead" and now - node.local_lastupdate >= limit:
                 self._mark_dead(node, now)
+                died.add(node.name)
         for node in self._watched():
             limit = self._death_limit_s(node)
             for link in node.links.values():
                 heard = link.last_heard
-                if link.status == "up" and heard is not None and now - heard >= limit:
-                    link.status = "dead"
+                if link.status != "up" or heard is None:
+                    continue
+                if now - heard >= limit:
                     reason = f"no packets for {round((now - heard) * 1000)} ms"
-                    self._events.append(ev.LinkStatusChanged(node.name, link.name, "dead", reason))
+                elif node.name in died:
+                    # A late ACK can keep a link fresher than the node's last status; a
+                    # dead node's links die with it, in the same scan (as Heartbeat logs).
+                    silent_ms = round((now - heard) * 1000)
+                    reason = f"{node.name} is dead (last packet {silent_ms} ms ago)"
+                else:
+                    continue
+                link.status = "dead"
+                self._events.append(ev.LinkStatusChanged(node.name, link.name, "dead", reason))
 
     def _mark_dead(self, node: NodeState, now: float) -> None:
         silent_ms = round((now - node.local_lastupdate) * 1000)

@@ -117,3 +117,19 @@ def test_steady_heartbeat_leaves_no_work() -> None:
     alpha.drain_outbound()
     alpha.receive(data, "eth0", net.now + 0.2, net.wall())
     assert not alpha.has_work()
+
+
+def test_links_of_a_dead_node_die_in_the_same_scan_even_after_a_late_ack() -> None:
+    net = formed()
+    alpha = net.nodes["alpha"].core
+    net.now += 0.15
+    alpha.receive(_ack_from_bravo(net), "eth0", net.now, net.wall())  # after its last status
+    net.nodes["bravo"].alive = False
+    while not net.nodes["alpha"].of(ev.NodeDead):
+        net.run_for(0.01)
+    # The same tick that declared bravo dead also took its links down, eth0 included,
+    # although eth0 heard the ACK 150 ms after bravo's last status.
+    links = alpha.nodes["bravo"].links
+    assert {name: link.status for name, link in links.items()} == {"eth0": "dead", "eth1": "dead"}
+    changes = [e for e in net.nodes["alpha"].of(ev.LinkStatusChanged) if e.node == "bravo"]
+    assert "bravo is dead" in changes[-1].reason or "bravo is dead" in changes[-2].reason
