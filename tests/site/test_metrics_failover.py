@@ -76,7 +76,9 @@ def test_counters_move_during_failover(cluster: tuple[Cluster, int]) -> None:
     assert after["haengine_node_deaths_total"] == 1
     assert after['haengine_node_up{node="alpha"}'] == 0
     assert after[f"haengine_link_up{{{link}}}"] == 0
-    assert after[f"haengine_link_last_heard_seconds{{{link}}}"] >= 1.0
+    # The link dies with its node; its last packet (maybe an ACK after the last status)
+    # is at least deadtime - keepalive old by then.
+    assert after[f"haengine_link_last_heard_seconds{{{link}}}"] >= 0.8
     acquired = after['haengine_resource_action_duration_seconds_count{action="acquire"}']
     assert acquired >= 1
     assert after['haengine_resource_action_failures_total{action="acquire"}'] == 0
