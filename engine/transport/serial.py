@@ -12,6 +12,11 @@ What Heartbeat's serial plugin does, and so do we:
 * the reader discards everything until a ``>>>`` line, collects lines until ``<<<`` and
   hands the classic text up.
 
+pyserial opens and configures the port (8N1, baud, RTS/CTS, no XON/XOFF, exclusive,
+non-blocking); the few modes it does not know are added on top. The open runs once on a
+worker thread because a break blocks for a quarter second on real hardware; after that
+the port's fd lives on the event loop (``add_reader``/``add_writer``), no thread polls.
+
 Our addition: a port that vanishes (USB adapter pulled, pty bridge gone) is closed and
 reopened with exponential backoff, and both events are logged.
 """
@@ -28,7 +33,11 @@ import termios
 import time
 from collections import deque
 from pathlib import Path
+from typing import Any
 
+import serial
+
+from engine.config.hacf import BAUD_RATES
 from engine.core.linkplan import LinkPlan
 from engine.errors import RemoteProtocolError
 from engine.protocol.auth import Authenticator
@@ -49,15 +58,7 @@ REOPEN_FIRST = 0.5
 REOPEN_MAX = 10.0
 LOCK_DIRS = ("/var/lock", "/run/lock")
 
-BAUD_RATES: dict[int, int] = {
-    9600: termios.B9600,
-    19200: termios.B19200,
-    38400: termios.B38400,
-    57600: termios.B57600,
-    115200: termios.B115200,
-    230400: termios.B230400,
-    460800: termios.B460800,
-}
+__all__ = ["BAUD_RATES", "SerialLink", "UucpLock", "check_serial_device", "open_port"]
 
 _START = b">>>"
 _END = b"<<<"
@@ -140,9 +141,16 @@ def check_serial_device(path: str) -> str | None:
 
 
 class UucpLock:
-    """A HDB UUCP lock file ``LCK..<tty>`` holding our pid (``%10d\\n``)."""
+    """A HDB UUCP lock file ``LCK..<tty>`` holding our pid as ``%10d\n`` (11 bytes).
+
+    Created atomically the way UUCP tools do it: the pid goes into a private temporary
+    file that is then hard-linked to the lock name, so two programs racing for the port
+    cannot both believe they hold it. A lock whose pid no longer exists is stale and is
+    removed; a live one is respected.
+    """
 
     def __init__(self, device: str, lock_dir: str | None = None) -> None:
+        self.device = device
         base = os.path.basename(device)
         self.path: Path | None = None
         dirs = (lock_dir,) if lock_dir else LOCK_DIRS
@@ -157,16 +165,58 @@ class UucpLock:
         if self.path is None:
             logger.debug("no writable lock directory; serial port opened without UUCP lock")
             return None
+        for _ in range(3):
+            refusal = self._remove_stale()
+            if refusal is not None:
+                return refusal
+            if self._link_new():
+                return None
+        return f"{self.device}: lock file {self.path} keeps reappearing; another program races us"
+
+    def _remove_stale(self) -> str | None:
+        """Delete a lock left by a dead process; returns a refusal for a live owner."""
+        assert self.path is not None
         owner = self._owner()
-        if owner is not None and owner != os.getpid() and _alive(owner):
-            return f"device locked by process {owner} ({self.path})"
+        if owner is None or owner == os.getpid():
+            if owner is None and self.path.exists():
+                logger.info("removing unreadable lock file %s", self.path)
+                with contextlib.suppress(OSError):
+                    self.path.unlink()
+            return None
+        if _alive(owner):
+            return (
+                f"{self.device} is in use: locked by process {owner} ({self.path}); "
+                "stop that program or remove the lock if it is not a serial user"
+            )
+        logger.info("removing stale lock file %s of dead process %d", self.path, owner)
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+        return None
+
+    def _link_new(self) -> bool:
+        """Write our pid and link it into place; False when another process won the race.
+
+        A lock directory we cannot write to is logged and the port used unlocked (True),
+        as before a lock existed.
+        """
+        assert self.path is not None
+        temp = self.path.with_name(f"TMP..{os.getpid()}.{self.path.name}")
         try:
-            self.path.write_text(f"{os.getpid():10d}\n")
+            temp.write_text(f"{os.getpid():10d}\n")
+            os.chmod(temp, 0o644)
+            try:
+                os.link(temp, self.path)
+            except FileExistsError:
+                if self._owner() != os.getpid():
+                    return False
         except OSError as exc:
             logger.warning("cannot write lock file %s: %s; continuing unlocked", self.path, exc)
-            return None
+            return True
+        finally:
+            with contextlib.suppress(OSError):
+                temp.unlink()
         self.held = True
-        return None
+        return True
 
     def _owner(self) -> int | None:
         assert self.path is not None
@@ -198,31 +248,61 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def configure_tty(fd: int, baud: int) -> None:
-    """Raw mode exactly as Heartbeat's ``ttysetup`` (spec §5.4)."""
-    attrs = termios.tcgetattr(fd)
-    iflag, oflag, cflag, lflag, _ispeed, _ospeed, cc = attrs
-    iflag &= ~(
-        termios.IGNBRK
-        | termios.IUCLC
-        | termios.IXANY
-        | termios.IXOFF
-        | termios.IXON
-        | termios.ICRNL
-        | termios.PARMRK
-    )
+def heartbeat_modes(fd: int) -> None:
+    """The part of Heartbeat's ``ttysetup`` pyserial does not do (spec §5.4).
+
+    pyserial already clears IGNBRK/IUCLC/IXANY/IXOFF/IXON/ICRNL/PARMRK, OPOST, ICANON,
+    ECHO, ISIG, IEXTEN and sets CS8/CREAD/CLOCAL/CRTSCTS without parity; Heartbeat also
+    sets INPCK/ISTRIP/IGNCR/BRKINT and reads with VMIN=1 VTIME=1.
+    """
+    iflag, oflag, cflag, lflag, ispeed, ospeed, cc = termios.tcgetattr(fd)
     iflag |= termios.INPCK | termios.ISTRIP | termios.IGNCR | termios.BRKINT
-    oflag &= ~termios.OPOST
-    cflag &= ~(termios.CSIZE | termios.PARENB)
-    cflag |= termios.CS8 | termios.CREAD | termios.CLOCAL | termios.CRTSCTS
-    lflag &= ~(termios.ICANON | termios.ECHO | termios.ISIG | termios.IEXTEN)
     cc[termios.VMIN] = 1
     cc[termios.VTIME] = 1
-    speed = BAUD_RATES.get(baud, termios.B19200)
-    termios.tcsetattr(fd, termios.TCSANOW, [iflag, oflag, cflag, lflag, speed, speed, cc])
-    termios.tcflush(fd, termios.TCIOFLUSH)
-    with contextlib.suppress(termios.error, OSError):
-        termios.tcsendbreak(fd, 0)
+    termios.tcsetattr(fd, termios.TCSANOW, [iflag, oflag, cflag, lflag, ispeed, ospeed, cc])
+
+
+def open_port(device: str, baud: int) -> Any:
+    """Open ``device`` with pyserial as Heartbeat sets it up; returns the ``serial.Serial``.
+
+    8N1 at ``baud``, hardware flow control as Heartbeat (``CRTSCTS``), no XON/XOFF,
+    ``flock`` exclusive, non-blocking (timeouts 0); then flushed and a break is sent.
+    Blocking (the break): call it off the event loop.
+
+    Raises:
+        serial.SerialException: the port cannot be opened, locked or configured.
+    """
+    port = serial.Serial(
+        port=device,
+        baudrate=baud,
+        bytesize=serial.EIGHTBITS,
+        parity=serial.PARITY_NONE,
+        stopbits=serial.STOPBITS_ONE,
+        xonxoff=False,
+        rtscts=True,
+        dsrdtr=False,
+        timeout=0,
+        write_timeout=0,
+        exclusive=True,
+    )
+    try:
+        heartbeat_modes(port.fileno())
+        port.reset_input_buffer()
+        port.reset_output_buffer()
+        with contextlib.suppress(termios.error, OSError):
+            port.send_break(0)
+    except (termios.error, OSError) as exc:
+        close_port(port)
+        raise serial.SerialException(f"cannot set tty modes: {exc}") from exc
+    return port
+
+
+def close_port(port: Any) -> None:
+    """Drop unsent output (a close would otherwise wait for it to drain), then close."""
+    with contextlib.suppress(termios.error, OSError, serial.SerialException):
+        port.reset_output_buffer()
+    with contextlib.suppress(OSError, serial.SerialException):
+        port.close()
 
 
 class SerialLink(Link):
@@ -242,6 +322,7 @@ class SerialLink(Link):
         self.baud = baud
         self._auth = auth
         self._lock = UucpLock(device, lock_dir)
+        self._port: Any = None
         self._fd: int | None = None
         self._framer = ClassicFramer()
         self._queue: deque[bytes] = deque()
@@ -262,36 +343,44 @@ class SerialLink(Link):
         """Open the port (or start retrying in the background) and start the writer."""
         self._handler = handler
         self._writer = asyncio.create_task(self._write_loop(), name=f"serial-writer {self.name}")
-        problem = self._try_open()
+        problem = await self._try_open()
         if problem is None:
             logger.info("Starting serial heartbeat on tty %s (%d baud)", self.device, self.baud)
         else:
             logger.error("serial %s: cannot open: %s; retrying in background", self.device, problem)
             self._schedule_reopen()
 
-    def _try_open(self) -> str | None:
-        """Open, lock and configure the port; returns why it failed, or None."""
+    async def _try_open(self) -> str | None:
+        """Lock, open and configure the port; returns why it failed, or None."""
         problem = check_serial_device(self.device)
         if problem is not None:
             return problem
         refusal = self._lock.acquire()
         if refusal is not None:
             return refusal
+        loop = asyncio.get_running_loop()
+        opening = loop.run_in_executor(None, open_port, self.device, self.baud)
         try:
-            fd = os.open(self.device, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-        except OSError as exc:
+            port = await asyncio.shield(opening)
+        except asyncio.CancelledError:
+            opening.add_done_callback(self._discard_opened)
+            raise
+        except (serial.SerialException, OSError, ValueError) as exc:
             self._lock.release()
-            return f"open failed: {exc.strerror}"
-        try:
-            configure_tty(fd, self.baud)
-        except (termios.error, OSError) as exc:
-            os.close(fd)
-            self._lock.release()
-            return f"cannot set tty modes: {exc}"
-        self._fd = fd
+            return f"open failed: {exc}"
+        if self._closed:
+            self._discard_opened(opening)
+            return "link closed while opening"
+        self._port, self._fd = port, port.fileno()
         self._framer = ClassicFramer()
-        asyncio.get_running_loop().add_reader(fd, self._on_readable)
+        loop.add_reader(self._fd, self._on_readable)
         return None
+
+    def _discard_opened(self, opening: asyncio.Future[Any]) -> None:
+        """An open finished after the link was closed: give the port and lock back."""
+        if not opening.cancelled() and opening.exception() is None:
+            close_port(opening.result())
+        self._lock.release()
 
     def _schedule_reopen(self) -> None:
         if self._reopen is None and not self._closed:
@@ -304,7 +393,7 @@ class SerialLink(Link):
         try:
             while not self._closed:
                 await asyncio.sleep(delay)
-                problem = self._try_open()
+                problem = await self._try_open()
                 if problem is None:
                     self.reopened += 1
                     logger.info(
@@ -322,16 +411,17 @@ class SerialLink(Link):
         if self._fd is None:
             return
         logger.error("serial %s: port lost (%s); reopening with backoff", self.device, why)
-        self._close_fd()
+        self._close_port()
         self._schedule_reopen()
 
-    def _close_fd(self) -> None:
+    def _close_port(self) -> None:
         fd, self._fd = self._fd, None
+        port, self._port = self._port, None
         if fd is not None:
             with contextlib.suppress(Exception):
                 asyncio.get_running_loop().remove_reader(fd)
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        if port is not None:
+            close_port(port)
         self._lock.release()
 
     # ------------------------------------------------------------------ reading
@@ -448,7 +538,7 @@ class SerialLink(Link):
             if task is not None:
                 task.cancel()
         self._writer = self._reopen = None
-        self._close_fd()
+        self._close_port()
 
 
 def make_serial_link(

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import logging
 import os
+import subprocess
+import termios
 from pathlib import Path
 
 import pytest
@@ -156,3 +160,122 @@ async def test_port_loss_is_detected_and_reopen_is_retried(tmp_path: Path) -> No
     finally:
         link.close()
     assert not os.listdir(tmp_path), "lock file left behind"
+
+
+async def wait_until_async(predicate: object, timeout: float) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if predicate():  # type: ignore[operator]
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+@pytest.mark.parametrize("baud", ser.BAUD_RATES)
+async def test_port_is_set_up_as_heartbeat_does(tmp_path: Path, baud: int) -> None:
+    """Read the tty modes back from the pty after the link opened it (spec §5.4)."""
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    link = SerialLink(plan_for(path), baud, AUTH, lock_dir=str(tmp_path))
+    await link.open(lambda data, name: None)
+    try:
+        assert link.is_open
+        iflag, oflag, cflag, lflag, ispeed, ospeed, cc = termios.tcgetattr(slave)
+        speed = getattr(termios, f"B{baud}")
+        assert (ispeed, ospeed) == (speed, speed)
+        assert cflag & termios.CSIZE == termios.CS8  # 8N1
+        assert not cflag & (termios.PARENB | termios.CSTOPB)
+        for flag in (termios.CREAD, termios.CLOCAL, termios.CRTSCTS):
+            assert cflag & flag, flag
+        for flag in (termios.INPCK, termios.ISTRIP, termios.IGNCR, termios.BRKINT):
+            assert iflag & flag, flag
+        cleared = termios.IGNBRK | termios.IUCLC | termios.IXANY | termios.IXOFF | termios.IXON
+        assert not iflag & (cleared | termios.ICRNL | termios.PARMRK)
+        assert not oflag & termios.OPOST
+        assert not lflag & (termios.ICANON | termios.ECHO | termios.ISIG | termios.IEXTEN)
+        assert (cc[termios.VMIN], cc[termios.VTIME]) == (1, 1)
+        assert link._fd is not None
+        assert fcntl.fcntl(link._fd, fcntl.F_GETFL) & os.O_NONBLOCK
+    finally:
+        link.close()
+        os.close(master)
+        os.close(slave)
+
+
+async def test_a_second_opener_is_refused_by_the_exclusive_flock(tmp_path: Path) -> None:
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = SerialLink(plan_for(path), 19200, AUTH, lock_dir=str(tmp_path / "a"))
+    second = SerialLink(plan_for(path), 19200, AUTH, lock_dir=str(tmp_path / "b"))
+    await first.open(lambda data, name: None)
+    try:
+        problem = await second._try_open()
+        assert problem is not None and "exclusively lock" in problem, problem
+        assert not second.is_open
+        assert not (tmp_path / "b" / f"LCK..{os.path.basename(path)}").exists()
+    finally:
+        second.close()
+        first.close()
+        os.close(master)
+        os.close(slave)
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+async def test_link_writes_heartbeats_uucp_lock_and_takes_over_a_stale_one(
+    tmp_path: Path,
+) -> None:
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    lock_file = tmp_path / f"LCK..{os.path.basename(path)}"
+    lock_file.write_text(f"{dead_pid():10d}\n")
+    link = SerialLink(plan_for(path), 19200, AUTH, lock_dir=str(tmp_path))
+    await link.open(lambda data, name: None)
+    try:
+        assert link.is_open
+        assert lock_file.read_bytes() == b"%10d\n" % os.getpid()  # HDB: 10 wide + newline
+        assert len(lock_file.read_bytes()) == 11
+        assert lock_file.stat().st_mode & 0o777 == 0o644
+        assert sorted(os.listdir(tmp_path)) == [lock_file.name]  # no temporary file left
+    finally:
+        link.close()
+        os.close(master)
+        os.close(slave)
+    assert not lock_file.exists(), "lock not removed on close"
+
+
+async def test_a_live_lock_is_refused_with_its_owner_and_taken_once_it_dies(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    lock_file = tmp_path / f"LCK..{os.path.basename(path)}"
+    holder = subprocess.Popen(["sleep", "30"])
+    lock_file.write_text(f"{holder.pid:10d}\n")
+    link = SerialLink(plan_for(path), 19200, AUTH, lock_dir=str(tmp_path))
+    try:
+        with caplog.at_level(logging.ERROR, logger="heartbeat"):
+            await link.open(lambda data, name: None)
+        assert not link.is_open
+        message = caplog.text
+        assert f"{path} is in use: locked by process {holder.pid} ({lock_file})" in message
+        assert "retrying in background" in message
+        assert lock_file.read_text() == f"{holder.pid:10d}\n"  # a live lock is left alone
+        holder.kill()
+        holder.wait()
+        assert await wait_until_async(lambda: link.is_open, 5), "stale lock not taken over"
+        assert lock_file.read_text() == f"{os.getpid():10d}\n"
+    finally:
+        holder.kill()
+        holder.wait()
+        link.close()
+        os.close(master)
+        os.close(slave)
+    assert not lock_file.exists()
