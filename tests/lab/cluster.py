@@ -64,6 +64,8 @@ class Cluster:
     """``resource.d`` scripts: name → text (each node gets its own copy)."""
     hatui_conf: str = ""
     """``hatui.conf`` text (hatui-only settings: monitoring, STONITH knobs); "" = none."""
+    node_media: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Media lines of one node only, after ``media`` (e.g. its own end of a serial cable)."""
     engines: dict[str, EngineHandle] = field(default_factory=dict)
 
     @property
@@ -78,7 +80,7 @@ class Cluster:
         write_config(
             config_dir,
             self.names,
-            self.media,
+            [*self.media, *self.node_media.get(name, ())],
             keepalive=self.timers.keepalive,
             deadtime=self.timers.deadtime,
             warntime=self.timers.warntime,

@@ -1,7 +1,9 @@
-"""Pseudo-terminal pairs from socat, and two-engine clusters joined by them."""
+"""Pseudo-terminal pairs from socat, and two-engine lab clusters joined by them."""
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 import shutil
 import signal
@@ -10,9 +12,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.integration.loopback import RESOURCE_SCRIPT, Node, free_port
+from tests.integration.loopback import RESOURCE_SCRIPT
+from tests.lab.cluster import Cluster, Timers, ucast_lines
+from tests.lab.netns import Lab
 
 _PTY_LINE = re.compile(rb"PTY is (\S+)")
+_bridges = itertools.count(1)
 
 
 @dataclass
@@ -60,41 +65,56 @@ class PtyBridge:
         self.proc = None
 
 
-def serial_cluster(
-    tmp: Path,
-    ttys: tuple[Path, Path],
+def bridge_links(directory: Path) -> tuple[Path, Path]:
+    """Two symlink paths for a bridge, unique per test process.
+
+    The engine's UUCP lock is named after the last path component (``LCK..<name>`` in
+    /var/lock), so two test runs on one machine must not both call their ports ``ttyA``.
+    """
+    stem = f"hbtty{os.getpid()}x{next(_bridges)}"
+    return directory / f"{stem}a", directory / f"{stem}b"
+
+
+def serial_lab_cluster(
+    lab: Lab,
+    ttys: tuple[str, str],
     *,
-    baud: int = 19200,
-    keepalive: str = "1",
-    deadtime: str = "4",
-    warntime: str = "2",
-    initdead: str = "8",
+    baud: int,
+    timers: Timers,
     ucast: bool = False,
-) -> dict[str, Node]:
-    """Two nodes, alpha on ``ttys[0]`` and bravo on ``ttys[1]`` (optionally plus ucast)."""
-    port = free_port()
-    names = ("alpha", "bravo")
-    nodes: dict[str, Node] = {}
-    for i, name in enumerate(names):
-        address = f"127.0.{port % 200 + 20}.{i + 11}"
-        nodes[name] = Node(name, address, tmp / name / "etc", tmp / name / "state")
-    for i, node in enumerate(nodes.values()):
-        node.config_dir.mkdir(parents=True)
-        node.state_dir.mkdir(parents=True)
-        other = next(n for n in nodes.values() if n is not node)
-        udp = f"udpport {port}\nucast lo {other.address}\n" if ucast else ""
-        (node.config_dir / "ha.cf").write_text(
-            f"logfile {node.state_dir}/ha-log\ndebugfile {node.state_dir}/ha-debug\n"
-            f"logfacility none\nkeepalive {keepalive}\ndeadtime {deadtime}\n"
-            f"warntime {warntime}\ninitdead {initdead}\nbaud {baud}\nserial {ttys[i]}\n"
-            f"{udp}auto_failback on\nnode alpha\nnode bravo\n"
-        )
-        keys = node.config_dir / "authkeys"
-        keys.write_text("auth 1\n1 sha1 serial-test-secret\n")
-        keys.chmod(0o600)
-        (node.config_dir / "haresources").write_text("alpha demo-svc::one\n")
-        rd = node.config_dir / "resource.d"
-        rd.mkdir()
-        (rd / "demo-svc").write_text(RESOURCE_SCRIPT)
-        (rd / "demo-svc").chmod(0o755)
-    return nodes
+) -> Cluster:
+    """alpha on ``ttys[0]``, bravo on ``ttys[1]`` (plus ucast on eth0 when asked); started.
+
+    Heartbeat names a serial medium after the path in ``ha.cf``, so each node's link
+    carries its own end's name (``/dev/pts/N`` or the bridge's symlink).
+    """
+    alpha, bravo = lab.nodes
+    cluster = Cluster(
+        lab,
+        media=[f"baud {baud}", *(ucast_lines(lab, "eth0", 0) if ucast else [])],
+        node_media={alpha: [f"serial {ttys[0]}"], bravo: [f"serial {ttys[1]}"]},
+        timers=timers,
+        haresources=f"{alpha} demo-svc::one\n",
+        scripts={"demo-svc": RESOURCE_SCRIPT},
+    )
+    cluster.start_all()
+    return cluster
+
+
+def lock_file(tty: str) -> Path:
+    """Where the engine (root, default lock directory) locks ``tty``."""
+    return Path("/var/lock") / f"LCK..{os.path.basename(tty)}"
+
+
+def remove_dead_locks(ttys: tuple[str, ...]) -> None:
+    """Remove the lock files killed engines left behind (their pid is gone)."""
+    for tty in ttys:
+        path = lock_file(tty)
+        try:
+            pid = int(path.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
