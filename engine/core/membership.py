@@ -495,7 +495,9 @@ class Membership:
             self.counters["stale"] += 1
         if result.verdict is not Verdict.KEEP:
             return
-        if data:
+        if data and node.kind != "ping":
+            # Not ping replies: they come on their own medium only, and every ping of
+            # the same second carries the same bytes (same ts); each one is news.
             numbered = not mtype.startswith("NS_")
             seq = (_parse_hex(msg.get("seq")) or 0) if numbered else UNNUMBERED
             self._remember_recent(data, node, seq, mtype == "status", now)

@@ -71,6 +71,25 @@ def test_echo_reply_makes_it_ping_and_silence_makes_it_dead_without_more() -> No
     assert ev.NodeStatusChanged(ROUTER, "dead", "ping") in m.drain_events()
 
 
+def test_every_reply_refreshes_the_ping_node_even_with_the_same_ts() -> None:
+    """Pings of one second carry identical bytes; each reply still counts (deadping from
+    the last one, not from the first of its second)."""
+    m = core()
+    m.start(100.0, WALL0)
+    m.comm_up = True
+    now = 100.0
+    for _ in range(8):  # 1.6 s of replies to statuses with the same ts
+        now += 0.2
+        m.receive(reply(int(WALL0)), ROUTER, now, WALL0 + 0.5)
+        m.tick(now, WALL0 + 0.5)
+    last_reply = now
+    while m.nodes[ROUTER].status == "ping" and now < last_reply + 5:
+        now += 0.05
+        m.tick(now, WALL0 + 1)
+    assert m.nodes[ROUTER].status == "dead"
+    assert 2.0 <= now - last_reply <= 2.0 + 0.06  # deadping 2 s after the LAST reply
+
+
 def test_ping_node_cannot_be_spoken_for_on_another_link_or_unsigned() -> None:
     m = core()
     m.receive(reply(int(WALL0)), "eth0", 100.1, WALL0)
