@@ -37,7 +37,6 @@ from typing import Any
 
 import serial
 
-from engine.config.hacf import BAUD_RATES
 from engine.core.linkplan import LinkPlan
 from engine.errors import RemoteProtocolError
 from engine.protocol.auth import Authenticator
@@ -57,8 +56,6 @@ MAX_QUEUE = 64
 REOPEN_FIRST = 0.5
 REOPEN_MAX = 10.0
 LOCK_DIRS = ("/var/lock", "/run/lock")
-
-__all__ = ["BAUD_RATES", "SerialLink", "UucpLock", "check_serial_device", "open_port"]
 
 _START = b">>>"
 _END = b"<<<"

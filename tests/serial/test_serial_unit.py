@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.config.hacf import BAUD_RATES
 from engine.config.model import MediumKind, MediumSpec, SourceRef
 from engine.core.linkplan import LinkPlan
 from engine.protocol.auth import Authenticator
@@ -47,7 +48,7 @@ def test_framer_drops_a_frame_that_restarts_or_never_ends() -> None:
 def test_pacing_and_capacity_follow_the_baud_rate() -> None:
     assert ser.fragment_pause(19200) == pytest.approx(0.2133, abs=1e-3)
     assert ser.line_capacity(19200) == 1920
-    assert set(ser.BAUD_RATES) == {9600, 19200, 38400, 57600, 115200, 230400, 460800}
+    assert set(BAUD_RATES) == {9600, 19200, 38400, 57600, 115200, 230400, 460800}
 
 
 def test_device_checks_use_heartbeats_wording(tmp_path: Path) -> None:
@@ -172,7 +173,7 @@ async def wait_until_async(predicate: object, timeout: float) -> bool:
     return False
 
 
-@pytest.mark.parametrize("baud", ser.BAUD_RATES)
+@pytest.mark.parametrize("baud", BAUD_RATES)
 async def test_port_is_set_up_as_heartbeat_does(tmp_path: Path, baud: int) -> None:
     """Read the tty modes back from the pty after the link opened it (spec §5.4)."""
     master, slave = os.openpty()
