@@ -36,12 +36,6 @@ FAST_DEATH_WINDOW = 30.0
 STOP_GRACE = 5.0
 
 
-def is_builtin_ipfail(spec: ChildSpec) -> bool:
-    """True for ``respawn <user> .../ipfail``, which the engine runs in-core instead."""
-    program = spec.command.split()[0]
-    return os.path.basename(program) == "ipfail" and not spec.failfast
-
-
 @dataclass(slots=True)
 class ChildState:
     """One supervised child: its process, restarts and why it is (not) running."""
@@ -103,7 +97,7 @@ class ChildManager:
         if self._tasks or self._stopping:
             return
         for child in self.children:
-            if is_builtin_ipfail(child.spec):
+            if child.spec.builtin_ipfail:
                 child.state = "builtin"
                 logger.info("ipfail is built into the engine; not starting %s", child.spec.command)
                 continue
