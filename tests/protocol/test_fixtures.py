@@ -201,3 +201,17 @@ def test_single_fixture_is_the_numbered_datagram_of_its_capture(path: Path) -> N
     datagrams = udp_datagrams(PCAP_DIR / f"{named['capture']}.udp694+arp.pcap")
     assert datagrams[int(named["number"])].payload == path.read_bytes()
     assert decode_datagram(path.read_bytes(), None).type == named["type"]
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=IDS)
+def test_msgfmt_netstring_leaves_out_the_embedded_auth_field(path: Path) -> None:
+    """``msgfmt netstring``: the same datagram minus the classic ``auth`` field (spec §4.4
+    step 3 is skipped); the trailer alone authenticates it, as receivers check it."""
+    auth = read_authkeys(FIXTURE_DIR / "authkeys")
+    msg = decode_datagram(path.read_bytes(), auth)
+    msg.remove("auth")
+    wire = encode_wire(msg.copy(), auth, embed_auth=False)
+    assert b"auth=" not in wire
+    back = decode_datagram(wire, auth)
+    assert "auth" not in back and list(back.pairs()) == list(msg.pairs())
+    assert encode_wire(back, auth, embed_auth=False) == wire
