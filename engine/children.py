@@ -8,8 +8,10 @@ unless it exited with code 100 ("do not respawn") or died young too often: more 
 start mean "respawning too fast" and the child stays down. On shutdown children are
 stopped in reverse start order.
 
-``failfast`` children that die abnormally make Heartbeat reboot the machine. We log that
-at CRIT and call ``on_failfast`` (the daemon decides; nothing here reboots anything).
+``failfast`` children that die abnormally (a signal, or a non-zero exit) make Heartbeat
+reboot the machine. Such a child is not restarted: we log the death and call
+``on_failfast``; the daemon gives the node up (nothing here reboots anything). Children
+we stop ourselves at shutdown do not count (Heartbeat's SIGTERM quirk is not copied).
 A ``respawn`` line naming ``ipfail`` is not started: ipfail is built into the engine
 (engine/core/ipfail.py).
 """
@@ -36,12 +38,6 @@ FAST_DEATH_WINDOW = 30.0
 STOP_GRACE = 5.0
 
 
-def is_builtin_ipfail(spec: ChildSpec) -> bool:
-    """True for ``respawn <user> .../ipfail``, which the engine runs in-core instead."""
-    program = spec.command.split()[0]
-    return os.path.basename(program) == "ipfail" and not spec.failfast
-
-
 @dataclass(slots=True)
 class ChildState:
     """One supervised child: its process, restarts and why it is (not) running."""
@@ -51,7 +47,8 @@ class ChildState:
     starts: int = 0
     fast_deaths: int = 0
     state: str = "waiting"
-    """waiting, running, stopped (exit 100), too_fast, failed, stopping, builtin."""
+    """waiting, running, stopped (exit 100), too_fast, failed (cannot start, or a failfast
+    child died), stopping, builtin."""
     last_exit: str = ""
 
     def snapshot(self) -> dict[str, object]:
@@ -103,7 +100,7 @@ class ChildManager:
         if self._tasks or self._stopping:
             return
         for child in self.children:
-            if is_builtin_ipfail(child.spec):
+            if child.spec.builtin_ipfail:
                 child.state = "builtin"
                 logger.info("ipfail is built into the engine; not starting %s", child.spec.command)
                 continue
@@ -152,9 +149,11 @@ class ChildManager:
         elif code != 0:
             logger.error("Client %s exited with return code %d.", spec.command, code)
         if spec.failfast and code != 0:
+            child.state = "failed"  # the console's word for "no longer restarted"
             logger.critical("failfast client %s died (%s)", spec.command, child.last_exit)
             if self._on_failfast is not None:
                 self._on_failfast(spec, child.last_exit)
+            return False
         if code == NO_RESPAWN_EXIT:
             child.state = "stopped"
             logger.info('Client "%s" exited with 100: not respawning', spec.command)

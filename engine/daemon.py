@@ -27,7 +27,7 @@ from engine import sdnotify
 from engine.badpackets import BadPacketLog
 from engine.children import ChildManager
 from engine.commands import EngineCommands
-from engine.config.model import ClusterConfig, MediumKind
+from engine.config.model import ChildSpec, ClusterConfig, MediumKind
 from engine.control.server import ControlServer
 from engine.core import events as ev
 from engine.core.linkplan import plan_links
@@ -57,6 +57,8 @@ STATUS_PUBLISH_PERIOD = 0.05
 _RUNNER_LOGS = ("Acquiring resource group", "Releasing resource group")
 """Lines the group runner writes itself when it starts the work."""
 TIMELINE_KINDS = (ev.NodeDead, ev.NodeRestarted, ev.PartitionHealed, ev.LocalStall)
+EXIT_FAILFAST = 1
+"""Exit status after a ``failfast`` child died (a failure: ``Restart=on-failure`` applies)."""
 
 
 class _LoadAverage:
@@ -132,7 +134,7 @@ class Engine(EngineStatus, EngineCommands):
             monitored=self._monitor_finished,
         )
         self.control = ControlServer(control_socket or state_dir / "control.sock", self)
-        self.children = ChildManager(config.children)
+        self.children = ChildManager(config.children, on_failfast=self._on_failfast)
         self.stats = EngineStats()
         self.metrics: MetricsServer | None = None
         if metrics_address is not None:
@@ -140,6 +142,7 @@ class Engine(EngineStatus, EngineCommands):
         self._timer: asyncio.TimerHandle | None = None
         self._stopping = False
         self._stopped = asyncio.Event()
+        self._exit_code = 0
         self._status_dirty = False
         self._status_handle: asyncio.TimerHandle | None = None
         self._last_status_push = 0.0
@@ -176,7 +179,7 @@ class Engine(EngineStatus, EngineCommands):
         self._schedule_watchdog(sdnotify.watchdog_interval())
         await self._stopped.wait()
         await self._close()
-        return 0
+        return self._exit_code
 
     async def _open_links(self) -> None:
         for plan in plan_links(self.config):
@@ -226,6 +229,34 @@ class Engine(EngineStatus, EngineCommands):
         if refusal:
             logger.warning("shutdown: %s", refusal)
         self._pump()
+
+    def _on_failfast(self, spec: ChildSpec, why: str) -> None:
+        """A ``failfast`` child died: Heartbeat reboots the machine here (spec §9.6).
+
+        We give the node up instead: every group is released at once (no waiting for a
+        stable cluster), the peer is told (``shutdone``) so it takes over without fencing
+        us, and the engine exits with status 1, so the service manager restarts it as
+        the reboot restarts Heartbeat. A stop that fails blocks the exit, as in a
+        graceful shutdown (the peer fences us before starting that group).
+        """
+        reason = (
+            f'failfast client "{spec.command}" {why}: giving this node up (Heartbeat '
+            "reboots here): releasing every resource group at once, then exiting with 1"
+        )
+        self._exit_code = EXIT_FAILFAST
+        leaving = self._stopping
+        self._stopping = True
+        if not leaving:
+            sdnotify.notify("STOPPING=1", "STATUS=failfast client died: giving the node up")
+        if self.policy is not None:
+            self.policy.give_up(reason, self.loop.time())
+            self._pump()
+            return
+        hb_log("CRIT", reason)
+        self._timeline("failfast", self.config.node_name, "", reason)
+        if not leaving:
+            self._send_shutdone()
+            self._finish_stop()
 
     def _send_shutdone(self) -> None:
         from engine.protocol.message import Message

@@ -1,10 +1,11 @@
 """Heartbeat-style logging (spec §10.1) to logfile, debugfile, syslog and the console.
 
-``logfile`` gets every priority but debug, in Heartbeat's exact syslog-like format
-(``Nov 25 13:05:33 alpha heartbeat: [13783]: info: Link bravo:eth0 up.``). ``debugfile``
-gets everything, with millisecond timestamps (our addition: ordering of resource steps
-and failover timings must be readable from the log). A ring buffer and a listener hook
-feed the control socket's ``log`` topic.
+``logfile`` gets every priority but debug, in Heartbeat's exact format: syslog-like
+(``Nov 25 13:05:33 alpha heartbeat: [13783]: info: Link bravo:eth0 up.``), or with
+``syslogmsgfmt false`` ``heartbeat[13783]: 2026/11/25_13:05:33 info: ...``. ``debugfile``
+gets everything in the same format, with millisecond timestamps (our addition: ordering
+of resource steps and failover timings must be readable from the log). A ring buffer and
+a listener hook feed the control socket's ``log`` topic.
 """
 
 from __future__ import annotations
@@ -61,21 +62,31 @@ def priority_word(levelno: int) -> str:
 
 
 class HeartbeatFormatter(logging.Formatter):
-    """``<Mon DD HH:MM:SS> <host> heartbeat: [<pid>]: <prio>: <text>``."""
+    """Heartbeat's log-file lines (spec §10.1), as ``syslogmsgfmt`` chooses:
 
-    def __init__(self, host: str, precise: bool = False) -> None:
+    * true (the default): ``<Mon DD HH:MM:SS> <host> heartbeat: [<pid>]: <prio>: <text>``
+    * false: ``heartbeat[<pid>]: YYYY/MM/DD_HH:MM:SS <prio>: <text>``
+
+    ``precise`` adds milliseconds to the time (our debugfile).
+    """
+
+    def __init__(self, host: str, precise: bool = False, syslog_format: bool = True) -> None:
         super().__init__()
         self.host = host
         self.precise = precise
+        self.syslog_format = syslog_format
 
     def format(self, record: logging.LogRecord) -> str:
         """Render one record."""
-        stamp = time.strftime("%b %d %H:%M:%S", time.localtime(record.created))
-        if self.precise:
-            stamp += f".{int(record.msecs):03d}"
-        text = record.getMessage()
-        line = f"{stamp} {self.host} heartbeat: [{record.process}]: "
-        line += f"{priority_word(record.levelno)}: {text}"
+        local = time.localtime(record.created)
+        millis = f".{int(record.msecs):03d}" if self.precise else ""
+        said = f"{priority_word(record.levelno)}: {record.getMessage()}"
+        if self.syslog_format:
+            stamp = time.strftime("%b %d %H:%M:%S", local)
+            line = f"{stamp}{millis} {self.host} heartbeat: [{record.process}]: {said}"
+        else:
+            stamp = time.strftime("%Y/%m/%d_%H:%M:%S", local)
+            line = f"heartbeat[{record.process}]: {stamp}{millis} {said}"
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line
@@ -117,7 +128,7 @@ class RingHandler(logging.Handler):
                 self.listener = None
 
 
-def _file_handler(path: str, level: int, host: str, precise: bool) -> logging.Handler | None:
+def _file_handler(path: str, level: int, formatter: HeartbeatFormatter) -> logging.Handler | None:
     if not path or path == "/dev/null":
         return None
     directory = os.path.dirname(path)
@@ -125,7 +136,7 @@ def _file_handler(path: str, level: int, host: str, precise: bool) -> logging.Ha
         os.makedirs(directory, exist_ok=True)
     handler = logging.handlers.WatchedFileHandler(path)
     handler.setLevel(level)
-    handler.setFormatter(HeartbeatFormatter(host, precise))
+    handler.setFormatter(formatter)
     return handler
 
 
@@ -150,9 +161,10 @@ def setup_logging(
         handler.close()
     root.setLevel(logging.DEBUG)
     root.propagate = False
+    syslog_format = log.syslogmsgfmt
     handlers: list[logging.Handler | None] = [
-        _file_handler(log.logfile, logging.INFO, host, precise=False),
-        _file_handler(log.debugfile, logging.DEBUG, host, precise=True),
+        _file_handler(log.logfile, logging.INFO, HeartbeatFormatter(host, False, syslog_format)),
+        _file_handler(log.debugfile, logging.DEBUG, HeartbeatFormatter(host, True, syslog_format)),
         _syslog_handler(log.logfacility),
     ]
     if stderr:

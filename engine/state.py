@@ -39,28 +39,55 @@ def _write_atomic(path: Path, data: bytes, mode: int = 0o600) -> None:
 
 
 def next_generation(state_dir: Path, method: str = "file", now: float | None = None) -> int:
-    """Read, bump and persist the generation number (``hbgenmethod file|time``)."""
+    """Read, bump and persist the generation number (``hbgenmethod file|time``).
+
+    A missing or empty file starts at ``time + 1`` as in Heartbeat. So does an unreadable
+    one, with the reason: Heartbeat restarts at 1 there, and peers that remember our
+    last generation (ours do, across their restarts) would drop every packet as a replay.
+    """
     wall = int(now if now is not None else time.time())
     if method == "time":
         return wall
     path = state_dir / GENERATION_FILE
-    previous: int | None = None
-    try:
-        text = path.read_text().strip()
-    except FileNotFoundError:
-        text = ""
-    if not text:
-        generation = wall + 1
-        logger.warning("No Previous generation - starting at %d", generation)
+    previous, problem = _read_generation(path)
+    if previous is not None:
+        generation = previous + 1
     else:
-        try:
-            previous = int(text)
-            generation = previous + 1
-        except ValueError:
-            generation = 1
-            logger.warning("BROKEN previous generation - starting at %d", generation)
+        generation = wall + 1
+        if problem:
+            logger.warning(
+                "BROKEN previous generation in %s (%s) - starting at %d: a restart at 1 "
+                "would look like a replay to peers that remember our last generation",
+                path,
+                problem,
+                generation,
+            )
+        else:
+            logger.warning("No Previous generation - starting at %d", generation)
     _write_atomic(path, f"{generation:>15}\n".encode())
     return generation
+
+
+def _read_generation(path: Path) -> tuple[int | None, str]:
+    """The stored generation, or None and what is wrong ("" when there is none yet).
+
+    An error other than a missing file (permissions, a directory) propagates: the
+    engine must not start without a generation it can persist (Heartbeat: ``Cannot
+    get/increment generation number``).
+    """
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None, ""
+    text = raw.decode("ascii", "replace").strip()
+    if not text:
+        return None, ""
+    if not text.isdigit() or len(text) > 15:
+        return None, f"not a decimal number of up to 15 digits: {text[:40]!r}"
+    value = int(text)
+    if value <= 0:
+        return None, f"generation {value} is not positive"
+    return value, ""
 
 
 def node_uuid(state_dir: Path, method: str = "file", node_name: str = "") -> bytes:

@@ -31,6 +31,7 @@ from engine.config.model import (
     Severity,
     SourceRef,
     StonithSpec,
+    runs_builtin_ipfail,
 )
 from engine.config.monitor import MONITOR_KEYS
 from engine.config.timeparse import BOOLEAN_HINT, parse_bool, parse_time_ms, time_hint
@@ -636,14 +637,9 @@ class _HaCfParser:
             )
             return
         user, command = parts
-        try:
-            pwd.getpwnam(user)
-        except KeyError:
-            self.error(
-                where,
-                f"Invalid uid [{user}] specified for client child",
-                "name an existing user account, e.g. hacluster",
-            )
+        # ipfail is built in: nothing is run, so its binary and user need not exist.
+        builtin = runs_builtin_ipfail(command, failfast)
+        if not builtin and not self.child_user_exists(user, where):
             return
         program = command.split()[0]
         if not program.startswith("/"):
@@ -652,6 +648,8 @@ class _HaCfParser:
                 f"Client child command [{program}] is not full pathname",
                 "write the absolute path of the program",
             )
+        elif builtin:
+            self.out.children.append(ChildSpec(user, command, failfast, where))
         elif not (os.path.isfile(program) and os.access(program, os.X_OK)):
             self.error(
                 where,
@@ -660,6 +658,18 @@ class _HaCfParser:
             )
         else:
             self.out.children.append(ChildSpec(user, command, failfast, where))
+
+    def child_user_exists(self, user: str, where: SourceRef) -> bool:
+        try:
+            pwd.getpwnam(user)
+        except KeyError:
+            self.error(
+                where,
+                f"Invalid uid [{user}] specified for client child",
+                "name an existing user account, e.g. hacluster",
+            )
+            return False
+        return True
 
     def _d_apiauth(self, rest: str, where: SourceRef) -> None:
         self.not_acted_on("apiauth")  # no Heartbeat client API (use hactl); parsed only

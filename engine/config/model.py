@@ -181,6 +181,22 @@ class ChildSpec:
     failfast: bool
     where: SourceRef
 
+    @property
+    def builtin_ipfail(self) -> bool:
+        """True when the engine does this child's job itself (see ``runs_builtin_ipfail``)."""
+        return runs_builtin_ipfail(self.command, self.failfast)
+
+
+def runs_builtin_ipfail(command: str, failfast: bool) -> bool:
+    """``respawn <user> .../ipfail``: ipfail's job is built into the engine.
+
+    No program is run for it, so neither the binary nor its user need exist (a node
+    without the Debian heartbeat package has neither). A ``failfast`` line is a real
+    child: its death must mean something, so it needs its program.
+    """
+    words = command.split()
+    return bool(words) and not failfast and words[0].rsplit("/", 1)[-1] == "ipfail"
+
 
 @dataclass(frozen=True, slots=True)
 class ApiAuthSpec:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 
-from engine.config.model import AutoFailback, ClusterConfig
+from engine.config.model import AutoFailback, ClusterConfig, runs_builtin_ipfail
 from engine.protocol.message import Message
 
 logger = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ def ipfail_enabled(
     children: tuple[str, ...], ping_nodes: tuple[str, ...], peers: tuple[str, ...]
 ) -> bool:
     """ipfail runs when a ``respawn`` line names it, with ping nodes and exactly one peer."""
-    named = any(command.split()[0].rsplit("/", 1)[-1] == "ipfail" for command in children)
+    named = any(runs_builtin_ipfail(command, failfast=False) for command in children)
     return named and bool(ping_nodes) and len(peers) == 1
 
 

@@ -354,7 +354,7 @@ class Membership:
         self._stamp(msg, wall)
         numbered = not (msg.type or "").startswith("NS_")
         self._process(msg, None, now, wall)
-        data = encode_wire(msg, self._auth)
+        data = encode_wire(msg, self._auth, embed_auth=self.config.msgfmt == "classic")
         if numbered:
             self._remember(self._seq, data)
         seq = self._seq if numbered else UNNUMBERED

@@ -111,12 +111,15 @@ def encode_netstring_body(msg: Message) -> bytes:
     return b"".join(parts)
 
 
-def encode_wire(msg: Message, auth: Authenticator) -> bytes:
+def encode_wire(msg: Message, auth: Authenticator, *, embed_auth: bool = True) -> bytes:
     """Exactly what Heartbeat 3.0.6 puts in a UDP datagram for ``msg`` (§4.5).
 
-    ``msg`` is modified: its ``auth`` field is set, as the real daemon does.
+    ``msg`` is modified: its ``auth`` field is set, as the real daemon does with
+    ``msgfmt classic`` (the default). ``embed_auth=False`` is ``msgfmt netstring``: the
+    same netstring datagram without that field (the trailer alone authenticates it).
     """
-    add_classic_auth(msg, auth)
+    if embed_auth:
+        add_classic_auth(msg, auth)
     body = encode_netstring_body(msg)
     token = auth.token(body).encode("ascii")
     data = b"%s%d:%s," % (body, len(token), token)

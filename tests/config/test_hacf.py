@@ -220,6 +220,46 @@ def test_respawn_and_apiauth() -> None:
     assert (api.client, api.uids, api.gids) == ("ipfail", ("hacluster", "root"), ("haclient",))
 
 
+NO_SUCH_DIR = "/nonexistent-hatui-test"
+NO_SUCH_USER = "no-such-user-hatui"
+
+
+@pytest.mark.parametrize(
+    ("user", "program"),
+    [
+        (NO_SUCH_USER, f"{NO_SUCH_DIR}/usr/lib/heartbeat/ipfail"),
+        (NO_SUCH_USER, f"{NO_SUCH_DIR}/usr/libexec/heartbeat/ipfail"),
+        ("hacluster", "/usr/lib/heartbeat/ipfail"),
+        ("hacluster", "/usr/libexec/heartbeat/ipfail"),
+    ],
+)
+def test_builtin_ipfail_needs_no_binary_and_no_user(user: str, program: str) -> None:
+    """The engine does ipfail's job itself: a node without the Debian heartbeat package
+    (no ipfail binary, no hacluster user) accepts the README recipe."""
+    parsed = parse(f"respawn {user} {program}\n")
+    assert parsed.issues == []
+    [child] = parsed.children
+    assert (child.user, child.command, child.failfast) == (user, program, False)
+    assert child.builtin_ipfail
+
+
+def test_other_children_still_need_their_program_user_and_full_path() -> None:
+    parsed = parse(
+        f"failfast root {NO_SUCH_DIR}/ipfail\n"
+        f"respawn root {NO_SUCH_DIR}/helper\n"
+        "respawn root ipfail\n"
+        f"respawn {NO_SUCH_USER} /bin/true\n"
+    )
+    assert parsed.children == []
+    assert messages(parsed, Severity.ERROR) == [
+        f"Client child command [{NO_SUCH_DIR}/ipfail] is not executable",
+        f"Client child command [{NO_SUCH_DIR}/helper] is not executable",
+        "Client child command [ipfail] is not full pathname",
+        f"Invalid uid [{NO_SUCH_USER}] specified for client child",
+    ]
+    assert [i.where.line for i in parsed.issues] == [1, 2, 3, 4]
+
+
 def test_env_and_misc_values() -> None:
     parsed = parse(
         "env FOO=bar,BAZ=\nhopfudge 3\nmsgfmt netstring\nrtprio 50\ncluster prod\n"

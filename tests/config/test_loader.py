@@ -16,6 +16,7 @@ from engine.config import (
     load_config,
     local_node_name,
 )
+from engine.core.ipfail import make_ipfail
 from tests.config.conftest import REFERENCE_HACF, write_config
 
 
@@ -189,6 +190,17 @@ def test_report_lists_directives_not_acted_on(tmp_path: Path) -> None:
     assert "not acted on by this version: coredumps, memreserve" in format_report(
         result.issues, result.config
     )
+
+
+def test_readme_ipfail_recipe_loads_without_the_heartbeat_package(tmp_path: Path) -> None:
+    """``respawn hacluster .../ipfail`` with ping nodes turns on the built-in ipfail even
+    where neither the binary nor the user exists."""
+    recipe = "ping 10.99.0.254\nrespawn no-such-user-hatui /nonexistent-hatui/ipfail\n"
+    result = load_config(write_config(tmp_path, hacf=REFERENCE_HACF + recipe), "alpha")
+    assert result.config is not None, format_report(result.issues, None)
+    assert [i for i in result.issues if i.severity is Severity.ERROR] == []
+    ipfail = make_ipfail(result.config)
+    assert ipfail is not None and ipfail.snapshot()["ping_nodes"] == {"10.99.0.254": "init"}
 
 
 def test_report_error_line_format() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -248,3 +249,21 @@ def test_local_stall_does_not_kill_peers() -> None:
     net.flush()
     assert alpha.of(ev.LocalStall)
     assert not alpha.of(ev.NodeDead)
+
+
+def test_msgfmt_netstring_node_sends_no_embedded_auth_and_classic_peers_accept_it() -> None:
+    """``msgfmt`` only decides the embedded classic ``auth`` field (spec §4.4-4.5): both
+    settings send netstring, and every receiver checks the trailer."""
+    net = Net()
+    alpha = net.nodes["alpha"].core
+    alpha.apply_config(replace(alpha.config, msgfmt="netstring"), Authenticator(KEY), net.now)
+    net.start()
+    net.run_for(2.0)
+    keyed = Authenticator(KEY)
+    sent = {
+        name: [decode_datagram(d, keyed) for s, d in net.wire if s == name] for name in net.nodes
+    }
+    assert sent["alpha"] and all("auth" not in m for m in sent["alpha"])
+    assert sent["bravo"] and all("auth" in m for m in sent["bravo"])
+    assert net.nodes["bravo"].core.nodes["alpha"].status == "active"
+    assert net.nodes["alpha"].core.nodes["bravo"].status == "active"

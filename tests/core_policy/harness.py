@@ -132,6 +132,27 @@ class Cluster:
         self.flush()
         return node
 
+    def leaves_and_is_declared_dead(self, name: str) -> list[list[tuple[str, object]]]:
+        """``name``'s engine is gone; its peer declares it dead. Returns what the peer
+        sent about it (a node that left with ``shutdone`` needs no fencing)."""
+        self.crash(name)
+        peer = self.peer(name)
+        mark = len(self.wire)
+        self.nodes[peer].on_node_dead(name, f"{name} {DEATH}", self.now)
+        self.run_actions()
+        return self.sent(peer, mark)
+
+    def standby_until_peer_acquires(self, name: str) -> Action:
+        """``name`` goes standby [all]; returns the peer's first start, still running."""
+        peer = self.peer(name)
+        assert self.nodes[name].request_standby("all", self.now) is None
+        for _ in range(10):
+            self.flush()
+            if self.pending[peer]:
+                return self.pending[peer][0]
+            self.complete(name)
+        raise AssertionError(f"{peer} never started a group for {name}'s standby")
+
     def peer(self, name: str) -> str:
         return "bravo" if name == "alpha" else "alpha"
 

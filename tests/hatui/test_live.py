@@ -7,8 +7,6 @@ that kills alpha runs last and restarts it.
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -26,17 +24,7 @@ from hatui.widgets.timeline import TimelinePanel
 SIZE = (80, 24)
 
 
-def _engine_available() -> bool:
-    probe = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "--help"], capture_output=True, check=False
-    )
-    return probe.returncode == 0
-
-
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not _engine_available(), reason="engine.cli is not available yet"),
-]
+pytestmark = [pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

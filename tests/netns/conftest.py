@@ -28,10 +28,11 @@ def lab_available() -> None:
 
 @pytest.fixture(scope="session")
 def engine_available(lab_available: None) -> None:
-    """Skip engine tests while ``python -m engine.cli --help`` does not work."""
+    """Fail (never skip) when ``python -m engine.cli --help`` does not work: a broken
+    engine is a regression, not a missing prerequisite."""
     reason = engine_importable()
     if reason is not None:
-        pytest.skip(f"engine not runnable yet: {reason}")
+        pytest.fail(f"engine not runnable: {reason}")
 
 
 @pytest.fixture

@@ -30,6 +30,16 @@ def starts(tmp: Path) -> int:
     return len(path.read_text().split()) if path.exists() else 0
 
 
+def failfast_manager(tmp: Path, body: str) -> tuple[ChildManager, list[str]]:
+    """A started manager with one failfast child; the list collects its reported deaths."""
+    seen: list[str] = []
+    manager = ChildManager(
+        (spec(script(tmp, body), failfast=True),), on_failfast=lambda s, why: seen.append(why)
+    )
+    manager.start()
+    return manager, seen
+
+
 async def settle(manager: ChildManager, state: str, timeout: float = 10.0) -> None:
     for _ in range(int(timeout / 0.02)):
         if manager.children[0].state == state:
@@ -83,16 +93,40 @@ async def test_killed_child_is_restarted_and_stop_ends_it(tmp_path: Path) -> Non
     assert manager.children[0].state == "stopped"
 
 
-async def test_failfast_death_is_reported_not_acted_on_here(tmp_path: Path) -> None:
-    seen: list[str] = []
-    manager = ChildManager(
-        (spec(script(tmp_path, "exit 100"), failfast=True),),
-        on_failfast=lambda s, why: seen.append(why),
-    )
-    manager.start()
-    await settle(manager, "stopped")
-    assert seen == ["exited with return code 100"]
+@pytest.mark.parametrize(
+    ("body", "why"),
+    [("exit 100", "exited with return code 100"), ("kill -9 $$", "killed by signal 9")],
+)
+async def test_failfast_death_is_reported_once_and_not_restarted(
+    tmp_path: Path, body: str, why: str
+) -> None:
+    """The daemon gives the node up (Heartbeat reboots); the child is not started again."""
+    manager, seen = failfast_manager(tmp_path, body)
+    await settle(manager, "failed")
+    await asyncio.sleep(0.2)
+    assert seen == [why]
+    assert starts(tmp_path) == 1
+    assert manager.snapshot()[0]["last_exit"] == why
     await manager.stop()
+
+
+async def test_failfast_child_exiting_0_is_respawned(tmp_path: Path) -> None:
+    """Only a signal or a non-zero exit counts as a failfast death (spec §9.6)."""
+    manager, seen = failfast_manager(tmp_path, "sleep 0.1; exit 0")
+    for _ in range(250):
+        if starts(tmp_path) >= 2:
+            break
+        await asyncio.sleep(0.02)
+    assert starts(tmp_path) >= 2 and seen == []
+    await manager.stop()
+
+
+async def test_failfast_child_stopped_at_shutdown_does_not_count(tmp_path: Path) -> None:
+    """Heartbeat's quirk (its own SIGTERM at shutdown reboots the machine) is not copied."""
+    manager, seen = failfast_manager(tmp_path, "exec sleep 60")
+    await settle(manager, "running")
+    await manager.stop()
+    assert seen == [] and manager.children[0].state == "stopped"
 
 
 async def test_ipfail_line_is_built_in_and_not_started(tmp_path: Path) -> None:

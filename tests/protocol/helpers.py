@@ -10,6 +10,9 @@ from engine.protocol.auth import Authenticator
 FIXTURE_DIR = Path(__file__).resolve().parent / "fixtures"
 """Copies of the captured packets, so these tests never skip."""
 
+PCAP_DIR = FIXTURE_DIR / "pcap"
+"""Copies of the surrounding captures (``wire-fixtures/pcap``), for the same reason."""
+
 SHARED_FIXTURE_DIR = (
     Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "wire-fixtures"
 )

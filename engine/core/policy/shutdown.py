@@ -1,7 +1,8 @@
 """Graceful shutdown (spec §7.9): release every group, then send ``shutdone``.
 
 A group that cannot be stopped blocks the shutdown: ``shutdone`` is not sent, so the
-peer does not start it (see the differences from Heartbeat in ``__init__``).
+peer does not start it (see the differences from Heartbeat in ``__init__``). ``give_up``
+is the same release without waiting for a stable cluster (a dead ``failfast`` child).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from engine.core.policy_types import Hold, ResourceState
 
 
 class ShutdownMixin(PolicyJobs):
-    """``request_shutdown`` and the shutdown job."""
+    """``request_shutdown``, ``give_up`` and the shutdown job."""
 
     @property
     def shutdown_complete(self) -> bool:
@@ -50,24 +51,48 @@ class ShutdownMixin(PolicyJobs):
                     log="Shutdown delayed until current resource activity finishes.",
                 )
             return
-        self._shutdown_in_progress = True
-        self._i_hold = Hold.NONE
-        self._rstate = ResourceState.SHUTDOWN
-        self._rscrcvd_at = self._failback_retry_at = None
-        self._pushes.clear()
-        self._send_hold(False, "shutdown")
         self._event(
             "shutdown",
             "graceful shutdown: releasing every group we hold",
             node=self._us,
             log=f"Heartbeat shutdown in progress. ({os.getpid()})",
         )
+        self._enqueue(self._release_all_job("graceful shutdown of this node"))
+
+    def give_up(self, reason: str, now: float) -> None:
+        """Leave the cluster now, without waiting to be stable (a ``failfast`` child died;
+        Heartbeat reboots the machine there, spec §9.6).
+
+        Queued work is dropped; once the action in flight (if any) has finished, every
+        group is released ahead of anything else, then ``shutdone`` tells the peer to
+        take over without fencing us. A stop that fails blocks it as in a graceful
+        shutdown. The shell exits when ``shutdown_complete``.
+        """
+        self._now = now
+        self._shutdown_wanted = True
+        self._event("failfast", reason, node=self._us, level="CRIT")
+        if self._shutdown_in_progress:
+            return  # already releasing everything
+        if self._job is not None:
+            self._job.steps.clear()
+        self._queue.clear()
+        self._queue.appendleft(self._release_all_job(reason))
+        self._settle()
+
+    def _release_all_job(self, reason: str) -> _Job:
+        """Claim nothing from now on, tell the peer, and queue the release of every group."""
+        self._shutdown_in_progress = True
+        self._i_hold = Hold.NONE
+        self._rstate = ResourceState.SHUTDOWN
+        self._rscrcvd_at = self._failback_retry_at = None
+        self._pushes.clear()
+        self._send_hold(False, "shutdown")
         keys = [k for k, g in self._groups.items() if g.state != "stopped"]
         job = _Job("shutdown")
         job.steps.append(self._log_step("info", "Giving up all HA resources."))
-        job.steps.extend(self._release_steps(keys, "graceful shutdown of this node"))
+        job.steps.extend(self._release_steps(keys, reason))
         job.steps.append(self._call(self._finish_shutdown))
-        self._enqueue(job)
+        return job
 
     def _finish_shutdown(self, job: _Job) -> None:
         if job.failures:

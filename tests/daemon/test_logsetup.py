@@ -1,0 +1,127 @@
+"""engine.logsetup: Heartbeat's log-file lines (spec §10.1) and which file gets what."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from engine.config.model import LogConfig
+from engine.logsetup import NOTICE, HeartbeatFormatter, hb_log, setup_logging
+
+CREATED = time.mktime((2026, 11, 25, 13, 5, 33, 0, 0, -1)) + 0.25
+"""Nov 25 13:05:33.250 local time."""
+PID = 13783
+
+
+def record(level: int, text: str) -> logging.LogRecord:
+    rec = logging.LogRecord("heartbeat", level, __file__, 1, text, None, None)
+    rec.created, rec.msecs, rec.process = CREATED, 250.0, PID
+    return rec
+
+
+@pytest.mark.parametrize(
+    ("precise", "syslog_format", "expected"),
+    [
+        (False, True, "Nov 25 13:05:33 alpha heartbeat: [13783]: info: Link bravo:eth0 up."),
+        (True, True, "Nov 25 13:05:33.250 alpha heartbeat: [13783]: info: Link bravo:eth0 up."),
+        (False, False, "heartbeat[13783]: 2026/11/25_13:05:33 info: Link bravo:eth0 up."),
+        (True, False, "heartbeat[13783]: 2026/11/25_13:05:33.250 info: Link bravo:eth0 up."),
+    ],
+)
+def test_formatter_lines(precise: bool, syslog_format: bool, expected: str) -> None:
+    formatter = HeartbeatFormatter("alpha", precise, syslog_format)
+    assert formatter.format(record(logging.INFO, "Link bravo:eth0 up.")) == expected
+
+
+@pytest.mark.parametrize(
+    ("level", "word"),
+    [
+        (logging.CRITICAL, "CRIT"),
+        (logging.ERROR, "ERROR"),
+        (logging.WARNING, "WARN"),
+        (NOTICE, "notice"),
+        (logging.INFO, "info"),
+        (logging.DEBUG, "debug"),
+    ],
+)
+def test_formatter_priority_words(level: int, word: str) -> None:
+    line = HeartbeatFormatter("alpha").format(record(level, "node bravo: is dead"))
+    assert line.endswith(f"heartbeat: [{PID}]: {word}: node bravo: is dead")
+
+
+@pytest.fixture
+def restore_loggers() -> Iterator[None]:
+    """setup_logging reconfigures process-wide loggers; put them back for other tests."""
+    saved = {
+        name: (lg.handlers[:], lg.level, lg.propagate)
+        for name in ("heartbeat", "engine")
+        for lg in [logging.getLogger(name)]
+    }
+    yield
+    for name, (handlers, level, propagate) in saved.items():
+        lg = logging.getLogger(name)
+        for handler in lg.handlers:
+            if handler not in handlers:
+                handler.close()
+        lg.handlers, lg.level, lg.propagate = handlers, level, propagate
+
+
+def _log_three_lines() -> None:
+    hb_log("debug", "debug: a debug line")
+    hb_log("info", "Link bravo:eth0 up.")
+    logging.getLogger("engine.core.policy").warning("a line from an engine module")
+
+
+@pytest.mark.usefixtures("restore_loggers")
+def test_logfile_gets_all_but_debug_and_debugfile_gets_everything(tmp_path: Path) -> None:
+    log = LogConfig(logfile=str(tmp_path / "ha-log"), debugfile=str(tmp_path / "ha-debug"))
+    setup_logging(log, "alpha", stderr=False)
+    _log_three_lines()
+    logfile = (tmp_path / "ha-log").read_text().splitlines()
+    debugfile = (tmp_path / "ha-debug").read_text().splitlines()
+    stamp = r"[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d"
+    assert [re.sub(stamp, "T", line) for line in logfile] == [
+        f"T alpha heartbeat: [{os.getpid()}]: info: Link bravo:eth0 up.",
+        f"T alpha heartbeat: [{os.getpid()}]: WARN: a line from an engine module",
+    ]
+    assert [re.sub(stamp + r"\.\d{3}", "T", line) for line in debugfile] == [
+        f"T alpha heartbeat: [{os.getpid()}]: debug: debug: a debug line",
+        f"T alpha heartbeat: [{os.getpid()}]: info: Link bravo:eth0 up.",
+        f"T alpha heartbeat: [{os.getpid()}]: WARN: a line from an engine module",
+    ]
+
+
+@pytest.mark.usefixtures("restore_loggers")
+def test_syslogmsgfmt_false_writes_heartbeats_other_format(tmp_path: Path) -> None:
+    log = LogConfig(
+        logfile=str(tmp_path / "ha-log"), debugfile=str(tmp_path / "ha-debug"), syslogmsgfmt=False
+    )
+    setup_logging(log, "alpha", stderr=False)
+    _log_three_lines()
+    stamp = r"\d{4}/\d\d/\d\d_\d\d:\d\d:\d\d"
+    logfile = (tmp_path / "ha-log").read_text().splitlines()
+    assert [re.sub(stamp, "T", line) for line in logfile] == [
+        f"heartbeat[{os.getpid()}]: T info: Link bravo:eth0 up.",
+        f"heartbeat[{os.getpid()}]: T WARN: a line from an engine module",
+    ]
+    debugfile = (tmp_path / "ha-debug").read_text().splitlines()
+    assert re.sub(stamp + r"\.\d{3}", "T", debugfile[0]) == (
+        f"heartbeat[{os.getpid()}]: T debug: debug: a debug line"
+    )
+
+
+@pytest.mark.usefixtures("restore_loggers")
+def test_dev_null_and_absent_files_get_no_handler(tmp_path: Path) -> None:
+    setup_logging(LogConfig(logfile="/dev/null"), "alpha", stderr=False)
+    handlers = logging.getLogger("heartbeat").handlers
+    assert not [h for h in handlers if isinstance(h, logging.FileHandler)]
+    ring = setup_logging(LogConfig(), "alpha", stderr=False)
+    hb_log("info", "still kept for the console")
+    assert ring.lines[-1]["text"] == "still kept for the console"
+    assert ring.lines[-1]["level"] == "info"
