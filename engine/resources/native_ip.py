@@ -6,7 +6,8 @@ The OCF agent is a long shell script (it sources ocf-shellfuncs, runs findif, se
 ``IPaddr2::10.0.0.5/24/eth0`` we do what the agent does directly: one ``ip addr add``,
 then gratuitous ARPs (the first at once, the rest in the background, as send_arp does).
 Anything else (no interface given, IPv6, options) still goes to the agent, and
-``HATUI_NATIVE_IP=0`` in the engine's environment turns the fast path off.
+``HATUI_NATIVE_IP=0`` in the engine's environment turns the fast path off. It stands in
+for the OCF agent only: a ``resource.d`` or ``init.d`` script of that name comes first.
 """
 
 from __future__ import annotations
