@@ -31,7 +31,8 @@ ARP_COUNT = 5
 """Gratuitous ARPs per takeover (IPaddr2's ``arp_count`` default)."""
 ARP_INTERVAL = 0.2
 """Seconds between them (IPaddr2's ``arp_interval`` default, 200 ms)."""
-_background: set[asyncio.Task[object]] = set()
+_announcing: dict[tuple[str, str], asyncio.Task[object]] = {}
+"""The ARP repeats still going out per (address, interface); a stop cancels them."""
 
 
 def native_ip_agent(spec: ResourceSpec, options: AgentOptions) -> NativeIPAddr | None:
@@ -120,15 +121,26 @@ class NativeIPAddr(Agent):
     def _announce(self) -> None:
         if self.options.command_prefix:
             return  # tests that run commands elsewhere cannot use our raw socket
+        self._cancel_announcement()
+        key = (self.ip, self.nic)
         task = asyncio.get_running_loop().create_task(
             send_gratuitous_arp(self.ip, self.nic, count=ARP_COUNT, interval=ARP_INTERVAL)
         )
-        _background.add(task)
-        task.add_done_callback(_background.discard)
+        _announcing[key] = task
+        task.add_done_callback(lambda done: _forget_announcement(key, done))
+
+    def _cancel_announcement(self) -> None:
+        """Drop ARP repeats still pending: an address being removed must not be announced
+        (they would point the neighbours at us after the peer took it over)."""
+        task = _announcing.pop((self.ip, self.nic), None)
+        if task is not None and not task.done():
+            task.cancel()
+            logger.info("Gratuitous ARPs for %s on %s cancelled", self.ip, self.nic)
 
     async def stop(self) -> ActionResult:
         """Remove the address; already absent counts as stopped (LSB rule)."""
         logger.info("Running %s", self.display("stop"))
+        self._cancel_announcement()
         present = await self._present()
         if present is False:
             return ActionResult("stop", True, ResourceState.STOPPED)
@@ -147,3 +159,9 @@ class NativeIPAddr(Agent):
             )
         state = ResourceState.RUNNING if present else ResourceState.STOPPED
         return ActionResult("status", True, state)
+
+
+def _forget_announcement(key: tuple[str, str], task: asyncio.Task[object]) -> None:
+    """Done callback: remove ``task`` unless a newer announcement replaced it."""
+    if _announcing.get(key) is task:
+        del _announcing[key]
