@@ -29,6 +29,8 @@ TIMERS = Timers(keepalive="200ms", deadtime="1", warntime="600ms", initdead="3")
 ACQUIRE_TIMEOUT = 30.0
 REPS = int(os.environ.get("HATUI_DEATHMATCH_REPS", "5"))
 
+pytestmark = pytest.mark.netns
+
 
 @dataclass
 class FencedPair:
@@ -192,6 +194,41 @@ def test_meatware_takeover_waits_for_the_operator(
     assert _index(lines, "Meatware reset of alpha confirmed by") < _index(
         lines, "Acquiring resource group"
     )
+
+
+def test_manual_stonith_is_audited_and_the_death_after_it_needs_no_second_reset(
+    fenced_pair: Callable[..., FencedPair],
+) -> None:
+    """``hactl stonith alpha`` on bravo: the switch resets alpha (the holder) once; bravo
+    then declares it dead and takes over without resetting it again."""
+    pair = fenced_pair()
+    proc = pair.cluster.engines["bravo"].hactl("stonith", "alpha")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == (
+        "STONITH of alpha started with [lab power switch]; see the log for the result"
+    )
+    pair.wait_served_by("bravo", TIMERS.deadtime_s + 8)
+    time.sleep(2.0)  # four retry intervals (500 ms): a second reset would have come
+    assert pair.switch.resets() == ["alpha"]
+    lines = pair.log("bravo")
+    who = "root (uid 0, pid "
+    steps = [
+        f"STONITH of alpha requested by {who}",
+        "Resetting node alpha with [lab power switch]",
+        "node alpha now reset.",
+        f"alpha was reset at the request of {who}",
+        "node alpha: is dead",
+        f"Node alpha was already reset (reset at the request of {who}",
+        "Acquiring resource group",
+    ]
+    at = [_index(lines, steps[0])]
+    for step in steps[1:]:
+        at.append(_index(lines, step, at[-1] + 1))
+    assert min(at) >= 0, dict(zip(steps, at, strict=True))
+    assert sum("Resetting node alpha" in x for x in lines) == 1
+    last = pair.cluster.status("bravo")["stonith"]["last"]["alpha"]  # type: ignore[index]
+    assert last["ok"] is True and str(last["requested_by"]).startswith(who)
+    assert pair.sampler.max_holders() <= 1
 
 
 def _more_resets(switch: PowerSwitch, before: int) -> Callable[[], bool]:
