@@ -3,7 +3,8 @@
 Two nodes, heartbeat on eth0+eth1, a power switch (tests/lab/powerswitch.py) on a third
 network driven by ``external/labswitch``; group ``alpha IPaddr2::10.99.0.10/24/eth0
 hbweb``. A sampler records every 20 ms who holds the VIP. ``HATUI_DEATHMATCH_REPS``
-sets the repetitions of the symmetric-cut test (default 5).
+sets the repetitions of the symmetric-cut test: 5 by default (one takes ~11.5 s, most of
+it waiting for the restarted node's deadtime to settle), 10 with ``HATUI_SOAK=1``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ VIP = "10.99.0.10"
 HARESOURCES = f"alpha IPaddr2::{VIP}/24/eth0 hbweb\n"
 TIMERS = Timers(keepalive="200ms", deadtime="1", warntime="600ms", initdead="3")
 ACQUIRE_TIMEOUT = 30.0
-REPS = int(os.environ.get("HATUI_DEATHMATCH_REPS", "5"))
+REPS = int(
+    os.environ.get("HATUI_DEATHMATCH_REPS", "10" if os.environ.get("HATUI_SOAK") == "1" else "5")
+)
 
 pytestmark = pytest.mark.netns
 
@@ -235,6 +238,7 @@ def _more_resets(switch: PowerSwitch, before: int) -> Callable[[], bool]:
     return lambda: len(switch.resets()) > before
 
 
+@pytest.mark.timeout(60 + 15 * REPS)
 def test_symmetric_cut_death_match_exactly_one_fence(
     fenced_pair: Callable[..., FencedPair],
 ) -> None:
