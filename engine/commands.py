@@ -15,6 +15,7 @@ from engine.control.schema import CommandRefused, PeerInfo
 if TYPE_CHECKING:
     from engine.config.model import ClusterConfig
     from engine.core.policy import ResourcePolicy
+    from engine.stonith.base import StonithResult
     from engine.stonith.fencer import Fencer
     from engine.transport.base import Link
 
@@ -100,9 +101,22 @@ class EngineCommands:
             raise CommandRefused(self.fencer.error or "no STONITH device configured")
         who = _who(peer)
         task = self.loop.create_task(self.fencer.fence(node, "operator request", who))
-        task.add_done_callback(lambda _t: self._mark_status_dirty())
+        task.add_done_callback(lambda done: self._manual_stonith_done(node, who, done))
         self._timeline("fence", node, "", f"STONITH of {node} requested by {who}")
         return {"accepted": True, "node": node, "device": self.fencer.device_id}
+
+    def _manual_stonith_done(self, node: str, who: str, task: asyncio.Task[StonithResult]) -> None:
+        """Tell the policy how an operator's fence ended, so that the node's death that
+        follows a reset is not answered with a second reset."""
+        self._mark_status_dirty()
+        if task.cancelled() or self.policy is None:
+            return
+        error = task.exception()
+        result = task.result() if error is None else None
+        ok = result is not None and result.ok
+        reason = result.reason if result is not None else f"internal error: {error}"
+        self.policy.on_manual_fence_done(node, ok, reason, who, self.loop.time())
+        self._pump()
 
     def _meatware_confirm(self, args: dict[str, Any], peer: PeerInfo) -> dict[str, Any]:
         """``hactl meatware confirm NODE``: the operator power-cycled NODE."""

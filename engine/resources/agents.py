@@ -4,7 +4,9 @@ Rules of this module: lookup follows ResourceManager (``CONFIG_DIR/resource.d/S`
 ``/etc/init.d/S``), then two additions of ours: the OCF agent
 ``OCF_ROOT/resource.d/heartbeat/S`` run directly (so ``IPaddr2::10.0.0.5/24/eth0``
 works with only resource-agents installed; positional arguments are mapped exactly as
-the heartbeat wrappers in resource.d map them) and ``systemd:UNIT``. Every call goes
+the heartbeat wrappers in resource.d map them) and ``systemd:UNIT``. The built-in
+IPaddr/IPaddr2 (``native_ip``) takes the OCF agent's place only: a site's own
+``resource.d/IPaddr2`` or ``init.d`` script still wins, as in Heartbeat. Every call goes
 through :func:`engine.runner.run_program` with a timeout. Heartbeat-style ``status`` is
 judged by the text it prints, not by its exit code (spec §7.2).
 """
@@ -380,15 +382,15 @@ def resolve_agent(
         return _explicit_ocf_agent(spec, ocf_root, opts)
     if not _SCRIPT_NAME.fullmatch(script):
         raise ResourceError(f"Invalid resource script name {script!r} in {spec.token!r}")
-    from engine.resources.native_ip import native_ip_agent  # here: import cycle
-
-    native = native_ip_agent(spec, opts)
-    if native is not None:
-        return native
     candidates = [config_dir / "resource.d" / script, init_dir / script]
     for candidate in candidates:
         if _is_executable(candidate):
             return HeartbeatScript(spec, candidate, opts)
+    from engine.resources.native_ip import native_ip_agent  # here: import cycle
+
+    native = native_ip_agent(spec, opts)  # stands in for the OCF IPaddr/IPaddr2 only
+    if native is not None:
+        return native
     ocf_path = ocf_root / "resource.d" / "heartbeat" / script
     if _is_executable(ocf_path):
         return _ocf_agent(spec, ocf_path, ocf_root, opts)

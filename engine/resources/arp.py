@@ -25,6 +25,10 @@ ETH_P_ARP = 0x0806
 BROADCAST_MAC = b"\xff" * 6
 SYS_CLASS_NET = Path("/sys/class/net")
 _IFACE_NAME = re.compile(r"[A-Za-z0-9_.:@-]{1,15}")
+STALE_PAUSE = 0.5
+"""Seconds a pause between two ARPs may overrun before the rest are dropped: a process
+frozen that long may have been declared dead, its address taken over by the peer, and a
+late repeat would point the neighbours back at us."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +102,24 @@ def _check_input(ip: str, iface: str, count: int) -> str:
 
 
 async def _send_raw(ip: str, iface: str, count: int, interval: float) -> int:
-    """Send ``count`` frames on a raw packet socket bound to ``iface``."""
+    """Send ``count`` frames on a raw packet socket bound to ``iface``; returns how many
+    went out (fewer when a pause overran by more than STALE_PAUSE)."""
     frame = build_garp_frame(ip, interface_mac(iface))
+    loop = asyncio.get_running_loop()
     with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP)) as sock:
         sock.bind((iface, 0))
         for number in range(count):
             if number:
+                paused_at = loop.time()
                 await asyncio.sleep(interval)
+                late = loop.time() - paused_at - interval
+                if late > STALE_PAUSE:
+                    logger.warning(
+                        "Gratuitous ARPs for %s on %s stopped after %d: paused %.0f ms too "
+                        "long (were we frozen?); the address may have moved meanwhile",
+                        ip, iface, number, late * 1000,
+                    )  # fmt: skip
+                    return number
             sock.send(frame)
     return count
 

@@ -6,7 +6,8 @@ The OCF agent is a long shell script (it sources ocf-shellfuncs, runs findif, se
 ``IPaddr2::10.0.0.5/24/eth0`` we do what the agent does directly: one ``ip addr add``,
 then gratuitous ARPs (the first at once, the rest in the background, as send_arp does).
 Anything else (no interface given, IPv6, options) still goes to the agent, and
-``HATUI_NATIVE_IP=0`` in the engine's environment turns the fast path off.
+``HATUI_NATIVE_IP=0`` in the engine's environment turns the fast path off. It stands in
+for the OCF agent only: a ``resource.d`` or ``init.d`` script of that name comes first.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ ARP_COUNT = 5
 """Gratuitous ARPs per takeover (IPaddr2's ``arp_count`` default)."""
 ARP_INTERVAL = 0.2
 """Seconds between them (IPaddr2's ``arp_interval`` default, 200 ms)."""
-_background: set[asyncio.Task[object]] = set()
+_announcing: dict[tuple[str, str], asyncio.Task[object]] = {}
+"""The ARP repeats still going out per (address, interface); a stop cancels them."""
 
 
 def native_ip_agent(spec: ResourceSpec, options: AgentOptions) -> NativeIPAddr | None:
@@ -119,15 +121,26 @@ class NativeIPAddr(Agent):
     def _announce(self) -> None:
         if self.options.command_prefix:
             return  # tests that run commands elsewhere cannot use our raw socket
+        self._cancel_announcement()
+        key = (self.ip, self.nic)
         task = asyncio.get_running_loop().create_task(
             send_gratuitous_arp(self.ip, self.nic, count=ARP_COUNT, interval=ARP_INTERVAL)
         )
-        _background.add(task)
-        task.add_done_callback(_background.discard)
+        _announcing[key] = task
+        task.add_done_callback(lambda done: _forget_announcement(key, done))
+
+    def _cancel_announcement(self) -> None:
+        """Drop ARP repeats still pending: an address being removed must not be announced
+        (they would point the neighbours at us after the peer took it over)."""
+        task = _announcing.pop((self.ip, self.nic), None)
+        if task is not None and not task.done():
+            task.cancel()
+            logger.info("Gratuitous ARPs for %s on %s cancelled", self.ip, self.nic)
 
     async def stop(self) -> ActionResult:
         """Remove the address; already absent counts as stopped (LSB rule)."""
         logger.info("Running %s", self.display("stop"))
+        self._cancel_announcement()
         present = await self._present()
         if present is False:
             return ActionResult("stop", True, ResourceState.STOPPED)
@@ -146,3 +159,9 @@ class NativeIPAddr(Agent):
             )
         state = ResourceState.RUNNING if present else ResourceState.STOPPED
         return ActionResult("status", True, state)
+
+
+def _forget_announcement(key: tuple[str, str], task: asyncio.Task[object]) -> None:
+    """Done callback: remove ``task`` unless a newer announcement replaced it."""
+    if _announcing.get(key) is task:
+        del _announcing[key]

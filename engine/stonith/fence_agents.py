@@ -7,17 +7,33 @@ username=admin password=secret``); there is no positional order to borrow. A res
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 
+from engine.runner import ProgramResult
 from engine.stonith.base import (
+    S_ACCESS,
     S_BADCONFIG,
+    S_INVAL,
+    S_RESETFAIL,
+    S_TIMEOUT,
     PluginContext,
     StonithPlugin,
     StonithResult,
 )
 
 FENCE_DIRS = "/usr/sbin:/sbin:/usr/bin"
+FENCE_EXIT_CODES = {
+    2: S_INVAL,  # bad arguments
+    3: S_ACCESS,  # login denied
+    5: S_TIMEOUT,  # timed out
+    10: S_BADCONFIG,  # password missing
+    11: S_ACCESS,  # invalid privileges
+}
+"""fence-agents' exit codes (their ``EC_*``) that have a cluster-glue counterpart; every
+other failure (generic error, connection lost, still on/off) is "reset failed". They
+must not be read as glue codes: fence-agents' 4 is a lost connection, glue's "bad host"."""
 
 
 def find_agent(type_name: str, ctx: PluginContext) -> str | None:
@@ -79,7 +95,7 @@ class FenceAgentPlugin(StonithPlugin):
             return StonithResult.failure(S_BADCONFIG, f"fence agent {self.type_name} not found")
         env = {"PATH": os.environ.get("PATH", FENCE_DIRS), **self.ctx.env}
         result = await self.run([agent], env=env, stdin=self.stdin_for(action, node))
-        return StonithResult.from_program(result, f"{self.type_name} {action} {node}".strip())
+        return fence_result(result, f"{self.type_name} {action} {node}".strip())
 
     async def reset(self, node: str) -> StonithResult:
         """``action=reboot``."""
@@ -92,3 +108,11 @@ class FenceAgentPlugin(StonithPlugin):
     async def hosts(self) -> list[str] | None:
         """Fence agents list plugs, not node names: unknown."""
         return None
+
+
+def fence_result(result: ProgramResult, what: str) -> StonithResult:
+    """A finished fence agent as a StonithResult, its exit code read as fence-agents'."""
+    outcome = StonithResult.from_program(result, what)
+    if outcome.ok or result.timed_out or result.returncode is None:
+        return outcome
+    return dataclasses.replace(outcome, code=FENCE_EXIT_CODES.get(result.returncode, S_RESETFAIL))

@@ -228,6 +228,24 @@ def test_failed_start_marks_group_failed_and_pushes_it_once() -> None:
     assert c.history.count(("bravo", "acquire", G)) == 1
 
 
+def test_failed_start_on_both_nodes_pushes_once_each_then_rests() -> None:
+    """Heartbeat would push a group that fails everywhere back and forth every 30 s;
+    each node pushes it once, so it ends failed and stopped with 3 start attempts."""
+    c = Cluster()
+    c.fail |= {("alpha", "acquire", G), ("bravo", "acquire", G)}
+    c.comm_up("alpha", "bravo")
+    c.advance(1000)
+    starts = [(node, kind) for node, kind, _ in c.history if kind == "acquire"]
+    assert starts == [("alpha", "acquire"), ("bravo", "acquire"), ("alpha", "acquire")]
+    assert c.holder(G) == []
+    assert c.group_view("alpha", G)["state"] == "failed"
+    pushes = [e.reason for n in ("alpha", "bravo") for e in c.events[n] if "in 30 s" in e.reason]
+    assert [p.split("; ")[-1] for p in pushes] == [
+        "asking bravo to take the local groups in 30 s",
+        "asking alpha to take the foreign groups in 30 s",
+    ]
+
+
 def test_failed_stop_is_never_reported_released() -> None:
     c = Cluster()
     c.cold_start()

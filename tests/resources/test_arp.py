@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import struct
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from engine.resources.arp import build_garp_frame, interface_mac, send_gratuitous_arp
+from tests.resources.netns import veth_namespace
+
+REPO = str(Path(__file__).resolve().parents[2])
 
 MAC = bytes.fromhex("02aabbccddee")
 
@@ -67,3 +74,32 @@ async def test_missing_interface_fails_on_both_paths() -> None:
     result = await send_gratuitous_arp("10.99.0.10", "nosuchif0", count=1, interval=0)
     assert not result.ok
     assert "raw socket" in result.detail
+
+
+@pytest.mark.netns
+async def test_repeats_stop_after_a_stall() -> None:
+    """A loop frozen between two ARPs (here: a blocking call) drops the remaining repeats:
+    by then the peer may own the address, and a late ARP would point clients back here."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root for a raw packet socket")
+    with veth_namespace() as ns:
+        code = (
+            "import asyncio, time\n"
+            "from engine.resources.arp import send_gratuitous_arp\n"
+            "async def main():\n"
+            "    asyncio.get_running_loop().call_later(0.05, time.sleep, 0.9)\n"
+            "    r = await send_gratuitous_arp('10.99.0.10', 'eth0', count=5, interval=0.2)\n"
+            "    print(r.method, r.sent)\n"
+            "asyncio.run(main())\n"
+        )
+        proc = await asyncio.create_subprocess_exec(
+            "ip", "netns", "exec", ns, sys.executable, "-c", code,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": REPO},
+        )  # fmt: skip
+        started = time.monotonic()
+        out, _ = await proc.communicate()
+    text = out.decode()
+    assert text.splitlines()[-1] == "packet 1", text
+    assert "stopped after 1: paused" in text and "the address may have moved" in text, text
+    assert time.monotonic() - started < 5

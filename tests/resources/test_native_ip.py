@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.config.model import ResourceSpec
-from engine.resources.agents import AgentOptions, resolve_agent
+from engine.resources.agents import AgentOptions, HeartbeatScript, resolve_agent
 from engine.resources.model import ResourceState
 from engine.resources.native_ip import NativeIPAddr
 from tests.resources.netns import addresses, veth_namespace
@@ -39,6 +39,44 @@ def test_switch_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HATUI_NATIVE_IP", "0")
     agent = resolve_agent(spec("IPaddr2::10.99.0.10/24/eth0"), config_dir=tmp_path)
     assert not isinstance(agent, NativeIPAddr)
+
+
+SITE_IPADDR2 = """#!/bin/sh
+# a site's own IPaddr2: records how it was called instead of touching any interface
+echo "$*" >> "$(dirname "$0")/../calls"
+case "$1 $2" in *status*) echo "site IPaddr2 is stopped" ;; esac
+exit 0
+"""
+
+
+@pytest.mark.parametrize("place", ["resource.d", "init.d"])
+def test_a_site_script_named_ipaddr2_wins_over_the_native_path(tmp_path: Path, place: str) -> None:
+    """Heartbeat looks in resource.d, then init.d; the fast path only replaces OCF."""
+    config_dir, init_dir = tmp_path / "ha.d", tmp_path / "init.d"
+    script = (config_dir / "resource.d" if place == "resource.d" else init_dir) / "IPaddr2"
+    script.parent.mkdir(parents=True)
+    script.write_text(SITE_IPADDR2)
+    script.chmod(0o755)
+    agent = resolve_agent(
+        spec("IPaddr2::10.99.0.10/24/eth0"), config_dir=config_dir, init_dir=init_dir
+    )
+    assert isinstance(agent, HeartbeatScript) and agent.path == str(script)
+    started = asyncio.run(agent.start())
+    status = asyncio.run(agent.status())
+    assert started.ok and status.state is ResourceState.STOPPED  # the script's own verdict
+    calls = (script.parent.parent / "calls").read_text().splitlines()
+    assert calls == ["10.99.0.10/24/eth0 start", "10.99.0.10/24/eth0 status"]
+
+
+def test_native_path_stands_in_for_ocf_when_no_site_script(tmp_path: Path) -> None:
+    config_dir, init_dir = tmp_path / "ha.d", tmp_path / "init.d"
+    (config_dir / "resource.d").mkdir(parents=True)
+    init_dir.mkdir()
+    (init_dir / "IPaddr2").write_text(SITE_IPADDR2)  # not executable: not a candidate
+    agent = resolve_agent(
+        spec("IPaddr2::10.99.0.10/24/eth0"), config_dir=config_dir, init_dir=init_dir
+    )
+    assert isinstance(agent, NativeIPAddr)
 
 
 @pytest.mark.netns

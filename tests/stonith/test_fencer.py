@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
-from engine.stonith.base import S_BADHOST, S_TIMEOUT, PluginContext
+from engine.stonith.base import S_BADHOST, S_RESETFAIL, S_TIMEOUT, PluginContext
 from engine.stonith.config import StonithSettings
 from engine.stonith.external import ExternalPlugin
+from engine.stonith.fence_agents import FENCE_DIRS, FenceAgentPlugin
 from engine.stonith.fencer import Fencer
 from engine.stonith.glue import list_glue_types, stonith_command
 from engine.stonith.registry import list_types
-from tests.stonith.conftest import cluster_config, host_line
+from engine.stonith.ssh import REBOOT_COMMAND, SshPlugin
+from tests.stonith.conftest import SCRIPTS, cluster_config, host_line
 
 
 def _lines(caplog: pytest.LogCaptureFixture) -> list[str]:
@@ -149,3 +153,70 @@ def test_hactl_stonith_list(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["stonith", "--list"]) == 0
     out = capsys.readouterr().out
     assert "baytech" in out and "glue:null" in out and out.startswith("null")
+
+
+FENCE_DUMMY = shutil.which("fence_dummy", path=FENCE_DIRS)
+
+
+@pytest.mark.skipif(FENCE_DUMMY is None, reason="fence-agents' fence_dummy is not installed")
+async def test_fence_agent_bridge_reboots_with_fence_dummy(
+    config_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    power = tmp_path / "power"  # fence_dummy keeps the outlet state in this file
+    fencer = Fencer(cluster_config(config_dir, host_line("fence_dummy", f"status_file={power}")))
+    assert isinstance(fencer.plugin, FenceAgentPlugin)
+    check = await fencer.check_status()
+    assert check is not None and check.ok, check
+    result = await fencer.fence("bravo", "declared dead")
+    assert result.ok and result.output == "Success: Rebooted", result
+    assert power.read_text() == "on"
+    assert _lines(caplog)[-2:] == [
+        "Resetting node bravo with [fence_dummy STONITH device]",
+        "node bravo now reset.",
+    ]
+    jammed = FenceAgentPlugin(
+        "fence_dummy", {"type": "fail", "power_timeout": "1"}, PluginContext(config_dir)
+    )
+    failed = await jammed.reset("bravo")
+    assert not failed.ok and failed.code == S_RESETFAIL
+    assert "fence_dummy reboot bravo: exit 1" in failed.reason
+    assert "Timed out waiting to power OFF" in failed.reason
+
+
+async def test_ssh_plugin_runs_ssh_with_cluster_glue_arguments(
+    config_dir: Path, tmp_path: Path
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    shutil.copy(SCRIPTS / "fake-ssh", bin_dir / "ssh")
+    calls = tmp_path / "ssh-argv"
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_SSH_LOG": str(calls)}
+    plugin = SshPlugin("ssh", {"hostlist": "alpha bravo down"}, PluginContext(config_dir, env=env))
+    assert (await plugin.status()).ok
+    result = await plugin.reset("bravo")
+    assert result.ok, result
+    argv = calls.read_text().split("\n--\n")[0].splitlines()
+    assert argv == ["-q", "-x", "-n", "-o", "BatchMode=yes", "-l", "root", "bravo", REBOOT_COMMAND]
+    refused = await plugin.reset("charlie")
+    assert not refused.ok and refused.code == S_BADHOST
+    unreachable = await plugin.reset("down")
+    assert not unreachable.ok and unreachable.code == S_RESETFAIL
+    assert "ssh reboot of down: exit 255" in unreachable.reason
+    assert "Connection refused" in unreachable.reason
+    assert calls.read_text().count("--\n") == 2  # charlie was never tried
+    no_ssh = SshPlugin("ssh", {"hostlist": "bravo"}, PluginContext(config_dir, env={"PATH": ""}))
+    assert not (await no_ssh.status()).ok
+
+
+async def test_fence_agent_exit_codes_are_read_as_fence_agents_codes(
+    config_dir: Path, tmp_path: Path
+) -> None:
+    """fence-agents' exit 4 is a lost connection, not cluster-glue's "bad host" (4)."""
+    agent = tmp_path / "fence_lostlink"
+    agent.write_text('#!/bin/sh\ncat >/dev/null\necho "Failed: Connection lost" >&2\nexit 4\n')
+    agent.chmod(0o755)
+    ctx = PluginContext(config_dir, env={"PATH": f"{tmp_path}:{os.environ['PATH']}"})
+    result = await FenceAgentPlugin("fence_lostlink", {}, ctx).reset("bravo")
+    assert not result.ok and result.code == S_RESETFAIL
+    assert result.reason == "fence_lostlink reboot bravo: exit 4 (Failed: Connection lost)"

@@ -119,3 +119,62 @@ def test_stall_longer_than_deadtime_releases_everything_at_once() -> None:
         ("isstable", "0"),
         ("info", "self-fence"),
     ] in c.sent("alpha", mark)
+
+
+WHO = "root (uid 0, pid 42: hactl stonith alpha)"
+
+
+def test_death_after_a_manual_reset_needs_no_second_reset() -> None:
+    c = Cluster(stonith=True)
+    c.cold_start()
+    bravo = c.nodes["bravo"]
+    bravo.on_manual_fence_done("alpha", True, "alpha reset: OK", WHO, c.now)
+    c.flush()
+    assert c.pending["bravo"] == [] and c.holder(G) == ["alpha"]  # alive until it dies
+    c.crash("alpha")
+    mark = len(c.wire)
+    bravo.on_node_dead("alpha", f"alpha {DEATH}", c.now)
+    c.flush()
+    assert not any(isinstance(a, Fence) for a in c.pending["bravo"])
+    assert c.sent("bravo", mark)[0] == [("t", "stonith"), ("node", "alpha"), ("result", "OK")]
+    c.run_actions()
+    assert c.holder(G) == ["bravo"]
+    assert (
+        f"Node alpha was already reset (reset at the request of {WHO}); not fencing it "
+        "again." in c.logs("bravo")
+    )
+
+
+def test_a_manual_reset_that_failed_or_a_restart_leaves_fencing_on() -> None:
+    c = Cluster(stonith=True)
+    c.cold_start()
+    bravo = c.nodes["bravo"]
+    bravo.on_manual_fence_done("alpha", False, "switch unreachable", WHO, c.now)
+    assert any(
+        e.level == "ERROR" and "switch unreachable" in e.reason for e in bravo.drain_events()
+    )
+    bravo.on_manual_fence_done("alpha", True, "OK", WHO, c.now)
+    bravo.on_node_restarted("alpha", c.now)  # a new incarnation: the reset is history
+    c.crash("alpha")
+    bravo.on_node_dead("alpha", f"alpha {DEATH}", c.now)
+    c.flush()
+    assert isinstance(c.pending["bravo"][0], Fence)
+
+
+def test_a_manual_reset_ends_a_fence_retry_wait() -> None:
+    c = TunedCluster({"fence_retry": (30.0, 60.0)}, stonith=True)
+    c.cold_start()
+    c.crash("alpha")
+    bravo = c.nodes["bravo"]
+    bravo.on_node_dead("alpha", f"alpha {DEATH}", c.now)
+    c.flush()
+    c.complete("bravo", ok=False, reason="switch unreachable")
+    assert c.holder(G) == [] and bravo.next_deadline() == c.now + 30
+    bravo.on_manual_fence_done("alpha", True, "OK", WHO, c.now)
+    c.run_actions()
+    assert c.holder(G) == ["bravo"]
+    assert bravo.next_deadline() is None  # the retry is gone
+    assert any(
+        e.reason.startswith(f"alpha was fenced: by hand: reset at the request of {WHO}")
+        for e in c.events["bravo"]
+    )

@@ -37,6 +37,30 @@ class FencingMixin(PolicyJobs):
             self._fence_failed(node, why, reason, now)
         self._settle()
 
+    def on_manual_fence_done(self, node: str, ok: bool, reason: str, who: str, now: float) -> None:
+        """An operator's fence (``hactl stonith NODE``) finished.
+
+        On success the peer counts as reset until it starts again: its coming death
+        needs no second reset, and a takeover already waiting for its fence (delay or
+        retry) goes ahead now. A fence of ours still running was joined by the
+        operator's request, so its own result arrives through ``on_fence_done``.
+        """
+        self._now = now
+        if node != self._peer:
+            return
+        if not ok:
+            text = f"{node} was not reset at the request of {who}: {reason}"
+            self._event("fence", text, node=node, level="ERROR")
+            return
+        note = f"reset at the request of {who}"
+        self._peer_fenced, self._peer_fence_note = True, note
+        self._event("fence", f"{node} was {note}; its death needs no second reset", node=node)
+        waiting = node in self._fence_why and node not in self._fence_inflight.values()
+        if waiting:
+            self._fence_retry.pop(node, None)
+            self._fence_succeeded(node, self._fence_why[node], f"by hand: {note}")
+        self._settle()
+
     def _fence_succeeded(self, node: str, why: str, reason: str) -> None:
         self._event("fence", f"{node} was fenced: {reason}", node=node)
         self._send_stonith_result(node, "OK")

@@ -182,6 +182,8 @@ class PolicyState:
     """Same without a STONITH device: waiting for an operator's confirmation."""
     _peer_fenced: bool
     """The peer was reset since it last started: no second fence is needed."""
+    _peer_fence_note: str
+    """Who reset the peer by hand and how (``hactl stonith``); "" when nobody did."""
     _shutdown_blocked: str
     # jobs
     _queue: deque[_Job]
@@ -272,6 +274,7 @@ class PolicyState:
         self._stop_fence = {}
         self._stop_unconfirmed = {}
         self._peer_fenced = False
+        self._peer_fence_note = ""
         self._shutdown_blocked = ""
 
     def _init_jobs(self) -> None:

@@ -37,7 +37,7 @@ class TakeoverMixin(PolicyJobs):
             self._peer_heard = True
         if status in ("init", "up"):
             self._peer_restarted = True
-            self._peer_fenced = False
+            self._peer_fenced, self._peer_fence_note = False, ""
             self._stop_unconfirmed.pop(node, None)
         if old == "dead" and status == "active" and not self._peer_restarted:
             self._on_partition_healed(node)
@@ -62,7 +62,7 @@ class TakeoverMixin(PolicyJobs):
         self._now = now
         if node == self._peer:
             self._peer_restarted = True
-            self._peer_fenced = False
+            self._peer_fenced, self._peer_fence_note = False, ""
             self._stop_unconfirmed.pop(node, None)
             self._other_stable = False
             # A restarted peer forgot the standby it was part of: waiting for its reply
@@ -82,7 +82,9 @@ class TakeoverMixin(PolicyJobs):
         self._needs_failback = True
         if node in self._stop_fence:
             return  # already being fenced for its failed stop; that fence takes over
-        if not self._dead_peer_may_hold_groups():
+        if self._peer_fenced and self._peer_fence_note:
+            self._take_over_reset_by_hand(node, reason)
+        elif not self._dead_peer_may_hold_groups():
             self._take_over_released(node, reason)
         elif self._config.stonith:
             self._fence_dead_peer(node, reason)
@@ -100,13 +102,12 @@ class TakeoverMixin(PolicyJobs):
 
     def _take_over_released(self, node: str, reason: str) -> None:
         """The dead peer had given its groups up: no fencing, take them over."""
-        self._event(
-            "takeover",
+        self._dead_peer_notice(
+            node,
             f"{reason}; it had given up its resources, no fencing needed",
-            node=node,
-            log=f"Dead node {node} gave up resources.",
+            f"Dead node {node} gave up resources.",
+            "unneeded",
         )
-        self._send_stonith_result(node, "unneeded")
         if self._nice:
             if not self._i_hold & Hold.LOCAL:
                 self._req_our_resources(True, f"{node} is dead")
@@ -114,6 +115,25 @@ class TakeoverMixin(PolicyJobs):
                 self._takeover_from_node(node, reason)
         else:
             self._takeover_from_node(node, reason)
+
+    def _take_over_reset_by_hand(self, node: str, reason: str) -> None:
+        """An operator's fence reset the peer before it was declared dead: its death is
+        that reset, so we take over without resetting it a second time."""
+        note = self._peer_fence_note
+        self._dead_peer_notice(
+            node,
+            f"{reason}; it was already {note}, no second reset",
+            f"Node {node} was already reset ({note}); not fencing it again.",
+            "OK",
+        )
+        self._peer_has_resources = False
+        self._takeover_from_node(node, f"{reason}; already {note}")
+
+    def _dead_peer_notice(self, node: str, reason: str, log: str, stonith_result: str) -> None:
+        """Why we take a dead peer's groups without fencing it now, in the log and on
+        the wire (``t=stonith result=...``, spec §8.2)."""
+        self._event("takeover", reason, node=node, log=log)
+        self._send_stonith_result(node, stonith_result)
 
     def _take_over_unfenced(self, node: str, reason: str) -> None:
         """No STONITH device: Heartbeat takes over unfenced and warns."""
