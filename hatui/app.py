@@ -197,7 +197,8 @@ class HaTuiApp(App[None]):
         peer = self._hello.get("peer")
         if isinstance(peer, Mapping) and peer.get("can_act") is False:
             who = peer.get("user") or f"uid {peer.get('uid', '?')}"
-            return f"read-only: {who} may not act (needs root or group haclient)"
+            why = peer.get("reason") or "needs root, the engine's own user or group haclient"
+            return f"read-only: {who} may not act ({why})"
         return ""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
