@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from engine.control.schema import CommandRefused, PeerInfo
+from engine.stonith.base import S_OOPS, StonithResult
 
 if TYPE_CHECKING:
     from engine.config.model import ClusterConfig
@@ -38,7 +39,7 @@ class EngineCommands:
     def _mark_status_dirty(self) -> None:
         raise NotImplementedError
 
-    def _timeline(self, kind: str, node: str, group: str, reason: str) -> None:
+    def _timeline(self, kind: str, node: str, group: str, reason: str, outcome: str = "") -> None:
         raise NotImplementedError
 
     def _stop_unconfirmed(self) -> list[str]:
@@ -100,9 +101,27 @@ class EngineCommands:
             raise CommandRefused(self.fencer.error or "no STONITH device configured")
         who = _who(peer)
         task = self.loop.create_task(self.fencer.fence(node, "operator request", who))
-        task.add_done_callback(lambda _t: self._mark_status_dirty())
+        task.add_done_callback(lambda done: self._manual_stonith_done(node, who, done))
         self._timeline("fence", node, "", f"STONITH of {node} requested by {who}")
         return {"accepted": True, "node": node, "device": self.fencer.device_id}
+
+    def _manual_stonith_done(self, node: str, who: str, task: asyncio.Task[StonithResult]) -> None:
+        """The end of an operator's reset, on the timeline with ``outcome`` done/failed.
+
+        The control reply only said "accepted"; this is what the console waits for.
+        """
+        self._mark_status_dirty()
+        if task.cancelled():
+            result = StonithResult.failure(S_OOPS, "the engine stopped before it finished")
+        elif task.exception() is not None:
+            result = StonithResult.failure(S_OOPS, f"internal error: {task.exception()}")
+        else:
+            result = task.result()
+        if result.ok:
+            reason = f"{node} now reset by {self.fencer.device_id} (requested by {who})"
+        else:
+            reason = f"STONITH of {node} failed, {node} not reset: {result.reason}"
+        self._timeline("fence", node, "", reason, outcome="done" if result.ok else "failed")
 
     def _meatware_confirm(self, args: dict[str, Any], peer: PeerInfo) -> dict[str, Any]:
         """``hactl meatware confirm NODE``: the operator power-cycled NODE."""

@@ -9,6 +9,7 @@ and resubscribes). Authorisation is by SO_PEERCRED, not by the socket's file mod
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import grp
 import logging
@@ -33,6 +34,9 @@ logger = logging.getLogger(__name__)
 _CMDLINE_MAX = 200
 _LOGGED_BAD_REQUESTS = 5
 """Bad requests logged per connection; the rest are only counted (log flooding)."""
+RECENT_TIMELINE = 50
+"""Timeline entries kept for ``subscribe``: a console attaching (or resyncing after a
+gap) shows why things happened before it was there."""
 
 
 class ControlHandler(Protocol):
@@ -224,6 +228,9 @@ class ControlServer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._inode: int | None = None
         self._closing = False
+        self._recent_timeline: collections.deque[dict[str, Any]] = collections.deque(
+            maxlen=RECENT_TIMELINE
+        )
 
     @property
     def admin_group(self) -> str:
@@ -295,8 +302,11 @@ class ControlServer:
         """Queue an event for every subscribed client; never awaits, never raises.
 
         A client whose queue is full loses this event, but its seq still advances, so it
-        sees a gap and knows to resubscribe.
+        sees a gap and knows to resubscribe. Timeline entries are also kept for the
+        ``subscribe`` reply.
         """
+        if event == "timeline":
+            self._recent_timeline.append(data)
         try:
             data_json = schema.encode_event_data(data)
         except (TypeError, ValueError):
@@ -477,12 +487,13 @@ class ControlServer:
         }
 
     def _subscribe(self, conn: _Connection) -> dict[str, Any]:
-        """Snapshot and seq are taken together, without awaiting, so no event is lost."""
+        """Snapshot, recent timeline and seq are taken together, without awaiting, so no
+        event is lost (a client subscribing again has seen some of ``timeline`` before)."""
         while not conn.queue.empty():
             conn.queue.get_nowait()
         snapshot = self.handler.status()
         conn.subscribed = True
-        return {"snapshot": snapshot, "seq": conn.seq}
+        return {"snapshot": snapshot, "seq": conn.seq, "timeline": list(self._recent_timeline)}
 
     def _authorise(self, peer: PeerInfo, request: Request) -> None:
         described = " ".join([request.cmd, *(str(v) for v in request.args.values())])

@@ -17,7 +17,13 @@ import pytest
 
 from engine.control.client import ControlClient, default_socket_path
 from engine.control.schema import MAX_REQUEST_BYTES, ControlError
-from engine.control.server import ControlServer, ControlSocketInUse, _ActRule, _peer_groups
+from engine.control.server import (
+    RECENT_TIMELINE,
+    ControlServer,
+    ControlSocketInUse,
+    _ActRule,
+    _peer_groups,
+)
 from tests.control.conftest import (
     NOBODY,
     FixedHandler,
@@ -73,9 +79,9 @@ async def test_socket_is_world_writable_and_hello_reports_peer(
 async def test_subscribe_gives_snapshot_then_numbered_events(
     server: ControlServer, client: ControlClient
 ) -> None:
-    snapshot, seq = await client.subscribe()
+    snapshot, seq, recent = await client.subscribe()
     assert snapshot["node"] == "alpha"
-    assert seq == 0
+    assert (seq, recent) == (0, [])
     events = client.events()
     for n in range(3):
         server.publish("log", {"text": f"line {n}"})
@@ -96,9 +102,13 @@ async def test_unsubscribed_connections_get_no_events(
     server: ControlServer, client: ControlClient
 ) -> None:
     server.publish("log", {"text": "nobody listens"})
+    for n in range(RECENT_TIMELINE + 10):
+        server.publish("timeline", {"kind": "death", "reason": f"entry {n}"})
     assert server.subscriber_count == 0
-    _, seq = await client.subscribe()
+    _, seq, recent = await client.subscribe()
     assert seq == 0
+    # ... but the subscribe reply carries the newest timeline entries, oldest first
+    assert [e["reason"] for e in recent] == [f"entry {n}" for n in range(10, 60)]
 
 
 async def test_full_queue_drops_events_and_client_sees_a_gap(sock_dir: Path) -> None:
@@ -114,25 +124,28 @@ async def test_full_queue_drops_events_and_client_sees_a_gap(sock_dir: Path) -> 
         for n in range(10_000):  # no await in between: the client cannot read meanwhile
             srv.publish("log", {"n": n})
             calls += 1
+        srv.publish("timeline", {"kind": "death", "reason": "lost in the gap"})
         assert calls == 10_000
-        assert srv.stats["dropped_events"] == 10_000 - 16
+        assert srv.stats["dropped_events"] == 10_001 - 16
         got = [await next_event(events) for _ in range(16)]
         assert [e["seq"] for e in got] == list(range(1, 17))
         srv.publish("log", {"n": "after"})
         gap = await next_event(events)
         assert gap == {
             "event": "gap",
-            "seq": 10_001,
-            "data": {"expected": 17, "got": 10_001, "missed": 9_984},
+            "seq": 10_002,
+            "data": {"expected": 17, "got": 10_002, "missed": 9_985},
         }
         after = await next_event(events)
-        assert (after["seq"], after["data"]) == (10_001, {"n": "after"})
-        # Resubscribing gives a fresh snapshot and the stream continues without a gap.
-        snapshot, seq = await cli.subscribe()
-        assert (snapshot["node"], seq) == ("alpha", 10_001)
+        assert (after["seq"], after["data"]) == (10_002, {"n": "after"})
+        # Resubscribing gives a fresh snapshot, the timeline entry that was dropped, and
+        # the stream continues without a gap.
+        snapshot, seq, recent = await cli.subscribe()
+        assert (snapshot["node"], seq) == ("alpha", 10_002)
+        assert recent == [{"kind": "death", "reason": "lost in the gap"}]
         srv.publish("log", {"n": "fresh"})
         fresh = await next_event(events)
-        assert (fresh["event"], fresh["seq"]) == ("log", 10_002)
+        assert (fresh["event"], fresh["seq"]) == ("log", 10_003)
     finally:
         await cli.aclose()
         await srv.close()

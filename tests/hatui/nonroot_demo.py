@@ -10,25 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
-from collections.abc import Callable
 from typing import Any
-
-from textual.pilot import Pilot
 
 from hatui.demo import DemoApp, DemoCluster
 from hatui.screens.modals import ChoiceModal, choice_id
 from hatui.viewmodel import LinkState
 from hatui.widgets.timeline import TimelinePanel
-
-
-async def until(pilot: Pilot[None], check: Callable[[], Any], timeout: float = 20.0) -> None:
-    """Let the console run until ``check()`` is truthy."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await pilot.pause(0.05)
+from tests.hatui.waiting import until
 
 
 def demo_rows(app: DemoApp) -> list[str]:
@@ -40,7 +28,7 @@ async def cut_a_link(cluster: DemoCluster) -> dict[str, Any]:
     """Attach the console, note what it says about actions, cut the first link."""
     app = DemoApp(cluster)
     async with app.run_test(size=(100, 30)) as pilot:
-        await until(pilot, lambda: app._connection.state is LinkState.CONNECTED)
+        await until(pilot, lambda: app._connection.state is LinkState.CONNECTED, 20)
         await until(pilot, app._links)
         seen = {"peer": app._hello.get("peer"), "block_reason": app.action_block_reason()}
         name = app._links()[0][0]
