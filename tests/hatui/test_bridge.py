@@ -20,6 +20,7 @@ from textual.widgets import Static
 from engine.control.server import ControlServer
 from hatui.app import HaTuiApp
 from hatui.bridge import FLUSH_INTERVAL_S, EngineBridge
+from hatui.messages import StatusUpdated
 from hatui.widgets.chains import ChainPanel
 from hatui.widgets.links import LinksPanel
 from hatui.widgets.logtail import LogPanel
@@ -144,3 +145,32 @@ async def test_gap_resubscribes_for_a_fresh_snapshot_and_the_lost_timeline(
             assert sum("lost" in row.text for row in rows) == 1
     finally:
         await server.close()
+
+
+def heard_just_now() -> dict[str, Any]:
+    """The sample document with every heartbeat 50 ms old ("50ms": narrower than "12.1s")."""
+    doc = status()
+    for node in doc["nodes"]:
+        node["last_heard_ms"] = 50
+        for link in node["links"]:
+            link["last_heard_ms"] = 50
+    return doc
+
+
+async def test_links_table_keeps_its_width_as_ages_shrink() -> None:
+    """Ages change four times a second; a table that narrowed with them re-laid out the
+    whole screen each time (and jumped): columns only grow while rows stay the same."""
+    now = [RECEIVED_AT]
+    app = HaTuiApp(status=heard_just_now(), clock=lambda: now[0])
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.query_one(LinksPanel)
+        ages = lambda: [str(c) for c in table.get_column("age")]  # noqa: E731
+        now[0] += 12.0
+        app.redraw()
+        await until(pilot, lambda: "12.1s" in ages())
+        await pilot.pause()
+        wide = (table.virtual_size.width, [c.content_width for c in table.ordered_columns])
+        app.post_message(StatusUpdated(heard_just_now(), now[0]))  # fresh: "50ms" again
+        await until(pilot, lambda: "12.1s" not in ages() and "50ms" in ages())
+        await pilot.pause()
+        assert (table.virtual_size.width, [c.content_width for c in table.ordered_columns]) == wide
