@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from engine.control.schema import CommandRefused, PeerInfo
+from engine.stonith.base import S_OOPS, StonithResult
 
 if TYPE_CHECKING:
     from engine.config.model import ClusterConfig
@@ -39,7 +40,7 @@ class EngineCommands:
     def _mark_status_dirty(self) -> None:
         raise NotImplementedError
 
-    def _timeline(self, kind: str, node: str, group: str, reason: str) -> None:
+    def _timeline(self, kind: str, node: str, group: str, reason: str, outcome: str = "") -> None:
         raise NotImplementedError
 
     def _stop_unconfirmed(self) -> list[str]:
@@ -106,17 +107,25 @@ class EngineCommands:
         return {"accepted": True, "node": node, "device": self.fencer.device_id}
 
     def _manual_stonith_done(self, node: str, who: str, task: asyncio.Task[StonithResult]) -> None:
-        """Tell the policy how an operator's fence ended, so that the node's death that
-        follows a reset is not answered with a second reset."""
+        """The end of an operator's reset: on the timeline with ``outcome`` done/failed
+        (the control reply only said "accepted"; this is what the console waits for),
+        and told to the policy, so that the node's death that follows a reset is not
+        answered with a second reset."""
         self._mark_status_dirty()
-        if task.cancelled() or self.policy is None:
-            return
-        error = task.exception()
-        result = task.result() if error is None else None
-        ok = result is not None and result.ok
-        reason = result.reason if result is not None else f"internal error: {error}"
-        self.policy.on_manual_fence_done(node, ok, reason, who, self.loop.time())
-        self._pump()
+        if task.cancelled():
+            result = StonithResult.failure(S_OOPS, "the engine stopped before it finished")
+        elif task.exception() is not None:
+            result = StonithResult.failure(S_OOPS, f"internal error: {task.exception()}")
+        else:
+            result = task.result()
+        if result.ok:
+            reason = f"{node} now reset by {self.fencer.device_id} (requested by {who})"
+        else:
+            reason = f"STONITH of {node} failed, {node} not reset: {result.reason}"
+        self._timeline("fence", node, "", reason, outcome="done" if result.ok else "failed")
+        if self.policy is not None and not task.cancelled():
+            self.policy.on_manual_fence_done(node, result.ok, result.reason, who, self.loop.time())
+            self._pump()
 
     def _meatware_confirm(self, args: dict[str, Any], peer: PeerInfo) -> dict[str, Any]:
         """``hactl meatware confirm NODE``: the operator power-cycled NODE."""

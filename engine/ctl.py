@@ -55,9 +55,11 @@ Heartbeat's cl_status prints and use its exit codes: 0 ok, 1 node/link down or e
 stopped or parameter unset, 11 bad parameters, 12 timeout (5 s), 13 other error.
 Like cl_status, listnodes and listhblinks list nodes and links in REVERSE
 configuration order (a quirk of the original client library, kept on purpose).
-standby/takeover exit 1 when the engine refuses and 4 when you are not root or in
-group haclient.
+standby/takeover exit 1 when the engine refuses and 4 when you are not root, not the
+user the engine runs as, and not in group haclient.
 """
+
+_MAY_ACT = "needs root, the engine's user or group haclient"
 
 Verb = Callable[[ControlClient, argparse.Namespace], Awaitable[int]]
 
@@ -501,10 +503,10 @@ def build_parser() -> argparse.ArgumentParser:
         ("standby", "give resources to the peer"),
         ("takeover", "take resources from the peer"),
     ):
-        sub = verbs.add_parser(verb, help=f"{text} (needs root or group haclient)")
+        sub = verbs.add_parser(verb, help=f"{text} ({_MAY_ACT})")
         sub.add_argument("which", nargs="?", default="all", choices=HOLD_SETS)
     stonith = verbs.add_parser("stonith", help="fence (power-reset) NODE, or --list types")
-    stonith.add_argument("node", nargs="?", help="node to reset (needs root or haclient)")
+    stonith.add_argument("node", nargs="?", help=f"node to reset ({_MAY_ACT})")
     stonith.add_argument("--list", action="store_true", help="list the usable STONITH types")
     meat = verbs.add_parser("meatware", help="confirm a manual (meatware) reset")
     meat.add_argument("action", choices=("confirm",))

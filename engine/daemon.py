@@ -530,8 +530,10 @@ class Engine(EngineStatus, EngineCommands):
         if pev.kind != "audit" or pev.level in ("ERROR", "CRIT"):
             self._timeline(pev.kind, pev.node, pev.group, pev.reason or pev.log)
 
-    def _timeline(self, kind: str, node: str, group: str, reason: str) -> None:
+    def _timeline(self, kind: str, node: str, group: str, reason: str, outcome: str = "") -> None:
         entry = {"time": time.time(), "kind": kind, "node": node, "group": group, "reason": reason}
+        if outcome:  # the end of an operator request: "done" or "failed"
+            entry["outcome"] = outcome
         self._last_change = {"time": entry["time"], "what": kind, "reason": reason}
         sdnotify.notify(f"STATUS=last change: {kind} {node} {group}".rstrip())
         self.control.publish("timeline", entry)

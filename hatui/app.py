@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
@@ -21,6 +21,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Input
 
 from engine.control.schema import ControlError
@@ -51,8 +52,20 @@ logger = logging.getLogger(__name__)
 REFRESH_S = 0.25
 """How often the age column and the stale check are recomputed."""
 
+PanelT = TypeVar("PanelT", bound=Widget)
 OPERATOR_ACTIONS = frozenset({"standby", "takeover", "failback", "stonith", "meatware_confirm"})
 PANELS = {"links": "#links", "log": "#log-panel", "timeline": "#timeline"}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PendingAction:
+    """An accepted action whose end the console still waits for, to report it "done"."""
+
+    label: str
+    holders_before: str
+    """Who held which group when it was sent: standby/takeover are done when this moved."""
+    fence_node: str = ""
+    """STONITH: done when the engine's timeline reports the end of this node's reset."""
 
 
 class HaTuiApp(App[None]):
@@ -104,7 +117,9 @@ class HaTuiApp(App[None]):
         self._connection = Connection(LinkState.CONNECTED if fixed else LinkState.CONNECTING)
         self._initial_logs = list(logs)
         self._initial_timeline = list(timeline)
-        self._pending: tuple[str, str] | None = None
+        self._pending: PendingAction | None = None
+        self._fence_ends: dict[str, tuple[bool, str]] = {}
+        """Node → (reset ok, reason) of resets that ended and no pending STONITH took yet."""
         self.picture: Picture | None = None
 
     def compose(self) -> ComposeResult:
@@ -157,6 +172,14 @@ class HaTuiApp(App[None]):
         except NoMatches:
             return  # shutting down: the panels' children are removed before the panels
 
+    def _panel(self, kind: type[PanelT]) -> PanelT | None:
+        """A panel of the main screen; None while the app shuts down (a message sent
+        before the quit can arrive after the widgets were removed)."""
+        try:
+            return self.query_one(kind)
+        except NoMatches:
+            return None
+
     def on_status_updated(self, message: StatusUpdated) -> None:
         """Keep the newest document; report a pending action once it took effect."""
         waiting = self._meatware_waiting()
@@ -169,11 +192,17 @@ class HaTuiApp(App[None]):
 
     def on_log_batch(self, message: LogBatch) -> None:
         """Append the engine's log lines in one write."""
-        self.query_one(LogPanel).add_records(message.records)
+        log = self._panel(LogPanel)
+        if log is not None:
+            log.add_records(message.records)
 
     def on_timeline_batch(self, message: TimelineBatch) -> None:
-        """Append timeline events."""
-        self.query_one(TimelinePanel).add_rows([timeline_row(e) for e in message.events])
+        """Append timeline events; one may end a pending STONITH."""
+        timeline = self._panel(TimelinePanel)
+        if timeline is not None:
+            timeline.add_rows([timeline_row(e) for e in message.events])
+        self._note_fence_ends(message.events)
+        self._check_fence_done()
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:
         """Show connected / reconnecting, and learn what this user may do."""
@@ -197,7 +226,8 @@ class HaTuiApp(App[None]):
         peer = self._hello.get("peer")
         if isinstance(peer, Mapping) and peer.get("can_act") is False:
             who = peer.get("user") or f"uid {peer.get('uid', '?')}"
-            return f"read-only: {who} may not act (needs root or group haclient)"
+            why = peer.get("reason") or "needs root, the engine's own user or group haclient"
+            return f"read-only: {who} may not act ({why})"
         return ""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -283,6 +313,8 @@ class HaTuiApp(App[None]):
             self.post_message(ActionResult(label, "refused", "not connected to an engine"))
             return
         before = holders_text(self._status or {})
+        fence_node = str(args.get("node", "")) if cmd == "stonith" else ""
+        self._fence_ends.pop(fence_node, None)
         try:
             result = await call_once(self.socket_path, cmd, **args)
         except ControlError as exc:
@@ -291,8 +323,11 @@ class HaTuiApp(App[None]):
         except OSError as exc:
             self.post_message(ActionResult(label, "failed", describe_error(exc)))
             return
-        self._pending = (label, before)
         self.post_message(ActionResult(label, "accepted", _describe_result(result)))
+        # the end may have arrived on the event stream before this reply: check at once
+        self._pending = PendingAction(label, before, fence_node)
+        self._check_pending()
+        self._check_fence_done()
 
     def on_action_result(self, message: ActionResult) -> None:
         """Show the outcome as a notification and in the timeline."""
@@ -302,23 +337,44 @@ class HaTuiApp(App[None]):
         bad = message.outcome in {"refused", "failed"}
         self.notify(text, title="action", severity="error" if bad else "information")
         self.add_timeline("action", text, Severity.ERROR if bad else Severity.INFO)
-        self.query_one(LogPanel).add_local("ERROR" if bad else "INFO", text)
+        log = self._panel(LogPanel)
+        if log is not None:
+            log.add_local("ERROR" if bad else "INFO", text)
 
     def _check_pending(self) -> None:
-        if self._pending is None or self._status is None:
+        pending = self._pending
+        if pending is None or pending.fence_node or self._status is None:
             return
-        label, before = self._pending
         resources = self._status.get("resources", {})
         stable = not isinstance(resources, Mapping) or resources.get("stable", True)
         now_held = holders_text(self._status)
-        if stable and now_held != before:
+        if stable and now_held != pending.holders_before:
             self._pending = None
-            self.post_message(ActionResult(label, "done", f"now {now_held}"))
+            self.post_message(ActionResult(pending.label, "done", f"now {now_held}"))
+
+    def _note_fence_ends(self, events: Iterable[Mapping[str, Any]]) -> None:
+        """Remember the engine's ``fence`` entries that end a reset (they have an outcome)."""
+        for event in events:
+            outcome = event.get("outcome")
+            if event.get("kind") == "fence" and outcome:
+                ok = outcome == "done"
+                self._fence_ends[str(event.get("node"))] = (ok, str(event.get("reason", "")))
+
+    def _check_fence_done(self) -> None:
+        """A pending STONITH is done (or failed) once its node's reset ended."""
+        pending = self._pending
+        if pending is None or not pending.fence_node or pending.fence_node not in self._fence_ends:
+            return
+        ok, reason = self._fence_ends.pop(pending.fence_node)
+        self._pending = None
+        self.post_message(ActionResult(pending.label, "done" if ok else "failed", reason))
 
     def add_timeline(self, kind: str, text: str, severity: Severity = Severity.INFO) -> None:
         """Add a console-side row (action results, connection changes) to the timeline."""
         row = TimelineRow(format_clock(time.time()), kind, text, severity)
-        self.query_one(TimelinePanel).add_rows([row])
+        timeline = self._panel(TimelinePanel)
+        if timeline is not None:
+            timeline.add_rows([row])
 
     # -------------------------------------------------------------------- panels
 

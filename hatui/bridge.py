@@ -1,12 +1,12 @@
 """The one connection between the console and the engine.
 
 Rules of this module: a single exclusive worker owns the subscription (subscribe →
-snapshot → events; a gap means subscribe again; a lost socket means reconnect with
-backoff). Incoming events are only buffered here and flushed as at most one message of
-each kind. The flush is a leading-edge throttle: the first event after a quiet spell is
-posted 5 ms later (an engine action often sends a few events at once, e.g. the audit
-line and the effect; 5 ms gathers them into one redraw), and events arriving in the
-following 50 ms wait for one flush at the end of that window, so a
+snapshot and recent timeline → events; a gap means subscribe again; a lost socket means
+reconnect with backoff). Incoming events are only buffered here and flushed as at most
+one message of each kind. The flush is a leading-edge throttle: the first event after a
+quiet spell is posted 5 ms later (an engine action often sends a few events at once,
+e.g. the audit line and the effect; 5 ms gathers them into one redraw), and events
+arriving in the following 50 ms wait for one flush at the end of that window, so a
 burst still costs at most twenty redraws a second (and an event waits at most 50 ms:
 the console's budget is 100 ms from engine event to screen).
 Operator actions use a short connection of their own so that a slow command never
@@ -16,6 +16,7 @@ stalls the event stream.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -42,6 +43,8 @@ GATHER_S = 0.005
 """After a quiet spell, wait this long for the rest of a burst before flushing."""
 
 MAX_BUFFERED_LOGS = 5000
+TIMELINE_MEMORY = 200
+"""Timeline entries remembered to drop repeats (the engine replays its last 50)."""
 
 
 class ClientLike(Protocol):
@@ -50,8 +53,8 @@ class ClientLike(Protocol):
     async def call(self, cmd: str, **args: Any) -> Any:
         """Send one request and return its result (raises ControlError)."""
 
-    async def subscribe(self) -> tuple[dict[str, Any], int]:
-        """Subscribe and return (snapshot, seq)."""
+    async def subscribe(self) -> tuple[dict[str, Any], int, list[dict[str, Any]]]:
+        """Subscribe and return (snapshot, seq, recent timeline entries)."""
 
     def events(self) -> AsyncIterator[dict[str, Any]]:
         """Events after subscribe, with a synthetic ``gap`` event on a seq gap."""
@@ -85,6 +88,11 @@ async def call_once(path: Path, cmd: str, **args: Any) -> Any:
         return await client.call(cmd, **args)
     finally:
         await close_client(client)
+
+
+def timeline_key(entry: dict[str, Any]) -> str:
+    """What identifies a timeline entry: all of it (time, kind, node, group, reason)."""
+    return json.dumps(entry, sort_keys=True, default=str)
 
 
 def backoff_delay(attempt: int) -> float:
@@ -122,6 +130,8 @@ class EngineBridge(Widget):
         self._status_at = 0.0
         self._logs: list[dict[str, Any]] = []
         self._timeline: list[dict[str, Any]] = []
+        self._timeline_seen: dict[str, None] = {}
+        """Keys of the timeline entries already taken (ordered; the oldest are forgotten)."""
         self.last_event_at: float | None = None
         """Local time of the newest event or snapshot (for the stale banner)."""
         self._flush_due = False
@@ -162,18 +172,35 @@ class EngineBridge(Widget):
         client: ClientLike = await self._opener(self.socket_path)
         try:
             hello = await client.call("hello")
-            snapshot, _seq = await client.subscribe()
-            self._take_status(snapshot)
+            await self._subscribe(client)
             on_subscribed(hello if isinstance(hello, dict) else {})
             async for event in client.events():
                 if event.get("event") == "gap":
                     logger.info("events were dropped; subscribing again")
-                    snapshot, _seq = await client.subscribe()
-                    self._take_status(snapshot)
+                    await self._subscribe(client)
                 else:
                     self.take_event(event)
         finally:
             await close_client(client)
+
+    async def _subscribe(self, client: ClientLike) -> None:
+        """Take the snapshot and the timeline entries this console has not shown yet."""
+        snapshot, _seq, recent = await client.subscribe()
+        self._take_status(snapshot)
+        for entry in recent:
+            self._take_timeline(entry)
+
+    def _take_timeline(self, entry: dict[str, Any]) -> None:
+        """Buffer a timeline entry unless it was shown already (history after a resync)."""
+        key = timeline_key(entry)
+        if key in self._timeline_seen:
+            return
+        self._timeline_seen[key] = None
+        if len(self._timeline_seen) > 2 * TIMELINE_MEMORY:
+            for old in list(self._timeline_seen)[:TIMELINE_MEMORY]:
+                del self._timeline_seen[old]
+        self._timeline.append(entry)
+        self._schedule_flush()
 
     def _take_status(self, status: object) -> None:
         self.last_event_at = self._clock()
@@ -210,8 +237,7 @@ class EngineBridge(Widget):
                 del self._logs[:-MAX_BUFFERED_LOGS]
             self._schedule_flush()
         elif kind == "timeline":
-            self._timeline.append(data)
-            self._schedule_flush()
+            self._take_timeline(data)
 
     def flush(self) -> None:
         """Post what arrived since the last flush: one message of each kind at most."""

@@ -13,7 +13,7 @@ from typing import Any
 from engine.control.client import default_socket_path
 from engine.control.schema import ControlError
 from hatui.bridge import call_once, describe_error
-from hatui.viewmodel import Connection, LinkState, build_picture, render_text
+from hatui.viewmodel import Connection, LinkState, build_picture, render_text, timeline_row
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--state-dir", type=Path, help="engine state dir (socket inside)")
     where.add_argument("--socket", type=Path, help="path of the engine's control.sock")
     parser.add_argument(
-        "--once", action="store_true", help="print the status as plain text and exit"
+        "--once",
+        action="store_true",
+        help="print the status and recent events as plain text and exit",
     )
     parser.add_argument(
         "--read-only", action="store_true", help="grey out and refuse every operator action"
@@ -70,24 +72,32 @@ def socket_from_args(args: argparse.Namespace) -> Path:
     return default_socket_path(args.state_dir)
 
 
-async def fetch_status(path: Path) -> dict[str, Any]:
-    """One status document over a short connection."""
-    status = await call_once(path, "status")
+ONCE_TIMELINE = 15
+"""Timeline entries ``--once`` prints (the newest; the engine keeps its last 50)."""
+
+
+async def fetch_picture_data(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Status document and recent timeline, as the console gets them: one ``subscribe``."""
+    reply = await call_once(path, "subscribe")
+    status = reply.get("snapshot") if isinstance(reply, dict) else None
     if not isinstance(status, dict):
-        raise ControlError("bad_reply", "status reply is not a JSON object")
-    return status
+        raise ControlError("bad_reply", "subscribe reply has no status document")
+    timeline = reply.get("timeline")
+    entries = [e for e in timeline if isinstance(e, dict)] if isinstance(timeline, list) else []
+    return status, entries
 
 
 def print_once(path: Path) -> int:
     """``--once``: the same picture as the console, as text; 1 when unreachable."""
     try:
-        status = asyncio.run(fetch_status(path))
+        status, timeline = asyncio.run(fetch_picture_data(path))
     except (OSError, ControlError) as exc:
         print(f"hatui: cannot read status from {path}: {describe_error(exc)}", file=sys.stderr)
         return 1
     now = time.monotonic()
     picture = build_picture(status, Connection(LinkState.CONNECTED), now, now, now)
-    sys.stdout.write(render_text(picture))
+    rows = [timeline_row(entry) for entry in timeline[-ONCE_TIMELINE:]]
+    sys.stdout.write(render_text(picture, rows))
     return 0
 
 

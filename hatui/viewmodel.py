@@ -789,6 +789,8 @@ def render_text(picture: Picture, timeline: Sequence[TimelineRow] = ()) -> str:
         lines.append(chain.title)
         lines.append(f"  {chain.line}" if chain.steps else "  (no resources)")
     lines += [child.line for child in picture.children]
+    if timeline:
+        lines += ["", "recent events (newest last):"]
     lines += [
         f"{row.time} {TIMELINE_GLYPHS[row.severity]} {row.kind:<9} {row.text}" for row in timeline
     ]

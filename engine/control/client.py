@@ -116,14 +116,17 @@ class ControlClient:
             self._pending.pop(request_id, None)
             self._subscribe_ids.discard(request_id)
 
-    async def subscribe(self) -> tuple[dict[str, Any], int]:
-        """Ask for events; returns the status snapshot and the seq it corresponds to.
+    async def subscribe(self) -> tuple[dict[str, Any], int, list[dict[str, Any]]]:
+        """Ask for events; returns the status snapshot, the seq it corresponds to, and the
+        engine's recent timeline entries (oldest first; empty from an older engine).
 
         Events with a seq at or below the returned one are stale and are skipped by
         ``events``.
         """
         result = await self.call("subscribe")
-        return result["snapshot"], int(result["seq"])
+        timeline = result.get("timeline")
+        recent = [e for e in timeline if isinstance(e, dict)] if isinstance(timeline, list) else []
+        return result["snapshot"], int(result["seq"]), recent
 
     async def events(self) -> AsyncIterator[dict[str, Any]]:
         """Yield events in order; ends when the connection closes.

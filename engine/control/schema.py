@@ -56,7 +56,7 @@ class ControlError(HeartbeatError):
 
 @dataclass(frozen=True, slots=True)
 class PeerInfo:
-    """Who is on the other end of a control connection (from SO_PEERCRED)."""
+    """Who is on the other end of a control connection (SO_PEERCRED, SO_PEERGROUPS)."""
 
     uid: int
     gid: int
@@ -65,6 +65,8 @@ class PeerInfo:
     can_act: bool
     cmdline: str = ""
     groups: tuple[int, ...] = field(default=())
+    reason: str = ""
+    """Why ``can_act`` is what it is (e.g. "same user as the engine ... may act")."""
 
     def as_dict(self) -> dict[str, Any]:
         """The ``peer`` part of the ``hello`` reply."""
@@ -74,6 +76,7 @@ class PeerInfo:
             "pid": self.pid,
             "user": self.user,
             "can_act": self.can_act,
+            "reason": self.reason,
         }
 
 

@@ -9,14 +9,17 @@ and resubscribes). Authorisation is by SO_PEERCRED, not by the socket's file mod
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import grp
 import logging
 import os
+import platform
 import pwd
 import socket
 import stat
 import struct
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -31,6 +34,9 @@ logger = logging.getLogger(__name__)
 _CMDLINE_MAX = 200
 _LOGGED_BAD_REQUESTS = 5
 """Bad requests logged per connection; the rest are only counted (log flooding)."""
+RECENT_TIMELINE = 50
+"""Timeline entries kept for ``subscribe``: a console attaching (or resyncing after a
+gap) shows why things happened before it was there."""
 
 
 class ControlHandler(Protocol):
@@ -76,12 +82,21 @@ class _Connection:
     sender: asyncio.Task[None] | None = field(default=None)
 
 
-class _GroupCache:
-    """Answers "may this uid act?" with the supplementary groups looked up once per uid."""
+class _ActRule:
+    """Who may use mutating verbs: root, the engine's own user, and the admin group.
 
-    def __init__(self, admin_group: str) -> None:
+    The user the engine runs as owns it (a demo or test engine started without root
+    belongs to whoever started it), so a peer with the engine's effective uid may act.
+    User names are looked up once per uid; the groups come from the connecting process
+    itself (SO_PEERGROUPS), so joining the group takes effect at the next login, as for
+    files; only where the kernel cannot say are they read from the group database.
+    """
+
+    def __init__(self, admin_group: str, owner_uid: int) -> None:
         self.admin_group = admin_group
-        self._cache: dict[tuple[int, int], tuple[str, tuple[int, ...]]] = {}
+        self.owner_uid = owner_uid
+        self._names: dict[int, str] = {}
+        self._database: dict[tuple[str, int], tuple[int, ...]] = {}
 
     def admin_gid(self) -> int | None:
         try:
@@ -89,29 +104,80 @@ class _GroupCache:
         except KeyError:
             return None
 
-    def lookup(self, uid: int, gid: int) -> tuple[str, tuple[int, ...]]:
-        """The user name (or the uid as text when unknown) and all its group ids."""
-        key = (uid, gid)
-        if key not in self._cache:
-            self._cache[key] = _user_and_groups(uid, gid)
-        return self._cache[key]
+    def user_name(self, uid: int) -> str:
+        """The user name, or the uid as text when the user database does not know it."""
+        if uid not in self._names:
+            try:
+                self._names[uid] = pwd.getpwuid(uid).pw_name
+            except KeyError:
+                self._names[uid] = str(uid)
+        return self._names[uid]
 
-    def can_act(self, uid: int, gid: int, groups: tuple[int, ...]) -> bool:
+    def database_groups(self, user: str, gid: int) -> tuple[int, ...]:
+        """Every group of ``user`` in the group database, looked up once (it may be LDAP)."""
+        key = (user, gid)
+        if key not in self._database:
+            try:
+                self._database[key] = tuple(os.getgrouplist(user, gid))
+            except OSError:
+                self._database[key] = (gid,)
+        return self._database[key]
+
+    def owner(self) -> str:
+        """The engine's user as the reasons name it."""
+        return f"{self.user_name(self.owner_uid)}, uid {self.owner_uid}"
+
+    def decide(self, uid: int, gid: int, groups: tuple[int, ...]) -> tuple[bool, str]:
+        """(may act, why) for a peer with these credentials; the reason is for people."""
         if uid == 0:
-            return True
+            return True, "root may act"
+        if uid == self.owner_uid:
+            return True, f"same user as the engine ({self.owner()}) may act"
         admin_gid = self.admin_gid()
-        return admin_gid is not None and (gid == admin_gid or admin_gid in groups)
+        if admin_gid is not None and (gid == admin_gid or admin_gid in groups):
+            return True, f"member of group {self.admin_group!r} may act"
+        return False, (
+            f"not root, not the engine's user ({self.owner()}) "
+            f"and not in group {self.admin_group!r}"
+        )
 
 
-def _user_and_groups(uid: int, gid: int) -> tuple[str, tuple[int, ...]]:
+_SO_PEERGROUPS_GENERIC = 59
+"""SO_PEERGROUPS in asm-generic/socket.h (Linux >= 4.13), for Pythons that do not name it."""
+_ASM_GENERIC_MACHINES = frozenset(
+    {"x86_64", "i386", "i686", "aarch64", "arm64", "armv7l", "armv6l", "riscv64",
+     "ppc64le", "ppc64", "s390x", "loongarch64"}
+)  # fmt: skip
+_PEERGROUPS_MAX_BYTES = 1024
+"""Python's getsockopt buffer limit: 256 groups; a peer with more uses the database."""
+
+
+def _peergroups_option() -> int | None:
+    named = getattr(socket, "SO_PEERGROUPS", None)
+    if isinstance(named, int):
+        return named
+    if sys.platform.startswith("linux") and platform.machine() in _ASM_GENERIC_MACHINES:
+        return _SO_PEERGROUPS_GENERIC
+    return None
+
+
+_SO_PEERGROUPS = _peergroups_option()
+
+
+def _peer_groups(sock: Any) -> tuple[int, ...] | None:
+    """The connecting process's supplementary groups at connect time; None if unknown.
+
+    None on kernels before 4.13 (ENOPROTOOPT), other systems, and peers in more than
+    256 groups (ERANGE): the caller then asks the group database instead.
+    """
+    if _SO_PEERGROUPS is None:
+        return None
     try:
-        name = pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid), (gid,)
-    try:
-        return name, tuple(os.getgrouplist(name, gid))
+        raw = sock.getsockopt(socket.SOL_SOCKET, _SO_PEERGROUPS, _PEERGROUPS_MAX_BYTES)
     except OSError:
-        return name, (gid,)
+        return None
+    count = len(raw) // 4
+    return tuple(struct.unpack(f"{count}I", raw[: count * 4]))
 
 
 def _read_cmdline(pid: int) -> str:
@@ -123,9 +189,8 @@ def _read_cmdline(pid: int) -> str:
     return text[:_CMDLINE_MAX] or "?"
 
 
-def _peer_credentials(writer: asyncio.StreamWriter) -> tuple[int, int, int]:
+def _peer_credentials(sock: Any) -> tuple[int, int, int]:
     """(pid, uid, gid) of the connecting process; (-1, -1, -1) if unavailable."""
-    sock = writer.get_extra_info("socket")
     if sock is None:
         return -1, -1, -1
     try:
@@ -157,17 +222,20 @@ class ControlServer:
             "bad_requests": 0,
             "dropped_events": 0,
         }
-        self._groups = _GroupCache(admin_group)
+        self._rule = _ActRule(admin_group, os.geteuid())
         self._server: asyncio.AbstractServer | None = None
         self._connections: set[_Connection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._inode: int | None = None
         self._closing = False
+        self._recent_timeline: collections.deque[dict[str, Any]] = collections.deque(
+            maxlen=RECENT_TIMELINE
+        )
 
     @property
     def admin_group(self) -> str:
         """The group whose members may use mutating verbs."""
-        return self._groups.admin_group
+        return self._rule.admin_group
 
     async def start(self) -> None:
         """Remove a stale socket, listen, and open the socket file to everyone.
@@ -234,8 +302,11 @@ class ControlServer:
         """Queue an event for every subscribed client; never awaits, never raises.
 
         A client whose queue is full loses this event, but its seq still advances, so it
-        sees a gap and knows to resubscribe.
+        sees a gap and knows to resubscribe. Timeline entries are also kept for the
+        ``subscribe`` reply.
         """
+        if event == "timeline":
+            self._recent_timeline.append(data)
         try:
             data_json = schema.encode_event_data(data)
         except (TypeError, ValueError):
@@ -259,18 +330,26 @@ class ControlServer:
         return schema.READ_ONLY_VERBS | self.handler.command_names()
 
     def _make_peer(self, writer: asyncio.StreamWriter) -> PeerInfo:
-        pid, uid, gid = _peer_credentials(writer)
+        sock = writer.get_extra_info("socket")
+        pid, uid, gid = _peer_credentials(sock)
         if uid < 0:
-            return PeerInfo(uid=-1, gid=-1, pid=-1, user="unknown", can_act=False)
-        user, groups = self._groups.lookup(uid, gid)
+            why = "the peer's credentials (SO_PEERCRED) are unavailable"
+            return PeerInfo(uid=-1, gid=-1, pid=-1, user="unknown", can_act=False, reason=why)
+        user = self._rule.user_name(uid)
+        supplementary = _peer_groups(sock)
+        if supplementary is None:
+            supplementary = self._rule.database_groups(user, gid)
+        groups = tuple(dict.fromkeys((gid, *supplementary)))
+        can_act, reason = self._rule.decide(uid, gid, groups)
         return PeerInfo(
             uid=uid,
             gid=gid,
             pid=pid,
             user=user,
-            can_act=self._groups.can_act(uid, gid, groups),
+            can_act=can_act,
             cmdline=_read_cmdline(pid),
             groups=groups,
+            reason=reason,
         )
 
     async def _serve_client(
@@ -408,29 +487,31 @@ class ControlServer:
         }
 
     def _subscribe(self, conn: _Connection) -> dict[str, Any]:
-        """Snapshot and seq are taken together, without awaiting, so no event is lost."""
+        """Snapshot, recent timeline and seq are taken together, without awaiting, so no
+        event is lost (a client subscribing again has seen some of ``timeline`` before)."""
         while not conn.queue.empty():
             conn.queue.get_nowait()
         snapshot = self.handler.status()
         conn.subscribed = True
-        return {"snapshot": snapshot, "seq": conn.seq}
+        return {"snapshot": snapshot, "seq": conn.seq, "timeline": list(self._recent_timeline)}
 
     def _authorise(self, peer: PeerInfo, request: Request) -> None:
         described = " ".join([request.cmd, *(str(v) for v in request.args.values())])
         if not peer.can_act:
             logger.warning(
-                "control: %s refused for %s (uid %d, pid %d: %s): not root or in group %s",
+                "control: %s refused for %s (uid %d, pid %d: %s): %s",
                 described,
                 peer.user,
                 peer.uid,
                 peer.pid,
                 peer.cmdline,
-                self.admin_group,
+                peer.reason,
             )
             raise RequestError(
                 schema.FORBIDDEN,
                 f"{request.cmd} is not allowed for user {peer.user} (uid {peer.uid}): "
-                f"only root or members of group {self.admin_group!r} may use it",
+                f"only root, the engine's own user ({self._rule.owner()}) or members of group "
+                f"{self.admin_group!r} may use it",
                 request.id,
             )
         logger.info(

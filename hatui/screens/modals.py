@@ -6,6 +6,7 @@ is the destructive button: Enter would fence. Hence ``AUTO_FOCUS = "#cancel"`` h
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import ClassVar, Literal
 
@@ -15,6 +16,8 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
+
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_-]+")
 
 MODAL_CSS = """
 {name} {{ align: center middle; }}
@@ -29,6 +32,17 @@ MODAL_CSS = """
 {name} Button {{ margin: 0 1 0 0; min-width: 10; }}
 {name} Input {{ margin: 1 0 0 0; }}
 """
+
+
+def choice_id(value: str, number: int) -> str:
+    """``choice-VALUE`` when VALUE is a valid widget id, else ``choice-nN``.
+
+    Link names such as ``lo#2`` (the engine numbers a device's second link) are not
+    valid Textual ids; the button carries the value in its name either way.
+    """
+    if _IDENTIFIER.fullmatch(value):
+        return f"choice-{value}"
+    return f"choice-n{number}"
 
 
 class ChoiceModal(ModalScreen[str | None]):
@@ -51,8 +65,8 @@ class ChoiceModal(ModalScreen[str | None]):
             yield Static(self._body, classes="body", markup=False)
             with Horizontal():
                 yield Button("Cancel", id="cancel", variant="primary")
-                for value, label in self._choices:
-                    yield Button(label, id=f"choice-{value}", name=value)
+                for number, (value, label) in enumerate(self._choices):
+                    yield Button(label, id=choice_id(value, number), name=value)
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from hatui.viewmodel import LINK_HEADERS, LinkRow, Severity, link_cells
 
@@ -61,4 +63,14 @@ class LinksPanel(DataTable[str | Text]):
         for key, row_cells in zip(keys, cells, strict=True):
             for header, value in zip(LINK_HEADERS, row_cells, strict=True):
                 if self.get_cell(key, header) != value:
-                    self.update_cell(key, header, value, update_width=True)
+                    self.update_cell(key, header, value, update_width=self._widens(header, value))
+
+    def _widens(self, header: str, value: str | Text) -> bool:
+        """True when ``value`` needs a wider column than the column has now.
+
+        Columns only grow while rows are updated in place: letting them shrink (the age
+        going from "1.2s" to "87ms") changed the table's width, and so re-laid out the
+        whole screen, several times a second; the table also jumped left and right.
+        """
+        width = value.cell_len if isinstance(value, Text) else cell_len(value)
+        return width > self.columns[ColumnKey(header)].content_width

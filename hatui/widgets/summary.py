@@ -26,6 +26,7 @@ class SummaryBar(Vertical):
     def __init__(self) -> None:
         super().__init__()
         self._banners: tuple[Banner, ...] = ()
+        self._summary = ""
 
     def compose(self) -> ComposeResult:
         """The summary line; banners are mounted below it as they come and go."""
@@ -34,7 +35,9 @@ class SummaryBar(Vertical):
     def show(self, summary: str, health: Severity, banners: tuple[Banner, ...]) -> None:
         """Update the summary and replace the banners when they changed."""
         line = self.query_one("#summary", Static)
-        line.update(summary)
+        if summary != self._summary:  # an update costs a layout pass even when equal
+            self._summary = summary
+            line.update(summary)
         line.set_class(health is Severity.WARNING, "-warning")
         line.set_class(health is Severity.ERROR, "-error")
         if banners == self._banners:

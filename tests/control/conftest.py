@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import threading
@@ -191,21 +193,26 @@ NOBODY = 65534
 
 
 def fork_as_nobody(work: Callable[[], int], out_dir: Path) -> int:
-    """Fork a child that drops to uid/gid nobody (no extra groups) and runs ``work``.
+    """Fork a child that drops to uid/gid nobody (no extra groups) and runs ``work``."""
+    return fork_as(NOBODY, NOBODY, [], work, out_dir)
+
+
+def fork_as(uid: int, gid: int, groups: list[int], work: Callable[[], int], out_dir: Path) -> int:
+    """Fork a child that drops to ``uid``/``gid`` with exactly ``groups`` and runs ``work``.
 
     The child writes its stdout/stderr to ``out_dir/out`` and ``out_dir/err`` and exits
     with what ``work`` returned. Returns the child's pid; reap it with ``reap``. Only
     modules the parent already imported are used, so nothing needs to be readable by
-    nobody. Needs root.
+    the user. Needs root.
     """
     pid = os.fork()
     if pid != 0:
         return pid
     code = 70
     try:
-        os.setgroups([])
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
+        os.setgroups(groups)
+        os.setgid(gid)
+        os.setuid(uid)
         sys.stdout = open(out_dir / "out", "w")  # noqa: SIM115
         sys.stderr = open(out_dir / "err", "w")  # noqa: SIM115
         code = work()
@@ -222,3 +229,36 @@ def reap(pid: int) -> int:
     """Wait for a forked child and return its exit code."""
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status)
+
+
+def writable_dir(path: Path) -> None:
+    """A directory any user can write (a forked child's output goes there)."""
+    path.mkdir(mode=0o777)
+    os.chmod(path, 0o777)
+
+
+def ask(path: Path, requests: list[tuple[str, dict[str, Any]]]) -> int:
+    """Runs in a forked child: plain blocking socket, no asyncio; replies printed as JSON."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(str(path))
+    stream = sock.makefile("rwb")
+    replies = {}
+    for n, (cmd, args) in enumerate(requests):
+        stream.write(json.dumps({"id": n, "cmd": cmd, "args": args}).encode() + b"\n")
+        stream.flush()
+        replies[cmd] = json.loads(stream.readline())
+    print(json.dumps(replies))
+    return 0
+
+
+async def run_client_as(
+    uid: int, gid: int, groups: list[int], path: Path, out_dir: Path
+) -> dict[str, Any]:
+    """hello + standby from a forked child with exactly these credentials."""
+    writable_dir(out_dir)
+    requests: list[tuple[str, dict[str, Any]]] = [("hello", {}), ("standby", {"which": "all"})]
+    pid = fork_as(uid, gid, groups, lambda: ask(path, requests), out_dir)
+    code = await asyncio.get_running_loop().run_in_executor(None, reap, pid)
+    assert code == 0, (out_dir / "crash").read_text() if (out_dir / "crash").exists() else ""
+    replies: dict[str, Any] = json.loads((out_dir / "out").read_text())
+    return replies

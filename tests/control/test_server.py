@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import grp
 import json
 import logging
 import os
+import pwd
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,8 +17,24 @@ import pytest
 
 from engine.control.client import ControlClient, default_socket_path
 from engine.control.schema import MAX_REQUEST_BYTES, ControlError
-from engine.control.server import ControlServer, ControlSocketInUse
-from tests.control.conftest import NOBODY, FixedHandler, fork_as_nobody, reap
+from engine.control.server import (
+    RECENT_TIMELINE,
+    ControlServer,
+    ControlSocketInUse,
+    _ActRule,
+    _peer_groups,
+)
+from tests.control.conftest import (
+    NOBODY,
+    FixedHandler,
+    ask,
+    fork_as_nobody,
+    reap,
+    run_client_as,
+)
+
+OTHER_UID = 65533
+"""A non-root uid that is neither nobody nor root (it need not exist in /etc/passwd)."""
 
 
 @pytest.fixture
@@ -61,9 +79,9 @@ async def test_socket_is_world_writable_and_hello_reports_peer(
 async def test_subscribe_gives_snapshot_then_numbered_events(
     server: ControlServer, client: ControlClient
 ) -> None:
-    snapshot, seq = await client.subscribe()
+    snapshot, seq, recent = await client.subscribe()
     assert snapshot["node"] == "alpha"
-    assert seq == 0
+    assert (seq, recent) == (0, [])
     events = client.events()
     for n in range(3):
         server.publish("log", {"text": f"line {n}"})
@@ -84,9 +102,13 @@ async def test_unsubscribed_connections_get_no_events(
     server: ControlServer, client: ControlClient
 ) -> None:
     server.publish("log", {"text": "nobody listens"})
+    for n in range(RECENT_TIMELINE + 10):
+        server.publish("timeline", {"kind": "death", "reason": f"entry {n}"})
     assert server.subscriber_count == 0
-    _, seq = await client.subscribe()
+    _, seq, recent = await client.subscribe()
     assert seq == 0
+    # ... but the subscribe reply carries the newest timeline entries, oldest first
+    assert [e["reason"] for e in recent] == [f"entry {n}" for n in range(10, 60)]
 
 
 async def test_full_queue_drops_events_and_client_sees_a_gap(sock_dir: Path) -> None:
@@ -102,25 +124,28 @@ async def test_full_queue_drops_events_and_client_sees_a_gap(sock_dir: Path) -> 
         for n in range(10_000):  # no await in between: the client cannot read meanwhile
             srv.publish("log", {"n": n})
             calls += 1
+        srv.publish("timeline", {"kind": "death", "reason": "lost in the gap"})
         assert calls == 10_000
-        assert srv.stats["dropped_events"] == 10_000 - 16
+        assert srv.stats["dropped_events"] == 10_001 - 16
         got = [await next_event(events) for _ in range(16)]
         assert [e["seq"] for e in got] == list(range(1, 17))
         srv.publish("log", {"n": "after"})
         gap = await next_event(events)
         assert gap == {
             "event": "gap",
-            "seq": 10_001,
-            "data": {"expected": 17, "got": 10_001, "missed": 9_984},
+            "seq": 10_002,
+            "data": {"expected": 17, "got": 10_002, "missed": 9_985},
         }
         after = await next_event(events)
-        assert (after["seq"], after["data"]) == (10_001, {"n": "after"})
-        # Resubscribing gives a fresh snapshot and the stream continues without a gap.
-        snapshot, seq = await cli.subscribe()
-        assert (snapshot["node"], seq) == ("alpha", 10_001)
+        assert (after["seq"], after["data"]) == (10_002, {"n": "after"})
+        # Resubscribing gives a fresh snapshot, the timeline entry that was dropped, and
+        # the stream continues without a gap.
+        snapshot, seq, recent = await cli.subscribe()
+        assert (snapshot["node"], seq) == ("alpha", 10_002)
+        assert recent == [{"kind": "death", "reason": "lost in the gap"}]
         srv.publish("log", {"n": "fresh"})
         fresh = await next_event(events)
-        assert (fresh["event"], fresh["seq"]) == ("log", 10_002)
+        assert (fresh["event"], fresh["seq"]) == ("log", 10_003)
     finally:
         await cli.aclose()
         await srv.close()
@@ -243,24 +268,16 @@ async def test_hbparameter_is_read_only_and_goes_to_the_handler(client: ControlC
 
 
 def nobody_client(path: Path) -> int:
-    """Runs in a forked child as nobody: plain blocking socket, no asyncio."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.connect(str(path))
-    stream = sock.makefile("rwb")
-    replies = {}
-    for n, (cmd, args) in enumerate(
+    """Runs in a forked child as nobody: every kind of verb once."""
+    return ask(
+        path,
         [
             ("hello", {}),
             ("standby", {"which": "all"}),
             ("status", {}),
             ("hbparameter", {"name": "keepalive"}),
-        ]
-    ):
-        stream.write(json.dumps({"id": n, "cmd": cmd, "args": args}).encode() + b"\n")
-        stream.flush()
-        replies[cmd] = json.loads(stream.readline())
-    print(json.dumps(replies))
-    return 0
+        ],
+    )
 
 
 async def test_non_admin_user_is_forbidden_to_act(
@@ -284,7 +301,106 @@ async def test_non_admin_user_is_forbidden_to_act(
     assert out["status"]["result"]["node"] == "alpha"
     assert out["hbparameter"]["result"]["value"] == "1"
     assert handler_of(server).acts == []
-    assert any("not root or in group haclient" in r.getMessage() for r in caplog.records)
+    reason = out["hello"]["result"]["peer"]["reason"]
+    assert reason == "not root, not the engine's user (root, uid 0) and not in group 'haclient'"
+    assert any(reason in r.getMessage() for r in caplog.records)
+
+
+def test_act_rule_root_owner_and_group_each_with_its_reason() -> None:
+    rule = _ActRule("haclient", owner_uid=NOBODY)
+    admin = rule.admin_gid()
+    assert rule.decide(0, 0, ()) == (True, "root may act")
+    assert rule.decide(NOBODY, NOBODY, ()) == (
+        True,
+        "same user as the engine (nobody, uid 65534) may act",
+    )
+    refused = rule.decide(OTHER_UID, OTHER_UID, (OTHER_UID,))
+    assert refused == (
+        False,
+        "not root, not the engine's user (nobody, uid 65534) and not in group 'haclient'",
+    )
+    if admin is not None:
+        assert rule.decide(OTHER_UID, OTHER_UID, (OTHER_UID, admin)) == (
+            True,
+            "member of group 'haclient' may act",
+        )
+
+
+def group_without_nobody() -> grp.struct_group:
+    """An existing group that nobody is not in (by the database): the test's admin group."""
+    for group in grp.getgrall():
+        if group.gr_gid not in (0, NOBODY) and "nobody" not in group.gr_mem:
+            return group
+    pytest.skip("no group to use as the admin group")
+
+
+def peergroups_supported() -> bool:
+    left, right = socket.socketpair()
+    with left, right:
+        return _peer_groups(left) is not None
+
+
+async def test_supplementary_group_of_the_process_may_act(sock_dir: Path) -> None:
+    if os.getuid() != 0:
+        pytest.skip("needs root to run a client as user nobody with chosen groups")
+    if not peergroups_supported():
+        pytest.skip("the kernel does not report peer groups (SO_PEERGROUPS, Linux >= 4.13)")
+    admin = group_without_nobody()
+    srv = ControlServer(sock_dir / "control.sock", FixedHandler(), admin_group=admin.gr_name)
+    await srv.start()
+    try:
+        member = await run_client_as(NOBODY, NOBODY, [admin.gr_gid], srv.path, sock_dir / "in")
+        outsider = await run_client_as(NOBODY, NOBODY, [], srv.path, sock_dir / "out")
+    finally:
+        await srv.close()
+    peer = member["hello"]["result"]["peer"]
+    assert peer["can_act"] is True
+    assert peer["reason"] == f"member of group {admin.gr_name!r} may act"
+    assert member["standby"]["ok"] is True
+    assert outsider["hello"]["result"]["peer"]["can_act"] is False
+    assert outsider["standby"]["code"] == "forbidden"
+    assert handler_of(srv).acts == [("standby", {"which": "all"}, NOBODY)]
+
+
+def database_member() -> tuple[grp.struct_group, pwd.struct_passwd]:
+    """A group with a listed non-root member that exists in the user database."""
+    for group in grp.getgrall():
+        for name in group.gr_mem:
+            try:
+                user = pwd.getpwnam(name)
+            except KeyError:
+                continue
+            if user.pw_uid not in (0, NOBODY) and user.pw_gid != group.gr_gid:
+                return group, user
+    pytest.skip("no group in /etc/group lists a non-root member")
+
+
+async def test_groups_come_from_the_database_only_when_the_kernel_cannot_say(
+    sock_dir: Path,
+) -> None:
+    """SO_PEERGROUPS answers for 256 groups at most; with more, getgrouplist decides."""
+    if os.getuid() != 0:
+        pytest.skip("needs root to run a client as another user")
+    if not peergroups_supported():
+        pytest.skip("the kernel does not report peer groups (SO_PEERGROUPS, Linux >= 4.13)")
+    admin, user = database_member()
+    srv = ControlServer(sock_dir / "control.sock", FixedHandler(), admin_group=admin.gr_name)
+    await srv.start()
+    many = [gid for gid in range(70000, 70300) if gid != admin.gr_gid]
+    try:
+        as_logged_in = await run_client_as(
+            user.pw_uid, user.pw_gid, [user.pw_gid], srv.path, sock_dir / "few"
+        )
+        too_many = await run_client_as(user.pw_uid, user.pw_gid, many, srv.path, sock_dir / "many")
+    finally:
+        await srv.close()
+    # the process's own groups win: it has not "logged in again" since joining the group
+    assert as_logged_in["hello"]["result"]["peer"]["can_act"] is False
+    assert as_logged_in["standby"]["code"] == "forbidden"
+    # 300 groups do not fit: the group database says the user is a member
+    peer = too_many["hello"]["result"]["peer"]
+    assert peer["can_act"] is True, peer
+    assert too_many["standby"]["ok"] is True
 
 
 async def test_stale_socket_is_replaced_but_live_one_is_not(sock_dir: Path) -> None:

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.control.conftest import sock_dir  # noqa: F401 (a fixture: short socket paths)
+
 
 @pytest.fixture
 def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:

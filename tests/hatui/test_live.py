@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ from hatui.screens.modals import ChoiceModal, ConfirmModal, StonithModal
 from hatui.viewmodel import LinkRow, LinkState
 from hatui.widgets.logtail import LogPanel
 from hatui.widgets.timeline import TimelinePanel
+from tests.hatui.waiting import until
 
 SIZE = (80, 24)
 
@@ -38,15 +39,6 @@ def cluster() -> Iterator[DemoCluster]:
         yield demo
     finally:
         demo.stop()
-
-
-async def wait_for(pilot: Pilot[None], check: Callable[[], Any], timeout: float = 10.0) -> None:
-    """Let the app run until ``check()`` is truthy (fails the test on timeout)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        await pilot.pause(0.1)
 
 
 def group(app: DemoApp) -> dict[str, Any]:
@@ -80,8 +72,8 @@ def live_link(app: DemoApp) -> LinkRow | None:
 async def test_shows_nodes_live_links_chain_and_log(cluster: DemoCluster) -> None:
     app = DemoApp(cluster)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: live_link(app) is not None)
-        await wait_for(pilot, lambda: app.picture and "2/2 nodes up" in app.picture.summary)
+        await until(pilot, lambda: live_link(app) is not None)
+        await until(pilot, lambda: app.picture and "2/2 nodes up" in app.picture.summary)
         picture = app.picture
         assert picture is not None
         names = {row.node for row in picture.links}
@@ -91,13 +83,13 @@ async def test_shows_nodes_live_links_chain_and_log(cluster: DemoCluster) -> Non
         # links are named after the device as the engine names them, with their medium
         assert (link.link, link.medium) in {("lo", "mcast"), ("lo#2", "ucast")}
         first_age = link.age
-        await wait_for(pilot, lambda: (live_link(app) or link).age != first_age)
+        await until(pilot, lambda: (live_link(app) or link).age != first_age)
         chains = app.picture.chains if app.picture else ()
         assert chains and "demo-db" in chains[0].line and "demo-web" in chains[0].line
         # a fault injection makes the engine log a warning; the log tail must show it
         assert await cluster.set_link(link.link, up=False) == ["alpha: cut", "bravo: cut"]
         assert await cluster.set_link(link.link, up=True) == ["alpha: restored", "bravo: restored"]
-        await wait_for(
+        await until(
             pilot, lambda: any("fault injection" in ln for ln in app.query_one(LogPanel).lines)
         )
 
@@ -107,11 +99,9 @@ def focused_id(app: DemoApp) -> str | None:
 
 
 async def connected(pilot: Pilot[None], app: DemoApp) -> None:
-    """Wait for the subscription; skip when this user may not act on the engine."""
-    await wait_for(pilot, lambda: app._connection.state is LinkState.CONNECTED)
-    reason = app.action_block_reason()
-    if reason:
-        pytest.skip(f"operator actions unavailable: {reason}")
+    """Wait for the subscription; the demo's engines run as this user, who may act."""
+    await until(pilot, lambda: app._connection.state is LinkState.CONNECTED)
+    assert app.action_block_reason() == ""
 
 
 async def test_stonith_modal_refuses_without_typed_name(cluster: DemoCluster) -> None:
@@ -119,38 +109,42 @@ async def test_stonith_modal_refuses_without_typed_name(cluster: DemoCluster) ->
     async with app.run_test(size=SIZE) as pilot:
         await connected(pilot, app)
         await pilot.press("S")
-        await wait_for(pilot, lambda: isinstance(app.screen, StonithModal))
+        await until(pilot, lambda: isinstance(app.screen, StonithModal))
         modal = app.screen
-        await wait_for(pilot, lambda: focused_id(app) == "cancel")
+        await until(pilot, lambda: focused_id(app) == "cancel")
         refusal = modal.query_one("#refusal")
         await pilot.click("#fence")
-        await wait_for(pilot, lambda: "type the node name" in str(refusal.render()))
+        await until(pilot, lambda: "type the node name" in str(refusal.render()))
         assert app.screen is modal  # still open: nothing typed
         modal.query_one("#node-name").focus()
         await pilot.press(*"charlie", "enter")
-        await wait_for(pilot, lambda: "not a cluster node" in str(refusal.render()))
+        await until(pilot, lambda: "not a cluster node" in str(refusal.render()))
         assert app.screen is modal
         await pilot.press("escape")
-        await wait_for(pilot, lambda: not isinstance(app.screen, StonithModal))
+        await until(pilot, lambda: not isinstance(app.screen, StonithModal))
 
 
 async def test_standby_moves_group_to_bravo(cluster: DemoCluster) -> None:
     app = DemoApp(cluster)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await connected(pilot, app)
-        await wait_for(pilot, lambda: settled_on(app, "alpha"), timeout=30)
+        await until(pilot, lambda: settled_on(app, "alpha"), timeout=30)
         await pilot.press("s")
-        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceModal))
-        await wait_for(pilot, lambda: focused_id(app) == "cancel")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceModal))
+        await until(pilot, lambda: focused_id(app) == "cancel")
         await pilot.click("#choice-all")
-        await wait_for(pilot, lambda: settled_on(app, "bravo"), timeout=20)
+        await until(pilot, lambda: settled_on(app, "bravo"), timeout=20)
         rows = app.query_one(TimelinePanel).rows
-        accepted = lambda: any(r.kind == "action" and "accepted" in r.text for r in rows)  # noqa: E731
-        await wait_for(pilot, accepted)
+        actions = lambda: [r.text for r in rows if r.kind == "action"]  # noqa: E731
+        # the result is shown as it progresses: accepted, then done once the group moved
+        await until(pilot, lambda: any(t.startswith("standby all: done") for t in actions()))
+        standby = [t for t in actions() if t.startswith("standby all:")]
+        assert standby[0].startswith("standby all: accepted")
+        assert standby[1].startswith("standby all: done — now ") and "@bravo" in standby[1]
         await pilot.press("t")  # takeover pulls the group home again
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
         await pilot.click("#confirm")
-        await wait_for(pilot, lambda: settled_on(app, "alpha"), timeout=20)
+        await until(pilot, lambda: settled_on(app, "alpha"), timeout=20)
 
 
 async def survivor_runs_group(cluster: DemoCluster, node: str, timeout: float = 20.0) -> None:
@@ -169,9 +163,9 @@ async def survivor_runs_group(cluster: DemoCluster, node: str, timeout: float = 
 async def test_disconnect_banner_and_reconnect(cluster: DemoCluster) -> None:
     app = DemoApp(cluster)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: app._connection.state is LinkState.CONNECTED)
+        await until(pilot, lambda: app._connection.state is LinkState.CONNECTED)
         cluster.kill("alpha")
-        await wait_for(
+        await until(
             pilot,
             lambda: app.picture and any("DISCONNECTED" in b.text for b in app.picture.banners),
         )
@@ -180,7 +174,7 @@ async def test_disconnect_banner_and_reconnect(cluster: DemoCluster) -> None:
         await survivor_runs_group(cluster, "bravo")
         cluster.start("alpha")
         try:
-            await wait_for(pilot, lambda: app._connection.state is LinkState.CONNECTED, 20)
+            await until(pilot, lambda: app._connection.state is LinkState.CONNECTED, 20)
         except AssertionError as exc:
             output = cluster.engine_output("alpha")
             raise AssertionError(f"alpha did not come back:\n{output}") from exc
