@@ -85,7 +85,7 @@ class Run:
         return self.crashed[name]
 
     def revive(self, name: str) -> None:
-        """ "Reboot" a crashed node: the VIP it kept is gone, links up, its engine starts."""
+        """Reboot a crashed node: the VIP it kept is gone, links up, its engine starts."""
         self.lab.revive_node(name, forget=[VIP])
         self.down.append((name, self.crashed.pop(name), time.monotonic()))
         self.cluster.start(name)
