@@ -507,7 +507,8 @@ def s47_flood(seconds: float | None = None, rate: int = 20_000) -> ScenarioResul
         logged = len(run.log("alpha")) - lines_before
         status = run.cluster.status("alpha") or {}
         result.details.append(
-            f"info: sent {sent}, rejected {status.get('counters', {}).get('rejected_total')}, "
+            f"info: sent {sent} ({sent / duration:.0f}/s), "
+            f"rejected {status.get('counters', {}).get('rejected_total')}, "
             f"RSS +{growth} KiB, {logged} log lines"
         )
         result.details.append(
