@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from tests.lab.netns import Lab, Sample
 
@@ -60,11 +61,31 @@ def dual_owner_samples(samples: Iterable[Sample]) -> int:
     return sum(1 for s in samples if len(s.holders) > 1)
 
 
-def colocated(group_views: dict[str, dict[str, str | None]]) -> list[str]:
-    """Every member of a group is reported in the same place: ``{group: {res: state}}``."""
+def group_places(statuses: dict[str, dict[str, Any] | None]) -> dict[str, dict[str, str]]:
+    """``{group: {resource: nodes}}`` from each node's status document.
+
+    ``nodes`` names (joined by ``+``) every node whose engine reports the resource as not
+    stopped (starting, running, stopping or failed); stopped everywhere is left out, so
+    a group that is down entirely is not "split". Nodes that did not answer count nowhere.
+    """
+    places: dict[str, dict[str, list[str]]] = {}
+    for node, status in sorted(statuses.items()):
+        for group in (status or {}).get("groups", []):
+            members = places.setdefault(str(group.get("key")), {})
+            for resource in group.get("resources", []):
+                if resource.get("state", "stopped") != "stopped":
+                    members.setdefault(str(resource.get("name")), []).append(node)
+    return {
+        group: {name: "+".join(nodes) for name, nodes in members.items()}
+        for group, members in places.items()
+    }
+
+
+def colocated(group_views: dict[str, dict[str, str]]) -> list[str]:
+    """Every member of a group is reported in the same place: ``{group: {res: place}}``."""
     problems = []
     for group, states in group_views.items():
-        distinct = {state for state in states.values()}
+        distinct = set(states.values())
         if len(distinct) > 1:
             problems.append(f"group {group} is split: {states}")
     return problems

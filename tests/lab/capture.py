@@ -1,15 +1,18 @@
-"""ARP capture in a lab namespace with a raw AF_PACKET socket (no tcpdump needed).
+"""Packet capture in a lab namespace with a raw AF_PACKET socket (no tcpdump needed).
 
-Used to time the gratuitous ARP that a takeover sends for the VIP.
+ARP: to time the gratuitous ARP that a takeover sends for the VIP. UDP: the heartbeat
+datagrams a node sends (sizes, rates, intervals between status heartbeats).
 """
 
 from __future__ import annotations
 
+import re
 import socket
 import struct
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import ClassVar, Self
 
 from tests.lab.nsutil import socket_in_netns
 
@@ -44,18 +47,30 @@ def parse_arp(frame: bytes, when: float) -> ArpPacket | None:
     return ArpPacket(when, op, sha.hex(":"), socket.inet_ntoa(spa), socket.inet_ntoa(tpa))
 
 
+SO_TIMESTAMPNS = 35
+"""Linux socket option: the kernel's receive time of each packet (``struct timespec``)."""
+_TIMESPEC = struct.Struct("@qq")
+_CMSG_SPACE = socket.CMSG_SPACE(_TIMESPEC.size)
+
+
 @dataclass
-class ArpCapture:
-    """Records every ARP packet seen on ``ifname`` in ``namespace`` (context manager)."""
+class PacketCapture:
+    """Records the frames of one ethertype seen on ``ifname`` in ``namespace`` (base class).
+
+    Frames are stamped with the kernel's receive (or, outgoing, transmit) time converted
+    to ``time.monotonic()``: a reader thread that competes for the GIL with a busy test
+    would otherwise stamp them late. Subclasses decode a frame in :meth:`parse`.
+    """
 
     namespace: str
     ifname: str = "eth0"
-    packets: list[ArpPacket] = field(default_factory=list)
+    ethertype: ClassVar[int] = ETH_P_ARP
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
     _sock: socket.socket | None = None
+    _to_monotonic: float = 0.0
 
-    def __enter__(self) -> ArpCapture:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -64,13 +79,14 @@ class ArpCapture:
 
     def start(self) -> None:
         """Open the packet socket and start the reader thread."""
-        sock = socket_in_netns(
-            self.namespace, socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ARP)
-        )
-        sock.bind((self.ifname, ETH_P_ARP))
+        proto = socket.htons(self.ethertype)
+        sock = socket_in_netns(self.namespace, socket.AF_PACKET, socket.SOCK_RAW, proto)
+        sock.bind((self.ifname, self.ethertype))
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         sock.settimeout(0.1)
         self._sock = sock
-        self._thread = threading.Thread(target=self._loop, name="arp-capture", daemon=True)
+        self._to_monotonic = time.monotonic() - time.time()
+        self._thread = threading.Thread(target=self._loop, name="capture", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -85,14 +101,37 @@ class ArpCapture:
         assert self._sock is not None
         while not self._stop.is_set():
             try:
-                frame = self._sock.recv(2048)
+                frame, ancillary, _flags, address = self._sock.recvmsg(2048, _CMSG_SPACE)
             except TimeoutError:
                 continue
             except OSError:
                 return
-            packet = parse_arp(frame, time.monotonic())
-            if packet is not None:
-                self.packets.append(packet)
+            self.parse(frame, self._stamp(ancillary), address[2] == socket.PACKET_OUTGOING)
+
+    def _stamp(self, ancillary: list[tuple[int, int, bytes]]) -> float:
+        """The kernel time of the frame on the monotonic clock (now, if it gave none)."""
+        for level, kind, data in ancillary:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                seconds, nanoseconds = _TIMESPEC.unpack_from(data)
+                return float(seconds + nanoseconds / 1e9 + self._to_monotonic)
+        return time.monotonic()
+
+    def parse(self, frame: bytes, when: float, outgoing: bool) -> None:
+        """Decode one captured frame and keep what the subclass records."""
+        raise NotImplementedError
+
+
+@dataclass
+class ArpCapture(PacketCapture):
+    """Records every ARP packet seen on ``ifname`` in ``namespace`` (context manager)."""
+
+    packets: list[ArpPacket] = field(default_factory=list)
+
+    def parse(self, frame: bytes, when: float, outgoing: bool) -> None:
+        """Keep ARP packets (both directions)."""
+        packet = parse_arp(frame, when)
+        if packet is not None:
+            self.packets.append(packet)
 
     def gratuitous_for(self, ip: str, after: float = 0.0) -> list[ArpPacket]:
         """Gratuitous ARPs announcing ``ip`` captured at/after ``after``."""
@@ -102,19 +141,84 @@ class ArpCapture:
 
 
 ETH_P_IP = 0x0800
+ETH_P_ALL = 0x0003
 STATUS_MARK = b"t=status"
 """Present in both wire forms of a status heartbeat (``(0)t=status`` / ``t=status``)."""
 
 
+@dataclass(frozen=True)
+class UdpDatagram:
+    """One captured IPv4 UDP datagram, timestamped on the ``time.monotonic()`` clock."""
+
+    time: float
+    outgoing: bool
+    """Sent by the capturing namespace (False: received)."""
+    source: str
+    dest: str
+    sport: int
+    dport: int
+    ip_length: int
+    """Bytes of the IP packet (headers included): what has to fit the MTU."""
+    payload: bytes
+
+    @property
+    def message_type(self) -> str | None:
+        """The heartbeat message type (``t=``) in either wire form, None if not found."""
+        match = _MESSAGE_TYPE.search(self.payload[:120])
+        return None if match is None else match.group(1).decode(errors="replace")
+
+
+_MESSAGE_TYPE = re.compile(rb"(?:\(0\)|\n)t=([^,\n]+)")
+
+
+def parse_udp(frame: bytes, when: float = 0.0, outgoing: bool = False) -> UdpDatagram | None:
+    """Decode an Ethernet frame carrying IPv4 UDP, else None."""
+    if len(frame) < 42 or frame[12:14] != b"\x08\x00" or frame[23] != 17:
+        return None
+    header = (frame[14] & 0x0F) * 4
+    ip_length = struct.unpack_from("!H", frame, 16)[0]
+    sport, dport = struct.unpack_from("!HH", frame, 14 + header)
+    return UdpDatagram(
+        when,
+        outgoing,
+        socket.inet_ntoa(frame[26:30]),
+        socket.inet_ntoa(frame[30:34]),
+        sport,
+        dport,
+        ip_length,
+        frame[14 + header + 8 : 14 + ip_length],
+    )
+
+
+@dataclass
+class UdpCapture(PacketCapture):
+    """Records the UDP datagrams to ``port`` seen on ``ifname`` (both directions)."""
+
+    port: int = 694
+    ethertype: ClassVar[int] = ETH_P_ALL
+    """Not ETH_P_IP: the kernel shows outgoing frames only to taps of every protocol."""
+    datagrams: list[UdpDatagram] = field(default_factory=list)
+
+    def parse(self, frame: bytes, when: float, outgoing: bool) -> None:
+        """Keep UDP datagrams to ``port``."""
+        datagram = parse_udp(frame, when, outgoing)
+        if datagram is not None and datagram.dport == self.port:
+            self.datagrams.append(datagram)
+
+    def sent(self, source: str, after: float = 0.0) -> list[UdpDatagram]:
+        """Datagrams from ``source`` captured at/after ``after``."""
+        return [d for d in list(self.datagrams) if d.source == source and d.time >= after]
+
+
 def is_status_from(frame: bytes, source_ip: str, port: int) -> bool:
     """True for an Ethernet frame carrying a UDP status heartbeat from ``source_ip``."""
-    if len(frame) < 42 or frame[12:14] != b"\x08\x00" or frame[23] != 17:
-        return False
-    header = (frame[14] & 0x0F) * 4
-    if socket.inet_ntoa(frame[26:30]) != source_ip:
-        return False
-    dport = struct.unpack_from("!H", frame, 14 + header + 2)[0]
-    return bool(dport == port and STATUS_MARK in frame[14 + header + 8 : 14 + header + 80])
+    datagram = parse_udp(frame)
+    return (
+        datagram is not None
+        and datagram.source == source_ip
+        and datagram.dport == port
+        and STATUS_MARK in datagram.payload[:80]
+    )
 
 
 def wait_status_heartbeat(

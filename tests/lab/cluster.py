@@ -100,12 +100,13 @@ class Cluster:
                 path.write_text(text)
                 path.chmod(0o755)
 
-    def start(self, name: str) -> EngineHandle:
-        """Configure (first time) and start the engine of ``name``."""
+    def start(self, name: str, extra_args: Sequence[str] = ()) -> EngineHandle:
+        """Configure (first time) and start the engine of ``name`` (``extra_args``: more
+        command-line options, e.g. ``--metrics``)."""
         config_dir, state_dir = self.lab.node_dirs(name)
         if not (config_dir / "ha.cf").exists():
             self.configure(name)
-        engine = self.lab.start_engine(name, config_dir, state_dir)
+        engine = self.lab.start_engine(name, config_dir, state_dir, extra_args)
         self.engines[name] = engine
         return engine
 

@@ -19,7 +19,7 @@ from typing import Literal
 from tests.lab.cluster import Timers, ucast_lines
 from tests.lab.engine import DEFAULT_KEY, EngineHandle, node_state, write_config
 from tests.lab.hbweb import PORT, hbweb_script
-from tests.lab.netns import Lab, VipSampler, run, wait_until
+from tests.lab.netns import Lab, VipSampler, wait_until
 from tests.lab.realhb import RealNode
 
 logger = logging.getLogger(__name__)
@@ -343,9 +343,7 @@ class MixedCluster:
 
     def revive(self, name: str) -> None:
         """ "Reboot" a crashed node: drop the VIP it kept, links up, start the daemon."""
-        node = self.lab.node(name)
-        run(["ip", "-n", node.namespace, "addr", "flush", "dev", "eth0", "to", f"{VIP}/32"])
-        self.lab.revive_node(name)
+        self.lab.revive_node(name, forget=[VIP])
         self.members[name].start()
 
     def diagnostics(self) -> str:

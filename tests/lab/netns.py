@@ -517,9 +517,17 @@ class Lab:
                 engine.reap()
         return crashed_at
 
-    def revive_node(self, node: Node | str) -> None:
-        """Bring a killed node's links back up (start its engine again yourself)."""
+    def revive_node(self, node: Node | str, forget: Sequence[str] = ()) -> None:
+        """Bring a killed node's links back up (start its engine again yourself).
+
+        ``forget`` lists addresses (a VIP) the dead node still has configured: a reboot
+        would lose them, so they are flushed before the links come up.
+        """
         target = self.node(node)
+        for address in forget:
+            for ifname in target.interfaces:
+                flush = ["ip", "-n", target.namespace, "addr", "flush", "dev", ifname]
+                run([*flush, "to", f"{address}/32"])
         for ifname in target.interfaces:
             self.link_up(target, ifname)
 

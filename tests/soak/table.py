@@ -15,8 +15,6 @@ from tests.soak.scenarios import ScenarioResult
 
 logger = logging.getLogger(__name__)
 
-NO_NETEM = "kernel has no netem qdisc (tc: 'Specified qdisc kind is unknown')"
-
 SCENARIOS: dict[str, Callable[[], ScenarioResult]] = {
     "s01": scenarios.s01_cold_simulstart,
     "s02": more.s02_start_one_by_one,

@@ -22,6 +22,24 @@ def test_colocation_fails_when_a_group_is_split() -> None:
     assert audits.colocated({"g": {"ip": "alpha", "svc": "bravo"}})
 
 
+def _group(*states: tuple[str, str]) -> dict[str, object]:
+    resources = [{"name": name, "state": state} for name, state in states]
+    return {"groups": [{"key": "g", "resources": resources}]}
+
+
+def test_group_places_finds_a_member_on_another_node() -> None:
+    alpha = _group(("ip", "running"), ("svc", "running"))
+    stopped = _group(("ip", "stopped"), ("svc", "stopped"))
+    together = audits.group_places({"alpha": alpha, "bravo": stopped, "charlie": None})
+    assert together == {"g": {"ip": "alpha", "svc": "alpha"}}
+    assert audits.colocated(together) == []
+    starting = _group(("ip", "stopped"), ("svc", "starting"))
+    split = audits.group_places({"alpha": alpha, "bravo": starting})
+    assert split == {"g": {"ip": "alpha", "svc": "alpha+bravo"}}
+    assert "group g is split" in audits.colocated(split)[0]
+    assert audits.group_places({"alpha": stopped, "bravo": stopped}) == {"g": {}}
+
+
 def test_bad_news_honours_global_and_scenario_allow_lists() -> None:
     lines = [
         "heartbeat: info: all fine",
