@@ -63,25 +63,57 @@ class LineInfo:
 
 
 def parse_stamp(text: str, year: int | None = None) -> float | None:
-    """Epoch seconds of the timestamp that starts ``text`` (local time), or None."""
+    """Epoch seconds of the timestamp that starts ``text`` (local time), or None.
+
+    Merging gigabytes parses millions of stamps that share a few thousand whole seconds:
+    the whole-second value is memoised by its text, so a repeat costs a dict lookup.
+    """
+    memo = _MEMO.get(year)
+    if memo is None:
+        memo = _MEMO[year] = {}
+    for width in (15, 19):
+        base = memo.get(text[:width])
+        if base is not None:
+            return base + _fraction(text, width)
+    return _parse_stamp(text, year, memo)
+
+
+_MEMO: dict[int | None, dict[str, float]] = {}
+_MEMO_SIZE = 100_000
+_FRACTION = re.compile(r"\.\d{1,6}")
+
+
+def _fraction(text: str, at: int) -> float:
+    if text[at : at + 1] != ".":
+        return 0.0
+    match = _FRACTION.match(text, at)
+    return float(match.group(0)) if match else 0.0
+
+
+def _parse_stamp(text: str, year: int | None, memo: dict[str, float]) -> float | None:
     match = _SYSLOG.match(text)
     if match:
         month = MONTHS.get(match.group(1))
         if month is None:
             return None
-        frac = float(match.group(6) or 0)
+        end = match.end(5)
         when = (year or time.localtime().tm_year, month, int(match.group(2)),
                 int(match.group(3)), int(match.group(4)), int(match.group(5)))  # fmt: skip
     else:
         match = _SLASHED.match(text)
         if match is None:
             return None
-        frac = float(match.group(7) or 0)
+        end = match.end(6)
         when = tuple(int(match.group(i)) for i in range(1, 7))  # type: ignore[assignment]
     try:
-        return datetime(*when).timestamp() + frac
+        base = datetime(*when).timestamp()
     except ValueError:
         return None
+    if end in (15, 19):
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[text[:end]] = base
+    return base + _fraction(text, end)
 
 
 def level_of(text: str) -> str:
