@@ -230,9 +230,11 @@ class LogWatcherApp(App[None]):
     def apply_pending(self) -> None:
         """The 10 Hz tick: show the feed's latest snapshot, if it is new."""
         snapshot = self.feed.snapshot
+        view = self.view
+        if view.following and view.scroll_offset.y < view.max_scroll_y:
+            view.scroll_end(animate=False, x_axis=False)  # a scroll refused before layout
         if snapshot.version == self.seen:
             return
-        view = self.view
         top, cursor = view.scroll_offset.y, view.cursor
         for version, remap in snapshot.remaps:
             if version > self.seen:
