@@ -221,9 +221,7 @@ class SetupApp(App[int]):
         ip_confirm = self.query_one("#ip-confirm", Checkbox)
         ip_confirm.display, ip_confirm.value = False, False
         addresses = self.state.cluster_ips()
-        self.query_one("#ip-check", Static).update(
-            "checking the cluster IPs…" if addresses and self.probe_ips else ""
-        )
+        self._say("#ip-check", "checking the cluster IPs…" if addresses and self.probe_ips else "")
         self.probe_cluster_ips(addresses)
 
     @work(thread=True, exclusive=True, group="ip-check")
@@ -242,7 +240,7 @@ class SetupApp(App[int]):
         if taken:
             lines.append("✖ an address that answers must not be brought up here as well: "
                          "pick another, or tick the box if it is moving here")  # fmt: skip
-        self.query_one("#ip-check", Static).update(escape("\n".join(lines)))
+        self._say("#ip-check", escape("\n".join(lines)))
         self.query_one("#ip-confirm", Checkbox).display = bool(taken)
 
     def _ip_refusal(self) -> str:
@@ -256,7 +254,13 @@ class SetupApp(App[int]):
         return ""
 
     def _show_outcome(self, text: str) -> None:
-        self.query_one("#outcome", Static).update(text)
+        self._say("#outcome", text)
+
+    def _say(self, selector: str, text: str) -> None:
+        """Fill one of the review's message lines; an empty one takes no room."""
+        line = self.query_one(selector, Static)
+        line.update(text)
+        line.display = bool(text)
 
     @on(Button.Pressed, "#write")
     def write(self) -> None:

@@ -407,7 +407,7 @@ class ReviewStep(Step):
         yield Checkbox("replace the existing files (a backup of each is kept)", id="confirm")
         yield Checkbox("write although a cluster IP answers (another host has it now)",
                        id="ip-confirm")  # fmt: skip
-        yield Static(id="ip-check")
-        yield Static(id="outcome")
+        yield Static(id="ip-check").set_styles("display: none;")
+        yield Static(id="outcome").set_styles("display: none;")
         yield Static(id="review-findings")
         yield Static(id="diff")
