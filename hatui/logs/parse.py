@@ -28,8 +28,16 @@ _RESOURCE = re.compile(
 )
 
 LEVELS = ("CRIT", "ERROR", "WARN", "notice", "info", "debug")
-LEVEL_RANK = {"EMERG": 0, "ALERT": 0, "CRIT": 0, "ERROR": 1, "WARN": 2, "notice": 3,
-              "info": 4, "debug": 5}  # fmt: skip
+
+
+def level_rank(word: str) -> int:
+    """Severity rank of a level word in any case or length (``WARNING``, ``err``...)."""
+    upper = word.upper()
+    for prefix, rank in (("EMERG", 0), ("ALERT", 0), ("CRIT", 0), ("ERR", 1), ("WARN", 2),
+                         ("NOTICE", 3), ("INFO", 4)):  # fmt: skip
+        if upper.startswith(prefix):
+            return rank
+    return 5
 
 
 class EventKind(StrEnum):
@@ -163,13 +171,17 @@ class LineFilter:
         """False when every line passes."""
         return bool(self.max_rank < 5 or self.node or self.link or self.resource or self.text)
 
-    def matches(self, line: str) -> bool:
-        """Does ``line`` pass (lines without a level pass the level test)?"""
+    def matches(self, line: str, level: str | None = None) -> bool:
+        """Does ``line`` pass (lines without a level pass the level test)?
+
+        ``level`` is the line's level word when the caller knows it (the console's
+        panel lines are ``HH:MM:SS LEVEL text``); otherwise it is read from the line.
+        """
         if self.text and self.text.lower() not in line.lower():
             return False
         if self.max_rank < 5:
-            level = level_of(line)
-            if level and LEVEL_RANK.get(level, 5) > self.max_rank:
+            word = level_of(line) if level is None else level
+            if word and level_rank(word) > self.max_rank:
                 return False
         if self.node or self.link or self.resource:
             info = parse_line(line)
@@ -193,5 +205,5 @@ def parse_filter(text: str) -> LineFilter:
         else:
             words.append(word)
     level = fields.pop("level", "")
-    rank = next((r for name, r in LEVEL_RANK.items() if name.lower() == level.lower()), 5)
+    rank = level_rank(level) if level else 5
     return LineFilter(max_rank=rank, text=" ".join(words), **fields)

@@ -9,15 +9,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+from textual.app import App, ComposeResult
 from textual.pilot import Pilot
+from textual.widgets import Input, Log
 
 import hatui.logs.index as index_module
 from hatui.logs.feed import LogFeed
 from hatui.logs.follow import Change, Follower
 from hatui.logs.index import LineIndex
 from hatui.logs.merge import Lines, ListLines, MergedLines
-from hatui.logs.parse import EventKind, parse_filter, parse_line, parse_stamp
+from hatui.logs.parse import EventKind, level_rank, parse_filter, parse_line, parse_stamp
 from hatui.logs.screen import HIT, LogWatcherApp
+from hatui.widgets.logtail import LogPanel
 
 
 def line(stamp: str, text: str, level: str = "info", host: str = "alpha") -> str:
@@ -471,3 +474,36 @@ def test_benchmark_runs_on_a_small_file() -> None:
     done = subprocess.run(argv, cwd=root, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "open:" in done.stdout and "lines/s" in done.stdout
+
+
+def test_level_words_rank_in_any_case_and_length() -> None:
+    ranks = [level_rank(w) for w in ("EMERG", "crit", "err", "ERROR", "Warning", "notice",
+                                     "INFO", "debug", "")]  # fmt: skip
+    assert ranks == [0, 0, 1, 1, 2, 3, 4, 5, 5]
+    assert parse_filter("level:warning").matches("12:00:00 ERROR x", level="ERROR")
+    assert not parse_filter("level:warning").matches("12:00:00 INFO x", level="INFO")
+
+
+async def test_console_log_panel_filters_by_level_and_words() -> None:
+    class Panel(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LogPanel()
+
+    app = Panel()
+    async with app.run_test(size=(100, 20)) as pilot:
+        panel = app.query_one(LogPanel)
+        panel.add_records([
+            {"level": "info", "text": "Link bravo:eth0 up."},
+            {"level": "warn", "text": "Late heartbeat: node bravo: interval 1500 ms"},
+            {"level": "error", "text": "Return code 1 from IPaddr2"},
+            {"level": "debug", "text": "sent keepalive to bravo"},
+        ])  # fmt: skip
+        shown = app.query_one("#log", Log)
+        assert shown.line_count == 4
+        app.query_one("#log-filter", Input).value = "level:WARN"
+        await pilot.pause()
+        assert [line.split()[1] for line in shown.lines] == ["WARN", "ERROR"]
+        app.query_one("#log-filter", Input).value = "level:info bravo"
+        await pilot.pause()
+        assert [line.split()[1] for line in shown.lines] == ["INFO", "WARN"]
+        assert len(panel.lines) == 4  # the filter hides, it does not drop
