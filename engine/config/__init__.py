@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from engine.config.haresources import check_resource, resource_from_token
 from engine.config.loader import LoadResult, load_config, local_node_name
 from engine.config.model import (
     ApiAuthSpec,
@@ -48,11 +49,13 @@ __all__ = [
     "SourceRef",
     "StonithSpec",
     "Timing",
+    "check_resource",
     "check_timing",
     "format_report",
     "load_config",
     "local_node_name",
     "parse_bool",
     "parse_time_ms",
+    "resource_from_token",
     "summary_line",
 ]

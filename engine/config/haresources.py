@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import ipaddress
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,10 @@ from engine.config.model import GroupSpec, Issue, ResourceSpec, Severity, Source
 
 _IP_GLOB = "[0-9]*.[0-9]*.[0-9]*.[0-9]*"
 _IP_SCRIPTS = frozenset({"IPaddr", "IPaddr2"})
+SCRIPT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+@-]*")
+"""A script, unit, OCF provider or type name: no path, no blanks."""
+PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+"""An OCF parameter name (it becomes ``OCF_RESKEY_<name>``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +101,39 @@ def check_resource(spec: ResourceSpec) -> list[tuple[str, str]]:
         problems.append((f"Empty argument in resource [{spec.token}]", "write 'name::arg1::arg2'"))
     if spec.script in _IP_SCRIPTS and not problems:
         problems.extend(check_ip_argument(spec))
+    if not problems:
+        problems.extend(check_agent_form(spec))
     return problems
+
+
+def check_agent_form(spec: ResourceSpec) -> list[tuple[str, str]]:
+    """Our two additions to Heartbeat's tokens, found now rather than at takeover.
+
+    ``systemd:UNIT`` takes no arguments; ``ocf:PROVIDER:TYPE`` takes ``key=value`` ones
+    (positional arguments are mapped only for the bare IPaddr, IPaddr2 and Filesystem).
+    """
+    if spec.script.startswith("systemd:"):
+        unit = spec.script.removeprefix("systemd:")
+        if not SCRIPT_NAME.fullmatch(unit):
+            return [(f"Invalid systemd unit name [{unit}] in [{spec.token}]",
+                     "write systemd:NAME.service")]  # fmt: skip
+        if spec.args:
+            return [(f"{spec.token}: systemd units take no '::' arguments",
+                     "configure the unit itself; write systemd:UNIT")]  # fmt: skip
+        return []
+    if not spec.script.startswith("ocf:"):
+        return []
+    parts = spec.script.split(":")
+    if len(parts) != 3 or not all(SCRIPT_NAME.fullmatch(p) for p in parts[1:]):
+        return [(f"Invalid OCF agent name [{spec.script}]: expected ocf:PROVIDER:TYPE",
+                 "e.g. ocf:heartbeat:Dummy")]  # fmt: skip
+    hint = "e.g. ocf:heartbeat:Dummy::state=/run/dummy.state"
+    for arg in spec.args:
+        key, sep, _value = arg.partition("=")
+        if not sep or not PARAM_NAME.fullmatch(key):
+            return [(f"{spec.token}: OCF agent {parts[2]} takes key=value arguments, "
+                     f"got [{arg}]", hint)]  # fmt: skip
+    return []
 
 
 def check_ip_argument(spec: ResourceSpec) -> list[tuple[str, str]]:

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.config.haresources import PARAM_NAME, SCRIPT_NAME, check_agent_form
 from engine.config.model import ClusterConfig, ResourceSpec
 from engine.errors import ResourceError
 from engine.resources.model import ActionResult, ResourceState
@@ -52,8 +53,6 @@ OCF_EXIT_NAMES = {
 
 _NOT_RUNNING = re.compile(r"[Nn][Oo][Tt] .*[Rr]unning", re.DOTALL)
 _RUNNING = re.compile(r"[Rr]unning|OK")
-_SCRIPT_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+@-]*")
-_RESKEY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,7 +379,7 @@ def resolve_agent(
         return _systemd_agent(spec, script.removeprefix("systemd:"), opts)
     if script.startswith("ocf:"):
         return _explicit_ocf_agent(spec, ocf_root, opts)
-    if not _SCRIPT_NAME.fullmatch(script):
+    if not SCRIPT_NAME.fullmatch(script):
         raise ResourceError(f"Invalid resource script name {script!r} in {spec.token!r}")
     candidates = [config_dir / "resource.d" / script, init_dir / script]
     for candidate in candidates:
@@ -405,19 +404,16 @@ def _is_executable(path: Path) -> bool:
 
 def _systemd_agent(spec: ResourceSpec, unit: str, options: AgentOptions) -> Agent:
     """``systemd:UNIT`` takes no arguments and needs a plausible unit name."""
-    if not unit or not _SCRIPT_NAME.fullmatch(unit):
-        raise ResourceError(f"Invalid systemd unit name {unit!r} in {spec.token!r}")
-    if spec.args:
-        raise ResourceError(f"{spec.token}: systemd units take no '::' arguments")
+    for message, _hint in check_agent_form(spec):
+        raise ResourceError(message)
     return SystemdUnit(spec, unit, options)
 
 
 def _explicit_ocf_agent(spec: ResourceSpec, ocf_root: Path, options: AgentOptions) -> Agent:
     """``ocf:PROVIDER:TYPE::key=value...`` names an OCF agent directly."""
-    parts = spec.script.split(":")
-    if len(parts) != 3 or not all(_SCRIPT_NAME.fullmatch(p) for p in parts[1:]):
-        raise ResourceError(f"Invalid OCF agent name {spec.script!r}: expected ocf:PROVIDER:TYPE")
-    _, provider, kind = parts
+    for message, _hint in check_agent_form(spec):
+        raise ResourceError(message)
+    _, provider, kind = spec.script.split(":")
     path = ocf_root / "resource.d" / provider / kind
     if not _is_executable(path):
         raise ResourceError(f"Cannot locate resource script {spec.script} (searched {path})")
@@ -456,7 +452,7 @@ def _keyword_params(spec: ResourceSpec, kind: str) -> dict[str, str]:
     params: dict[str, str] = {}
     for arg in spec.args:
         key, sep, value = arg.partition("=")
-        if not sep or not _RESKEY_NAME.fullmatch(key):
+        if not sep or not PARAM_NAME.fullmatch(key):
             raise ResourceError(
                 f"{spec.token}: OCF agent {kind} takes key=value arguments, got {arg!r} "
                 "(positional arguments are mapped only for IPaddr, IPaddr2 and Filesystem)"

@@ -1,31 +1,29 @@
 """Follow a log file by name (``tail -F``): growth, rotation and truncation.
 
 ``Follower.poll`` is the whole decision, synchronous and testable: a new inode at the
-path means the file was rotated (re-open and index the new file from the start, after
-draining what the old one still had); a size smaller than what we indexed means it was
-truncated in place (copytruncate: start again at 0); otherwise index what was appended.
-``watch`` drives it from watchfiles on the *directory* (editors and logrotate replace
-files by rename, which a single-file watch can miss), with a slow poll as a safety net.
+path means the file was rotated (drain what the old file still had, keep it as history,
+and index the new file from its start); a size smaller than what we indexed means it was
+truncated in place (copytruncate: the current file's lines are gone, start again at 0);
+otherwise index what was appended. A ``Follower`` is itself a ``Lines``: the lines of the
+rotated-out files first, then those of the current one, so a rotation never renumbers
+or drops what is on screen. ``hatui.logs.feed`` calls ``poll`` when watchfiles reports a
+change in the file's directory (and once a second as a safety net).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-
-from watchfiles import awatch
 
 from hatui.logs.index import LineIndex
 
 logger = logging.getLogger(__name__)
 
-BATCH_LINES = 200_000
-"""Lines indexed per poll at most: big bursts arrive in slices, never freezing a frame."""
+BATCH_BYTES = 16 << 20
+"""Bytes indexed per poll at most: a burst arrives in slices, the feed stays responsive."""
 
 
 class Change(StrEnum):
@@ -40,65 +38,92 @@ class Change(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class FollowEvent:
-    """One poll's outcome: what happened and how many lines were added."""
+    """One poll's outcome: what happened, lines added, and lines kept from before.
+
+    Lines ``kept`` and beyond are new since the previous poll; below ``kept`` nothing
+    changed (a truncation makes ``kept`` smaller than the previous length).
+    """
 
     change: Change
     added: int = 0
+    kept: int = 0
+    more: bool = False
+    """The batch limit was hit: poll again soon, more is waiting."""
 
 
 class Follower:
-    """Keeps a ``LineIndex`` in step with the file currently at ``path``."""
+    """The lines of the file at ``path``, across rotations; ``poll`` keeps them current."""
 
     def __init__(self, path: Path, index: LineIndex | None = None) -> None:
         """Follow ``path``; ``index`` may be one that is already scanned."""
         self.path = path
         self.index = index if index is not None else LineIndex(path)
+        self.retired: list[LineIndex] = []
+        """Rotated-out files, oldest first; still open, so their lines stay readable."""
+
+    def close(self) -> None:
+        """Release every file descriptor."""
+        for index in [*self.retired, self.index]:
+            index.close()
+
+    def __len__(self) -> int:
+        return sum(len(index) for index in self.retired) + len(self.index)
+
+    def _segments(self) -> list[LineIndex]:
+        return [*self.retired, self.index]
+
+    def line(self, number: int) -> str:
+        """Line ``number`` counted from the first line of the oldest file kept."""
+        if not self.retired:
+            return self.index.line(number)
+        for index in self._segments():
+            size = len(index)
+            if number < size:
+                return index.line(number)
+            number -= size
+        raise IndexError(number)
+
+    def lines(self, start: int, stop: int) -> list[str]:
+        """Lines ``start``..``stop-1`` across the files."""
+        found: list[str] = []
+        for index in self._segments():
+            size = len(index)
+            if start < size and stop > 0:
+                found.extend(index.lines(max(start, 0), min(stop, size)))
+            start, stop = start - size, stop - size
+        return found
 
     def poll(self) -> FollowEvent:
         """Look once at the path and the open file; update the index."""
+        before = len(self)
         try:
             inode = os.stat(self.path).st_ino
         except FileNotFoundError:
-            added = self.index.catch_up(BATCH_LINES)
-            return FollowEvent(Change.MISSING if not added else Change.APPENDED, added)
+            added = self.index.catch_up(BATCH_BYTES)
+            return FollowEvent(Change.APPENDED if added else Change.MISSING, added, before)
         if inode != self.index.inode:
-            self.index.catch_up()  # lines written to the old file before the rename
-            old = self.index
-            self.index = LineIndex(self.path)
-            old.close()
-            return FollowEvent(Change.ROTATED, self.index.catch_up(BATCH_LINES))
+            return self._rotated(before)
         if self.index.size() < self.index.indexed_bytes:
+            kept = before - len(self.index)
             self.index.reset()
-            return FollowEvent(Change.TRUNCATED, self.index.catch_up(BATCH_LINES))
-        added = self.index.catch_up(BATCH_LINES)
-        return FollowEvent(Change.APPENDED if added else Change.NONE, added)
+            added, more = self._catch_up()
+            return FollowEvent(Change.TRUNCATED, added, kept, more)
+        added, more = self._catch_up()
+        return FollowEvent(Change.APPENDED if added else Change.NONE, added, before, more)
 
+    def _rotated(self, before: int) -> FollowEvent:
+        self.index.catch_up()  # lines written to the old file before the rename
+        try:
+            fresh = LineIndex(self.path)
+        except FileNotFoundError:  # renamed away again before we could open it
+            return FollowEvent(Change.MISSING, len(self) - before, before)
+        self.retired.append(self.index)
+        self.index = fresh
+        _added, more = self._catch_up()
+        return FollowEvent(Change.ROTATED, len(self) - before, before, more)
 
-async def watch(
-    follower: Follower,
-    on_event: Callable[[FollowEvent], None],
-    stop: asyncio.Event,
-    *,
-    safety_poll_ms: int = 1000,
-) -> None:
-    """Call ``on_event`` after every change of the followed file until ``stop`` is set."""
-    name = follower.path.name
-
-    def relevant(_change: object, path: str) -> bool:
-        return Path(path).name == name
-
-    async for _changes in awatch(
-        follower.path.parent,
-        watch_filter=relevant,
-        stop_event=stop,
-        debounce=50,
-        step=20,
-        rust_timeout=safety_poll_ms,
-        yield_on_timeout=True,
-    ):
-        while True:
-            event = await asyncio.to_thread(follower.poll)
-            if event.change is not Change.NONE:
-                on_event(event)
-            if event.added < BATCH_LINES:
-                break
+    def _catch_up(self) -> tuple[int, bool]:
+        """Lines added, and whether the batch limit stopped the reading."""
+        start = self.index.indexed_bytes
+        added = self.index.catch_up(BATCH_BYTES)
+        return added, self.index.indexed_bytes - start >= BATCH_BYTES

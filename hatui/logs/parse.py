@@ -28,8 +28,16 @@ _RESOURCE = re.compile(
 )
 
 LEVELS = ("CRIT", "ERROR", "WARN", "notice", "info", "debug")
-LEVEL_RANK = {"EMERG": 0, "ALERT": 0, "CRIT": 0, "ERROR": 1, "WARN": 2, "notice": 3,
-              "info": 4, "debug": 5}  # fmt: skip
+
+
+def level_rank(word: str) -> int:
+    """Severity rank of a level word in any case or length (``WARNING``, ``err``...)."""
+    upper = word.upper()
+    for prefix, rank in (("EMERG", 0), ("ALERT", 0), ("CRIT", 0), ("ERR", 1), ("WARN", 2),
+                         ("NOTICE", 3), ("INFO", 4)):  # fmt: skip
+        if upper.startswith(prefix):
+            return rank
+    return 5
 
 
 class EventKind(StrEnum):
@@ -63,25 +71,57 @@ class LineInfo:
 
 
 def parse_stamp(text: str, year: int | None = None) -> float | None:
-    """Epoch seconds of the timestamp that starts ``text`` (local time), or None."""
+    """Epoch seconds of the timestamp that starts ``text`` (local time), or None.
+
+    Merging gigabytes parses millions of stamps that share a few thousand whole seconds:
+    the whole-second value is memoised by its text, so a repeat costs a dict lookup.
+    """
+    memo = _MEMO.get(year)
+    if memo is None:
+        memo = _MEMO[year] = {}
+    for width in (15, 19):
+        base = memo.get(text[:width])
+        if base is not None:
+            return base + _fraction(text, width)
+    return _parse_stamp(text, year, memo)
+
+
+_MEMO: dict[int | None, dict[str, float]] = {}
+_MEMO_SIZE = 100_000
+_FRACTION = re.compile(r"\.\d{1,6}")
+
+
+def _fraction(text: str, at: int) -> float:
+    if text[at : at + 1] != ".":
+        return 0.0
+    match = _FRACTION.match(text, at)
+    return float(match.group(0)) if match else 0.0
+
+
+def _parse_stamp(text: str, year: int | None, memo: dict[str, float]) -> float | None:
     match = _SYSLOG.match(text)
     if match:
         month = MONTHS.get(match.group(1))
         if month is None:
             return None
-        frac = float(match.group(6) or 0)
+        end = match.end(5)
         when = (year or time.localtime().tm_year, month, int(match.group(2)),
                 int(match.group(3)), int(match.group(4)), int(match.group(5)))  # fmt: skip
     else:
         match = _SLASHED.match(text)
         if match is None:
             return None
-        frac = float(match.group(7) or 0)
+        end = match.end(6)
         when = tuple(int(match.group(i)) for i in range(1, 7))  # type: ignore[assignment]
     try:
-        return datetime(*when).timestamp() + frac
+        base = datetime(*when).timestamp()
     except ValueError:
         return None
+    if end in (15, 19):
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[text[:end]] = base
+    return base + _fraction(text, end)
 
 
 def level_of(text: str) -> str:
@@ -131,13 +171,17 @@ class LineFilter:
         """False when every line passes."""
         return bool(self.max_rank < 5 or self.node or self.link or self.resource or self.text)
 
-    def matches(self, line: str) -> bool:
-        """Does ``line`` pass (lines without a level pass the level test)?"""
+    def matches(self, line: str, level: str | None = None) -> bool:
+        """Does ``line`` pass (lines without a level pass the level test)?
+
+        ``level`` is the line's level word when the caller knows it (the console's
+        panel lines are ``HH:MM:SS LEVEL text``); otherwise it is read from the line.
+        """
         if self.text and self.text.lower() not in line.lower():
             return False
         if self.max_rank < 5:
-            level = level_of(line)
-            if level and LEVEL_RANK.get(level, 5) > self.max_rank:
+            word = level_of(line) if level is None else level
+            if word and level_rank(word) > self.max_rank:
                 return False
         if self.node or self.link or self.resource:
             info = parse_line(line)
@@ -161,5 +205,5 @@ def parse_filter(text: str) -> LineFilter:
         else:
             words.append(word)
     level = fields.pop("level", "")
-    rank = next((r for name, r in LEVEL_RANK.items() if name.lower() == level.lower()), 5)
+    rank = level_rank(level) if level else 5
     return LineFilter(max_rank=rank, text=" ".join(words), **fields)

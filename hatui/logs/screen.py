@@ -1,21 +1,21 @@
 """``hatui logs FILE...``: a virtualised, following viewer for Heartbeat logs.
 
-Design borrowed from toolong (not the package: it pins an old Textual): the file is
-indexed by offsets in a worker thread, and ``LogView`` is a line-API ``ScrollView`` that
-renders only the rows on screen, reading each with ``pread``. Appends are applied in
-batches on a 10 Hz timer, so 50 000 lines/s cost one index extension and one refresh per
-tick, not one per line. Several files are merged by timestamp into one view.
+Design borrowed from toolong (not the package: it pins an old Textual): ``LogView`` is a
+line-API ``ScrollView`` that renders only the rows on screen, reading each with ``pread``
+through the sparse index. Everything heavy (indexing, merging several files by time,
+filtering, following) runs in ``hatui.logs.feed`` on a thread worker; searches run on
+another. The UI thread only picks up the feed's latest snapshot on a 10 Hz timer, so
+50 000 lines/s cost one refresh per tick, and a 1 GB file shows its end at once while
+the rest is indexed.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-import threading
 import time
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -28,17 +28,18 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Footer, Input, Static
+from textual.worker import get_current_worker
 
-from hatui.logs.follow import Change, Follower, FollowEvent, watch
-from hatui.logs.index import LineIndex
-from hatui.logs.merge import Lines, MergedLines
-from hatui.logs.parse import LineFilter, event_of, level_of, parse_filter
+from hatui.logs.feed import LogFeed, Snapshot
+from hatui.logs.follow import Change
+from hatui.logs.merge import Lines, ListLines
+from hatui.logs.parse import event_of, level_of, parse_filter
 
 logger = logging.getLogger(__name__)
 
 TICK_S = 0.1
-FILTER_SLICE = 50_000
-"""Lines filtered per step of the filter worker (keeps cancellation responsive)."""
+SEARCH_SLICE = 2_000
+"""Rows read at a time by a search (checked for cancellation between slices)."""
 
 
 class LogView(ScrollView, can_focus=True):
@@ -49,11 +50,13 @@ class LogView(ScrollView, can_focus=True):
     """
 
     def __init__(self, source: Lines, id: str | None = None) -> None:
-        """Show ``source``; call ``sync_lines`` after it grows."""
+        """Show ``source``; ``show`` replaces it with each new snapshot."""
         super().__init__(id=id)
         self.source = source
+        self.rows = len(source)
         self.shown: array[int] | None = None
         """Line numbers shown when a filter is active (None: every line)."""
+        self.shown_rows = 0
         self.search = ""
         self.following = True
         self.cursor = -1
@@ -63,14 +66,27 @@ class LogView(ScrollView, can_focus=True):
     @property
     def row_count(self) -> int:
         """Rows the view holds."""
-        return len(self.shown) if self.shown is not None else len(self.source)
+        return self.shown_rows if self.shown is not None else self.rows
 
     def line_number(self, row: int) -> int:
         """The source line shown at ``row``."""
         return self.shown[row] if self.shown is not None else row
 
+    def text(self, row: int) -> str | None:
+        """The text at ``row``; None when it is gone (a truncation raced the render)."""
+        try:
+            return self.source.line(self.line_number(row))
+        except IndexError:
+            return None
+
+    def show(self, snapshot: Snapshot) -> None:
+        """Take the feed's latest rows."""
+        self.source, self.rows = snapshot.source, snapshot.rows
+        self.shown, self.shown_rows = snapshot.shown, snapshot.shown_rows
+        self.sync_lines()
+
     def sync_lines(self) -> None:
-        """The source or filter changed: resize, and stick to the end when following."""
+        """The rows changed: resize, and stick to the end when following."""
         self.virtual_size = Size(self._width, self.row_count)
         if self.following:
             self.scroll_end(animate=False, x_axis=False)
@@ -90,21 +106,23 @@ class LogView(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         """One screen row: the line, coloured by level, search hits highlighted."""
         row = self.scroll_offset.y + y
-        if not 0 <= row < self.row_count:
+        text = self.text(row) if 0 <= row < self.row_count else None
+        if text is None:
             return Strip.blank(self.size.width)
-        text = self.source.line(self.line_number(row)).expandtabs(4)
+        text = text.expandtabs(4)
         self._width = max(self._width, len(text) + 1)
         base = self._styles(text)
         if row == self.cursor:
             base += Style(reverse=True)
-        segments = self._highlight(text, base)
+        segments = self.highlight(text, base)
         strip = Strip(segments).crop(self.scroll_offset.x, self.scroll_offset.x + self.size.width)
         return strip.extend_cell_length(self.size.width)
 
-    def _highlight(self, text: str, base: Style) -> list[Segment]:
+    def highlight(self, text: str, base: Style) -> list[Segment]:
+        """``text`` in ``base`` style, every search hit in the hit style."""
         if not self.search:
             return [Segment(text, base)]
-        hit = base + Style(bgcolor="yellow", color="black", bold=True)
+        hit = base + HIT
         segments, pos = [], 0
         for match in re.finditer(re.escape(self.search), text, re.IGNORECASE):
             segments.append(Segment(text[pos : match.start()], base))
@@ -117,8 +135,12 @@ class LogView(ScrollView, can_focus=True):
         """Highlight ``row`` and scroll it into the middle; stops following."""
         self.following = False
         self.cursor = row
-        self.scroll_to(y=max(0, row - self.size.height // 2), animate=False)
+        self.scroll_to(y=max(0, row - self.size.height // 2), animate=False, immediate=True)
         self.refresh()
+
+
+HIT = Style(bgcolor="yellow", color="black", bold=True)
+"""How a search hit is painted."""
 
 
 class LogWatcherApp(App[None]):
@@ -144,23 +166,34 @@ class LogWatcherApp(App[None]):
     ]
 
     def __init__(self, paths: Sequence[Path], *, watch_files: bool = True) -> None:
-        """Open ``paths`` (indexing starts on mount)."""
+        """Open ``paths`` (indexing starts on mount, in the feed's thread)."""
         super().__init__()
         self.paths = list(paths)
-        self.indexes = [LineIndex(p) for p in self.paths]
-        self.followers = [Follower(p, i) for p, i in zip(self.paths, self.indexes, strict=True)]
+        self.feed = LogFeed(self.paths, follow=watch_files)
         self.watch_files = watch_files
-        self.filter = LineFilter()
-        self._dirty = False
-        self._stop = asyncio.Event()
-        self._filter_lock = threading.Lock()
-        self._filtered_upto = 0
-        self.scanned = False
-        self.opened_at = time.monotonic()
-        self.open_seconds: float | None = None
-        self.changes: list[Change] = []
-        source: Lines = self.indexes[0] if len(self.paths) == 1 else MergedLines([], [])
-        self.view = LogView(source, id="log")
+        self.seen = 0
+        """Version of the last snapshot shown."""
+        self.first_rows_at: float | None = None
+        """When rows were first on screen (monotonic)."""
+        self.seeks = 0
+        """Searches and event jumps finished (found or not)."""
+        self.view = LogView(ListLines([]), id="log")
+
+    @property
+    def scanned(self) -> bool:
+        """Every file is indexed (and merged) and that state is on screen."""
+        return self.feed.snapshot.complete and self.seen == self.feed.snapshot.version
+
+    @property
+    def changes(self) -> list[Change]:
+        """What following has seen so far (rotations, truncations...)."""
+        return self.feed.changes
+
+    @property
+    def open_seconds(self) -> float | None:
+        """Time from opening to fully indexed and merged."""
+        done = self.feed.complete_at
+        return None if done is None else done - self.feed.opened_at
 
     def compose(self) -> ComposeResult:
         """Status line, filter, search, the view."""
@@ -172,74 +205,63 @@ class LogWatcherApp(App[None]):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        """Index in a thread; apply appends on a timer."""
+        """Start the feed (and the file watcher); apply its snapshots on a timer."""
         self.view.focus()
-        self.update_status("indexing…")
-        self.scan()
+        self.update_status()
+        self.run_feed()
+        if self.watch_files:
+            self.run_watcher()
         self.set_interval(TICK_S, self.apply_pending)
 
     def on_unmount(self) -> None:
-        """Stop the watchers and close the files."""
-        self._stop.set()
+        """Stop the feed and the watcher threads (the feed closes the files)."""
+        self.feed.stop()
 
-    @work(thread=True, exclusive=True, group="scan")
-    def scan(self) -> None:
-        """Index every file; a merged view is built once all are indexed."""
-        for index in self.indexes:
-            index.scan(progress=lambda done, total: self._progress(done, total))
-        self.call_from_thread(self._scanned)
+    @work(thread=True, exclusive=True, group="feed")
+    def run_feed(self) -> None:
+        """The feed's loop: indexing, merging, following, filtering."""
+        self.feed.run()
 
-    def _progress(self, done: int, total: int) -> None:
-        self._dirty = True
-
-    def _scanned(self) -> None:
-        self.scanned = True
-        self.open_seconds = time.monotonic() - self.opened_at
-        self.rebuild_source()
-        if self.watch_files:
-            for follower in self.followers:
-                self.follow(follower)
-
-    def rebuild_source(self) -> None:
-        """Point the view at the (single or merged) source and re-filter."""
-        if len(self.followers) == 1:
-            self.view.source = self.followers[0].index
-        else:
-            labels = [p.name for p in self.paths]
-            self.view.source = MergedLines([f.index for f in self.followers], labels)
-        self.refilter()
-
-    @work(exclusive=False, group="follow")
-    async def follow(self, follower: Follower) -> None:
-        """Watch one file until the app closes."""
-        await watch(follower, self._followed, self._stop)
-
-    def _followed(self, event: FollowEvent) -> None:
-        self.changes.append(event.change)
-        if event.change in (Change.ROTATED, Change.TRUNCATED) or len(self.followers) > 1:
-            self.rebuild_source()
-        elif self.filter.active:
-            self._filter_worker()
-        self._dirty = True
+    @work(thread=True, exclusive=True, group="watch")
+    def run_watcher(self) -> None:
+        """watchfiles on the files' directories; wakes the feed."""
+        self.feed.watch_files()
 
     def apply_pending(self) -> None:
-        """The 10 Hz tick: one refresh for everything that arrived since the last one."""
-        if not self._dirty:
+        """The 10 Hz tick: show the feed's latest snapshot, if it is new."""
+        snapshot = self.feed.snapshot
+        view = self.view
+        if view.following and view.scroll_offset.y < view.max_scroll_y:
+            view.scroll_end(animate=False, x_axis=False)  # a scroll refused before layout
+        if snapshot.version == self.seen:
             return
-        self._dirty = False
-        self.view.sync_lines()
+        top, cursor = view.scroll_offset.y, view.cursor
+        for version, remap in snapshot.remaps:
+            if version > self.seen:
+                top = remap(top)
+                cursor = remap(cursor) if cursor >= 0 else cursor
+        moved = top != view.scroll_offset.y
+        self.seen = snapshot.version
+        view.cursor = cursor
+        view.show(snapshot)
+        if moved and not view.following:
+            view.scroll_to(y=top, animate=False, immediate=True)
+        if snapshot.rows and self.first_rows_at is None:
+            self.first_rows_at = time.monotonic()
         self.update_status()
 
     def update_status(self, note: str = "") -> None:
-        """File, line count, mode, filter."""
+        """File, line count, mode, filter, progress."""
         names = ", ".join(p.name for p in self.paths)
-        mode = "following" if self.view.following else "PAUSED (p)"
-        shown = self.view.row_count
-        total = len(self.view.source)
-        count = f"{shown:,}/{total:,} lines" if self.view.shown is not None else f"{total:,} lines"
+        view = self.view
+        mode = "following" if view.following else "PAUSED (p)"
+        total = view.rows
+        shown = view.row_count
+        count = f"{shown:,}/{total:,} lines" if view.shown is not None else f"{total:,} lines"
         text = f"{names} · {count} · {mode}"
-        if note or not self.scanned:
-            text += f" · {note or 'indexing…'}"
+        progress = note or self.feed.snapshot.note
+        if progress:
+            text += f" · {progress}"
         # The 10 Hz tick can fire once more while the app is closing: no status bar then.
         for status in self.query("#status").results(Static):
             status.update(text)
@@ -249,44 +271,7 @@ class LogWatcherApp(App[None]):
     @on(Input.Submitted, "#filter")
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed | Input.Submitted) -> None:
-        self.filter = parse_filter(event.value)
-        self.refilter()
-
-    def refilter(self) -> None:
-        """Recompute the visible subset (in a thread for big sources)."""
-        if not self.filter.active:
-            self.view.shown = None
-            self._dirty = True
-            return
-        self.view.shown = array("Q")
-        self._filtered_upto = 0
-        self._filter_worker()
-
-    @work(thread=True, exclusive=True, group="filter")
-    def _filter_worker(self) -> None:
-        self._filter_new()
-
-    def _filter_new(self) -> None:
-        """Filter lines added since the last pass and append the matches."""
-        with self._filter_lock:
-            self._filter_pass()
-
-    def _filter_pass(self) -> None:
-        visible = self.view.shown
-        if visible is None:
-            return
-        source, wanted = self.view.source, self.filter
-        total = len(source)
-        start = self._filtered_upto
-        while start < total:
-            stop = min(total, start + FILTER_SLICE)
-            matches = [n for n in range(start, stop) if wanted.matches(source.line(n))]
-            if self.view.shown is not visible or self.filter is not wanted:
-                return  # a newer filter replaced this one
-            visible.extend(matches)
-            start = stop
-            self._filtered_upto = start
-            self._dirty = True
+        self.feed.set_filter(parse_filter(event.value))
 
     # ------------------------------------------------------------------ search / jump
 
@@ -301,37 +286,47 @@ class LogWatcherApp(App[None]):
         self.view.search = event.value
         self.view.refresh()
 
-    def _scan_rows(self, direction: int, test: object) -> int | None:
-        view = self.view
-        start = view.cursor if view.cursor >= 0 else view.scroll_offset.y
-        row = start + direction
-        while 0 <= row < view.row_count:
-            if test(view.source.line(view.line_number(row))):  # type: ignore[operator]
-                return row
-            row += direction
-        return None
-
     def action_find(self, direction: int) -> None:
-        """Next/previous line holding the search text."""
+        """Next/previous line holding the search text (searched off the UI thread)."""
         needle = self.view.search.lower()
-        if not needle:
-            return
-        row = self._scan_rows(direction, lambda text: needle in text.lower())
-        if row is None:
-            self.notify(f"no more {self.view.search!r}", timeout=2)
-        else:
-            self.view.show_row(row)
-        self.update_status()
+        if needle:
+            self.seek(direction, lambda text: needle in text.lower(), f"no more {needle!r}")
 
     def action_event(self, direction: int) -> None:
         """Next/previous timeline event: late heartbeat, death, takeover, fence."""
-        row = self._scan_rows(direction, lambda text: event_of(text) is not None)
-        if row is None:
-            self.notify("no more events", timeout=2)
-            return
+        self.seek(direction, lambda text: event_of(text) is not None, "no more events")
+
+    @work(thread=True, exclusive=True, group="seek")
+    def seek(self, direction: int, test: Callable[[str], bool], missing: str) -> None:
+        """Scan rows from the cursor (or the screen) and highlight the first match."""
+        view = self.view
+        source, shown, count = view.source, view.shown, view.row_count
+        if view.cursor >= 0:
+            row = view.cursor + direction
+        else:  # nothing highlighted yet: from the screen's first (or last) row on
+            top = view.scroll_offset.y
+            row = top if direction > 0 else min(count, top + view.size.height) - 1
+        worker = get_current_worker()
+        while 0 <= row < count and not worker.is_cancelled:
+            stop = max(-1, min(count, row + direction * SEARCH_SLICE))
+            rows = range(row, stop, direction)
+            for at, text in zip(rows, _texts(source, shown, rows), strict=False):
+                if test(text):
+                    self.call_from_thread(self._found, at, text)
+                    return
+            row = stop
+        if not worker.is_cancelled:
+            self.call_from_thread(self._missing, missing)
+
+    def _missing(self, message: str) -> None:
+        self.seeks += 1
+        self.notify(message, timeout=2)
+
+    def _found(self, row: int, text: str) -> None:
+        self.seeks += 1
         self.view.show_row(row)
-        kind = event_of(self.view.source.line(self.view.line_number(row)))
-        self.update_status(f"event: {kind}")
+        kind = event_of(text)
+        self.update_status(f"event: {kind}" if kind else "")
 
     def action_toggle_follow(self) -> None:
         """Pause (keep the position) or follow the end again."""
@@ -353,6 +348,15 @@ class LogWatcherApp(App[None]):
         self.view.focus()
 
 
+def _texts(source: Lines, shown: array[int] | None, rows: range) -> list[str]:
+    """The texts of ``rows`` (consecutive, either direction), read in one go if possible."""
+    if shown is not None:
+        return [source.line(shown[row]) for row in rows]
+    low, high = min(rows.start, rows.stop - rows.step), max(rows.start, rows.stop - rows.step)
+    texts = source.lines(low, high + 1)
+    return texts if rows.step > 0 else texts[::-1]
+
+
 def run_logs(paths: Sequence[Path]) -> int:
     """Entry point of ``hatui logs``; 2 when a file cannot be opened."""
     if not paths:
@@ -361,5 +365,10 @@ def run_logs(paths: Sequence[Path]) -> int:
         if not path.is_file():
             print(f"hatui logs: cannot open {path}: not a readable file")
             return 2
-    LogWatcherApp(paths).run()
+    try:
+        app = LogWatcherApp(paths)
+    except OSError as exc:
+        print(f"hatui logs: cannot open {exc.filename}: {exc.strerror}")
+        return 2
+    app.run()
     return 0

@@ -15,6 +15,10 @@ paths produce byte-identical files. Example::
     groups = [{node = "alpha", resources = ["IPaddr2::10.0.0.10/24/eth0", "apache2"]}]
     stonith = [{type = "external/ssh", params = "alpha bravo"}]
     log = {logfile = "/var/log/ha-log", logfacility = "local0"}
+    skip_ip_check = false     # true: write even if a cluster IP answers (not advised)
+
+Before writing, every cluster IP is probed as on the review page (arping -D on its
+interface, else ping); one that answers refuses the write unless ``skip_ip_check``.
 """
 
 from __future__ import annotations
@@ -28,14 +32,21 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from engine.config import Issue, Severity
-from hatui.wizard.render import OverwriteRefused, full_diff, plan_changes, write_files
+from hatui.wizard.discover import check_cluster_ips
+from hatui.wizard.render import (
+    OverwriteRefused,
+    copy_instructions,
+    full_diff,
+    plan_changes,
+    write_files,
+)
 from hatui.wizard.state import PRESETS, Group, Medium, Stonith, WizardState
 
 logger = logging.getLogger(__name__)
 
 TOP_KEYS = frozenset(
     {"node", "peers", "udpport", "timing", "auto_failback", "media", "auth", "groups",
-     "stonith", "log", "cluster"}
+     "stonith", "log", "cluster", "skip_ip_check"}
 )  # fmt: skip
 
 
@@ -172,7 +183,9 @@ def run_answers(
     """Check, validate and write; 0 written, 1 refused (with reasons), 2 bad answers."""
     out = out or sys.stdout
     try:
-        state = state_from_answers(load_answers(answers))
+        data = load_answers(answers)
+        state = state_from_answers(data)
+        skip_ip_check = _get(data, "skip_ip_check", bool, "") if "skip_ip_check" in data else False
     except AnswersError as exc:
         print(f"hatui setup: {exc}", file=out)
         return 2
@@ -183,6 +196,8 @@ def run_answers(
         _print_issues(issues, out)
     if errors:
         print("hatui setup: configuration refused; nothing written", file=out)
+        return 1
+    if not _cluster_ips_free(state, skip_ip_check, out):
         return 1
     files = state.render()
     print(full_diff(plan_changes(config_dir, files)), end="", file=out)
@@ -198,4 +213,25 @@ def run_answers(
         print(f"wrote {path}", file=out)
     for path in report.backups:
         print(f"backup {path}", file=out)
+    print("\n".join(copy_instructions(config_dir, state.peers)), file=out)
     return 0
+
+
+def _cluster_ips_free(state: WizardState, skip: bool, out: TextIO) -> bool:
+    """Probe the cluster IPs as the review page does; False refuses the write."""
+    addresses = state.cluster_ips()
+    if not addresses:
+        return True
+    if skip:
+        print("hatui setup: cluster IPs not probed (skip_ip_check = true)", file=out)
+        return True
+    found = check_cluster_ips(addresses)
+    for result in found:
+        print(result.describe(), file=out)
+    taken = [result.address for result in found if result.in_use]
+    if taken:
+        print(f"hatui setup: cluster IP {', '.join(taken)} already answers on the network: "
+              "two hosts with one address break both; nothing written. Pick a free "
+              "address, or set skip_ip_check = true in the answers file if this host "
+              "is the one that will give it up.", file=out)  # fmt: skip
+    return not taken

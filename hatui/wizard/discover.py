@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 PROBE_TIMEOUT_S = 3.0
 OCF_ROOT = Path("/usr/lib/ocf/resource.d")
 INIT_D = Path("/etc/init.d")
+CONFIG_DIR = Path("/etc/ha.d")
 SIOCGIFADDR = 0x8915
 SIOCGIFNETMASK = 0x891B
 
@@ -142,20 +143,47 @@ def list_serial_ports() -> list[str]:
 # ------------------------------------------------------------------ resource agents
 
 
+def _scripts(folder: Path) -> list[str]:
+    """Executable files in ``folder`` (sorted), hidden files and init's own left out."""
+    if not folder.is_dir():
+        return []
+    return [
+        script.name
+        for script in sorted(folder.iterdir())
+        if script.is_file()
+        and os.access(script, os.X_OK)
+        and not script.name.startswith(".")
+        and script.name not in ("rc", "rcS", "README", "skeleton")
+    ]
+
+
 def list_agents(
-    ocf_root: Path = OCF_ROOT, init_d: Path = INIT_D, notes: list[str] | None = None
+    config_dir: Path = CONFIG_DIR,
+    ocf_root: Path = OCF_ROOT,
+    init_d: Path = INIT_D,
+    notes: list[str] | None = None,
+    units: list[str] | None = None,
 ) -> list[Agent]:
-    """heartbeat resource.d wrappers for OCF agents, OCF agents, LSB scripts, systemd units."""
-    agents: list[Agent] = []
+    """What haresources can name here, in the engine's lookup order for bare names.
+
+    ``CONFIG_DIR/resource.d`` scripts (Heartbeat's own wrappers and the site's), then
+    LSB scripts in init.d (a name found in both is the resource.d one, as the engine
+    resolves it), OCF agents as ``ocf:PROVIDER:TYPE``, systemd units as
+    ``systemd:UNIT`` (``units`` defaults to what systemctl lists).
+    """
+    agents = [Agent("heartbeat", name) for name in _scripts(config_dir / "resource.d")]
+    taken = {agent.name for agent in agents}
+    agents += [Agent("lsb", name) for name in _scripts(init_d) if name not in taken]
     for provider in sorted(ocf_root.iterdir()) if ocf_root.is_dir() else []:
-        for script in sorted(provider.iterdir()) if provider.is_dir() else []:
-            if os.access(script, os.X_OK) and not script.name.startswith("."):
-                agents.append(Agent("ocf", f"ocf:{provider.name}:{script.name}"))
-    for script in sorted(init_d.iterdir()) if init_d.is_dir() else []:
-        if os.access(script, os.X_OK) and script.name not in ("rc", "rcS", "README"):
-            agents.append(Agent("lsb", script.name))
-    agents.extend(Agent("systemd", unit) for unit in list_systemd_units(notes))
+        agents += [Agent("ocf", f"ocf:{provider.name}:{name}") for name in _scripts(provider)]
+    found = list_systemd_units(notes) if units is None else units
+    agents += [systemd_agent(unit) for unit in found]
     return agents
+
+
+def systemd_agent(unit: str) -> Agent:
+    """A unit as haresources names it: the engine only takes ``systemd:UNIT``."""
+    return Agent("systemd", f"systemd:{unit}")
 
 
 def list_systemd_units(notes: list[str] | None = None) -> list[str]:
@@ -176,12 +204,12 @@ def list_systemd_units(notes: list[str] | None = None) -> list[str]:
     return [u for u in units if u.endswith(".service") and "@" not in u]
 
 
-def discover() -> Discovery:
+def discover(config_dir: Path = CONFIG_DIR) -> Discovery:
     """Everything at once (takes well under a second on a normal machine)."""
     found = Discovery()
     found.interfaces = list_interfaces(found.notes)
     found.serial_ports = list_serial_ports()
-    found.agents = list_agents(notes=found.notes)
+    found.agents = list_agents(config_dir, notes=found.notes)
     return found
 
 
@@ -197,10 +225,64 @@ class InUse:
     """True/False when the probe ran; None when it could not be run."""
     how: str
 
+    def describe(self) -> str:
+        """One line for the review page and the answers mode."""
+        mark = {True: "✖ IN USE", False: "✔ free", None: "? not checked"}[self.in_use]
+        return f"cluster IP {self.address}: {mark} ({self.how})"
+
 
 def local_addresses(interfaces: list[Interface]) -> set[str]:
     """Every IPv4 address configured on this machine."""
     return {a.split("/")[0] for i in interfaces for a in i.addresses}
+
+
+def route_device(address: str) -> str:
+    """The interface ``address`` is directly reachable on ("" if only via a gateway).
+
+    arping works on the local link only; an address behind a router cannot be probed
+    that way (and is an odd choice for a cluster IP).
+    """
+    if not shutil.which("ip"):
+        return ""
+    try:
+        result = _run(["ip", "-j", "route", "get", address])
+        routes = json.loads(result.stdout or "[]") if result.returncode == 0 else []
+    except (OSError, subprocess.TimeoutExpired, ValueError) as exc:
+        logger.debug("ip route get %s failed: %s", address, exc)
+        return ""
+    if not routes or "gateway" in routes[0] or routes[0].get("type", "unicast") != "unicast":
+        return ""
+    return str(routes[0].get("dev", ""))
+
+
+def _arping(address: str, device: str) -> InUse | None:
+    """Duplicate address detection on ``device``; None when arping cannot run here."""
+    try:
+        result = _run(["arping", "-D", "-c", "2", "-w", "2", "-I", device, address])
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        logger.debug("arping failed: %s", exc)
+        return None
+    if result.returncode not in (0, 1):  # 2: no such device, no permission...
+        logger.debug("arping -D on %s: %s", device, result.stderr.strip())
+        return None
+    if result.returncode == 0:
+        return InUse(address, False, f"no ARP reply on {device} (arping -D)")
+    reply = next((ln for ln in result.stdout.splitlines() if "reply from" in ln), "a reply")
+    return InUse(address, True, f"{reply.strip()} (arping -D on {device})")
+
+
+def _ping(address: str) -> InUse:
+    if not shutil.which("ping"):
+        return InUse(address, None, "neither arping nor ping can be run here")
+    try:
+        result = _run(["ping", "-n", "-c1", "-W1", address])
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return InUse(address, None, f"ping failed: {exc}")
+    if result.returncode == 0:
+        return InUse(address, True, "answers ping")
+    if result.returncode == 1:
+        return InUse(address, False, "no answer to one ping (a host may drop pings)")
+    return InUse(address, None, result.stderr.strip() or "ping refused")
 
 
 def address_in_use(
@@ -208,24 +290,24 @@ def address_in_use(
 ) -> InUse:
     """Is ``address`` configured here, or answering on the network?
 
-    Root with ``arping`` and a device: duplicate address detection (``arping -D``).
-    Otherwise one ``ping -c1 -W1``. Never raises; an unusable probe says so.
+    With a device (given, or the one the route to ``address`` leaves by) and arping:
+    duplicate address detection, which sees a host that drops pings. Otherwise one
+    ``ping -c1 -W1``. Never raises; a probe that cannot run says so.
     """
     known = interfaces if interfaces is not None else list_interfaces()
     if address in local_addresses(known):
         return InUse(address, True, "configured on this machine")
-    if os.geteuid() == 0 and device and shutil.which("arping"):
-        try:
-            result = _run(["arping", "-D", "-c", "2", "-w", "2", "-I", device, address])
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return InUse(address, None, f"arping failed: {exc}")
-        return InUse(address, result.returncode == 1, f"arping -D on {device}")
-    if not shutil.which("ping"):
-        return InUse(address, None, "not checked: neither arping (as root) nor ping available")
-    try:
-        result = _run(["ping", "-n", "-c1", "-W1", address])
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return InUse(address, None, f"ping failed: {exc}")
-    if result.returncode in (0, 1):
-        return InUse(address, result.returncode == 0, "ping -c1 -W1 (run as root for arping -D)")
-    return InUse(address, None, f"not checked: {result.stderr.strip() or 'ping refused'}")
+    device = device or route_device(address)
+    if device and shutil.which("arping"):
+        found = _arping(address, device)
+        if found is not None:
+            return found
+    return _ping(address)
+
+
+def check_cluster_ips(
+    addresses: list[tuple[str, str]], interfaces: list[Interface] | None = None
+) -> list[InUse]:
+    """``address_in_use`` for each (address, device) the resource groups bring up."""
+    known = interfaces if interfaces is not None else list_interfaces()
+    return [address_in_use(address, known, device) for address, device in addresses]

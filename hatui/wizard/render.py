@@ -187,6 +187,13 @@ def copy_command(config_dir: Path, peer: str, *, tool: str = "scp") -> list[str]
     return ["scp", "-p", *files, target]
 
 
+def copy_instructions(config_dir: Path, peers: list[str]) -> list[str]:
+    """What to do next, one line each: the copy command for every peer."""
+    lines = ["copy to the peers (then start the engine on every node):"]
+    lines += ["  " + " ".join(copy_command(config_dir, peer)) for peer in peers]
+    return lines
+
+
 # ---------------------------------------------------------------------- import
 
 

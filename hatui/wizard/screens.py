@@ -3,8 +3,9 @@
 The app owns one ``WizardState``; each step widget copies its form into it and returns
 the state's own check, so a refused entry stays on its step with the reason shown.
 The review step renders the files, validates them with the engine's ``load_config``,
-checks the cluster IPs are free, shows the diff and writes only on request (and, for
-files that exist with other content, only after the confirm box is ticked).
+checks the cluster IPs are free, shows the diff and writes only on request: files that
+exist with other content, or a cluster IP that answers on the network, need their own
+confirm box ticked first.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Checkbox, ContentSwitcher, Footer, Static
 
 from engine.config import Issue, Severity
-from hatui.wizard.discover import Discovery, address_in_use, discover
+from hatui.wizard.discover import Discovery, InUse, check_cluster_ips, discover
 from hatui.wizard.livetest import live_test
 from hatui.wizard.render import (
     OverwriteRefused,
     copy_command,
+    copy_instructions,
     full_diff,
     plan_changes,
     read_existing,
@@ -95,7 +97,7 @@ class SetupApp(App[int]):
         imported = None if state is not None else read_existing(config_dir)
         self.imported = imported is not None
         self.state = state or imported or WizardState(node=self.uname)
-        self.found = discovery if discovery is not None else discover()
+        self.found = discovery if discovery is not None else discover(config_dir)
         self.bind_address = bind_address
         self.probe_ips = probe_ips
         self.steps: list[Step] = [
@@ -112,6 +114,8 @@ class SetupApp(App[int]):
         self.written = False
         self.findings: list[Issue] = []
         self.diff_text = ""
+        self.ip_check: list[InUse] | None = None
+        """The cluster-IP probe's results; None while it runs."""
 
     def compose(self) -> ComposeResult:
         """Title, the current step, findings, navigation."""
@@ -213,30 +217,60 @@ class SetupApp(App[int]):
         self.query_one("#diff", Static).update(Syntax(diff, "diff", theme="ansi_dark"))
         confirm = self.query_one("#confirm", Checkbox)
         confirm.display = any(change.replaces for change in changes)
-        self.check_cluster_ips()
+        self.ip_check = None
+        ip_confirm = self.query_one("#ip-confirm", Checkbox)
+        ip_confirm.display, ip_confirm.value = False, False
+        addresses = self.state.cluster_ips()
+        self._say("#ip-check", "checking the cluster IPs…" if addresses and self.probe_ips else "")
+        self.probe_cluster_ips(addresses)
 
     @work(thread=True, exclusive=True, group="ip-check")
-    def check_cluster_ips(self) -> None:
-        """Ping/arping each cluster IP off the UI thread."""
-        lines = []
-        for address in self.state.cluster_ips():
-            if not self.probe_ips:
-                lines.append(f"cluster IP {address}: not probed (probing disabled)")
-                continue
-            found = address_in_use(address, self.found.interfaces)
-            mark = {True: "✖ IN USE", False: "✔ free", None: "? unknown"}[found.in_use]
-            lines.append(f"cluster IP {address}: {mark} ({found.how})")
-        if lines:
-            self.call_from_thread(self._show_outcome, "\n".join(lines))
+    def probe_cluster_ips(self, addresses: list[tuple[str, str]]) -> None:
+        """arping/ping each cluster IP off the UI thread (skipped when probing is off)."""
+        if self.probe_ips:
+            found = check_cluster_ips(addresses, self.found.interfaces)
+        else:
+            found = [InUse(a, None, "probing disabled") for a, _dev in addresses]
+        self.call_from_thread(self._ips_checked, found)
+
+    def _ips_checked(self, found: list[InUse]) -> None:
+        self.ip_check = found
+        taken = [result for result in found if result.in_use]
+        lines = [result.describe() for result in found]
+        if taken:
+            lines.append("✖ an address that answers must not be brought up here as well: "
+                         "pick another, or tick the box if it is moving here")  # fmt: skip
+        self._say("#ip-check", escape("\n".join(lines)))
+        self.query_one("#ip-confirm", Checkbox).display = bool(taken)
+
+    def _ip_refusal(self) -> str:
+        """Why the cluster-IP check forbids writing now ("" when it allows it)."""
+        if self.ip_check is None:
+            return "the cluster-IP check is still running; write again in a moment"
+        taken = [result for result in self.ip_check if result.in_use]
+        if taken and not self.query_one("#ip-confirm", Checkbox).value:
+            reasons = "; ".join(f"{r.address} {r.how}" for r in taken)
+            return f"cluster IP in use: {reasons} (tick the box to write anyway)"
+        return ""
 
     def _show_outcome(self, text: str) -> None:
-        self.query_one("#outcome", Static).update(text)
+        self._say("#outcome", text)
+
+    def _say(self, selector: str, text: str) -> None:
+        """Fill one of the review's message lines; an empty one takes no room."""
+        line = self.query_one(selector, Static)
+        line.update(text)
+        line.display = bool(text)
 
     @on(Button.Pressed, "#write")
     def write(self) -> None:
         """Write the files (refused while errors remain or without confirmation)."""
         if errors_of(self.findings):
             self._show_outcome("✖ not written: the configuration has errors (see above)")
+            return
+        refusal = self._ip_refusal()
+        if refusal:
+            self._show_outcome(escape(f"✖ not written: {refusal}"))
             return
         confirm = self.query_one("#confirm", Checkbox).value
         try:
@@ -251,8 +285,7 @@ class SetupApp(App[int]):
         lines = [f"wrote {p}" for p in report.written]
         lines += [f"backup {p}" for p in report.backups]
         lines += [f"unchanged {p}" for p in report.unchanged]
-        lines.append("copy to the peers (then start the engine on every node):")
-        lines += ["  " + " ".join(copy_command(self.config_dir, p)) for p in self.state.peers]
+        lines += copy_instructions(self.config_dir, self.state.peers)
         self._show_outcome(escape("\n".join(lines)))
         self.review_after_write()
 
@@ -261,6 +294,7 @@ class SetupApp(App[int]):
         changes = plan_changes(self.config_dir, self.state.render())
         self.query_one("#diff", Static).update(full_diff(changes))
         self.query_one("#confirm", Checkbox).display = False
+        self.query_one("#ip-confirm", Checkbox).display = False
 
     @on(Button.Pressed, "#livetest")
     @work(exclusive=True, group="livetest")

@@ -22,9 +22,11 @@ from engine.config import (
     Issue,
     Severity,
     SourceRef,
+    check_resource,
     check_timing,
     load_config,
     parse_time_ms,
+    resource_from_token,
 )
 
 logger = logging.getLogger(__name__)
@@ -198,16 +200,18 @@ class WizardState:
         }
         return {name: parse_time_ms(text) for name, text in texts.items()}
 
-    def cluster_ips(self) -> list[str]:
-        """Addresses that resource groups will bring up (IPaddr/IPaddr2/dotted quads)."""
-        found: list[str] = []
+    def cluster_ips(self) -> list[tuple[str, str]]:
+        """(address, interface or "") of every IP the resource groups bring up."""
+        found: list[tuple[str, str]] = []
         for group in self.groups:
             for token in group.resources:
-                script, _, rest = token.partition("::")
-                text = rest if script in ("IPaddr", "IPaddr2") else token
-                address = text.split("/")[0].split("::")[0]
-                if _ipv4(address) is not None:
-                    found.append(address)
+                spec = resource_from_token(token)
+                if spec.script not in ("IPaddr", "IPaddr2") or len(spec.args) != 1:
+                    continue
+                parts = spec.args[0].split("/")
+                nic = parts[2] if len(parts) > 2 and not parts[2][:1].isdigit() else ""
+                if _ipv4(parts[0]) is not None:
+                    found.append((parts[0], nic.split(":")[0]))
         return found
 
     # ------------------------------------------------------------------ step checks
@@ -516,22 +520,27 @@ def _mcast_issues(medium: Medium, where: str) -> list[Issue]:
 
 
 def _resource_issues(tokens: list[str]) -> list[Issue]:
-    issues: list[Issue] = []
-    for token in tokens:
-        script, _, rest = token.partition("::")
-        if script in ("IPaddr", "IPaddr2") or re.fullmatch(r"[0-9]+\.[0-9.]*[/0-9a-z.]*", token):
-            text = rest if script in ("IPaddr", "IPaddr2") else token
-            address = text.split("/")[0]
-            if _ipv4(address) is None:
-                issues.append(
-                    wizard_issue(
-                        "resources",
-                        f"{token}: bad IP address [{address}]",
-                        "write IPaddr2::10.0.0.10/24/eth0",
-                    )
-                )
-        elif not re.fullmatch(r"[A-Za-z0-9_.:@+-]+(::[^\s:]+)*", token):
-            issues.append(
-                wizard_issue("resources", f"Bad resource token [{token}]", "write name::arg1::arg2")
-            )
-    return issues
+    """The engine's own per-token check (the same as ``--check-config``)."""
+    return [
+        wizard_issue("resources", message, hint)
+        for token in tokens
+        for message, hint in check_resource(resource_from_token(token))
+    ]
+
+
+IP_FORM = "IPaddr2"
+FS_FORM = "Filesystem"
+
+
+def resource_token(agent: str, args: list[str]) -> str:
+    """The haresources token for ``agent`` with the form's arguments (blanks dropped).
+
+    IPaddr2's fields are ip, cidr, nic (joined by '/'); Filesystem's are device,
+    directory, fstype (one argument each); every other agent takes the words of its
+    fields as '::' arguments: ``key=value`` words for ``ocf:`` agents, none for systemd.
+    """
+    given = [arg.strip() for arg in args if arg.strip()]
+    if agent == IP_FORM:
+        return f"{IP_FORM}::" + "/".join(given)
+    words = given if agent == FS_FORM else [w for arg in given for w in arg.split()]
+    return "::".join([agent, *words])

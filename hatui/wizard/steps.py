@@ -29,6 +29,8 @@ from textual.widgets import (
 from engine.config import Issue
 from hatui.wizard.discover import Discovery
 from hatui.wizard.state import (
+    FS_FORM,
+    IP_FORM,
     PRESETS,
     TIMING_RULES,
     Group,
@@ -36,6 +38,7 @@ from hatui.wizard.state import (
     Stonith,
     WizardState,
     new_key,
+    resource_token,
     wizard_issue,
 )
 
@@ -286,9 +289,12 @@ class ResourcesStep(Step):
     """haresources lines, with forms for IPaddr2 and Filesystem."""
 
     TITLE = "Resource groups"
-    FORMS: ClassVar[dict[str, tuple[str, ...]]] = {
-        "IPaddr2": ("ip", "cidr", "nic"),
-        "Filesystem": ("device", "directory", "fstype"),
+    PLACEHOLDERS: ClassVar[dict[str, tuple[str, str, str]]] = {
+        IP_FORM: ("ip, e.g. 10.0.0.10", "cidr, e.g. 24", "nic, e.g. eth0"),
+        FS_FORM: ("device, e.g. /dev/sdb1", "directory, e.g. /data", "fstype, e.g. ext4"),
+        "ocf": ("key=value ...", "key=value ...", "key=value ..."),
+        "systemd": ("(a unit takes no arguments)", "", ""),
+        "other": ("arguments (optional)", "", ""),
     }
 
     def compose(self) -> ComposeResult:
@@ -308,22 +314,27 @@ class ResourcesStep(Step):
 
     def load(self, state: WizardState, found: Discovery) -> None:
         """Offer the agents found; show the groups."""
-        names = ["IPaddr2", "Filesystem", *(a.name for a in found.agents)]
+        names = [IP_FORM, FS_FORM, *(a.name for a in found.agents)]
         unique = list(dict.fromkeys(names))
         self.query_one("#agent", Select).set_options((n, n) for n in unique)
         text = "\n".join(group.line() for group in state.groups)
         self.query_one("#groups", TextArea).text = text
+
+    @on(Select.Changed, "#agent")
+    def _agent_chosen(self, event: Select.Changed) -> None:
+        """Say what each field takes for this kind of agent."""
+        agent = event.value if isinstance(event.value, str) else ""
+        kind = agent if agent in (IP_FORM, FS_FORM) else agent.split(":")[0]
+        hints = self.PLACEHOLDERS.get(kind, self.PLACEHOLDERS["other"])
+        for number, hint in enumerate(hints, 1):
+            self.query_one(f"#arg{number}", Input).placeholder = hint
 
     def token(self) -> str:
         """The resource token the form describes ("" when no agent is chosen)."""
         agent = self.query_one("#agent", Select).value
         if not isinstance(agent, str):
             return ""
-        args = [self.value(f"#arg{i}") for i in (1, 2, 3)]
-        if agent == "IPaddr2":
-            return "IPaddr2::" + "/".join(a for a in args if a)
-        parts = [a for arg in args for a in arg.split()] if agent != "Filesystem" else args
-        return "::".join([agent, *(a for a in parts if a)])
+        return resource_token(agent, [self.value(f"#arg{i}") for i in (1, 2, 3)])
 
     @on(Button.Pressed, "#add")
     def _add(self) -> None:
@@ -394,6 +405,9 @@ class ReviewStep(Step):
             yield Button("Live test", id="livetest")
             yield Button("Run copy", id="copy")
         yield Checkbox("replace the existing files (a backup of each is kept)", id="confirm")
-        yield Static(id="outcome")
+        yield Checkbox("write although a cluster IP answers (another host has it now)",
+                       id="ip-confirm")  # fmt: skip
+        yield Static(id="ip-check").set_styles("display: none;")
+        yield Static(id="outcome").set_styles("display: none;")
         yield Static(id="review-findings")
         yield Static(id="diff")

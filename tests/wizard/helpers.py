@@ -26,7 +26,8 @@ FOUND = Discovery(
 def make_app(config_dir: Path, **kwargs: object) -> SetupApp:
     state = kwargs.pop("state", None) or WizardState(node="", auth_key=KEY)
     kwargs.setdefault("probe_ips", False)  # never ping a non-loopback address from tests
-    return SetupApp(config_dir, state=state, discovery=FOUND, uname="alpha", **kwargs)  # type: ignore[arg-type]
+    kwargs.setdefault("discovery", FOUND)
+    return SetupApp(config_dir, state=state, uname="alpha", **kwargs)  # type: ignore[arg-type]
 
 
 async def fill(pilot: Pilot[int], selector: str, text: str) -> None:

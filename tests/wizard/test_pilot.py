@@ -126,6 +126,9 @@ async def test_answers_produce_the_same_files_as_the_screens(tmp_path: Path) -> 
                                       mport=7000, key=KEY, state="/var/log"))  # fmt: skip
     with (tmp_path / "log").open("w") as log:
         assert run_answers(answers, automated, out=log) == 0
+    printed = (tmp_path / "log").read_text()
+    assert f"scp -p {automated}/ha.cf {automated}/authkeys {automated}/haresources " \
+           f"root@bravo:{automated}/" in printed  # fmt: skip
     app = make_app(interactive)
     app.state.logfile, app.state.debugfile, app.state.logfacility = (
         "/var/log/ha-log", "/var/log/ha-debug", "none",
