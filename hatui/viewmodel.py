@@ -727,11 +727,6 @@ def log_line(record: Mapping[str, Any]) -> tuple[str, str]:
     return level, f"{format_clock(_float(record.get('time')))} {level:<7} {record.get('text', '')}"
 
 
-def log_matches(line: str, needle: str) -> bool:
-    """Case-insensitive substring filter for the log panel (empty needle = everything)."""
-    return not needle or needle.lower() in line.lower()
-
-
 def build_picture(
     doc: StatusDoc | None,
     connection: Connection,
