@@ -497,13 +497,14 @@ class Membership:
         node.anypacketsyet = True
         if node.uuid is None:
             node.uuid = msg.get_bytes("srcuuid")
-        if link is not None and result.verdict is not Verdict.DROP:
-            self._refresh_link(node, link, mtype in ("status", "NS_st"), now)
         if result.verdict is Verdict.DROP:
             # Authentic but stale (an old packet replayed, or a heartbeat from before a
             # partition): no effect, counted so that replays show in status --json.
             self.counters["stale"] += 1
-        if result.verdict is not Verdict.KEEP:
+            return
+        if link is not None:
+            self._refresh_link(node, link, mtype in ("status", "NS_st"), now)
+        if result.verdict is Verdict.DUPLICATE:
             return
         if data:
             self._remember_recent(data, node, seq, mtype == "status", now)

@@ -246,9 +246,8 @@ def _parse_netstring_fields(data: bytes) -> tuple[list[Field], int]:
     size = len(data)
     pos = 4  # len(NETSTRING_START)
     binary, string = FieldType.BINARY, FieldType.STRING
-    while data[pos : pos + 4] != NETSTRING_END:
-        head = match(data, pos)
-        if head is None or len(fields) >= MAX_FIELDS:
+    while (head := match(data, pos)) is not None:  # "%%%\n" is no item head: checked below
+        if len(fields) >= MAX_FIELDS:
             return _parse_netstring_fields_checked(data)
         digits, type_digit, raw_name = head.groups()
         value_start = head.end()
@@ -268,6 +267,8 @@ def _parse_netstring_fields(data: bytes) -> tuple[list[Field], int]:
         else:
             append(Field(name, raw.decode("utf-8", "surrogateescape"), string))
         pos = end + 1
+    if data[pos : pos + 4] != NETSTRING_END:
+        return _parse_netstring_fields_checked(data)
     return fields, pos + len(NETSTRING_END)
 
 
