@@ -296,6 +296,10 @@ class ConfigReloader:
                 # The watcher thread wakes every ``step`` ms to look for changes and for
                 # the stop event (with the GIL): 50 ms cost as much CPU as heartbeating.
                 step=1000,
+                # No periodic timeout: by default the thread returns every 5 s and a new
+                # one is started (a burst of loop iterations for nothing); the stop event
+                # is what ends the watch on Linux.
+                rust_timeout=0,
                 recursive=False,
                 watch_filter=lambda _change, path: Path(path).name in WATCHED_FILES,
             ):

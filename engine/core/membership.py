@@ -52,6 +52,14 @@ def _hex(value: int) -> str:
     return format(value, "x")
 
 
+def _seq_of(mtype: str, msg: Message) -> int:
+    """``seq`` parsed once per message: ``UNNUMBERED`` for ``NS_*`` messages, 0 when it is
+    missing or garbled (``_classify`` rejects those)."""
+    if mtype.startswith("NS_"):
+        return UNNUMBERED
+    return _parse_hex(msg.get("seq")) or 0
+
+
 def _parse_hex(text: str | None) -> int | None:
     if text is None or not text or len(text) > 16:
         return None
@@ -212,13 +220,13 @@ class Membership:
     def next_deadline(self) -> float:
         """When ``tick`` must run next."""
         deadlines = [self._next_status]
-        limit_s = self._death_limit_s
         for node in self._watched():
+            limit = self._death_limit_s(node)
             if node.status != "dead":
-                deadlines.append(node.local_lastupdate + limit_s(node))
+                deadlines.append(node.local_lastupdate + limit)
             for link in node.links.values():
                 if link.status == "up" and link.last_heard is not None:
-                    deadlines.append(link.last_heard + limit_s(node))
+                    deadlines.append(link.last_heard + limit)
             deadlines.extend(node.track.missing.values())
         if self._reqnodes_at is not None:
             deadlines.append(self._reqnodes_at)
@@ -351,20 +359,21 @@ class Membership:
 
     def send(self, msg: Message, now: float, wall: float) -> None:
         """Stamp control fields, process our own copy (loopback), queue for the wire."""
-        self._stamp(msg, wall)
-        numbered = not (msg.type or "").startswith("NS_")
+        mtype = msg.type or ""
+        numbered = not mtype.startswith("NS_")
+        self._stamp(msg, wall, numbered)
         self._process(msg, None, now, wall)
         data = encode_wire(msg, self._auth, embed_auth=self.config.msgfmt == "classic")
         if numbered:
             self._remember(self._seq, data)
         seq = self._seq if numbered else UNNUMBERED
-        self._remember_recent(data, self.self_node, seq, msg.type == "status", now)
+        self._remember_recent(data, self.self_node, seq, mtype == "status", now)
         self._outbound.append(data)
         self.counters["sent"] += 1
 
-    def _stamp(self, msg: Message, wall: float) -> None:
+    def _stamp(self, msg: Message, wall: float, numbered: bool) -> None:
         """Add control fields in Heartbeat's order (spec §4.4)."""
-        ns = (msg.type or "").startswith("NS_")
+        ns = not numbered
         dest = msg.get("dest")
         if dest and dest in self.nodes and self.nodes[dest].uuid:
             msg.set("destuuid", self.nodes[dest].uuid or b"")
@@ -481,36 +490,36 @@ class Membership:
             # only the ping medium itself may speak for a ping node (an echo reply)
             self._reject("bad_ping", f"{mtype} for ping node {node.name} on link {where}", where)
             return
-        result = self._classify(msg, node, where, now)
+        seq = _seq_of(mtype, msg)
+        result = self._classify(msg, mtype, seq, node, where, now)
         if result is None:
             return
         node.anypacketsyet = True
         if node.uuid is None:
             node.uuid = msg.get_bytes("srcuuid")
-        if link is not None and result.verdict is not Verdict.DROP:
-            self._refresh_link(node, link, mtype in ("status", "NS_st"), now)
         if result.verdict is Verdict.DROP:
             # Authentic but stale (an old packet replayed, or a heartbeat from before a
             # partition): no effect, counted so that replays show in status --json.
             self.counters["stale"] += 1
-        if result.verdict is not Verdict.KEEP:
+            return
+        if link is not None:
+            self._refresh_link(node, link, mtype in ("status", "NS_st"), now)
+        if result.verdict is Verdict.DUPLICATE:
             return
         if data and node.kind != "ping":
             # Not ping replies: they come on their own medium only, and every ping of
             # the same second carries the same bytes (same ts); each one is news.
-            numbered = not mtype.startswith("NS_")
-            seq = (_parse_hex(msg.get("seq")) or 0) if numbered else UNNUMBERED
             self._remember_recent(data, node, seq, mtype == "status", now)
         self._after_keep(node, result, msg, now)
         if self._for_us(msg):
-            self._dispatch(node, msg, ts, now, wall)
-            self._maybe_ack(node, msg, result, now, wall)
+            self._dispatch(node, msg, mtype, seq, ts, now, wall)
+            self._maybe_ack(node, seq, result, now, wall)
 
-    def _classify(self, msg: Message, node: NodeState, where: str, now: float) -> SeqResult | None:
-        mtype = msg.type or ""
-        if mtype.startswith("NS_"):
+    def _classify(
+        self, msg: Message, mtype: str, seq: int, node: NodeState, where: str, now: float
+    ) -> SeqResult | None:
+        if seq == UNNUMBERED:
             return SeqResult(Verdict.KEEP)
-        seq = _parse_hex(msg.get("seq"))
         if not seq:
             self._reject("bad_seq", "should_drop_message: bad sequence number", where)
             return None
@@ -519,7 +528,6 @@ class Membership:
         if hg is None:
             self._reject("bad_generation", "should_drop_message: bad generation number", where)
             return None
-        delay = self._rexmit_delay()
         result = node.track.accept(
             seq,
             hg,
@@ -527,7 +535,7 @@ class Membership:
             is_status=mtype == "status",
             node_dead=node.status == "dead",
             status_seqno=node.status_seqno,
-            first_request_at=now + delay,
+            first_request_at=lambda: now + self._rexmit_delay(),
         )
         for level, text in result.notes:
             self._events.append(ev.LogEvent(level, text))
@@ -570,10 +578,11 @@ class Membership:
 
     # -------------------------------------------------------------- dispatch
 
-    def _dispatch(self, node: NodeState, msg: Message, ts: int, now: float, wall: float) -> None:
-        mtype = msg.type
+    def _dispatch(
+        self, node: NodeState, msg: Message, mtype: str, seq: int, ts: int, now: float, wall: float
+    ) -> None:
         if mtype == "status":
-            self._on_status(node, msg, ts, now)
+            self._on_status(node, msg, seq, ts, now)
         elif mtype == "NS_st" and node.kind == "ping":
             self._on_ping_reply(node, msg, ts, now, wall)
         elif mtype == "NS_rexmit":
@@ -589,30 +598,37 @@ class Membership:
         else:
             self._events.append(ev.MessageReceived(msg, from_self=node.is_self))
 
-    def _on_status(self, node: NodeState, msg: Message, ts: int, now: float) -> None:
-        seq = _parse_hex(msg.get("seq")) or 0
+    def _on_status(self, node: NodeState, msg: Message, seq: int, ts: int, now: float) -> None:
         if node.heard_status and seq < node.status_seqno and ts <= node.rmt_ts:
             return
-        if node.heard_status and not node.is_self:
-            self._check_late(node, now)
-        st = msg.get("st") or ""
-        if st and st != node.status and not node.is_self:
-            old = node.status
-            node.status = st
-            self._events.append(ev.NodeStatusChanged(node.name, old, st))
-        dt = _parse_hex(msg.get("dt"))
-        if dt is not None and not node.is_self:
-            node.dead_ms = self._clamp_deadtime(dt)
-        if "protocol" not in msg and self._flow_control and not node.is_self:
-            self._flow_control = False
-            text = "flow control disabled due to different version heartbeat"
-            self._events.append(ev.LogEvent("info", text))
+        if not node.is_self:
+            self._adopt_peer_status(node, msg, now)
         node.rmt_ts = ts
         node.local_lastupdate = now
         node.status_seqno = seq
         node.heard_status = True
-        if not node.is_self:
-            self._check_hears_us(node, msg.get(HEARS_FIELD), now)
+
+    def _adopt_peer_status(self, node: NodeState, msg: Message, now: float) -> None:
+        """What a peer's status says: its state, deadtime, protocol and whom it hears.
+
+        Runs before the node's arrival time is updated (``_check_late`` measures the gap);
+        our own status (loopback) says nothing we do not know, so it skips all this.
+        """
+        if node.heard_status:
+            self._check_late(node, now)
+        st = msg.get("st") or ""
+        if st and st != node.status:
+            old = node.status
+            node.status = st
+            self._events.append(ev.NodeStatusChanged(node.name, old, st))
+        dt = _parse_hex(msg.get("dt"))
+        if dt is not None:
+            node.dead_ms = self._clamp_deadtime(dt)
+        if "protocol" not in msg and self._flow_control:
+            self._flow_control = False
+            text = "flow control disabled due to different version heartbeat"
+            self._events.append(ev.LogEvent("info", text))
+        self._check_hears_us(node, msg.get(HEARS_FIELD), now)
 
     def _check_hears_us(self, node: NodeState, hears: str | None, now: float) -> None:
         """One-way loss: the peer's status says it does not hear us (field absent = old peer)."""
@@ -800,9 +816,9 @@ class Membership:
         node.track.missing.pop(seq, None)
 
     def _maybe_ack(
-        self, node: NodeState, msg: Message, result: SeqResult, now: float, wall: float
+        self, node: NodeState, seq: int, result: SeqResult, now: float, wall: float
     ) -> None:
-        if not self._flow_control or (msg.type or "").startswith("NS_"):
+        if not self._flow_control or seq == UNNUMBERED:
             return
         if node.track.missing:
             return
@@ -810,7 +826,6 @@ class Membership:
         if result.filled_gap:
             target = last - ((last - node.ack_trigger) % 10)
         else:
-            seq = _parse_hex(msg.get("seq")) or 0
             target = seq if seq % 10 == node.ack_trigger else 0
         if target <= 0:
             return

@@ -7,6 +7,7 @@ requests are plain deadlines that the membership core turns into ``NS_rexmit`` m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -78,11 +79,12 @@ class SenderTrack:
         is_status: bool,
         node_dead: bool,
         status_seqno: int,
-        first_request_at: float,
+        first_request_at: Callable[[], float],
     ) -> SeqResult:
         """Classify one numbered message from this sender.
 
-        ``first_request_at`` is when retransmit requests for newly found holes become due.
+        ``first_request_at()`` is when retransmit requests for newly found holes become
+        due; it is called only when there are new holes (it draws a random delay).
         """
         replay = self.check_generation(hg, node)
         if replay is not None:
@@ -103,7 +105,9 @@ class SenderTrack:
             return SeqResult(Verdict.DROP)
         return self._order(seq, result, node, first_request_at)
 
-    def _order(self, seq: int, result: SeqResult, node: str, first_request_at: float) -> SeqResult:
+    def _order(
+        self, seq: int, result: SeqResult, node: str, first_request_at: Callable[[], float]
+    ) -> SeqResult:
         last = self.last_seq
         if last is None or seq == last + 1:
             self.last_seq = seq
@@ -129,7 +133,12 @@ class SenderTrack:
         return result
 
     def _gap(
-        self, seq: int, last: int, result: SeqResult, node: str, first_request_at: float
+        self,
+        seq: int,
+        last: int,
+        result: SeqResult,
+        node: str,
+        first_request_at: Callable[[], float],
     ) -> SeqResult:
         lost = seq - last - 1
         result.notes.append(("WARN", f"{lost} lost packet(s) for [{node}] [{last}:{seq}]"))
@@ -137,9 +146,10 @@ class SenderTrack:
             self.reset()
             result.notes.append(("ERROR", "lost a lot of packets!"))
         else:
+            due = first_request_at()
             for missing in range(last + 1, seq):
                 if len(self.missing) >= MAX_MISSING:
                     break
-                self.missing.setdefault(missing, first_request_at)
+                self.missing.setdefault(missing, due)
         self.last_seq = seq
         return result

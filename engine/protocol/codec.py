@@ -16,10 +16,11 @@ import binascii
 import functools
 import logging
 import re
+from collections.abc import Callable
 
 from engine.errors import LocalProtocolError, RemoteProtocolError
 from engine.protocol.auth import MAX_TOKEN_LEN, Authenticator
-from engine.protocol.message import Field, FieldType, Message
+from engine.protocol.message import Field, FieldType, FieldValue, Message
 
 logger = logging.getLogger(__name__)
 
@@ -43,8 +44,14 @@ _NESTED_TYPES = frozenset({FieldType.STRUCT, FieldType.LIST, FieldType.COMPRESSE
 _TYPE_PREFIX = {t: f"({t.value})".encode() for t in FieldType}
 _UNSUPPORTED_TYPE_DIGITS = frozenset(b"234")
 _FIELD_TYPES = {ord("0"): FieldType.STRING, ord("1"): FieldType.BINARY}
-_ITEM_HEAD = re.compile(rb"(0|[1-9][0-9]{0,%d}):\(([01])\)" % (MAX_LENGTH_DIGITS - 1))
-"""``L:(t)`` of a well-formed netstring item whose type v1 uses (the fast path)."""
+_FAST_NAME_LEN = 64
+"""Longer field names (none in v1) take the careful parser."""
+_ITEM_HEAD = re.compile(
+    rb"(0|[1-9][0-9]{0,%d}):\(([01])\)([^=]{1,%d})=" % (MAX_LENGTH_DIGITS - 1, _FAST_NAME_LEN)
+)
+"""``L:(t)name=`` of a well-formed netstring item whose type v1 uses (the fast path): one
+match yields the length, the type and the name (no ``find``, whose argument parsing costs
+more than the search)."""
 _NAME_CACHE_SIZE = 512
 _names: dict[bytes, str] = {}
 """Field names already validated (a few dozen in practice; bounded against floods)."""
@@ -53,12 +60,58 @@ _names: dict[bytes, str] = {}
 # --------------------------------------------------------------------------- encoding
 
 
-def _value_bytes(f: Field) -> bytes:
+ENCODE_CACHE_SIZE = 512
+"""Encoded fields remembered per wire form (a status heartbeat uses a dozen)."""
+CACHED_VALUE_LEN = 64
+"""Longer values are encoded every time, so a table stays under ~200 KB."""
+
+FieldKey = tuple[str, FieldValue, FieldType]
+
+
+class _EncodedFields:
+    """One wire form of fields, with the forms of short fields remembered.
+
+    Ten of the thirteen fields of our status heartbeat (and most of an ACK) repeat
+    verbatim every keepalive: only ``seq``, ``ts`` and ``auth`` change. One loop with a
+    dict lookup per field costs a fraction of encoding it (or of a cached function call
+    per field). Long values (resource lists, client messages) are not remembered, and a
+    full table is emptied, so memory stays bounded.
+    """
+
+    def __init__(self, encode: Callable[[str, FieldValue, FieldType], bytes]) -> None:
+        self._encode = encode
+        self._known: dict[FieldKey, bytes] = {}
+
+    def join(self, fields: list[Field], skip: str = "") -> bytes:
+        """The encodings of ``fields`` except those called ``skip``, concatenated."""
+        known = self._known
+        parts = []
+        for f in fields:
+            if f.name == skip:
+                continue
+            key = (f.name, f.value, f.type)
+            part = known.get(key)
+            if part is None:
+                part = self._encode(*key)
+                self._remember(key, part)
+            parts.append(part)
+        return b"".join(parts)
+
+    def _remember(self, key: FieldKey, part: bytes) -> None:
+        if len(key[1]) > CACHED_VALUE_LEN:
+            return
+        if len(self._known) >= ENCODE_CACHE_SIZE:
+            self._known.clear()
+        self._known[key] = part
+
+
+def _value_bytes(name: str, value: FieldValue, ftype: FieldType) -> bytes:
     """Raw value bytes; a NUL in a string value would be cut by every C peer, so refuse it."""
-    value = f.value
     raw = value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
-    if f.type != FieldType.BINARY and b"\0" in raw:
-        raise LocalProtocolError(f"string field {f.name!r} contains a NUL byte")
+    # ``0 in raw``, not ``b"\0" in raw``: CPython first tries a bytes operand as an int
+    # and raises and clears an exception inside, ten times slower.
+    if ftype != FieldType.BINARY and 0 in raw:
+        raise LocalProtocolError(f"string field {name!r} contains a NUL byte")
     return raw
 
 
@@ -75,20 +128,27 @@ def _name_bytes(name: str) -> bytes:
     return name.encode("ascii")
 
 
-def _classic_line(f: Field) -> bytes:
+def _classic_line(name: str, value: FieldValue, ftype: FieldType) -> bytes:
     """``[(t)]name=value\\n`` with binary as base64 and ``\\n`` in strings as 0x13."""
-    prefix = b"" if f.type == FieldType.STRING else _TYPE_PREFIX[f.type]
-    value = _value_bytes(f)
-    if f.type == FieldType.BINARY:
-        encoded = base64.b64encode(value)
-    else:
-        encoded = value.replace(b"\n", b"\x13")
-    return b"%s%s=%s\n" % (prefix, _name_bytes(f.name), encoded)
+    prefix = b"" if ftype == FieldType.STRING else _TYPE_PREFIX[ftype]
+    raw = _value_bytes(name, value, ftype)
+    encoded = base64.b64encode(raw) if ftype == FieldType.BINARY else raw.replace(b"\n", b"\x13")
+    return b"%s%s=%s\n" % (prefix, _name_bytes(name), encoded)
+
+
+def _netstring_item(name: str, value: FieldValue, ftype: FieldType) -> bytes:
+    """``L:(t)name=value,`` with the raw value."""
+    item = b"%s%s=%s" % (_TYPE_PREFIX[ftype], _name_bytes(name), _value_bytes(name, value, ftype))
+    return b"%d:%s," % (len(item), item)
+
+
+_CLASSIC_LINES = _EncodedFields(_classic_line)
+_NETSTRING_ITEMS = _EncodedFields(_netstring_item)
 
 
 def classic_signing_text(msg: Message) -> bytes:
     """What the classic ``auth`` field signs: every other field as a classic line (§4.6a)."""
-    return b"".join(_classic_line(f) for f in msg.fields if f.name != AUTH_FIELD)
+    return _CLASSIC_LINES.join(msg.fields, skip=AUTH_FIELD)
 
 
 def add_classic_auth(msg: Message, auth: Authenticator) -> None:
@@ -96,19 +156,14 @@ def add_classic_auth(msg: Message, auth: Authenticator) -> None:
 
     Skipped for messages with struct/list/compressed fields, like ``msgfmt classic`` does.
     """
-    if any(f.type in _NESTED_TYPES for f in msg.fields):
+    if not _NESTED_TYPES.isdisjoint([f.type for f in msg.fields]):
         return
     msg.set(AUTH_FIELD, auth.token(classic_signing_text(msg)), FieldType.STRING)
 
 
 def encode_netstring_body(msg: Message) -> bytes:
     """``###\\n`` + ``L:(t)name=value,`` per field (raw values) + ``%%%\\n``."""
-    parts = [NETSTRING_START]
-    for f in msg.fields:
-        item = b"%s%s=%s" % (_TYPE_PREFIX[f.type], _name_bytes(f.name), _value_bytes(f))
-        parts.append(b"%d:%s," % (len(item), item))
-    parts.append(NETSTRING_END)
-    return b"".join(parts)
+    return NETSTRING_START + _NETSTRING_ITEMS.join(msg.fields) + NETSTRING_END
 
 
 def encode_wire(msg: Message, auth: Authenticator, *, embed_auth: bool = True) -> bytes:
@@ -135,7 +190,7 @@ def encode_classic(msg: Message, auth: Authenticator | None, nul: bool = False) 
     """
     if auth is not None:
         add_classic_auth(msg, auth)
-    lines = b"".join(_classic_line(f) for f in msg.fields)
+    lines = _CLASSIC_LINES.join(msg.fields)
     return CLASSIC_START + lines + CLASSIC_END + (b"\0" if nul else b"")
 
 
@@ -190,34 +245,33 @@ def _parse_netstring_fields(data: bytes) -> tuple[list[Field], int]:
     fields: list[Field] = []
     append = fields.append
     match = _ITEM_HEAD.match
-    find = data.find
     names = _names
     size = len(data)
     pos = 4  # len(NETSTRING_START)
     binary, string = FieldType.BINARY, FieldType.STRING
-    while not data.startswith(NETSTRING_END, pos):
-        head = match(data, pos)
-        if head is None or len(fields) >= MAX_FIELDS:
+    while (head := match(data, pos)) is not None:  # "%%%\n" is no item head: checked below
+        if len(fields) >= MAX_FIELDS:
             return _parse_netstring_fields_checked(data)
-        start = head.end(1) + 1
-        end = start + int(head.group(1))
-        eq = find(b"=", start + 3, end)
-        if end >= size or data[end] != 0x2C or end - start < 5 or eq < 0:
+        digits, type_digit, raw_name = head.groups()
+        value_start = head.end()
+        end = pos + len(digits) + 1 + int(digits)
+        if end >= size or data[end] != 0x2C or value_start > end:
             return _parse_netstring_fields_checked(data)
-        raw_name = data[start + 3 : eq]
         name = names.get(raw_name)
         if name is None:
             name = _new_name(raw_name)
             if name is None:
                 return _parse_netstring_fields_checked(data)
-        raw = data[eq + 1 : end]
-        if data[start + 1] == 0x31:
+        raw = data[value_start:end]
+        if type_digit == b"1":
             append(Field(name, raw, binary))
-        elif b"\0" in raw:
+        elif 0 in raw:  # a NUL byte (see _value_bytes)
             return _parse_netstring_fields_checked(data)
         else:
             append(Field(name, raw.decode("utf-8", "surrogateescape"), string))
         pos = end + 1
+    if data[pos : pos + 4] != NETSTRING_END:
+        return _parse_netstring_fields_checked(data)
     return fields, pos + len(NETSTRING_END)
 
 
@@ -301,7 +355,7 @@ def _netstring_field(data: bytes, start: int, end: int) -> Field:
     raw = data[eq + 1 : end]
     if ftype is FieldType.BINARY:
         return Field(name, raw, ftype)
-    if b"\0" in raw:
+    if 0 in raw:
         raise RemoteProtocolError("bad_format", f"string field {name!r} contains a NUL byte")
     return Field(name, raw.decode("utf-8", "surrogateescape"), ftype)
 

@@ -28,6 +28,10 @@ class FieldType(IntEnum):
 
 FieldValue = str | bytes
 
+_STRING, _BINARY = FieldType.STRING, FieldType.BINARY
+"""Module names for the two v1 types: looking up an Enum member through its class costs
+more than the rest of ``set`` (and a status heartbeat sets a dozen fields)."""
+
 
 @dataclass(slots=True)
 class Field:
@@ -64,7 +68,7 @@ class Message:
     def append(self, name: str, value: FieldValue, ftype: FieldType | None = None) -> None:
         """Add a field at the end."""
         if ftype is None:
-            ftype = FieldType.BINARY if isinstance(value, bytes) else FieldType.STRING
+            ftype = _BINARY if isinstance(value, bytes) else _STRING
         new = Field(name, value, ftype)
         self.fields.append(new)
         self._first.setdefault(name, new)
@@ -72,7 +76,7 @@ class Message:
     def set(self, name: str, value: FieldValue, ftype: FieldType | None = None) -> None:
         """Replace the first field called ``name`` in place, or append it (ha_msg_mod)."""
         if ftype is None:
-            ftype = FieldType.BINARY if isinstance(value, bytes) else FieldType.STRING
+            ftype = _BINARY if isinstance(value, bytes) else _STRING
         old = self._first.get(name)
         if old is None:
             new = Field(name, value, ftype)

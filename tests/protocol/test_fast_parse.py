@@ -58,6 +58,9 @@ def test_fast_and_checked_parsers_agree_on_mutated_packets() -> None:
         b"###\n99:(0)t=a,%%%\n",  # length past the end
         b"###\n6:(0)t=a;%%%\n",  # no comma
         b"###\n6:(0)t=a,",  # no terminator
+        b"###\n6:(0)=abc,%%%\n",  # empty name
+        b"###\n6:(0)abc,=x,%%%\n",  # the first '=' is past the item
+        b"###\n72:(0)" + b"n" * 66 + b"=v,%%%\n",  # a name too long for the fast pattern
     ],
 )
 def test_edge_cases_agree(body: bytes) -> None:

@@ -29,7 +29,7 @@ HARESOURCES = f"alpha IPaddr2::{VIP}/24/eth0 hbweb\n"
 TIMERS = Timers(keepalive="200ms", deadtime="1", warntime="600ms", initdead="3")
 ACQUIRE_TIMEOUT = 30.0
 REPS = int(
-    os.environ.get("HATUI_DEATHMATCH_REPS", "10" if os.environ.get("HATUI_SOAK") == "1" else "5")
+    os.environ.get("HATUI_DEATHMATCH_REPS", "10" if os.environ.get("HATUI_SOAK") == "1" else "3")
 )
 
 pytestmark = pytest.mark.netns

@@ -1,0 +1,121 @@
+"""Python cost of one heartbeat in the sans-I/O membership core, without sockets or clocks.
+
+Two cores (alpha, bravo) with two links and sha1 keys exchange status heartbeats on a
+fake clock that advances one keepalive per round. Per round, bravo does what the shell
+makes it do on its two kinds of wake-up, and each is timed with ``perf_counter``:
+
+* send: the timer fires -> ``tick`` (our status: stamp, own copy, encode with two HMACs),
+  drain events and datagrams, ``own_links_sent``, ``next_deadline``;
+* receive: the peer's status arrives on both links -> ``receive`` twice (full decode and
+  verify, then the byte-identical copy), ``has_work``, drains, ``next_deadline``.
+
+ACKs (every tenth sequence number, to the peer and to ourselves, as Heartbeat does) fall
+in the rounds where they happen, so the figures are per-heartbeat averages. Each run is
+``--rounds`` rounds; the minimum over ``--runs`` runs is printed (the least disturbed by
+other processes). Deterministic input, so the numbers compare across commits:
+``python bench/heartbeat_path.py [--rounds 10000] [--runs 5]``.
+
+On a loaded machine, count instructions instead of time: run ``--rounds 1 --runs 1`` and
+``--rounds 1001 --runs 1`` under ``valgrind --tool=callgrind`` (the real interpreter, not
+a shim; ``PYTHONHASHSEED=0``) and divide the difference of the totals by 1000 (both
+nodes' work per round).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from engine.core.membership import Membership
+from engine.realtime import quiet_garbage_collector
+from tests.core.sim import WALL0, Net
+
+KEEPALIVE_MS = 100
+LINKS = ("eth0", "eth1")
+
+
+def _settled_pair() -> tuple[Net, Membership, Membership]:
+    """Alpha and bravo past start-up (comm up, both active, deadtime bump over)."""
+    net = Net(keepalive=KEEPALIVE_MS, deadtime=500, warntime=300, initdead=1000)
+    net.start()
+    net.run_for(8.0)
+    quiet_garbage_collector()  # as the daemon does once it is up
+    return net, net.nodes["alpha"].core, net.nodes["bravo"].core
+
+
+def _wake_on_timer(core: Membership, now: float, wall: float) -> list[bytes]:
+    """What the shell does with the core when its timer fires."""
+    core.tick(now, wall)
+    core.drain_events()
+    out = core.drain_outbound()
+    core.own_links_sent(set(LINKS), now)
+    core.drain_events()
+    core.next_deadline()
+    return out
+
+
+def _wake_on_input(core: Membership, datagrams: list[bytes], now: float, wall: float) -> None:
+    """What the shell does with the core when the peer's copies arrive on every link."""
+    for data in datagrams:
+        for link in LINKS:
+            core.receive(data, link, now, wall)
+    if core.has_work():
+        core.drain_events()
+        core.drain_outbound()
+        core.next_deadline()
+    else:
+        core.drain_events()
+
+
+def run(rounds: int) -> tuple[float, float]:
+    """(µs per send wake-up, µs per receive wake-up) for bravo over ``rounds`` keepalives."""
+    net, alpha, bravo = _settled_pair()
+    now = net.now
+    clock = time.perf_counter
+    send_s = receive_s = 0.0
+    for _ in range(rounds):
+        now += KEEPALIVE_MS / 1000
+        wall = WALL0 + now
+        from_alpha = _wake_on_timer(alpha, now, wall)
+        started = clock()
+        from_bravo = _wake_on_timer(bravo, now, wall)
+        sent = clock()
+        _wake_on_input(bravo, from_alpha, now, wall)
+        received = clock()
+        _wake_on_input(alpha, from_bravo, now, wall)
+        send_s += sent - started
+        receive_s += received - sent
+    _check_alive(alpha, bravo)
+    return 1e6 * send_s / rounds, 1e6 * receive_s / rounds
+
+
+def _check_alive(*cores: Membership) -> None:
+    """The measurement is void if the pair fell apart (a bug, not a slow path)."""
+    for core in cores:
+        for peer in core.peers():
+            if peer.status != "active" or any(ln.status != "up" for ln in peer.links.values()):
+                raise RuntimeError(f"{core.me} sees {peer.name} {peer.status}: run is void")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run, print µs per send and per receive (min over runs) and their sum."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=10000, help="keepalives per run")
+    parser.add_argument("--runs", type=int, default=5, help="runs; the minimum is printed")
+    args = parser.parse_args(argv)
+    results = [run(args.rounds) for _ in range(args.runs)]
+    send = min(s for s, _ in results)
+    receive = min(r for _, r in results)
+    print(f"rounds {args.rounds} x runs {args.runs}, keepalive {KEEPALIVE_MS} ms, 2 links, sha1")
+    print(f"send (timer wake-up):    {send:7.1f} µs")
+    print(f"receive (both copies):   {receive:7.1f} µs")
+    print(f"per heartbeat:           {send + receive:7.1f} µs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
