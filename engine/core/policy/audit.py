@@ -20,6 +20,7 @@ class AuditMixin(PolicyJobs):
             "i_hold": hold_name(self._i_hold),
             "other_holds": hold_name(self._other_holds),
             "stable": self._is_stable(),
+            "unstable_because": self._unstable_reason(),
             "state": self._rstate.name.lower(),
             "standby": "none" if self._standby is StandbyState.NOT else self._standby.name.lower(),
             "groups": [self._group_view(g) for g in self._groups.values()],

@@ -14,6 +14,8 @@ from engine.core.policy_types import Hold, PolicyEvent, ResourceState, StandbySt
 
 logger = logging.getLogger(__name__)
 
+_SETTLED = (ResourceState.STABLE, ResourceState.SHUTDOWN, ResourceState.INIT)
+
 
 class PolicyBase(PolicyState):
     """Logging, timeline events and the set/stability questions of Heartbeat."""
@@ -53,18 +55,32 @@ class PolicyBase(PolicyState):
 
     def _is_stable(self) -> bool:
         """Heartbeat's ``hb_rsc_isstable`` (spec §7.5)."""
+        return not self._unstable_reason()
+
+    def _unstable_reason(self) -> str:
+        """Why we are not stable ("" when we are): shown in ``status --json`` and in the
+        log when a shutdown or an operator's request has to wait."""
+        busy = self._busy_reason()
         if not self._nice:
-            return not self._busy()
+            return busy
         if self._shutdown_wanted and self._rstate is ResourceState.INIT:
-            return True
-        return (
-            self._other_stable
-            and not self._takeover_in_progress
-            and self._standby is StandbyState.NOT
-            and self._standby_deadline is None
-            and not self._busy()
-            and self._rstate in (ResourceState.STABLE, ResourceState.SHUTDOWN, ResourceState.INIT)
-        )
+            return ""
+        reasons = [
+            (not self._other_stable, f"{self._peer or 'the peer'} has not reported stable"),
+            (self._takeover_in_progress, "a takeover is in progress"),
+            (self._standby is not StandbyState.NOT, f"standby in progress ({self._standby.name})"),
+            (self._standby_deadline is not None, "a standby is waiting for its answer"),
+            (bool(busy), busy),
+            (self._rstate not in _SETTLED, f"resources being negotiated ({self._rstate.name})"),
+        ]
+        return "; ".join(text for hit, text in reasons if hit)
+
+    def _busy_reason(self) -> str:
+        if self._inflight is not None or self._job is not None:
+            return f"resource work running ({self._job.name if self._job else 'an action'})"
+        if self._queue:
+            return f"resource work queued ({', '.join(j.name for j in self._queue)})"
+        return ""
 
     def _announce(self, why: str) -> None:
         if self._announced or not (self._local_done and self._foreign_done):

@@ -46,7 +46,7 @@ class ShutdownMixin(PolicyJobs):
                 self._shutdown_delay_logged = True
                 self._event(
                     "shutdown",
-                    "shutdown waits for the current resource activity",
+                    f"shutdown waits for the current resource activity: {self._unstable_reason()}",
                     level="WARN",
                     log="Shutdown delayed until current resource activity finishes.",
                 )

@@ -241,8 +241,8 @@ class StandbyMixin(PolicyJobs):
         if not (self._i_hold & Hold.FOREIGN) or not self._needs_failback or not self._auto:
             self._needs_failback = False
             return
-        if self._peer_status == "dead" or self._shutdown_in_progress:
-            return
+        if self._peer_status == "dead" or self._shutdown_in_progress or self._peer_leaving:
+            return  # nobody to hand them to (a leaving peer is not coming back as such)
         if (
             self._standby is not StandbyState.NOT
             or not self._other_stable

@@ -153,6 +153,8 @@ class PolicyState:
     _standby_deadline: float | None
     _standby_set: Hold
     _needs_failback: bool
+    _peer_leaving: bool
+    """The peer sent ``shutdone``: it is leaving, not a failback target until it restarts."""
     _failback_retry_at: float | None
     _rscrcvd_at: float | None
     _local_done: bool
@@ -251,6 +253,7 @@ class PolicyState:
         self._standby_deadline = None
         self._standby_set = Hold.ALL
         self._needs_failback = False
+        self._peer_leaving = False
         self._failback_retry_at = None
         self._rscrcvd_at = None
         self._local_done = False

@@ -37,6 +37,7 @@ class TakeoverMixin(PolicyJobs):
             self._peer_heard = True
         if status in ("init", "up"):
             self._peer_restarted = True
+            self._peer_leaving = False
             self._peer_fenced, self._peer_fence_note = False, ""
             self._stop_unconfirmed.pop(node, None)
         if old == "dead" and status == "active" and not self._peer_restarted:
@@ -77,6 +78,9 @@ class TakeoverMixin(PolicyJobs):
         if self._standby is not StandbyState.NOT or self._standby_deadline is not None:
             self._log("info", "Cancelling pending standby operation")
         self._standby, self._standby_deadline = StandbyState.NOT, None
+        # A dead peer is in no transition: waiting for it to report stable would hold
+        # our shutdown and every operator request for ever.
+        self._other_stable = True
         if self._shutdown_in_progress:
             return
         self._needs_failback = True
@@ -198,6 +202,7 @@ class TakeoverMixin(PolicyJobs):
         self._peer_has_resources = False
         self._other_holds = Hold.NONE
         self._other_stable = False
+        self._peer_leaving = True
         self._event(
             "takeover",
             f"{src} shut down gracefully and released its groups",
