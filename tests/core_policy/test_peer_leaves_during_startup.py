@@ -17,7 +17,8 @@ from tests.core_policy.harness import ALPHA_GROUP, Cluster
 def _bravo_alone_holds_alphas_group(c: Cluster) -> None:
     c.crash("alpha")
     c.comm_up("bravo")
-    c.nodes["bravo"].on_node_dead("alpha", "alpha declared dead: never heard within initdead", c.now)
+    reason = "alpha declared dead: never heard within initdead"
+    c.nodes["bravo"].on_node_dead("alpha", reason, c.now)
     c.run_actions()
     c.advance(c.now + 12)
     assert c.holder(ALPHA_GROUP) == ["bravo"]
