@@ -18,6 +18,13 @@ def main(argv: list[str]) -> int:
     from tests.soak.scenarios import HEADER, ScenarioResult
     from tests.soak.table import order, run_one
 
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
+    unknown = [name for name in argv if name not in order()]
+    if unknown:
+        print(f"unknown scenario(s): {' '.join(unknown)}; known: {' '.join(order())}")
+        return 2
     names = argv or order()
     rows: list[ScenarioResult] = []
     started = time.monotonic()
