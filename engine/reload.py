@@ -181,9 +181,7 @@ def _plan_hatui(old: ClusterConfig, new: ClusterConfig, refused: list[str]) -> C
     """hatui.conf keys not declared ``live`` (the STONITH knobs) keep their running
     values until a restart; the live ones (``monitor_*``) go through ``monitor``."""
     fixed = [key.name for key in known_keys() if not key.live]
-    changed = [
-        name for name in fixed if old.hatui.written([name]) != new.hatui.written([name])
-    ]
+    changed = [name for name in fixed if old.hatui.written([name]) != new.hatui.written([name])]
     if not changed:
         return new
     for name in changed:

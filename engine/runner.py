@@ -33,6 +33,7 @@ def normal_scheduling() -> None:
     except OSError:
         pass
 
+
 OUTPUT_LIMIT = 64 * 1024
 """Bytes of stdout and of stderr kept per run (the tail)."""
 

@@ -47,8 +47,7 @@ MONITOR_KEYS: tuple[Key, ...] = (
     Key(
         "monitor_interval",
         Kind.TIME,
-        "seconds between checks of every resource of the groups this node runs "
-        "(0 or absent: off)",
+        "seconds between checks of every resource of the groups this node runs (0 or absent: off)",
         "10",
         live=True,
         check=_interval_check,

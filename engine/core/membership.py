@@ -352,9 +352,7 @@ class Membership:
         return [
             n.name
             for n in self.peers()
-            if n.heard_status
-            and n.status != "dead"
-            and now - n.local_lastupdate < n.dead_ms / 1000
+            if n.heard_status and n.status != "dead" and now - n.local_lastupdate < n.dead_ms / 1000
         ]
 
     def send(self, msg: Message, now: float, wall: float) -> None:

@@ -56,9 +56,7 @@ def test_values_in_heartbeat_time_syntax(tmp_path: Path) -> None:
         ("monitor_interval 10", "cannot parse 'monitor_interval 10'"),
     ],
 )
-def test_bad_values_are_errors_with_file_and_line(
-    tmp_path: Path, line: str, message: str
-) -> None:
+def test_bad_values_are_errors_with_file_and_line(tmp_path: Path, line: str, message: str) -> None:
     (tmp_path / "hatui.conf").write_text(f"# monitoring\n{line}\n")
     _, issues = read_hatui_conf(tmp_path)
     [issue] = issues
