@@ -7,6 +7,7 @@ module calls in another, so each mixin can be read and checked on its own.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from engine.core.policy.state import _LEVELS, PolicyState
@@ -54,26 +55,34 @@ class PolicyBase(PolicyState):
         return self._job is not None or bool(self._queue) or self._inflight is not None
 
     def _is_stable(self) -> bool:
-        """Heartbeat's ``hb_rsc_isstable`` (spec §7.5)."""
-        return not self._unstable_reason()
+        """Heartbeat's ``hb_rsc_isstable`` (spec §7.5); stops at the first reason."""
+        return next(self._unstable_reasons(), None) is None
 
     def _unstable_reason(self) -> str:
         """Why we are not stable ("" when we are): shown in ``status --json`` and in the
         log when a shutdown or an operator's request has to wait."""
-        busy = self._busy_reason()
+        return "; ".join(self._unstable_reasons())
+
+    def _unstable_reasons(self) -> Iterator[str]:
+        """Each reason is formatted only when it holds (the audit asks on every tick)."""
         if not self._nice:
-            return busy
+            if busy := self._busy_reason():
+                yield busy
+            return
         if self._shutdown_wanted and self._rstate is ResourceState.INIT:
-            return ""
-        reasons = [
-            (not self._other_stable, f"{self._peer or 'the peer'} has not reported stable"),
-            (self._takeover_in_progress, "a takeover is in progress"),
-            (self._standby is not StandbyState.NOT, f"standby in progress ({self._standby.name})"),
-            (self._standby_deadline is not None, "a standby is waiting for its answer"),
-            (bool(busy), busy),
-            (self._rstate not in _SETTLED, f"resources being negotiated ({self._rstate.name})"),
-        ]
-        return "; ".join(text for hit, text in reasons if hit)
+            return
+        if not self._other_stable:
+            yield f"{self._peer or 'the peer'} has not reported stable"
+        if self._takeover_in_progress:
+            yield "a takeover is in progress"
+        if self._standby is not StandbyState.NOT:
+            yield f"standby in progress ({self._standby.name})"
+        if self._standby_deadline is not None:
+            yield "a standby is waiting for its answer"
+        if busy := self._busy_reason():
+            yield busy
+        if self._rstate not in _SETTLED:
+            yield f"resources being negotiated ({self._rstate.name})"
 
     def _busy_reason(self) -> str:
         if self._inflight is not None or self._job is not None:
