@@ -34,7 +34,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.lab import (
+from lab import (
     ArpCapture,
     Lab,
     VipSampler,
@@ -42,10 +42,10 @@ from tests.lab import (
     lab_unavailable_reason,
     wait_until,
 )
-from tests.lab.capture import wait_status_heartbeat
-from tests.lab.mixed import PROFILES, VIP, Kind, Member, MixedCluster
-from tests.lab.proccost import cpu_seconds, rss_mb
-from tests.lab.realhb import heartbeat_version, realhb_unavailable_reason
+from lab.capture import wait_status_heartbeat
+from lab.mixed import PROFILES, VIP, Kind, Member, MixedCluster
+from lab.proccost import cpu_seconds, rss_mb
+from lab.realhb import heartbeat_version, realhb_unavailable_reason
 
 KINDS: tuple[Kind, Kind] = ("heartbeat", "hatui")
 METRICS = (

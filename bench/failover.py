@@ -27,15 +27,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.lab import (
+from lab import (
     ArpCapture,
     Lab,
     engine_importable,
     lab_unavailable_reason,
     wait_until,
 )
-from tests.lab.cluster import Cluster, Timers, ucast_lines
-from tests.lab.hbweb import PORT, hbweb_script
+from lab.cluster import Cluster, Timers, ucast_lines
+from lab.hbweb import PORT, hbweb_script
 
 VIP = "10.99.0.10"
 TIMERS = Timers("200ms", "1", "600ms", "3")

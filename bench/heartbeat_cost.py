@@ -2,11 +2,11 @@
 
 Three nodes (alpha, bravo, charlie) in network namespaces, ``ucast`` on eth0 and
 ``bcast`` on eth1, no resources, byte-identical configuration for both implementations
-(``tests/lab/mixed.py``; the real daemon in its own mount/UTS namespaces,
-``tests/lab/realhb.py``). For keepalive 1 s and 200 ms, alternating the implementations
+(``lab/mixed.py``; the real daemon in its own mount/UTS namespaces,
+``lab/realhb.py``). For keepalive 1 s and 200 ms, alternating the implementations
 run by run: start the cluster, let it settle, then sample alpha's daemon processes (the
 engine; Heartbeat's six) over ``--seconds``: CPU from the scheduler's run time
-(``tests/lab/proccost.py``) and RSS. Prints median [min-max] per implementation and the
+(``lab/proccost.py``) and RSS. Prints median [min-max] per implementation and the
 ratio hatui/Heartbeat. The goal (issue 2): no more CPU than Heartbeat, RSS ≤ 40 MB.
 
 Needs root (namespaces) and the Debian ``heartbeat`` package for the reference column
@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.lab import Lab, engine_importable, lab_unavailable_reason
-from tests.lab.cluster import Timers
-from tests.lab.mixed import Kind, MixedCluster
-from tests.lab.proccost import cpu_seconds, rss_mb
-from tests.lab.realhb import realhb_unavailable_reason
+from lab import Lab, engine_importable, lab_unavailable_reason
+from lab.cluster import Timers
+from lab.mixed import Kind, MixedCluster
+from lab.proccost import cpu_seconds, rss_mb
+from lab.realhb import realhb_unavailable_reason
 
 NAMES = ("alpha", "bravo", "charlie")
 PROFILES = {

@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.core.membership import Membership
-from engine.realtime import quiet_garbage_collector
+from engine.shell.realtime import quiet_garbage_collector
 from tests.core.sim import WALL0, Net
 
 KEEPALIVE_MS = 100

@@ -27,10 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.lab import Lab, engine_importable, lab_unavailable_reason
-from tests.lab.cluster import Timers
-from tests.lab.mixed import PROFILES, Kind, MixedCluster
-from tests.lab.realhb import realhb_unavailable_reason
+from lab import Lab, engine_importable, lab_unavailable_reason
+from lab.cluster import Timers
+from lab.mixed import PROFILES, Kind, MixedCluster
+from lab.realhb import realhb_unavailable_reason
 
 EXTRA_PROFILES: dict[str, Timers] = {
     "50ms/250ms": Timers("50ms", "250ms", "150ms", "2"),

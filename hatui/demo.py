@@ -3,7 +3,7 @@
 Rules of this module: everything lives in one temporary directory; every process we
 start is remembered and stopped on exit (quit, Ctrl-C, exception: try/finally plus
 atexit). The engines are long-running daemons, so they are started with ``Popen`` in
-their own session rather than through ``engine.runner`` (which runs programs to
+their own session rather than through ``engine.process.runner`` (which runs programs to
 completion, and which ``hatui`` may not import anyway).
 """
 
@@ -186,7 +186,7 @@ class DemoCluster:
     def engine_argv(self, node: str) -> list[str]:
         """The command line of one demo engine."""
         return [
-            sys.executable, "-m", "engine.cli",
+            sys.executable, "-m", "engine.programs.haengine",
             "--config-dir", str(self.config_dir(node)),
             "--state-dir", str(self.state_dir(node)),
             "--node", node,

@@ -168,7 +168,7 @@ class Membership:
         return [n for n in self.nodes.values() if not n.is_self]
 
     def apply_config(self, config: ClusterConfig, auth: Authenticator, now: float) -> list[str]:
-        """Adopt a reloaded configuration that ``engine.reload`` already vetted.
+        """Adopt a reloaded configuration that ``engine.shell.reload`` already vetted.
 
         Timing and keys take effect at once; a node added to ``config.nodes`` gets
         initdead semantics (dead if not heard within initdead). Returns the added nodes.

@@ -7,7 +7,7 @@ works with only resource-agents installed; positional arguments are mapped exact
 the heartbeat wrappers in resource.d map them) and ``systemd:UNIT``. The built-in
 IPaddr/IPaddr2 (``native_ip``) takes the OCF agent's place only: a site's own
 ``resource.d/IPaddr2`` or ``init.d`` script still wins, as in Heartbeat. Every call goes
-through :func:`engine.runner.run_program` with a timeout. Heartbeat-style ``status`` is
+through :func:`engine.process.runner.run_program` with a timeout. Heartbeat-style ``status`` is
 judged by the text it prints, not by its exit code (spec §7.2).
 """
 
@@ -25,8 +25,8 @@ from pathlib import Path
 from engine.config.haresources import PARAM_NAME, SCRIPT_NAME, check_agent_form
 from engine.config.model import ClusterConfig, ResourceSpec
 from engine.errors import ResourceError
+from engine.process.runner import ProgramResult, run_program
 from engine.resources.model import ActionResult, ResourceState
-from engine.runner import ProgramResult, run_program
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.runner import run_program
+from engine.process.runner import run_program
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from engine.runner import ProgramResult
+from engine.process.runner import ProgramResult
 
 
 class ResourceState(StrEnum):

@@ -19,11 +19,11 @@ import os
 import shutil
 
 from engine.config.model import ResourceSpec
+from engine.process.runner import run_program
 from engine.resources.agents import Agent, AgentOptions, map_ipaddr_args
 from engine.resources.arp import send_gratuitous_arp
 from engine.resources.model import ActionResult, ResourceState
 from engine.resources.netlink import interface_has_address
-from engine.runner import run_program
 
 logger = logging.getLogger("engine.resources.agents")
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.runner import ProgramResult, run_program
+from engine.process.runner import ProgramResult, run_program
 
 S_OK = 0
 S_BADCONFIG = 1

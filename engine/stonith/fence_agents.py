@@ -11,7 +11,7 @@ import dataclasses
 import os
 import shutil
 
-from engine.runner import ProgramResult
+from engine.process.runner import ProgramResult
 from engine.stonith.base import (
     S_ACCESS,
     S_BADCONFIG,

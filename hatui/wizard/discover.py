@@ -1,7 +1,7 @@
 """What the machine offers the wizard: interfaces, serial ports, resource agents.
 
 Deviation, on purpose: the project runs external programs only through
-``engine/runner.py``, but ``hatui`` may not import the engine's internals (import
+``engine/process/runner.py``, but ``hatui`` may not import the engine's internals (import
 hygiene). The few read-only probes here (``ip -j addr``, ``systemctl list-unit-files``,
 ``ping``/``arping``) therefore use ``subprocess.run`` with a short timeout, never a
 shell, and every failure degrades to "not found" with a note.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.ctl import main, rsc_status
+from engine.programs.hactl import main, rsc_status
 from tests.control.conftest import STATUS_DOC, ServerThread, fork_as_nobody, reap
 
 
@@ -240,7 +240,7 @@ def test_rsc_status_rules() -> None:
 def test_status_human_shows_monitoring_briefly() -> None:
     import time
 
-    from engine.ctl import format_status
+    from engine.programs.hactl import format_status
 
     group = {
         "key": "IPaddr2::10.99.0.10/24/eth0",

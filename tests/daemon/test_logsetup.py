@@ -1,4 +1,4 @@
-"""engine.logsetup: Heartbeat's log-file lines (spec §10.1) and which file gets what."""
+"""engine.shell.logsetup: Heartbeat's log-file lines (spec §10.1) and which file gets what."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.config.model import LogConfig
-from engine.logsetup import NOTICE, HeartbeatFormatter, hb_log, setup_logging
+from engine.shell.logsetup import NOTICE, HeartbeatFormatter, hb_log, setup_logging
 
 CREATED = time.mktime((2026, 11, 25, 13, 5, 33, 0, 0, -1)) + 0.25
 """Nov 25 13:05:33.250 local time."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.state import GENERATION_FILE, next_generation
+from engine.shell.state import GENERATION_FILE, next_generation
 
 WALL = 1_795_611_933.0
 """The time of the first start on the observed cluster (its first generation was +1)."""

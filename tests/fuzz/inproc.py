@@ -12,7 +12,7 @@ from engine.core.membership import Membership
 from engine.protocol.auth import Authenticator
 from engine.protocol.codec import decode_datagram, encode_wire
 from engine.protocol.message import Message
-from tests.lab.fuzz import seed_packets
+from lab.fuzz import seed_packets
 
 FIXTURES = Path(__file__).resolve().parents[1] / "protocol" / "fixtures"
 NODES = ("alpha", "bravo")

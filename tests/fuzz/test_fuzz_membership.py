@@ -11,8 +11,8 @@ import resource
 
 from engine.core import events as ev
 from engine.core.sequence import MAX_MISSING
+from lab.fuzz import mutated_datagrams
 from tests.fuzz.inproc import WALL0, make_core, resigned_mutations
-from tests.lab.fuzz import mutated_datagrams
 
 FULL = os.environ.get("HATUI_SOAK") == "1"
 GARBAGE = 900_000 if FULL else 90_000

@@ -6,12 +6,12 @@ import json
 import random
 from pathlib import Path
 
-from engine.badpackets import BadPacketLog
 from engine.core import events as ev
 from engine.core.membership import HEARS_FIELD, Membership
 from engine.protocol.auth import Authenticator
 from engine.protocol.codec import decode_datagram
-from engine.state import load_peer_generations, save_peer_generations
+from engine.shell.badpackets import BadPacketLog
+from engine.shell.state import load_peer_generations, save_peer_generations
 from tests.core.sim import KEY, Net, make_config
 
 

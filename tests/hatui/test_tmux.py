@@ -65,7 +65,7 @@ def test_demo_console_shows_cluster_and_quits_cleanly(session: Path) -> None:
     shown = wait_screen("2/2 nodes up")
     assert "demo-db" in shown
     assert "Standby" in shown  # footer
-    marker = f"engine.cli --config-dir {session}/hatui-demo-"
+    marker = f"engine.programs.haengine --config-dir {session}/hatui-demo-"
     assert engine_pids(marker), "the demo engines are not running"
     tmux("send-keys", "-t", "demo", "?")
     wait_screen("Heartbeat operator console")

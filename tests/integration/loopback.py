@@ -48,7 +48,7 @@ class Node:
         argv = [
             sys.executable,
             "-m",
-            "engine.cli",
+            "engine.programs.haengine",
             "--config-dir",
             str(self.config_dir),
             "--state-dir",
@@ -66,7 +66,14 @@ class Node:
         )
 
     def ctl(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
-        argv = [sys.executable, "-m", "engine.ctl", "--state-dir", str(self.state_dir), *args]
+        argv = [
+            sys.executable,
+            "-m",
+            "engine.programs.hactl",
+            "--state-dir",
+            str(self.state_dir),
+            *args,
+        ]
         return subprocess.run(
             argv, cwd=ROOT, capture_output=True, text=True, check=check, timeout=20
         )

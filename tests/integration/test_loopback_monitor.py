@@ -94,7 +94,7 @@ def test_a_monitor_line_left_in_ha_cf_refuses_the_start(cluster: Cluster) -> Non
     with hacf.open("a") as out:
         out.write("monitor_interval 1\n")
     line = len(hacf.read_text().splitlines())
-    argv = [sys.executable, "-m", "engine.cli", "--config-dir", str(alpha.config_dir),
+    argv = [sys.executable, "-m", "engine.programs.haengine", "--config-dir", str(alpha.config_dir),
             "--state-dir", str(alpha.state_dir), "--node", "alpha"]  # fmt: skip
     done = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert done.returncode == 6, done  # LSB "not configured", like any other config error

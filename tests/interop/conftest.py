@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterator, Mapping
 
 import pytest
 
-from tests.lab import Lab, engine_importable, lab_unavailable_reason
-from tests.lab.cluster import Timers
-from tests.lab.mixed import PROFILES, Kind, MixedCluster
-from tests.lab.realhb import realhb_unavailable_reason
+from lab import Lab, engine_importable, lab_unavailable_reason
+from lab.cluster import Timers
+from lab.mixed import PROFILES, Kind, MixedCluster
+from lab.realhb import realhb_unavailable_reason
 
 MixedFactory = Callable[..., MixedCluster]
 

@@ -14,9 +14,9 @@ from typing import TypeVar
 
 import pytest
 
+from lab.mixed import AUTHS, MEDIA, Kind, MixedCluster
+from lab.netns import wait_until
 from tests.interop.conftest import MixedFactory
-from tests.lab.mixed import AUTHS, MEDIA, Kind, MixedCluster
-from tests.lab.netns import wait_until
 
 T = TypeVar("T")
 

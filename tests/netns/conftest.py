@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
-from tests.lab import Lab, engine_importable, lab_unavailable_reason
+from lab import Lab, engine_importable, lab_unavailable_reason
 
 LabFactory = Callable[..., Lab]
 
@@ -28,7 +28,7 @@ def lab_available() -> None:
 
 @pytest.fixture(scope="session")
 def engine_available(lab_available: None) -> None:
-    """Fail (never skip) when ``python -m engine.cli --help`` does not work: a broken
+    """Fail (never skip) when ``python -m engine.programs.haengine --help`` does not work: a broken
     engine is a regression, not a missing prerequisite."""
     reason = engine_importable()
     if reason is not None:

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from tests.lab import ArpCapture, Lab, VipSampler, wait_until
-from tests.lab.cluster import Cluster, Timers, ucast_lines
-from tests.lab.hbweb import PORT, hbweb_script, service_events
+from lab import ArpCapture, Lab, VipSampler, wait_until
+from lab.cluster import Cluster, Timers, ucast_lines
+from lab.hbweb import PORT, hbweb_script, service_events
 from tests.netns.conftest import LabFactory
 
 VIP = "10.99.0.10"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lab import (
+from lab import (
     ArpCapture,
     Lab,
     LabUnavailable,
@@ -22,8 +22,8 @@ from tests.lab import (
     wait_until,
     write_config,
 )
-from tests.lab.fuzz import mutated_datagrams
-from tests.lab.netns import list_namespaces, run
+from lab.fuzz import mutated_datagrams
+from lab.netns import list_namespaces, run
 from tests.netns.conftest import LabFactory
 
 UDP_ECHO = (

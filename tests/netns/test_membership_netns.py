@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from tests.lab import Lab, node_state, nodes_by_name, wait_until
-from tests.lab.cluster import Cluster, Timers, ucast_lines
-from tests.lab.fuzz import mutated_datagrams
+from lab import Lab, node_state, nodes_by_name, wait_until
+from lab.cluster import Cluster, Timers, ucast_lines
+from lab.fuzz import mutated_datagrams
 
 NAMES = ("alpha", "bravo", "charlie")
 SECOND_LINK = {"bcast": "bcast eth1", "mcast": "mcast eth1 239.0.0.1 694 1 0"}

@@ -19,8 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.lab import wait_until
-from tests.lab.hbweb import service_events
+from lab import wait_until
+from lab.hbweb import service_events
 from tests.netns.conftest import LabFactory
 from tests.netns.test_failover_netns import ACQUIRE_TIMEOUT, Pair, _start_pair
 

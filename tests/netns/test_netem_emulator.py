@@ -21,12 +21,12 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.lab import Lab, LabUnsupported, lab_unavailable_reason
-from tests.lab.netemu import NetemSpec
-from tests.lab.netemu_run import queue_length
-from tests.lab.netns import run
-from tests.lab.nsutil import socket_in_netns
-from tests.lab.shaping import EmulatedShaper, emulate
+from lab import Lab, LabUnsupported, lab_unavailable_reason
+from lab.netemu import NetemSpec
+from lab.netemu_run import queue_length
+from lab.netns import run
+from lab.nsutil import socket_in_netns
+from lab.shaping import EmulatedShaper, emulate
 
 PORT = 7100
 

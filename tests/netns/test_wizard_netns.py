@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from tests.lab import node_state, wait_until
-from tests.lab.engine import REPO_ROOT, EngineUnavailable
+from lab import node_state, wait_until
+from lab.engine import REPO_ROOT, EngineUnavailable
 from tests.netns.conftest import LabFactory
 from tests.wizard.helpers import KEY
 

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from engine.core.ipfail import MIN_GIVEUP_DELAY
+from lab import wait_until
+from lab.cluster import Cluster, Timers, ucast_lines
+from lab.netns import CLIENT_ADDRESS, run
 from tests.integration.loopback import RESOURCE_SCRIPT
-from tests.lab import wait_until
-from tests.lab.cluster import Cluster, Timers, ucast_lines
-from tests.lab.netns import CLIENT_ADDRESS, run
 from tests.netns.conftest import LabFactory, engine_available, lab_available, make_lab
 
 __all__ = ["engine_available", "lab_available", "make_lab"]

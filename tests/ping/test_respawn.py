@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.children import MAX_FAST_DEATHS, ChildManager
 from engine.config.model import ChildSpec, SourceRef
+from engine.process.children import MAX_FAST_DEATHS, ChildManager
 
 
 def script(tmp: Path, body: str) -> str:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from engine.config import load_config
 from engine.config.model import ClusterConfig
-from engine.reload import WATCHED_FILES, ConfigReloader, load_and_plan, plan_reload
-from tests.lab.engine import write_config
+from engine.shell.reload import WATCHED_FILES, ConfigReloader, load_and_plan, plan_reload
+from lab.engine import write_config
 
 GROUP = "alpha 10.99.0.10/24/eth0\n"
 

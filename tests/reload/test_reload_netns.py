@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.lab import Lab, engine_importable, lab_unavailable_reason, wait_until
-from tests.lab.engine import EngineHandle, node_state, write_config
+from lab import Lab, engine_importable, lab_unavailable_reason, wait_until
+from lab.engine import EngineHandle, node_state, write_config
 
 pytestmark = pytest.mark.netns
 KEY1 = "reload-key-one-0123456789"

@@ -201,7 +201,7 @@ async def test_environment_reaches_the_script(lab: LsbLab) -> None:
 
 
 async def test_output_lands_in_debug_log(lab: LsbLab, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="engine.runner")
+    caplog.set_level(logging.DEBUG, logger="engine.process.runner")
     await lab.resolver()(spec("lsbtest::web")).start()
     assert "lsbtest[stdout]: Starting web: OK" in [r.getMessage() for r in caplog.records]
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from engine.config.model import AuthConfig, ClusterConfig, LogConfig, Timing
+from engine.process.runner import run_program
 from engine.resources.agents import (
     AgentOptions,
     HeartbeatScript,
@@ -20,7 +21,6 @@ from engine.resources.agents import (
     script_environment,
 )
 from engine.resources.model import ResourceState
-from engine.runner import run_program
 from tests.resources.lab import SCRIPTS, spec
 from tests.resources.netns import addresses, veth_namespace
 

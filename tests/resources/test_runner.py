@@ -1,4 +1,4 @@
-"""engine.runner: capture, exit codes, timeouts that kill the whole group."""
+"""engine.process.runner: capture, exit codes, timeouts that kill the whole group."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.runner import OUTPUT_LIMIT, ProgramResult, log_program_result, run_program
+from engine.process.runner import OUTPUT_LIMIT, ProgramResult, log_program_result, run_program
 
 
 def _is_gone(pid: int) -> bool:
@@ -150,6 +150,6 @@ def test_log_helper_writes_one_debug_line_per_output_line(
 
 
 async def test_run_program_logs_output_at_debug(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.DEBUG, logger="engine.runner"):
+    with caplog.at_level(logging.DEBUG, logger="engine.process.runner"):
         await run_program(["sh", "-c", "echo visible"], timeout=5)
     assert "sh[stdout]: visible" in [r.getMessage() for r in caplog.records]

@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab.cluster import Cluster, Timers, ucast_lines
+from lab.netns import Lab
 from tests.integration.loopback import RESOURCE_SCRIPT
-from tests.lab.cluster import Cluster, Timers, ucast_lines
-from tests.lab.netns import Lab
 
 _PTY_LINE = re.compile(rb"PTY is (\S+)")
 _bridges = itertools.count(1)

@@ -15,9 +15,9 @@ import pytest
 
 from engine.transport.serial import line_capacity
 from hatui.viewmodel import link_rows
-from tests.lab import wait_until
-from tests.lab.cluster import Cluster, Timers
-from tests.lab.engine import link_state, node_state
+from lab import wait_until
+from lab.cluster import Cluster, Timers
+from lab.engine import link_state, node_state
 from tests.netns.conftest import LabFactory, engine_available, lab_available, make_lab
 from tests.serial.ptys import (
     PtyBridge,

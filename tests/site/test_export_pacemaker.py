@@ -12,9 +12,9 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from engine.ctl import main as hactl
 from engine.export import export_pacemaker
 from engine.export.stonith import split_parameters
+from engine.programs.hactl import main as hactl
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"
@@ -234,7 +234,7 @@ def test_bad_input_gets_a_clear_message(tmp_path: Path, capsys: pytest.CaptureFi
 def test_hactl_export_writes_to_stdout(tmp_path: Path) -> None:
     web = copy_example("web", tmp_path)
     out = subprocess.run(
-        [sys.executable, "-m", "engine.ctl", "export", "pacemaker", "--format", "crm",
+        [sys.executable, "-m", "engine.programs.hactl", "export", "pacemaker", "--format", "crm",
          "--config-dir", str(web)],
         cwd=ROOT, capture_output=True, text=True, timeout=30,
     )  # fmt: skip

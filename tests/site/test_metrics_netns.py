@@ -14,9 +14,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.lab import Lab, engine_importable, lab_unavailable_reason, wait_until
-from tests.lab.cluster import Cluster, Timers, ucast_lines
-from tests.lab.nsutil import socket_in_netns
+from lab import Lab, engine_importable, lab_unavailable_reason, wait_until
+from lab.cluster import Cluster, Timers, ucast_lines
+from lab.nsutil import socket_in_netns
 from tests.site.metrics_text import parse_samples, sample_keys
 
 pytestmark = pytest.mark.netns

@@ -1,5 +1,5 @@
-"""engine/metrics.py without processes: address parsing, recording, rendering, serving;
-engine/sdnotify.py against a real datagram socket."""
+"""engine/shell/metrics.py without processes: address parsing, recording, rendering, serving;
+engine/shell/sdnotify.py against a real datagram socket."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from engine import sdnotify
-from engine.cli import main as haengine
-from engine.metrics import EngineStats, MetricsServer, parse_listen_address, render
+from engine.programs.haengine import main as haengine
+from engine.shell.metrics import EngineStats, MetricsServer, parse_listen_address, render
 
 STATUS: dict[str, Any] = {
     "node": "bravo",

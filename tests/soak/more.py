@@ -19,17 +19,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.lab import audits
-from tests.lab.cluster import Timers, ucast_lines
-from tests.lab.engine import REPO_ROOT, write_config
-from tests.lab.faults import cpu_starved, frozen
-from tests.lab.fuzz import mutated_datagrams
-from tests.lab.hbweb import PORT as WEB_PORT
-from tests.lab.hbweb import hbweb_script, service_events
-from tests.lab.netns import CLIENT_ADDRESS, Lab, LabUnsupported, Sample, wait_until
-from tests.lab.powerswitch import PORT as SWITCH_PORT
-from tests.lab.powerswitch import PowerSwitch
-from tests.lab.realhb import heartbeat_version, realhb_unavailable_reason
+from lab import audits
+from lab.cluster import Timers, ucast_lines
+from lab.engine import REPO_ROOT, write_config
+from lab.faults import cpu_starved, frozen
+from lab.fuzz import mutated_datagrams
+from lab.hbweb import PORT as WEB_PORT
+from lab.hbweb import hbweb_script, service_events
+from lab.netns import CLIENT_ADDRESS, Lab, LabUnsupported, Sample, wait_until
+from lab.powerswitch import PORT as SWITCH_PORT
+from lab.powerswitch import PowerSwitch
+from lab.realhb import heartbeat_version, realhb_unavailable_reason
 from tests.soak.scenarios import (
     FULL,
     HARESOURCES,
@@ -313,7 +313,7 @@ def _is_engine(pid: int) -> bool:
     """An engine process (the node's services, e.g. the web server, may run too)."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as fh:
-            return b"engine.cli" in fh.read()
+            return b"engine.programs.haengine" in fh.read()
     except OSError:
         return False
 
@@ -530,7 +530,7 @@ def s19_delay_beyond_deadtime() -> ScenarioResult:
     within 2 x initdead. The power cycle takes the emulator down with alpha, as a
     reboot loses a netem qdisc on the node's interface.
     """
-    from tests.lab.faults import netem
+    from lab.faults import netem
 
     result = ScenarioResult("19 delay 3s > deadtime")
     initdead = Timers.seconds(TIMERS.initdead)
@@ -964,7 +964,7 @@ def s41_authkeys_modes() -> ScenarioResult:
             _restore(keyfile, good)
             damage()
             proc = run.lab.nodes["alpha"].exec(
-                [sys.executable, "-m", "engine.cli", "--config-dir", str(config_dir),
+                [sys.executable, "-m", "engine.programs.haengine", "--config-dir", str(config_dir),
                  "--state-dir", str(state_dir), "--node", "alpha"],
                 check=False, timeout=20,
             )  # fmt: skip
@@ -1120,7 +1120,7 @@ def s48_config_validation() -> ScenarioResult:
                          haresources="alpha NoSuchAgent::x::y ::\n"
                          if label == "bad haresources" else HARESOURCES)  # fmt: skip
             proc = lab.nodes["alpha"].exec(
-                [sys.executable, "-m", "engine.cli", "--config-dir", str(config_dir),
+                [sys.executable, "-m", "engine.programs.haengine", "--config-dir", str(config_dir),
                  "--state-dir", str(state_dir), "--node", "alpha", "--check-config"],
                 check=False, timeout=30,
             )  # fmt: skip

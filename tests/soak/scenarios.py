@@ -18,13 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from engine.core.membership import SEND_JITTER
-from tests.lab import audits
-from tests.lab.capture import UdpCapture
-from tests.lab.cluster import Cluster, Timers, ucast_lines
-from tests.lab.faults import frozen, netem, skewed_environment
-from tests.lab.fuzz import mutated_datagrams
-from tests.lab.netns import Lab, LabUnsupported, Sample, VipSampler, wait_until
-from tests.lab.shaping import Shaping
+from lab import audits
+from lab.capture import UdpCapture
+from lab.cluster import Cluster, Timers, ucast_lines
+from lab.faults import frozen, netem, skewed_environment
+from lab.fuzz import mutated_datagrams
+from lab.netns import Lab, LabUnsupported, Sample, VipSampler, wait_until
+from lab.shaping import Shaping
 from tests.soak.wire import send_lag
 
 VIP = "10.99.0.10"
@@ -572,4 +572,4 @@ SCENARIOS: dict[str, Callable[[], ScenarioResult]] = {
     "s47": s47_flood,
 }
 FAST = ("s01", "s10", "s23", "s47")
-_ = threading  # the sampler runs on a thread (tests.lab.netns)
+_ = threading  # the sampler runs on a thread (lab.netns)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from tests.lab.netns import LabUnsupported
+from lab.netns import LabUnsupported
 from tests.soak import more, scenarios
 from tests.soak.scenarios import ScenarioResult
 

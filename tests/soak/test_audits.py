@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.lab import audits
-from tests.lab.netns import Sample
+from lab import audits
+from lab.netns import Sample
 
 GOOD = [Sample(0.0, frozenset()), Sample(0.02, frozenset({"alpha"}))]
 DUAL = [*GOOD, Sample(0.04, frozenset({"alpha", "bravo"}))]

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.lab import engine_importable, lab_unavailable_reason
-from tests.lab.faults import faketime_library
+from lab import engine_importable, lab_unavailable_reason
+from lab.faults import faketime_library
 from tests.soak import scenarios, table
 from tests.soak.scenarios import ScenarioResult
 

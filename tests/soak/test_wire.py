@@ -8,7 +8,7 @@ import struct
 
 from engine.protocol.codec import decode_datagram, encode_netstring_body
 from engine.protocol.message import Message
-from tests.lab.capture import UdpDatagram, parse_udp
+from lab.capture import UdpDatagram, parse_udp
 from tests.soak.wire import (
     ACK_FIXTURE,
     STATUS_FIXTURE,

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 from engine.protocol.codec import decode_datagram, encode_netstring_body
 from engine.protocol.message import Message
-from tests.lab.capture import UdpCapture, UdpDatagram
-from tests.lab.cluster import Timers
-from tests.lab.engine import REPO_ROOT
-from tests.lab.mixed import MixedCluster
-from tests.lab.netns import Lab
+from lab.capture import UdpCapture, UdpDatagram
+from lab.cluster import Timers
+from lab.engine import REPO_ROOT
+from lab.mixed import MixedCluster
+from lab.netns import Lab
 
 FIXTURES = REPO_ROOT / "tests" / "protocol" / "fixtures"
 STATUS_FIXTURE = FIXTURES / "killmaster-slow-0001-status.bin"

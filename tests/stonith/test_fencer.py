@@ -148,7 +148,7 @@ def test_list_has_every_stonith_dash_l_type(config_dir: Path) -> None:
 
 @needs_glue
 def test_hactl_stonith_list(capsys: pytest.CaptureFixture[str]) -> None:
-    from engine.ctl import main
+    from engine.programs.hactl import main
 
     assert main(["stonith", "--list"]) == 0
     out = capsys.readouterr().out

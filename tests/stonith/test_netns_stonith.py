@@ -1,6 +1,6 @@
 """STONITH acceptance on real engines in network namespaces (root only).
 
-Two nodes, heartbeat on eth0+eth1, a power switch (tests/lab/powerswitch.py) on a third
+Two nodes, heartbeat on eth0+eth1, a power switch (lab/powerswitch.py) on a third
 network driven by ``external/labswitch``; group ``alpha IPaddr2::10.99.0.10/24/eth0
 hbweb``. A sampler records every 20 ms who holds the VIP. ``HATUI_DEATHMATCH_REPS``
 sets the repetitions of the symmetric-cut test: 5 by default (one takes ~11.5 s, most of
@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.lab import Lab, VipSampler, engine_importable, lab_unavailable_reason, wait_until
-from tests.lab.cluster import Cluster, Timers, ucast_lines
-from tests.lab.hbweb import PORT, hbweb_script
-from tests.lab.powerswitch import PORT as SWITCH_PORT
-from tests.lab.powerswitch import PowerSwitch
+from lab import Lab, VipSampler, engine_importable, lab_unavailable_reason, wait_until
+from lab.cluster import Cluster, Timers, ucast_lines
+from lab.hbweb import PORT, hbweb_script
+from lab.powerswitch import PORT as SWITCH_PORT
+from lab.powerswitch import PowerSwitch
 from tests.stonith.conftest import SCRIPTS
 
 VIP = "10.99.0.10"

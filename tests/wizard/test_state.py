@@ -30,8 +30,8 @@ def good_state() -> WizardState:
 
 
 def check_config(folder: Path, node: str = "alpha") -> subprocess.CompletedProcess[str]:
-    argv = [sys.executable, "-m", "engine.cli", "--check-config", "--config-dir", str(folder),
-            "--node", node]  # fmt: skip
+    argv = [sys.executable, "-m", "engine.programs.haengine", "--check-config",
+            "--config-dir", str(folder), "--node", node]  # fmt: skip
     return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=60)
 
 

@@ -2,7 +2,7 @@
 
 ``PolicyState`` declares each attribute once, with its meaning, so that the concern
 mixins of ``ResourcePolicy`` (docs: ``engine/core/policy/__init__.py``) can share them
-the way ``engine/daemon.py`` shares the Engine's attributes with its mixins.
+the way ``engine/shell/daemon.py`` shares the Engine's attributes with its mixins.
 """
 
 from __future__ import annotations

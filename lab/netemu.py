@@ -1,7 +1,7 @@
 """What netem would do to each packet: the spec, the random decisions, the bit flips.
 
 Pure code (no sockets, ``now`` and the random generator passed in), used by the NFQUEUE
-runner ``tests.lab.netemu_run`` on kernels without the netem qdisc. It follows netem's
+runner ``lab.netemu_run`` on kernels without the netem qdisc. It follows netem's
 documented behaviour (tc-netem(8)) for the kinds the lab uses:
 
 * ``delay TIME [JITTER [CORR%]]``: each packet waits ``TIME`` ± a uniform ``JITTER``

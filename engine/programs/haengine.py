@@ -17,8 +17,8 @@ from engine import HEARTBEAT_VERSION, __version__
 from engine.config import format_report, load_config
 from engine.config.model import ClusterConfig, Severity
 from engine.control.client import default_socket_path
-from engine.logsetup import hb_log, setup_logging
-from engine.metrics import parse_listen_address
+from engine.shell.logsetup import hb_log, setup_logging
+from engine.shell.metrics import parse_listen_address
 
 logger = logging.getLogger("heartbeat")
 
@@ -131,7 +131,7 @@ def _log_startup(config: ClusterConfig, issues: list[object]) -> None:
 
 
 async def _run(args: argparse.Namespace, config: ClusterConfig, issues: list[object]) -> int:
-    from engine.daemon import Engine
+    from engine.shell.daemon import Engine
 
     ring = setup_logging(config.log, config.node_name, stderr=not args.quiet, debug=args.debug)
     _log_startup(config, issues)

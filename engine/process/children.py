@@ -2,7 +2,7 @@
 
 Started at comm-up in configuration order as ``sh -c "exec <cmd>"`` (own process group,
 stdio on /dev/null, as the configured user when we are root) through
-``engine.runner.spawn_child``. On exit Heartbeat logs why, then restarts the child
+``engine.process.runner.spawn_child``. On exit Heartbeat logs why, then restarts the child
 unless it exited with code 100 ("do not respawn") or died young too often: more than
 ``MAX_FAST_DEATHS`` consecutive deaths each within ``FAST_DEATH_WINDOW`` seconds of its
 start mean "respawning too fast" and the child stays down. On shutdown children are
@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.config.model import ChildSpec
-from engine.runner import spawn_child, stop_child
+from engine.process.runner import spawn_child, stop_child
 
 logger = logging.getLogger("heartbeat")
 

@@ -1,6 +1,6 @@
 """Shape one direction of a lab link: the netem qdisc if the kernel has it, else an emulator.
 
-The emulator (``tests.lab.netemu_run``) is a process in the node's namespace behind an
+The emulator (``lab.netemu_run``) is a process in the node's namespace behind an
 NFQUEUE rule on that interface: the ``postrouting`` hook matched by ``oifname`` for
 egress, ``input`` matched by ``iifname`` for ingress (the switch namespace only bridges
 frames, which skip the inet hooks). The rule is ``nft ... queue`` when the kernel has
@@ -30,11 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from tests.lab.engine import REPO_ROOT
-from tests.lab.netemu import NetemSpec
-from tests.lab.netemu_run import INJECT_MAC, INJECT_MARK
-from tests.lab.netns import NAMESPACE_PATTERN, Lab, LabUnsupported, Node, _open_prefixes, run
-from tests.lab.nsutil import socket_in_netns
+from lab.engine import REPO_ROOT
+from lab.netemu import NetemSpec
+from lab.netemu_run import INJECT_MAC, INJECT_MARK
+from lab.netns import NAMESPACE_PATTERN, Lab, LabUnsupported, Node, _open_prefixes, run
+from lab.nsutil import socket_in_netns
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ class EmulatedShaper(Shaper):
             raise
 
     def _spawn(self) -> None:
-        argv = [sys.executable, "-m", "tests.lab.netemu_run", "--queue", str(self.queue),
+        argv = [sys.executable, "-m", "lab.netemu_run", "--queue", str(self.queue),
                 "--spec", self.spec, "--direction", self.direction, "--dev", self.dev]  # fmt: skip
         if self.seed is not None:
             argv += ["--seed", str(self.seed)]

@@ -23,10 +23,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from engine import sdnotify
-from engine.badpackets import BadPacketLog
-from engine.children import ChildManager
-from engine.commands import EngineCommands
 from engine.config.model import ChildSpec, ClusterConfig, MediumKind
 from engine.control.server import ControlServer
 from engine.core import events as ev
@@ -34,14 +30,23 @@ from engine.core.linkplan import plan_links
 from engine.core.membership import Membership
 from engine.core.policy import ResourcePolicy
 from engine.core.policy_types import MonitorCheck, PolicyEvent
-from engine.logsetup import RingHandler, hb_log
-from engine.metrics import EngineStats, MetricsServer, render
+from engine.process.children import ChildManager
 from engine.protocol.auth import Authenticator
-from engine.realtime import make_realtime, quiet_garbage_collector
-from engine.reload import ConfigReloader, apply_groups, load_and_plan
 from engine.resources.actions import ActionWorker
-from engine.state import load_peer_generations, next_generation, node_uuid, save_peer_generations
-from engine.statusdoc import EngineStatus
+from engine.shell import sdnotify
+from engine.shell.badpackets import BadPacketLog
+from engine.shell.commands import EngineCommands
+from engine.shell.logsetup import RingHandler, hb_log
+from engine.shell.metrics import EngineStats, MetricsServer, render
+from engine.shell.realtime import make_realtime, quiet_garbage_collector
+from engine.shell.reload import ConfigReloader, apply_groups, load_and_plan
+from engine.shell.state import (
+    load_peer_generations,
+    next_generation,
+    node_uuid,
+    save_peer_generations,
+)
+from engine.shell.statusdoc import EngineStatus
 from engine.stonith.fencer import Fencer
 from engine.transport.base import Link
 from engine.transport.ping import make_ping_links
@@ -558,7 +563,7 @@ class Engine(EngineStatus, EngineCommands):
         self.control.publish("status", self.status())
 
     def scrape_metrics(self) -> str:
-        """The Prometheus text of ``--metrics`` (engine/metrics.py)."""
+        """The Prometheus text of ``--metrics`` (engine/shell/metrics.py)."""
         return render(self.status(), self.stats)
 
 

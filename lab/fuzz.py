@@ -10,7 +10,7 @@ import random
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.lab.engine import REPO_ROOT
+from lab.engine import REPO_ROOT
 
 FIXTURE_DIRS = (
     REPO_ROOT / "tests" / "protocol" / "fixtures",

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.lab.netns import Lab, Sample
+from lab.netns import Lab, Sample
 
 BAD_NEWS = re.compile(r"\b(ERROR|CRIT|CRITICAL|Traceback)\b")
 GLOBAL_ALLOW = (

@@ -30,7 +30,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from tests.lab.netns import Lab, Node, run, wait_until
+from lab.netns import Lab, Node, run, wait_until
 
 logger = logging.getLogger(__name__)
 

@@ -32,11 +32,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tests.lab.nsutil import AddressWatcher, socket_in_netns
+from lab.nsutil import AddressWatcher, socket_in_netns
 
 if TYPE_CHECKING:
-    from tests.lab.engine import EngineHandle
-    from tests.lab.shaping import Shaper
+    from lab.engine import EngineHandle
+    from lab.shaping import Shaper
 
 logger = logging.getLogger(__name__)
 
@@ -483,12 +483,12 @@ class Lab:
         """Shape the node's egress on ``ifname`` (``"loss 10%"``, ``"delay 300ms"``...).
 
         The netem qdisc when the kernel has it, else the NFQUEUE emulator
-        (``tests.lab.shaping``); replaces earlier shaping of that interface.
+        (``lab.shaping``); replaces earlier shaping of that interface.
 
         Raises:
             LabUnsupported: neither is usable (the message says why).
         """
-        from tests.lab.shaping import start_shaper
+        from lab.shaping import start_shaper
 
         self.netem_clear(node, ifname)
         target = self.node(node)
@@ -645,8 +645,8 @@ class Lab:
         state_dir: Path,
         extra_args: Sequence[str] = (),
     ) -> EngineHandle:
-        """Start ``python -m engine.cli`` inside the node; it is killed at teardown."""
-        from tests.lab.engine import EngineHandle
+        """Start ``haengine`` inside the node; it is killed at teardown."""
+        from lab.engine import EngineHandle
 
         handle = EngineHandle.launch(self.node(node), config_dir, state_dir, extra_args)
         self.engines.append(handle)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.lab.capture import ArpCapture, ArpPacket
-from tests.lab.engine import (
+from lab.capture import ArpCapture, ArpPacket
+from lab.engine import (
     DEFAULT_KEY,
     EngineHandle,
     EngineRequestFailed,
@@ -16,7 +16,7 @@ from tests.lab.engine import (
     parse_log_time,
     write_config,
 )
-from tests.lab.netns import (
+from lab.netns import (
     CLIENT_ADDRESS,
     HttpReply,
     Lab,

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import ClassVar, Self
 
-from tests.lab.nsutil import socket_in_netns
+from lab.nsutil import socket_in_netns
 
 ETH_P_ARP = 0x0806
 _ARP = struct.Struct("!HHBBH6s4s6s4s")

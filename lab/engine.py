@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.lab.netns import Node
+from lab.netns import Node
 
 logger = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_KEY = "hblab-test-key-0123456789"
 
 _SYSLOG_TIME = re.compile(r"^([A-Z][a-z]{2}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2})(\.\d+)?\b")
@@ -179,7 +179,7 @@ def link_state(status: dict[str, Any], node: str, link: str) -> str | None:
 
 
 class EngineHandle:
-    """One running ``engine.cli`` process inside a lab node."""
+    """One running ``engine.programs.haengine`` process inside a lab node."""
 
     def __init__(
         self, node: Node, config_dir: Path, state_dir: Path, proc: subprocess.Popen[bytes]
@@ -198,7 +198,7 @@ class EngineHandle:
         """Start the engine in ``node``; stdout/stderr go to ``STATE_DIR/engine.out``."""
         state_dir.mkdir(parents=True, exist_ok=True)
         argv = [
-            sys.executable, "-m", "engine.cli",
+            sys.executable, "-m", "engine.programs.haengine",
             "--config-dir", str(config_dir),
             "--state-dir", str(state_dir),
             "--node", node.name,
@@ -265,10 +265,17 @@ class EngineHandle:
             return None
 
     def hactl(self, *args: str, timeout: float = 15.0) -> subprocess.CompletedProcess[str]:
-        """Run the real ``python -m engine.ctl --state-dir DIR ARGS...`` from the root namespace."""
+        """Run the real ``hactl --state-dir DIR ARGS...`` from the root namespace."""
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-        argv = [sys.executable, "-m", "engine.ctl", "--state-dir", str(self.state_dir), *args]
+        argv = [
+            sys.executable,
+            "-m",
+            "engine.programs.hactl",
+            "--state-dir",
+            str(self.state_dir),
+            *args,
+        ]
         return subprocess.run(
             argv, capture_output=True, text=True, timeout=timeout, cwd=REPO_ROOT, env=env
         )
@@ -346,17 +353,15 @@ def _read_reply(sock: socket.socket, request_id: int) -> dict[str, Any]:
 
 
 def engine_importable() -> str | None:
-    """Return why ``python -m engine.cli`` cannot run yet, or None when ``--help`` works."""
-    if not (REPO_ROOT / "engine" / "cli.py").exists():
-        return "engine/cli.py does not exist yet"
+    """Return why ``haengine`` cannot run yet, or None when its ``--help`` works."""
+    if not (REPO_ROOT / "engine" / "programs" / "haengine.py").exists():
+        return "engine/programs/haengine.py does not exist yet"
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO_ROOT)
     proc = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "--help"],
+        [sys.executable, "-m", "engine.programs.haengine", "--help"],
         capture_output=True, text=True, timeout=30, cwd=REPO_ROOT, env=env,
     )  # fmt: skip
     if proc.returncode != 0:
-        return (
-            f"`python -m engine.cli --help` failed: {(proc.stderr or proc.stdout).strip()[-500:]}"
-        )
+        return f"`haengine --help` failed: {(proc.stderr or proc.stdout).strip()[-500:]}"
     return None

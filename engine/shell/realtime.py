@@ -3,7 +3,7 @@
 Heartbeat's MCP runs SCHED_FIFO with ``mlockall`` (spec §2.4 ``realtime``/``rtprio``).
 Our loop sleeps between events, so a realtime priority only makes it run first when it
 has work, never spin. Children (resource scripts) are put back to normal scheduling by
-``engine.runner``. Failures are logged, not fatal (containers often forbid both).
+``engine.process.runner``. Failures are logged, not fatal (containers often forbid both).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ the VIP too), replies ``OK``, then after ``off_time`` seconds restores the node'
 addresses and links (the node "boots" with nothing running). ``status`` → ``OK``;
 ``hosts`` → the node names. Every reset is appended to ``resets.log`` as ``NODE TIME``.
 
-Run as ``python -m tests.lab.powerswitch CONFIG.json`` inside the switch namespace; the
+Run as ``python -m lab.powerswitch CONFIG.json`` inside the switch namespace; the
 :class:`PowerSwitch` helper does that and plugs it into one lab network.
 """
 
@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.lab.engine import REPO_ROOT
-from tests.lab.netns import Lab, kill_namespace_processes, run, wait_until
+from lab.engine import REPO_ROOT
+from lab.netns import Lab, kill_namespace_processes, run, wait_until
 
 PORT = 7070
 
@@ -82,7 +82,7 @@ class PowerSwitch:
         path = self.workdir / "config.json"
         path.write_text(json.dumps(config))
         argv = ["ip", "netns", "exec", self.namespace, sys.executable]
-        argv += ["-m", "tests.lab.powerswitch", str(path)]
+        argv += ["-m", "lab.powerswitch", str(path)]
         with (self.workdir / "service.out").open("ab") as out:
             self.proc = subprocess.Popen(argv, cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT)
         wait_until(self._answers, 10, 0.05, "power switch answering")

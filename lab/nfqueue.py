@@ -1,6 +1,6 @@
 """NFQUEUE spoken directly over netfilter netlink: bind a queue, read packets, give verdicts.
 
-The lab's network emulator (``tests.lab.netemu``) holds each queued packet until its
+The lab's network emulator (``lab.netemu``) holds each queued packet until its
 time has come, then accepts it (optionally with a replacement payload) or drops it. The
 kernel lets verdicts come in any order and at any later time, which is how delay and
 reordering work; ``NFQA_PAYLOAD`` in a verdict replaces the packet, which is how

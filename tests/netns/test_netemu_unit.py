@@ -9,8 +9,8 @@ import struct
 
 import pytest
 
-from tests.lab import nfqueue
-from tests.lab.netemu import Emulator, NetemSpec, flip_bit, udp_checksum
+from lab import nfqueue
+from lab.netemu import Emulator, NetemSpec, flip_bit, udp_checksum
 
 
 def udp_packet(payload: bytes, checksum: bool = True) -> bytes:

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from tests.lab.cluster import Timers, ucast_lines
-from tests.lab.engine import DEFAULT_KEY, EngineHandle, node_state, write_config
-from tests.lab.hbweb import PORT, hbweb_script
-from tests.lab.netns import Lab, VipSampler, wait_until
-from tests.lab.realhb import RealNode
+from lab.cluster import Timers, ucast_lines
+from lab.engine import DEFAULT_KEY, EngineHandle, node_state, write_config
+from lab.hbweb import PORT, hbweb_script
+from lab.netns import Lab, VipSampler, wait_until
+from lab.realhb import RealNode
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ class RealMember(Member):
 
 
 class HatuiMember(Member):
-    """A node run by our engine (``python -m engine.cli``)."""
+    """A node run by our engine (``python -m engine.programs.haengine``)."""
 
     kind: Kind = "hatui"
 

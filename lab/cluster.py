@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.lab.engine import EngineHandle, link_state, node_state, write_config
-from tests.lab.netns import Lab, wait_until
+from lab.engine import EngineHandle, link_state, node_state, write_config
+from lab.netns import Lab, wait_until
 
 
 class EngineDied(AssertionError):

@@ -1,11 +1,11 @@
 """The network emulator process: one NFQUEUE, one direction of one link.
 
-Started by ``tests.lab.shaping`` inside a node's namespace::
+Started by ``lab.shaping`` inside a node's namespace::
 
-    ip netns exec NS python -m tests.lab.netemu_run --queue N --spec "delay 300ms 200ms"
+    ip netns exec NS python -m lab.netemu_run --queue N --spec "delay 300ms 200ms"
 
 It binds the queue, prints one JSON line (``{"ready": ...}``), then holds every queued
-packet until the time :class:`tests.lab.netemu.Emulator` gave it and issues its verdict
+packet until the time :class:`lab.netemu.Emulator` gave it and issues its verdict
 (accept, possibly with a corrupted payload, or drop). Duplicates are injected by the
 process itself: on egress through a raw IP socket whose packets carry
 ``INJECT_MARK`` (the firewall rule skips them), on ingress as Ethernet frames written
@@ -33,8 +33,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from tests.lab.netemu import Emulator, NetemSpec, Release
-from tests.lab.nfqueue import NF_ACCEPT, NF_DROP, NfQueue, QueuedPacket
+from lab.netemu import Emulator, NetemSpec, Release
+from lab.nfqueue import NF_ACCEPT, NF_DROP, NfQueue, QueuedPacket
 
 INJECT_MARK = 0x6E65746D
 """Firewall mark of egress duplicates ("netm"): the queue rule lets them pass."""

@@ -16,8 +16,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.lab.netns import Lab, LabUnsupported, kill_namespace_processes, run
-from tests.lab.shaping import Shaping, shaped
+from lab.netns import Lab, LabUnsupported, kill_namespace_processes, run
+from lab.shaping import Shaping, shaped
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def netem(
     ``egress`` shapes what the node sends; ``ingress`` what it receives (the netem qdisc
     on the switch-side veth, or the emulator on the node's input hook); ``both`` does
     both. Uses the netem qdisc when the kernel has it, else the NFQUEUE emulator
-    (``tests.lab.shaping``) for every kind; the yielded :class:`Shaping` holds the
+    (``lab.shaping``) for every kind; the yielded :class:`Shaping` holds the
     emulator's counters once the block has ended.
 
     Raises:

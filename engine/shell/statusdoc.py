@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 from engine import __version__
 
 if TYPE_CHECKING:
-    from engine.children import ChildManager
     from engine.config.model import ClusterConfig
     from engine.control.server import ControlServer
     from engine.core.membership import Membership
     from engine.core.policy import ResourcePolicy
-    from engine.metrics import EngineStats
+    from engine.process.children import ChildManager
     from engine.resources.actions import ActionWorker
+    from engine.shell.metrics import EngineStats
     from engine.stonith.fencer import Fencer
     from engine.transport.base import Link
 

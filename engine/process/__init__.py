@@ -1,0 +1,1 @@
+"""Running external programs: one-shot (timeouts, kill, captured output) and respawned children."""

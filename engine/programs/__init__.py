@@ -1,0 +1,1 @@
+"""The programs' entry points: haengine (the daemon) and hactl (the admin client)."""
