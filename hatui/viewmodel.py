@@ -24,6 +24,7 @@ STATE_GLYPHS: dict[str, str] = {
     "running": "●",
     "active": "●",
     "up": "●",
+    "up (unconfirmed)": "◐",
     "stopped": "○",
     "starting": "◐",
     "stopping": "◑",
@@ -242,10 +243,20 @@ def _is_up(status: str) -> bool:
     return status.lower() in {"up", "active", "init"}
 
 
+def node_status(node: Mapping[str, Any]) -> str:
+    """A node's status word; ``up (unconfirmed)`` while its packets have not shown that
+    it hears us since our restart (``confirmed`` false: they may be replays)."""
+    status = str(node.get("status", "?"))
+    if node.get("confirmed") is False and status == "up":
+        return "up (unconfirmed)"
+    return status
+
+
 def node_counts(doc: StatusDoc) -> tuple[int, int]:
-    """(nodes up, normal nodes in total); ping nodes are not cluster members."""
+    """(nodes up, normal nodes in total); ping nodes are not cluster members; a node
+    not confirmed yet is not up."""
     normal = [n for n in _nodes(doc) if str(n.get("type", "normal")) == "normal"]
-    up = sum(1 for n in normal if _is_up(str(n.get("status", ""))))
+    up = sum(1 for n in normal if _is_up(node_status(n)))
     return up, len(normal)
 
 
@@ -600,7 +611,7 @@ def link_rows(doc: StatusDoc, now: float, received_at: float) -> list[LinkRow]:
         if str(node.get("type", "normal")) == "ping":
             pings.append(ping_row(node, now, received_at))
             continue
-        node_state = state_label(str(node.get("status", "?")))
+        node_state = state_label(node_status(node))
         if node.get("self"):
             rows.append(_node_row(name, node_state, "local"))
             continue

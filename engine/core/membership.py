@@ -21,6 +21,14 @@ from typing import Any
 
 from engine.config.model import ClusterConfig
 from engine.core import events as ev
+from engine.core.freshness import (
+    ECHO_FIELD,
+    PROBE_STATUSES,
+    PROOF_WORDS,
+    format_echo,
+    named_seq,
+    seq_base,
+)
 from engine.core.linkplan import plan_links
 from engine.core.peers import LinkState, NodeState
 from engine.core.sequence import SeqResult, Verdict
@@ -93,7 +101,8 @@ class Membership:
         self._load_average = load_average
         self._events: list[ev.Event] = []
         self._outbound: list[bytes] = []
-        self._seq = 0
+        self._seq = seq_base(generation)
+        """Our last sequence number; unique across our runs (engine/core/freshness.py)."""
         self._history: OrderedDict[int, bytes] = OrderedDict()
         self._resent_at: dict[int, float] = {}
         self.status = "init"
@@ -117,6 +126,8 @@ class Membership:
         for name, generation in (peer_generations or {}).items():
             if name in self.nodes and name != self.me:
                 self.nodes[name].track.generation = generation
+        for node in self.peers():
+            node.fresh.require(self._seq + 1, node.track.generation, now)
 
     # ----------------------------------------------------------------- setup
 
@@ -187,6 +198,7 @@ class Membership:
                 ack_trigger=self._rng.randrange(10),
             )
             node.links = {link: LinkState(link) for link in self._link_names()}
+            node.fresh.require(self._seq + 1, 0, now)
             self.nodes[name] = node
             added.append(name)
         return added
@@ -302,6 +314,12 @@ class Membership:
                 f"{node.name} declared dead after {silent_ms} ms without heartbeats "
                 f"on {', '.join(links) or 'any link'} (deadtime {node.dead_ms} ms)"
             )
+        elif node.fresh.held:
+            reason = (
+                f"{node.name} declared dead: none of its {node.fresh.held} packet(s) showed "
+                f"within initdead {self.config.timing.initdead_ms} ms that it hears us "
+                "(sent before our start, or replayed)"
+            )
         else:
             reason = (
                 f"{node.name} declared dead: never heard within initdead "
@@ -315,6 +333,9 @@ class Membership:
         node.track.missing.clear()
         self._unheard_since.pop(node.name, None)
         self.one_way.pop(node.name, None)
+        if node.kind == "normal":
+            # Its packets count again only once they show it heard us after this moment.
+            node.fresh.require(self._seq + 1, node.track.generation, now)
         self.counters["deaths"] += 1
         self._events.append(ev.NodeDead(node.name, reason, silent_ms, links))
         self._events.append(ev.NodeStatusChanged(node.name, old, "dead"))
@@ -334,6 +355,12 @@ class Membership:
         return dt
 
     def _send_status(self, now: float, wall: float) -> None:
+        early = self._rng.uniform(0.0, SEND_JITTER)
+        self._next_status = now + self.config.timing.keepalive_ms * (1 - early) / 1000
+        self.send(self._status_message(now), now, wall)
+
+    def _status_message(self, now: float) -> Message:
+        """Heartbeat's status fields, then ours (which real Heartbeat ignores)."""
         msg = Message.of(
             ("t", "status"),
             ("st", self.status),
@@ -343,9 +370,8 @@ class Membership:
         # " " when we hear nobody, as Heartbeat's own empty ``delnodelist``: absent means
         # an old peer that does not report what it hears.
         msg.set(HEARS_FIELD, " ".join(self._heard_peers(now)) or " ")
-        early = self._rng.uniform(0.0, SEND_JITTER)
-        self._next_status = now + self.config.timing.keepalive_ms * (1 - early) / 1000
-        self.send(msg, now, wall)
+        msg.set(ECHO_FIELD, format_echo(self._echo_seqs()))
+        return msg
 
     def _heard_peers(self, now: float) -> list[str]:
         """Peers whose status heartbeats reach us within their deadtime."""
@@ -354,6 +380,10 @@ class Membership:
             for n in self.peers()
             if n.heard_status and n.status != "dead" and now - n.local_lastupdate < n.dead_ms / 1000
         ]
+
+    def _echo_seqs(self) -> dict[str, int]:
+        """Each peer's highest sequence number that reached us (its freshness proof)."""
+        return {n.name: n.track.last_seq for n in self.peers() if n.track.last_seq is not None}
 
     def send(self, msg: Message, now: float, wall: float) -> None:
         """Stamp control fields, process our own copy (loopback), queue for the wire."""
@@ -447,7 +477,8 @@ class Membership:
         elif node.track.last_seq != seq:
             return False
         self.counters["duplicates"] += 1
-        self._refresh_link(node, link, is_status, now)
+        if node.fresh.confirmed:
+            self._refresh_link(node, link, is_status, now)
         return True
 
     def _remember_recent(
@@ -492,7 +523,6 @@ class Membership:
         result = self._classify(msg, mtype, seq, node, where, now)
         if result is None:
             return
-        node.anypacketsyet = True
         if node.uuid is None:
             node.uuid = msg.get_bytes("srcuuid")
         if result.verdict is Verdict.DROP:
@@ -500,6 +530,12 @@ class Membership:
             # partition): no effect, counted so that replays show in status --json.
             self.counters["stale"] += 1
             return
+        proven_now = not node.fresh.confirmed
+        if proven_now and not self._proves_fresh(node, msg, mtype, now):
+            if result.verdict is Verdict.KEEP:
+                self._hold(node, msg, mtype, seq, ts, now, wall)
+            return
+        node.anypacketsyet = True
         if link is not None:
             self._refresh_link(node, link, mtype in ("status", "NS_st"), now)
         if result.verdict is Verdict.DUPLICATE:
@@ -508,7 +544,8 @@ class Membership:
             # Not ping replies: they come on their own medium only, and every ping of
             # the same second carries the same bytes (same ts); each one is news.
             self._remember_recent(data, node, seq, mtype == "status", now)
-        self._after_keep(node, result, msg, now)
+        if not proven_now:  # on confirmation, _confirm said what changed meanwhile
+            self._after_keep(node, result, msg, now)
         if self._for_us(msg):
             self._dispatch(node, msg, mtype, seq, ts, now, wall)
             self._maybe_ack(node, seq, result, now, wall)
@@ -566,6 +603,87 @@ class Membership:
         if result.healed:
             self._events.append(ev.PartitionHealed(node.name))
             self.counters["partitions_healed"] += 1
+
+    # ------------------------------------------------------------- freshness
+
+    def _proves_fresh(self, node: NodeState, msg: Message, mtype: str, now: float) -> bool:
+        """Whether ``msg`` shows that ``node`` heard us since it had to (then confirm it).
+
+        A peer whose heartbeats can neither echo (no ``hearseq``) nor ACK (no flow
+        control: no ``protocol`` field, or flow control is off in the cluster) cannot
+        prove anything: it is trusted as Heartbeat trusts every peer, and we say so.
+        """
+        named = named_seq(msg, mtype, self.me)
+        if named is not None and named[0] != "echo" and not self._for_us(msg):
+            named = None  # an ACK or rexmit for another node names *its* numbers
+        if named is not None and node.fresh.proves(named, self._seq):
+            self._confirm(node, named[0], named[1], mtype, now)
+            return True
+        cannot_ack = "protocol" not in msg or not self._flow_control
+        if mtype == "status" and ECHO_FIELD not in msg and cannot_ack:
+            self._confirm(node, "unverifiable", 0, mtype, now)
+            return True
+        return False
+
+    def _hold(
+        self, node: NodeState, msg: Message, mtype: str, seq: int, ts: int, now: float, wall: float
+    ) -> None:
+        """A packet from a peer that has not proven freshness: it changes no liveness and
+        reaches no handler. Its status is kept (what it claims), a ``reqnodes`` is answered
+        (that changes nothing here), and a peer that does not echo gets ten heartbeats
+        at once so that its next ACK names one of them."""
+        fresh = node.fresh
+        fresh.held += 1
+        self.counters["unconfirmed"] += 1
+        if fresh.held == 1:
+            text = (
+                f"node {node.name}: its packets do not show yet that it hears us "
+                f"(sent before our start or replayed?); it counts as up (unconfirmed) "
+                "until one names a sequence number of ours"
+            )
+            self._events.append(ev.LogEvent("info", text))
+        if mtype == "status":
+            fresh.hold_status(msg, seq, ts)
+            fresh.echoes = ECHO_FIELD in msg
+            if not fresh.echoes and not fresh.probed:
+                fresh.probed = True
+                for _ in range(PROBE_STATUSES):
+                    self._send_status(now, wall)
+        elif mtype == "reqnodes" and self._for_us(msg):
+            self._on_reqnodes(node, now, wall)
+        elif mtype == "NS_nak_rexmit" and self._for_us(msg):
+            self._on_nak(node, msg)
+
+    def _confirm(self, node: NodeState, how: str, seq: int, mtype: str, now: float) -> None:
+        """``node`` proved freshness: say so, then what changed while we waited (a restart,
+        a healed partition) and the status it claimed meanwhile."""
+        fresh = node.fresh
+        pending = fresh.pending
+        since = "our start" if fresh.floor == seq_base(self.generation) + 1 else "its death"
+        fresh.confirm(how, seq)
+        if how == "unverifiable":
+            reason = (
+                f"{node.name} neither echoes our sequence numbers nor ACKs them: its "
+                "packets are trusted without proof, as Heartbeat does (a replay after our "
+                "restart is not detected for it)"
+            )
+            self.counters["unverifiable"] += 1
+            self._events.append(ev.LogEvent("WARN", reason))
+        else:
+            reason = f"{PROOF_WORDS[how]} our seq {seq:x}, sent since {since}"
+        self._events.append(ev.NodeConfirmed(node.name, how, seq, reason))
+        generation, known = node.track.generation, fresh.known_generation
+        fresh.known_generation = generation
+        if known and generation > known:
+            self._events.append(ev.NodeRestarted(node.name, known, generation))
+            node.rmt_ts = 0
+            node.status_seqno = 0
+            node.heard_status = False
+        elif known and generation == known and node.status == "dead":
+            self._events.append(ev.PartitionHealed(node.name))
+            self.counters["partitions_healed"] += 1
+        if pending is not None and mtype != "status":
+            self._on_status(node, *pending, now)
 
     def _for_us(self, msg: Message) -> bool:
         destuuid = msg.get_bytes("destuuid")
@@ -699,7 +817,7 @@ class Membership:
         candidates = [
             n.name
             for n in self.peers()
-            if n.status != "dead" and n.name not in self._reqnodes_tried
+            if n.status != "dead" and n.fresh.confirmed and n.name not in self._reqnodes_tried
         ]
         if not candidates:
             if self._reqnodes_tried and any(n.status != "dead" for n in self.peers()):
