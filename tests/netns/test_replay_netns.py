@@ -1,6 +1,8 @@
 """Replay after our restart, on real processes (issue 15 part 2).
 
-alpha + bravo, ucast eth0, ``bravo IPaddr2::10.99.0.20/24/eth0 hbweb``. bravo's heartbeats
+alpha + bravo, ucast eth0, ``bravo IPaddr2::10.99.0.20/24/eth0 hbweb``, authkeys
+``aes256gcm`` (hatui-only clusters encrypt: nothing readable is captured, and replayed
+sealed datagrams decrypt fine, so freshness must still be proven). bravo's heartbeats
 are captured on alpha's interface; then alpha's engine is restarted and:
 
 * with bravo alive, the time from bravo's first heartbeat after alpha's start to bravo
@@ -35,6 +37,7 @@ TIMERS = Timers(keepalive="200ms", deadtime="1", warntime="600ms", initdead="3")
 INITDEAD = 3.0
 ACQUIRE_TIMEOUT = 30.0
 POLL = 0.01
+AUTH = ("aes256gcm", "lab-aes-secret-0123456789abcdef0123")
 
 
 @dataclass
@@ -67,6 +70,7 @@ def pair(engine_available: None) -> Iterator[Pair]:
             TIMERS,
             haresources=HARESOURCES,
             scripts={"hbweb": hbweb_script()},
+            auth=AUTH,
         )
         cluster.start_all()
         cluster.wait_all_active(timeout=15)
@@ -118,6 +122,9 @@ def test_a_formation_after_restart_costs_at_most_about_one_keepalive(pair: Pair)
 def test_b_replayed_dead_peer_is_declared_dead_at_initdead_and_taken_over(pair: Pair) -> None:
     captured = _bravo_heartbeats(pair.lab, 4.0)
     assert len(captured) >= 15
+    for datagram in captured:  # encrypted: no Heartbeat frame, no name, no status word
+        assert datagram.payload.startswith(b"hAE\x01"), datagram.payload[:16]
+        assert b"bravo" not in datagram.payload and b"status" not in datagram.payload
     pair.lab.kill_node("bravo")
     alpha_ip = pair.lab.node("alpha").address(0)
     with Replayer(pair.lab, alpha_ip, captured) as replay:
