@@ -190,3 +190,24 @@ def test_unknown_method_hint_names_the_encrypting_methods() -> None:
     _, issues = parse_authkeys_text("auth 1\n1 aes128ctr key\n", "authkeys")
     assert issues[0].message == "Invalid authtype [aes128ctr]"
     assert "aes256gcm / chacha20poly1305" in issues[0].hint
+
+
+def test_check_config_says_an_encrypting_method_is_hatui_only(tmp_path: Path) -> None:
+    """``haengine --check-config`` prints the note with its file:line (exit 0: usable)."""
+    import subprocess
+    import sys
+
+    from tests.config.conftest import write_config
+
+    folder = write_config(
+        tmp_path / "ha.d", authkeys="auth 2\n2 chacha20poly1305 0123456789abcdef0123456789abcdef\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine.programs.haengine", "--check-config",
+         "--config-dir", str(folder), "--node", "alpha"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"{folder / 'authkeys'}:2" in proc.stdout
+    assert "Key 2 uses chacha20poly1305: every datagram is encrypted" in proc.stdout
+    assert "only hatui nodes can be members" in proc.stdout
