@@ -29,16 +29,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     failed = [o for o in outcomes if not o.passed]
+    refused = 0
     for outcome in failed:
-        if args.update:
+        if not args.update:
+            sys.stdout.write(outcome.diff())
+            continue
+        try:
             runner.update(outcome)
             print(f"updated {outcome.scenario.name}")
-        else:
+        except ScenarioError as exc:
+            refused += 1
             sys.stdout.write(outcome.diff())
+            print(f"error: {exc}", file=sys.stderr)
     took = time.monotonic() - started
     verb = "updated" if args.update else "differ"
-    print(f"{len(outcomes)} scenarios, {len(failed)} {verb}, {took:.1f} s", file=sys.stderr)
-    return 1 if failed and not args.update else 0
+    count = len(failed) - refused
+    print(f"{len(outcomes)} scenarios, {count} {verb}, {took:.1f} s", file=sys.stderr)
+    return 1 if (failed and not args.update) or refused else 0
 
 
 if __name__ == "__main__":
