@@ -85,6 +85,18 @@ def formed(**kw: object) -> Net:
     return net
 
 
+def bravo_captured_then_killed(settle: float, seconds: float) -> tuple[Net, list[bytes]]:
+    """A formed pair ``settle`` s on; bravo's datagrams of the next ``seconds``; then
+    bravo dies (its captured traffic is what an attacker plays back)."""
+    net = formed()
+    net.run_for(settle)
+    net.wire.clear()
+    net.run_for(seconds)
+    captured = [d for s, d in net.wire if s == "bravo"]
+    net.nodes["bravo"].alive = False
+    return net, captured
+
+
 def confirmations(node: SimNode) -> list[ev.NodeConfirmed]:
     return [e for e in node.events if isinstance(e, ev.NodeConfirmed)]
 
@@ -128,16 +140,10 @@ def test_replayed_dead_peer_is_never_active_and_dies_at_initdead() -> None:
     """Capture bravo, restart alpha, kill bravo, play its packets back at keepalive pace:
     alpha shows bravo ``up`` (unconfirmed), never ``active``, and declares it dead once
     its own initdead has passed; the replay goes on changing nothing."""
-    net = formed()
-    net.run_for(4.0)
-    net.wire.clear()
-    net.run_for(60 * KEEPALIVE)
-    captured = [d for s, d in net.wire if s == "bravo"]
-    net.nodes["bravo"].alive = False
+    net, captured = bravo_captured_then_killed(4.0, 60 * KEEPALIVE)
     alpha = restart(net, "alpha")
     start = net.now
     shown_states: set[str] = set()
-    changed: list[ev.Event] = []
     for data in captured:
         for link in ("eth0", "eth1"):
             alpha.core.receive(data, link, net.now, net.wall())
@@ -171,12 +177,7 @@ def test_replayed_dead_peer_is_never_active_and_dies_at_initdead() -> None:
 def test_packets_captured_in_this_run_do_not_revive_a_dead_peer() -> None:
     """After we declare bravo dead, its packets from before its death (which echo our
     *earlier* numbers) prove nothing: confirmation needs a number sent after the death."""
-    net = formed()
-    net.run_for(6.0)
-    net.wire.clear()
-    net.run_for(10 * KEEPALIVE)
-    captured = [d for s, d in net.wire if s == "bravo"]
-    net.nodes["bravo"].alive = False
+    net, captured = bravo_captured_then_killed(6.0, 10 * KEEPALIVE)
     net.run_for(1.5)
     alpha = net.nodes["alpha"]
     assert alpha.core.nodes["bravo"].status == "dead"

@@ -14,14 +14,13 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from engine.config.model import AuthConfig, AuthKey, SourceRef
-from engine.core import events as ev
 from engine.core.membership import Membership
 from engine.core.sequence import MAX_MISSING
 from engine.protocol import aead
 from engine.protocol.auth import Authenticator
 from engine.protocol.codec import decode_datagram, encode_wire
 from lab.fuzz import mutated_datagrams
-from tests.fuzz.inproc import WALL0, make_core, resigned_mutations
+from tests.fuzz.inproc import WALL0, feed_alone, flood_pair, make_core, resigned_mutations
 
 FULL = os.environ.get("HATUI_SOAK") == "1"
 COUNT = 400_000 if FULL else 40_000
@@ -60,18 +59,7 @@ def test_garbage_and_damaged_sealed_datagrams_change_nothing() -> None:
     alpha.start(now, WALL0 + now)
     bravo.start(now, WALL0 + now)
     sample = bravo.drain_outbound()[-1]  # a genuine sealed status, to damage
-    deaths: list[ev.Event] = []
-    for index, data in enumerate(hostile(sample, COUNT, seed=1515)):
-        now += 1 / 20_000
-        alpha.receive(data, "eth0", now, WALL0 + now)
-        if index % 50 == 0:
-            for core, other in ((alpha, bravo), (bravo, alpha)):
-                if core.next_deadline() <= now:
-                    core.tick(now, WALL0 + now)
-                for out in core.drain_outbound():
-                    other.receive(out, "eth0", now, WALL0 + now)
-            deaths += [e for e in alpha.drain_events() if isinstance(e, ev.NodeDead)]
-            bravo.drain_events()
+    deaths = flood_pair(alpha, bravo, hostile(sample, COUNT, seed=1515))
     assert not deaths, deaths
     assert alpha.nodes["bravo"].status == "active"
     assert sum(alpha.rejected.values()) > COUNT * 0.9
@@ -83,20 +71,17 @@ def test_sealed_hostile_fields_never_raise_and_state_stays_bounded() -> None:
     now = 1000.0
     core.start(now, WALL0 + now)
     sealing = Authenticator(AES)
-    rng = random.Random(6)
-    for signed in resigned_mutations(COUNT // 8, seed=1516):
-        msg = decode_datagram(signed, None)
-        msg.remove("auth")
-        try:
-            data = encode_wire(msg, sealing)
-        except Exception:  # the encoder refuses some values; that is fine
-            continue
-        now += rng.random() / 100
-        core.receive(data, rng.choice(["eth0", "eth9"]), now, WALL0 + now)
-        if core.next_deadline() <= now:
-            core.tick(now, WALL0 + now)
-        core.drain_events()
-        core.drain_outbound()
+
+    def sealed() -> Iterator[bytes]:
+        for signed in resigned_mutations(COUNT // 8, seed=1516):
+            msg = decode_datagram(signed, None)
+            msg.remove("auth")
+            try:
+                yield encode_wire(msg, sealing)
+            except Exception:  # the encoder refuses some values; that is fine
+                continue
+
+    feed_alone(core, sealed(), seed=6)
     assert set(core.nodes) == {"alpha", "bravo"}
     for node in core.nodes.values():
         assert len(node.track.missing) <= MAX_MISSING
