@@ -520,11 +520,16 @@ class Membership:
             self._reject("bad_ping", f"{mtype} for ping node {node.name} on link {where}", where)
             return
         seq = _seq_of(mtype, msg)
+        known_run = (node.track.generation, node.track.last_seq)
         result = self._classify(msg, mtype, seq, node, where, now)
         if result is None:
             return
         if node.uuid is None:
             node.uuid = msg.get_bytes("srcuuid")
+        if self._first_of_a_run(node, seq, result, known_run):
+            # It needs our echo to count us alive (after its start): give it at once
+            # instead of at our next keepalive.
+            self._send_status(now, wall)
         if result.verdict is Verdict.DROP:
             # Authentic but stale (an old packet replayed, or a heartbeat from before a
             # partition): no effect, counted so that replays show in status --json.
@@ -549,6 +554,19 @@ class Membership:
         if self._for_us(msg):
             self._dispatch(node, msg, mtype, seq, ts, now, wall)
             self._maybe_ack(node, seq, result, now, wall)
+
+    @staticmethod
+    def _first_of_a_run(
+        node: NodeState, seq: int, result: SeqResult, known_run: tuple[int, int | None]
+    ) -> bool:
+        """The first numbered message of a peer's run (its start, or its first since we
+        started or declared it dead)."""
+        if seq == UNNUMBERED or node.is_self or node.kind != "normal":
+            return False
+        if result.verdict is not Verdict.KEEP:
+            return False
+        generation, last_seq = known_run
+        return last_seq is None or node.track.generation != generation
 
     def _classify(
         self, msg: Message, mtype: str, seq: int, node: NodeState, where: str, now: float

@@ -49,6 +49,7 @@ def restart(
     name: str,
     core_class: type[Membership] = Membership,
     deliver_first: list[bytes] | None = None,
+    flush: bool = True,
 ) -> SimNode:
     """Replace ``name`` by a fresh run: next generation, peers' generations remembered;
     ``deliver_first`` arrive right after its start, before anything else moves."""
@@ -69,7 +70,8 @@ def restart(
     for data in deliver_first or []:
         for link in net.links:
             core.receive(data, link, net.now, net.wall())
-    net.flush()
+    if flush:
+        net.flush()
     return node
 
 
@@ -201,15 +203,37 @@ def test_formation_after_our_restart_costs_at_most_one_keepalive(phase: float) -
     net = formed()
     net.run_for(3.0 + phase * KEEPALIVE)
     in_flight = [d for s, d in net.wire if s == "bravo"][-1]
-    alpha = restart(net, "alpha", deliver_first=[in_flight])
+    alpha = restart(net, "alpha", deliver_first=[in_flight], flush=False)
     start = net.now
     assert shown(alpha, "bravo")["status"] == "up"
-    assert not confirmations(alpha)
+    assert not alpha.core.nodes["bravo"].fresh.confirmed
+    net.flush()
     while net.now < start + 2.0 and not confirmations(alpha):
         net.run_for(0.001)
     assert net.now - start <= KEEPALIVE + 0.001, confirmations(alpha)
     net.run_for(1.0)
     assert alpha.core.comm_up and alpha.core.nodes["bravo"].status == "active"
+
+
+@pytest.mark.parametrize("phase", [i / 5 for i in range(5)])
+def test_formation_costs_at_most_one_keepalive_when_the_instant_answer_is_lost(
+    phase: float,
+) -> None:
+    """bravo answers our first heartbeats at once with its own (echoing us); if that
+    answer is lost, its next regular heartbeat echoes us: one keepalive at most."""
+    net = formed()
+    net.run_for(3.0 + phase * KEEPALIVE)
+    alpha = restart(net, "alpha", flush=False)
+    start = net.now
+    bravo = net.nodes["bravo"].core
+    for data in alpha.core.drain_outbound():
+        bravo.receive(data, "eth0", net.now, net.wall())
+    lost = bravo.drain_outbound()
+    assert any(decode_datagram(d, None).type == "status" for d in lost)  # the instant answer
+    while net.now < start + 2.0 and not confirmations(alpha):
+        net.run_for(0.001)
+    assert confirmations(alpha)
+    assert net.now - start <= KEEPALIVE + 0.001
 
 
 def test_both_restart_at_once_and_form_within_one_keepalive() -> None:
