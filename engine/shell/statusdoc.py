@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from engine.core.policy import ResourcePolicy
     from engine.process.children import ChildManager
     from engine.resources.actions import ActionWorker
+    from engine.shell.looplag import LoopLag
     from engine.shell.metrics import EngineStats
     from engine.stonith.fencer import Fencer
     from engine.transport.base import Link
@@ -36,6 +37,7 @@ class EngineStatus:
     links: list[Link]
     children: ChildManager
     stats: EngineStats
+    lag: LoopLag
     loop: asyncio.AbstractEventLoop
     _last_change: dict[str, Any]
 
@@ -75,6 +77,7 @@ class EngineStatus:
                 "counters": self._counters(),
                 "last_change": self._last_change,
                 "children": self.children.snapshot(),
+                "loop": self.lag.snapshot(),
             }
         )
         return doc
