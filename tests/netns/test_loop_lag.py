@@ -135,6 +135,12 @@ def print_results(request: pytest.FixtureRequest) -> Iterator[None]:
             print(line)
 
 
+def _intervals_heard(engine: EngineHandle, node: str) -> list[int]:
+    """The recent heartbeat intervals ``engine`` measured from ``node`` (every link)."""
+    entry = next(n for n in engine.status()["nodes"] if n["name"] == node)
+    return [ms for link in entry["links"] for ms in link["intervals_ms"]]
+
+
 def _holdings(status: dict[str, Any]) -> list[tuple[str, str, str]]:
     return [(g["key"], str(g["held_by"]), g["state"]) for g in status["groups"]]
 
@@ -278,8 +284,11 @@ def test_comment_only_reload_changes_nothing(stressed: Stressed) -> None:
     with phase(stressed, "reload, a comment touched"):
         hacf.write_text(original + "# a comment, nothing else\n")
         line = _wait_log(stressed.alpha, "configuration reloaded", since, 20)
+    intervals = _intervals_heard(stressed.bravo, "alpha")  # the last 32, ~6 s
     hacf.write_text(original)
     assert line.endswith("changed ha.cf: configuration reloaded, nothing changed"), line
+    keepalive_ms = TIMERS.keepalive_s * 1000
+    assert max(intervals) < 2 * keepalive_ms, f"a heartbeat went missing: {intervals}"
     after = stressed.alpha.status()
     for key in ("timing", "auto_failback"):
         assert after[key] == before[key], key
