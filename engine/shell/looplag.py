@@ -190,11 +190,19 @@ class LoopLag:
             "warnings": self.warnings,
             "last_warning": dict(self.last_warning) if self.last_warning else None,
             "histogram_ms": histogram,
-            "slow_callbacks": [
-                {"name": name, "ms": round(took * 1000, 1)}
-                for _, took, name in list(self._slow)[-TOP:]
-            ],
+            "slow_callbacks": self.slowest(),
         }
+
+
+    def slowest(self, count: int = 5) -> list[dict[str, Any]]:
+        """The longest of the remembered slow callbacks (the last ``RECENT_SLOW`` that
+        took ``SLOW_CALLBACK_S`` or more), longest first, with how long ago they ended."""
+        now = time.monotonic()
+        ranked = sorted(self._slow, key=lambda item: -item[1])[:count]
+        return [
+            {"name": name, "ms": round(took * 1000, 1), "ago_s": round(now - ended, 1)}
+            for ended, took, name in ranked
+        ]
 
 
 def callback_name(handle: asyncio.Handle) -> str:

@@ -24,6 +24,7 @@ late heartbeat from alpha. Numbers are printed (BENCHMARKS.md quotes them).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -98,7 +99,9 @@ def stressed() -> Iterator[Stressed]:
             lab,
             ucast_lines(lab, "eth0", 0),
             TIMERS,
-            haresources=f"alpha chatty::{state}-chatty slowstop::{state}-slow\n",
+            haresources=(
+                f"alpha chatty::{state}-chatty1 chatty::{state}-chatty2 slowstop::{state}-slow\n"
+            ),
             extra="stonith_host * external/slowswitch alpha bravo\n",
             scripts={name: (SCRIPTS / name).read_text() for name in ("chatty", "slowstop")},
             hatui_conf=_hatui_conf(),
@@ -121,18 +124,15 @@ def stressed() -> Iterator[Stressed]:
 def print_results(request: pytest.FixtureRequest) -> Iterator[None]:
     """The table of every phase, printed at the end even without ``-s``."""
     yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     load = os.getloadavg()
     lines = [
         f"loop lag of alpha per phase (p99 limit {LAG_P99_LIMIT_MS:g} ms; load average "
         f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, {os.cpu_count()} CPUs)",
         *RESULTS,
     ]
-    for line in lines:
-        if reporter is not None:
-            reporter.write_line(line)
-        else:
-            print(line)
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        print("\n" + "\n".join(lines))
 
 
 def _intervals_heard(engine: EngineHandle, node: str) -> list[int]:
@@ -213,7 +213,8 @@ def phase(run: Stressed, name: str) -> Iterator[None]:
     yield
     run.cluster.check_alive()
     after = _histogram(run.alpha)
-    warnings = run.alpha.status()["loop"]["warnings"] - warnings_before
+    loop = run.alpha.status()["loop"]
+    warnings = loop["warnings"] - warnings_before
     new_bravo = run.bravo.log_lines()[bravo_lines:]
     new_alpha = run.alpha.log_lines()[alpha_lines:]
     result = PhaseResult(
@@ -234,9 +235,12 @@ def phase(run: Stressed, name: str) -> Iterator[None]:
         f"p99 {result.p99_ms:6.1f} ms  max <= {result.max_ms:6g} ms  lag warnings {warnings}  "
         f"late heartbeats at bravo {len(result.late)}"
     )
+    if result.p99_ms >= LAG_P99_LIMIT_MS / 2:  # say what ran, for the reader of the table
+        slow = ", ".join(f"{c['name']} {c['ms']} ms" for c in loop["slow_callbacks"])
+        RESULTS.append(f"    (slowest recent callbacks of alpha: {slow or 'none'})")
     assert not result.deaths, "\n".join(result.deaths)
     assert not result.late, "\n".join(result.late)
-    assert result.p99_ms < LAG_P99_LIMIT_MS, RESULTS[-1]
+    assert result.p99_ms < LAG_P99_LIMIT_MS, "\n".join(RESULTS[-2:])
 
 
 def _wait_log(engine: EngineHandle, text: str, since: int, timeout: float) -> str:
@@ -314,19 +318,22 @@ def test_two_hundred_subscribers_at_once(stressed: Stressed) -> None:
 
 
 def test_log_storm(stressed: Stressed) -> None:
-    """The group's status check prints 10 000 lines each second; each is logged."""
-    storm = Path(f"{stressed.state}-chatty.alpha.storm")
+    """The group's two chatty resources print 10 000 lines at each status check (one a
+    second each, a check lasting a moment): every line is logged at debug level."""
+    storms = [Path(f"{stressed.state}-chatty{n}.alpha.storm") for n in (1, 2)]
     debug_before = len(stressed.alpha.log_lines(debug=True))
-    with phase(stressed, "log storm, 10 000 lines/s"):
-        storm.write_text("10000\n")
+    with phase(stressed, "log storm, 10 000+ lines/s"):
+        for storm in storms:
+            storm.write_text("10000\n")
         try:
             time.sleep(STORM_SECONDS)
         finally:
-            storm.unlink()
-        time.sleep(1.5)  # the last check's lines
+            for storm in storms:
+                storm.unlink()
     logged = len(stressed.alpha.log_lines(debug=True)) - debug_before
-    RESULTS.append(f"    (debug log grew by {logged} lines in {STORM_SECONDS:g} s)")
-    assert logged >= 10_000 * (STORM_SECONDS - 1)
+    rate = logged / STORM_SECONDS
+    RESULTS.append(f"    (debug log: {logged} lines in {STORM_SECONDS:g} s, {rate:.0f} lines/s)")
+    assert rate >= 10_000, RESULTS[-1]
 
 
 def test_config_dir_that_blocks(stressed: Stressed) -> None:
