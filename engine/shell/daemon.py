@@ -562,6 +562,7 @@ class Engine(EngineStatus, EngineCommands):
     def _mark_status_dirty(self) -> None:
         """Push the status document to subscribers: at once after a quiet spell, then at
         most every STATUS_PUBLISH_PERIOD (a burst of changes costs one document)."""
+        self.forget_status()
         if self._status_handle is not None or not self.control.subscriber_count:
             return
         since = self.loop.time() - self._last_status_push

@@ -47,7 +47,9 @@ pytestmark = [pytest.mark.netns, pytest.mark.slow]
 LONG = os.environ.get("HATUI_LOOPLAG_LONG") == "1" or os.environ.get("HATUI_SOAK") == "1"
 REPEAT = 3 if LONG else 1
 """How often each phase runs."""
-STORM_SECONDS = 20.0 if LONG else 4.0
+STORM_SECONDS = 20.0 if LONG else 5.0
+CHATTY = (1, 2, 3)
+"""Resources whose status check storms the log: 10 000 lines each, about every second."""
 SUBSCRIBERS = 200
 SUBSCRIBE_HOLD = 10.0 if LONG else 2.0
 STOP_HANG_S = 6 if LONG else 3
@@ -100,7 +102,8 @@ def stressed() -> Iterator[Stressed]:
             ucast_lines(lab, "eth0", 0),
             TIMERS,
             haresources=(
-                f"alpha chatty::{state}-chatty1 chatty::{state}-chatty2 slowstop::{state}-slow\n"
+                f"alpha {' '.join(f'chatty::{state}-chatty{n}' for n in CHATTY)} "
+                f"slowstop::{state}-slow\n"
             ),
             extra="stonith_host * external/slowswitch alpha bravo\n",
             scripts={name: (SCRIPTS / name).read_text() for name in ("chatty", "slowstop")},
@@ -235,7 +238,7 @@ def phase(run: Stressed, name: str) -> Iterator[None]:
         f"p99 {result.p99_ms:6.1f} ms  max <= {result.max_ms:6g} ms  lag warnings {warnings}  "
         f"late heartbeats at bravo {len(result.late)}"
     )
-    if result.p99_ms >= LAG_P99_LIMIT_MS / 2:  # say what ran, for the reader of the table
+    if result.max_ms >= LAG_P99_LIMIT_MS / 2:  # say what ran, for the reader of the table
         slow = ", ".join(f"{c['name']} {c['ms']} ms" for c in loop["slow_callbacks"])
         RESULTS.append(f"    (slowest recent callbacks of alpha: {slow or 'none'})")
     assert not result.deaths, "\n".join(result.deaths)
@@ -318,9 +321,9 @@ def test_two_hundred_subscribers_at_once(stressed: Stressed) -> None:
 
 
 def test_log_storm(stressed: Stressed) -> None:
-    """The group's two chatty resources print 10 000 lines at each status check (one a
-    second each, a check lasting a moment): every line is logged at debug level."""
-    storms = [Path(f"{stressed.state}-chatty{n}.alpha.storm") for n in (1, 2)]
+    """The group's chatty resources print 10 000 lines each at every status check (about
+    one a second, a check lasting a moment): every line is logged at debug level."""
+    storms = [Path(f"{stressed.state}-chatty{n}.alpha.storm") for n in CHATTY]
     debug_before = len(stressed.alpha.log_lines(debug=True))
     with phase(stressed, "log storm, 10 000+ lines/s"):
         for storm in storms:
