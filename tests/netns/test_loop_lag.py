@@ -47,8 +47,8 @@ pytestmark = [pytest.mark.netns, pytest.mark.slow]
 LONG = os.environ.get("HATUI_LOOPLAG_LONG") == "1" or os.environ.get("HATUI_SOAK") == "1"
 REPEAT = 3 if LONG else 1
 """How often each phase runs."""
-STORM_SECONDS = 20.0 if LONG else 5.0
-CHATTY = (1, 2, 3)
+STORM_SECONDS = 20.0 if LONG else 6.0
+CHATTY = (1, 2, 3, 4)
 """Resources whose status check storms the log: 10 000 lines each, about every second."""
 SUBSCRIBERS = 200
 SUBSCRIBE_HOLD = 10.0 if LONG else 2.0
@@ -333,6 +333,7 @@ def test_log_storm(stressed: Stressed) -> None:
         finally:
             for storm in storms:
                 storm.unlink()
+        _wait_quiet(stressed.alpha)  # the checks under way finish writing
     logged = len(stressed.alpha.log_lines(debug=True)) - debug_before
     rate = logged / STORM_SECONDS
     RESULTS.append(f"    (debug log: {logged} lines in {STORM_SECONDS:g} s, {rate:.0f} lines/s)")
@@ -412,6 +413,18 @@ def _subscribe_many(path: Path, count: int, hold: float) -> int:
     for sock in clients:
         sock.close()
     return len(answered)
+
+
+def _wait_quiet(engine: EngineHandle, timeout: float = 10.0) -> None:
+    """Wait until the engine's debug log stops growing for half a second."""
+    size, deadline = -1, time.monotonic() + timeout
+    path = engine.state_dir / "ha-debug"
+    while time.monotonic() < deadline:
+        now = path.stat().st_size
+        if now == size:
+            return
+        size = now
+        time.sleep(0.5)
 
 
 def _unblock_fifo(path: Path) -> None:
