@@ -37,7 +37,7 @@ from engine.shell import sdnotify
 from engine.shell.badpackets import BadPacketLog
 from engine.shell.commands import EngineCommands
 from engine.shell.configload import CheckedConfig
-from engine.shell.logsetup import RingHandler, hb_log
+from engine.shell.logsetup import RingHandler, hb_log, logging_follows_realtime
 from engine.shell.looplag import LoopLag
 from engine.shell.metrics import EngineStats, MetricsServer, render
 from engine.shell.realtime import make_realtime, quiet_garbage_collector
@@ -172,6 +172,7 @@ class Engine(EngineStatus, EngineCommands):
         self.lag.install()
         if self.config.realtime:
             make_realtime(self.config.rtprio)
+            logging_follows_realtime()
         if self.policy is not None and await self.actions.release_leftovers():
             logger.critical(
                 "resources left running from before could not be stopped; not joining the "

@@ -201,6 +201,24 @@ class _Writer:
         self.listener.start()
         return _QueueToWriter(self.lines)
 
+    def follow_realtime(self) -> None:
+        """Give the writer thread the realtime priority of the calling (loop) thread,
+        one below it. The two share the interpreter lock: a writer preempted by ordinary
+        processes while it holds the lock would hold the realtime loop too."""
+        thread = getattr(self.listener, "_thread", None)
+        tid = getattr(thread, "native_id", None)
+        if tid is None or os.sched_getscheduler(0) != os.SCHED_FIFO:
+            return
+        priority = max(
+            os.sched_get_priority_min(os.SCHED_FIFO), os.sched_getparam(0).sched_priority - 1
+        )
+        try:
+            os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(priority))
+        except OSError as exc:
+            logging.getLogger(LOGGER_NAME).warning(
+                "realtime: cannot raise the log writer thread: %s", exc.strerror
+            )
+
     def flush(self) -> None:
         """Wait until every queued line is written."""
         if self.listener is not None:
@@ -217,6 +235,11 @@ class _Writer:
 
 _WRITER = _Writer()
 atexit.register(_WRITER.stop)
+
+
+def logging_follows_realtime() -> None:
+    """After ``realtime on`` made the loop thread SCHED_FIFO: the writer thread follows."""
+    _WRITER.follow_realtime()
 
 
 def flush_logging() -> None:

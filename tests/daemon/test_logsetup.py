@@ -173,3 +173,23 @@ def test_files_are_written_by_a_thread_and_a_full_queue_drops_and_counts(
     assert "first" in text and "line 0" in text and "line 9" not in text
     assert "log lines dropped: the log file or syslog did not keep up" in text
     assert text.rstrip().endswith("info: after")
+
+
+@pytest.mark.usefixtures("restore_loggers")
+def test_writer_thread_follows_the_loop_into_realtime(tmp_path: Path) -> None:
+    """With ``realtime on`` the writer runs SCHED_FIFO one below the loop: ordinary
+    processes never preempt it while it holds the interpreter lock the loop needs."""
+    setup_logging(LogConfig(logfile=str(tmp_path / "ha-log")), "alpha", stderr=False)
+    listener = logsetup._WRITER.listener
+    assert listener is not None
+    tid = listener._thread.native_id  # type: ignore[attr-defined]
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(50))
+    except PermissionError:
+        pytest.skip("SCHED_FIFO needs root (or CAP_SYS_NICE)")
+    try:
+        logsetup.logging_follows_realtime()
+        assert os.sched_getscheduler(tid) == os.SCHED_FIFO
+        assert os.sched_getparam(tid).sched_priority == 49
+    finally:
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
