@@ -16,6 +16,10 @@ wrapped while a monitor is installed.
   is reported the same way even when no timer was due during it.
 * The warning threshold is ``warntime / 4``; warnings are rate-limited to one a second
   (the next one counts those left out).
+* A lag no callback explains is told apart by the kernel's count of the time the loop
+  thread waited, runnable, for a CPU (``/proc/thread-self/schedstat``, read at each timer
+  run): the machine's load (other realtime processes, when the engine runs ``realtime``)
+  rather than the engine.
 
 No timer of its own: the engine's heartbeat timer runs every keepalive anyway, and an
 extra periodic wake-up would cost more idle CPU than the engine spends heartbeating.
@@ -25,8 +29,10 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import contextlib
 import functools
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Callable
@@ -85,6 +91,10 @@ class LoopLag:
         self._slow: deque[tuple[float, float, str]] = deque(maxlen=RECENT_SLOW)
         self._next_warning = 0.0
         self._left_out = 0
+        self._schedstat: int | None = None
+        self.cpu_wait_s = 0.0
+        """Time the loop thread waited for a CPU while runnable, since install."""
+        self._cpu_wait_seen: float | None = None
 
     # -------------------------------------------------------------- install
 
@@ -93,6 +103,10 @@ class LoopLag:
         global _active
         _active = self
         asyncio.Handle._run = _timed_run  # type: ignore[method-assign, assignment]
+        try:  # the calling thread's own file: call this from the loop's thread
+            self._schedstat = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+        except OSError:
+            self._schedstat = None
 
     def uninstall(self) -> None:
         """Stop measuring (the engine is leaving)."""
@@ -100,6 +114,10 @@ class LoopLag:
         if _active is self:
             _active = None
             asyncio.Handle._run = _original_run  # type: ignore[method-assign]
+        if self._schedstat is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._schedstat)
+            self._schedstat = None
 
     def set_warn_ms(self, warn_ms: float) -> None:
         """A reload changed warntime."""
@@ -122,8 +140,22 @@ class LoopLag:
                 ended,
             )
 
+    def _cpu_wait(self) -> float:
+        """Seconds the loop thread waited for a CPU since the previous call (0 unknown)."""
+        if self._schedstat is None:
+            return 0.0
+        try:
+            total = int(os.pread(self._schedstat, 64, 0).split()[1]) / 1e9
+        except (OSError, ValueError, IndexError):
+            return 0.0
+        seen, self._cpu_wait_seen = self._cpu_wait_seen, total
+        waited = total - seen if seen is not None else 0.0
+        self.cpu_wait_s += waited
+        return waited
+
     def _timer_ran(self, due: float, started: float) -> None:
         late = max(0.0, started - due)
+        waited = self._cpu_wait()
         self.wakeups += 1
         self.sum_s += late
         self.counts[bisect.bisect_left(BOUNDS_MS, late * 1000.0)] += 1
@@ -136,9 +168,10 @@ class LoopLag:
             self.max_s = late
             self.max_at = time.time()
         if late >= self.warn_s:
+            cpu = f"; the loop thread waited {waited * 1000:.0f} ms for a CPU" if waited else ""
             self._warn(
                 f"Loop lag {late * 1000:.0f} ms (more than warntime/4 = "
-                f"{self.warn_s * 1000:.0f} ms): {self.explain(due, started)}",
+                f"{self.warn_s * 1000:.0f} ms): {self.explain(due, started)}{cpu}",
                 late,
                 started,
             )
@@ -187,12 +220,12 @@ class LoopLag:
             "warn_ms": round(self.warn_s * 1000, 1),
             "wakeups": self.wakeups,
             "sum_ms": round(self.sum_s * 1000, 1),
+            "cpu_wait_ms": round(self.cpu_wait_s * 1000, 1),
             "warnings": self.warnings,
             "last_warning": dict(self.last_warning) if self.last_warning else None,
             "histogram_ms": histogram,
             "slow_callbacks": self.slowest(),
         }
-
 
     def slowest(self, count: int = 5) -> list[dict[str, Any]]:
         """The longest of the remembered slow callbacks (the last ``RECENT_SLOW`` that

@@ -17,8 +17,10 @@ bravo's log is read for late heartbeats and deaths:
    reads): the reload is refused when its read times out;
 6. a resource whose stop hangs for seconds (standby moves the group to bravo).
 
-The p99 of alpha's loop lag over each phase must stay under 50 ms and bravo must log no
-late heartbeat from alpha. Numbers are printed (BENCHMARKS.md quotes them).
+bravo must log no late heartbeat from alpha and alpha no lag warning (a lag or a callback
+beyond warntime/4) in any phase, and the p99 of alpha's loop lag over the whole run must
+stay under 50 ms. Numbers per phase and for the run are printed (BENCHMARKS.md quotes
+them).
 ``HATUI_LOOPLAG_LONG=1`` (or ``HATUI_SOAK=1``) runs every phase longer and repeats it.
 """
 
@@ -68,7 +70,8 @@ class Stressed:
     cluster: Cluster
     state: Path
     """Prefix of the resource scripts' state files (each node appends its name)."""
-    rows: list[str] = field(default_factory=list)
+    start: list[tuple[float, int]] = field(default_factory=list)
+    """alpha's lag histogram when the phases began."""
 
     @property
     def alpha(self) -> EngineHandle:
@@ -119,7 +122,9 @@ def stressed() -> Iterator[Stressed]:
         cluster.wait_all_active(timeout=30)
         wait_until(lambda: _holds(cluster, "alpha"), 30, 0.1, "alpha holds its group")
         cluster.wait_settled()
-        yield Stressed(lab, cluster, state)
+        run = Stressed(lab, cluster, state)
+        run.start = _histogram(run.alpha)
+        yield run
         cluster.stop_all()
 
 
@@ -209,7 +214,7 @@ class PhaseResult:
 def phase(run: Stressed, name: str) -> Iterator[None]:
     """Measure alpha's loop lag and read bravo's log over the body of the ``with``."""
     hist = _histogram(run.alpha)
-    warnings_before = run.alpha.status()["loop"]["warnings"]
+    loop_before = run.alpha.status()["loop"]
     bravo_lines = len(run.bravo.log_lines())
     alpha_lines = len(run.alpha.log_lines())
     started = time.monotonic()
@@ -217,7 +222,8 @@ def phase(run: Stressed, name: str) -> Iterator[None]:
     run.cluster.check_alive()
     after = _histogram(run.alpha)
     loop = run.alpha.status()["loop"]
-    warnings = loop["warnings"] - warnings_before
+    warnings = loop["warnings"] - loop_before["warnings"]
+    cpu_wait = loop["cpu_wait_ms"] - loop_before["cpu_wait_ms"]
     new_bravo = run.bravo.log_lines()[bravo_lines:]
     new_alpha = run.alpha.log_lines()[alpha_lines:]
     result = PhaseResult(
@@ -235,15 +241,18 @@ def phase(run: Stressed, name: str) -> Iterator[None]:
     )
     RESULTS.append(
         f"  {name:<44} {result.seconds:5.1f} s {result.wakeups:6d} wake-ups  "
-        f"p99 {result.p99_ms:6.1f} ms  max <= {result.max_ms:6g} ms  lag warnings {warnings}  "
-        f"late heartbeats at bravo {len(result.late)}"
+        f"p99 {result.p99_ms:6.1f} ms  max <= {result.max_ms:6g} ms  CPU wait {cpu_wait:6.1f} ms  "
+        f"lag warnings {warnings}  late heartbeats at bravo {len(result.late)}"
     )
     if result.max_ms >= LAG_P99_LIMIT_MS / 2:  # say what ran, for the reader of the table
         slow = ", ".join(f"{c['name']} {c['ms']} ms" for c in loop["slow_callbacks"])
         RESULTS.append(f"    (slowest recent callbacks of alpha: {slow or 'none'})")
     assert not result.deaths, "\n".join(result.deaths)
     assert not result.late, "\n".join(result.late)
-    assert result.p99_ms < LAG_P99_LIMIT_MS, "\n".join(RESULTS[-2:])
+    # the engine's own verdict: no lag (nor callback) beyond warntime/4 in the phase; the
+    # p99 limit holds over the whole run (test_the_whole_run): a phase of a few seconds
+    # has a few dozen wake-ups, where a p99 is the largest one
+    assert warnings == 0, f"{loop['last_warning']}\n" + "\n".join(RESULTS[-2:])
 
 
 def _wait_log(engine: EngineHandle, text: str, since: int, timeout: float) -> str:
@@ -375,6 +384,18 @@ def test_resource_that_hangs_on_stop(stressed: Stressed) -> None:
         stressed.alpha.request("standby", {"which": "all"})
         wait_until(lambda: _holds(stressed.cluster, "bravo"), STOP_HANG_S + 20, 0.1, "bravo")
     hang.unlink()
+
+
+def test_the_whole_run(stressed: Stressed) -> None:
+    """Every phase together: the p99 of alpha's loop lag over the whole run."""
+    after = _histogram(stressed.alpha)
+    p99 = _quantile(stressed.start, after, 0.99)
+    top = _max_bound(stressed.start, after)
+    wakeups = after[-1][1] - stressed.start[-1][1]
+    RESULTS.append(
+        f"  {'the whole run':<44} {wakeups:14d} wake-ups  p99 {p99:6.1f} ms  max <= {top:6g} ms"
+    )
+    assert p99 < LAG_P99_LIMIT_MS, RESULTS[-1]
 
 
 # ------------------------------------------------------------------------- helpers
