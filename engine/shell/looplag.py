@@ -95,6 +95,9 @@ class LoopLag:
         self.cpu_wait_s = 0.0
         """Time the loop thread waited for a CPU while runnable, since install."""
         self._cpu_wait_seen: float | None = None
+        self._ran = 0
+        self._busy = 0.0
+        """Callbacks run, and their time, since the last timer callback."""
 
     # -------------------------------------------------------------- install
 
@@ -128,6 +131,8 @@ class LoopLag:
     def observe(self, handle: asyncio.Handle, started: float, ended: float) -> None:
         """One callback ran from ``started`` to ``ended`` (monotonic seconds)."""
         took = ended - started
+        self._ran += 1
+        self._busy += took
         if took >= SLOW_CALLBACK_S:
             self._slow.append((ended, took, callback_name(handle)))
         if isinstance(handle, asyncio.TimerHandle):
@@ -156,6 +161,8 @@ class LoopLag:
     def _timer_ran(self, due: float, started: float) -> None:
         late = max(0.0, started - due)
         waited = self._cpu_wait()
+        ran, busy = self._ran, self._busy
+        self._ran, self._busy = 0, 0.0
         self.wakeups += 1
         self.sum_s += late
         self.counts[bisect.bisect_left(BOUNDS_MS, late * 1000.0)] += 1
@@ -168,28 +175,34 @@ class LoopLag:
             self.max_s = late
             self.max_at = time.time()
         if late >= self.warn_s:
-            cpu = f"; the loop thread waited {waited * 1000:.0f} ms for a CPU" if waited else ""
             self._warn(
                 f"Loop lag {late * 1000:.0f} ms (more than warntime/4 = "
-                f"{self.warn_s * 1000:.0f} ms): {self.explain(due, started)}{cpu}",
+                f"{self.warn_s * 1000:.0f} ms): {self.explain(due, started, ran, busy)}"
+                + (f"; the loop thread waited {waited * 1000:.0f} ms for a CPU" if waited else ""),
                 late,
                 started,
             )
 
-    def explain(self, since: float, until: float) -> str:
-        """What ran between ``since`` and ``until``: the slow callbacks, longest first."""
+    def explain(self, since: float, until: float, ran: int = 0, busy: float = 0.0) -> str:
+        """What ran between ``since`` and ``until``: the slow callbacks, longest first,
+        else the crowd of short ones (``ran`` callbacks taking ``busy`` seconds)."""
         spent: dict[str, float] = {}
         for ended, took, name in self._slow:
             overlap = min(took, ended - since, until - since)
             if ended > since and overlap > 0:
                 spent[name] = spent.get(name, 0.0) + overlap
-        if not spent:
-            return (
-                "no callback of the loop ran long meanwhile: the process was not scheduled "
-                "(machine load), collected garbage, or another thread held the interpreter"
-            )
+        crowd = f"{ran} callbacks ran since the previous timer ({busy * 1000:.0f} ms)"
         ranked = sorted(spent.items(), key=lambda item: -item[1])[:TOP]
-        return "ran meanwhile " + ", ".join(f"{name} {ms * 1000:.0f} ms" for name, ms in ranked)
+        named = ", ".join(f"{name} {ms * 1000:.0f} ms" for name, ms in ranked)
+        if busy >= (until - since) / 2 and sum(spent.values()) < busy / 2:
+            return f"many short callbacks: {crowd}" + (f"; the longest {named}" if named else "")
+        if spent:
+            return f"ran meanwhile {named}" + (f"; {crowd}" if ran else "")
+        return (
+            "no callback of the loop ran long meanwhile: the process was not scheduled "
+            "(machine load), collected garbage, or another thread held the interpreter"
+            + (f"; {crowd}" if ran else "")
+        )
 
     def _warn(self, text: str, lag: float, now: float) -> None:
         self.warnings += 1

@@ -94,3 +94,22 @@ def test_metrics_render_the_lag_histogram() -> None:
     assert "haengine_loop_lag_seconds_sum 6.5" in text
     assert "haengine_loop_lag_max_seconds 6.0" in text
     assert "haengine_loop_lag_warnings_total 0" in text
+
+
+async def test_a_crowd_of_short_callbacks_is_named_as_such() -> None:
+    """200 callbacks of 1 ms each (below the slow-callback mark) in one turn of the loop:
+    the lag is theirs, not the machine's."""
+    warnings: list[str] = []
+    monitor = LoopLag(warn_ms=100, log=warnings.append)
+    loop = asyncio.get_running_loop()
+    monitor.install()
+    try:
+        loop.call_later(0.01, lambda: None)
+        for _ in range(200):
+            loop.call_soon(_hog, 0.001)
+        await asyncio.sleep(0.4)
+    finally:
+        monitor.uninstall()
+    assert warnings and warnings[0].startswith("Loop lag ")
+    assert "many short callbacks: " in warnings[0], warnings[0]
+    assert "callbacks ran since the previous timer" in warnings[0]
