@@ -17,6 +17,7 @@ from engine.core.policy.fencing import FencingMixin
 from engine.core.policy.ipfail import IpfailMixin
 from engine.core.policy.legacy import LegacyMixin
 from engine.core.policy.monitor import MonitorMixin
+from engine.core.policy.oneway import OneWayMixin
 from engine.core.policy.shutdown import ShutdownMixin
 from engine.core.policy.standby import StandbyMixin
 from engine.core.policy.startup import StartupMixin
@@ -38,6 +39,7 @@ class ResourcePolicy(
     ShutdownMixin,
     IpfailMixin,
     MonitorMixin,
+    OneWayMixin,
     AuditMixin,
 ):
     """Heartbeat v1 resource ownership: nice_failback, legacy, standby, shutdown, fencing.
