@@ -14,6 +14,12 @@ Rules (``decide`` is the one entry point; it returns at most one decision):
 
 * Both facts, and the peer is ``active``: release the claimed groups now (a keepalive
   or two after the peer's takeover), with the reason.
+* Except just after the peer came back (from dead, from a restart): its first
+  heartbeats were sent before it heard anything from us, and after a *two-way*
+  partition both nodes claim each other's groups on the heal. The facts count only
+  once the peer has been active for ``grace`` (three keepalives), by which time a peer
+  that hears us lists us again; a one-way loss that began at the peer's start (it
+  never heard us) is answered after that grace.
 * A peer that never sends ``hears`` (real Heartbeat 3.0.6) gives no second fact: the
   guard never acts on it (Heartbeat itself keeps both owners here).
 * With STONITH the peer fences us before it claims anything (``_recover_dead``), so a
@@ -97,8 +103,10 @@ OneWayDecision = ReleaseClaimed | Rejoin | ReportStopFailed
 class OneWayGuard:
     """The one-way loss rule for one node and its peer, with time passed in."""
 
-    def __init__(self, me: str) -> None:
+    def __init__(self, me: str, grace: float) -> None:
         self.me = me
+        self.grace = grace
+        """Seconds the peer must have been active before its facts count."""
         self.peer = ""
         self.phase = Phase.WATCHING
         self.groups: tuple[str, ...] = ()
@@ -106,6 +114,9 @@ class OneWayGuard:
         self.reason = ""
         self.peer_hears_us: bool | None = None
         self._unheard_since: float | None = None
+        self._active_since: float | None = None
+        self._waiting = False
+        """A release waits for the grace (``next_deadline``)."""
         self.releases = 0
         """How many times the rule released groups (status --json counter)."""
 
@@ -113,6 +124,11 @@ class OneWayGuard:
         """Take the current facts; say what to do now (None: nothing)."""
         self.peer = facts.peer
         self._track_hears(facts.peer_hears_us, now)
+        self._waiting = False
+        if not facts.peer_active:
+            self._active_since = None
+        elif self._active_since is None:
+            self._active_since = now
         if self.phase is Phase.RELEASING and not facts.busy:
             failed = tuple(g for g in self.groups if g in facts.stop_failed)
             self.phase = Phase.STOP_FAILED if failed else Phase.RELEASED
@@ -124,6 +140,12 @@ class OneWayGuard:
         if facts.peer_hears_us and facts.settled:
             return self._come_back(facts, now)
         return None
+
+    def next_deadline(self) -> float | None:
+        """When a release that waits for the grace may go ahead (None: nothing waits)."""
+        if not self._waiting or self._active_since is None:
+            return None
+        return self._active_since + self.grace
 
     def view(self) -> dict[str, object]:
         """The ``resources.one_way`` part of ``status --json``."""
@@ -151,6 +173,10 @@ class OneWayGuard:
         busy = self.groups if self.phase is Phase.RELEASING else ()
         fresh = tuple(g for g in facts.claimed if g not in busy)
         if not fresh:
+            return None
+        since_active = self._active_since if self._active_since is not None else now
+        if now - since_active < self.grace:
+            self._waiting = True
             return None
         since = self._unheard_since if self._unheard_since is not None else now
         unheard = (

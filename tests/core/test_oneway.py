@@ -34,10 +34,19 @@ QUIET = OneWayFacts(
 """A two-way cluster at rest: bravo hears alpha and claims nothing alpha runs."""
 TAKEN = replace(QUIET, peer_hears_us=False, claimed=(WEB,))
 """bravo declared alpha dead and claims the group alpha still runs."""
+GRACE = 0.6
+"""Three keepalives of 200 ms."""
+
+
+def guard_at(now: float) -> OneWayGuard:
+    """A guard that has seen bravo active since ``now`` - 10 s (past the grace)."""
+    guard = OneWayGuard("alpha", GRACE)
+    assert guard.decide(QUIET, now - 10.0) is None
+    return guard
 
 
 def test_claim_and_deafness_release_the_claimed_groups_at_once() -> None:
-    guard = OneWayGuard("alpha")
+    guard = guard_at(0.0)
     assert guard.decide(replace(QUIET, peer_hears_us=False), 10.0) is None
     decision = guard.decide(TAKEN, 10.4)
     assert isinstance(decision, ReleaseClaimed)
@@ -57,7 +66,7 @@ def test_claim_and_deafness_release_the_claimed_groups_at_once() -> None:
 
 
 def test_a_claim_alone_or_deafness_alone_changes_nothing() -> None:
-    guard = OneWayGuard("alpha")
+    guard = guard_at(0.0)
     # bravo claims a group alpha runs but hears alpha: an ordinary double claim (the
     # partition resolution handles it), not a one-way loss.
     assert guard.decide(replace(QUIET, claimed=(WEB,)), 1.0) is None
@@ -68,7 +77,7 @@ def test_a_claim_alone_or_deafness_alone_changes_nothing() -> None:
 
 def test_a_peer_that_sends_no_hears_never_triggers_it() -> None:
     """Real Heartbeat: no ``hears`` field, so no second fact, whatever it claims."""
-    guard = OneWayGuard("alpha")
+    guard = guard_at(0.0)
     for now in (1.0, 2.0, 60.0):
         assert guard.decide(replace(TAKEN, peer_hears_us=None), now) is None
     assert guard.phase is Phase.WATCHING
@@ -76,24 +85,23 @@ def test_a_peer_that_sends_no_hears_never_triggers_it() -> None:
 
 
 def test_a_peer_that_is_not_active_is_left_to_the_death_and_restart_paths() -> None:
-    guard = OneWayGuard("alpha")
-    assert guard.decide(replace(TAKEN, peer_active=False), 1.0) is None
-    assert isinstance(guard.decide(TAKEN, 2.0), ReleaseClaimed)
-    guard.decide(replace(TAKEN, busy=True), 2.1)
+    guard = guard_at(0.0)
+    assert guard.decide(replace(TAKEN, busy=True), 1.0) is not None
     # Now bravo is dead for alpha too (a full partition): alpha forgets, no rejoin.
     assert guard.decide(replace(TAKEN, peer_active=False, claimed=()), 3.0) is None
     assert guard.phase is Phase.WATCHING and guard.groups == ()
-    assert guard.decide(QUIET, 4.0) is None
+    assert guard.decide(replace(QUIET, peer_active=False), 4.0) is None
+    assert guard.decide(QUIET, 4.0 + GRACE) is None
 
 
 def test_stonith_changes_only_the_reason() -> None:
-    decision = OneWayGuard("alpha").decide(replace(TAKEN, stonith=True), 5.0)
+    decision = guard_at(0.0).decide(replace(TAKEN, stonith=True), 5.0)
     assert isinstance(decision, ReleaseClaimed)
     assert "STONITH configured: bravo claims only after resetting alpha" in decision.reason
 
 
 def test_repeated_facts_do_not_repeat_the_release_but_new_claims_do() -> None:
-    guard = OneWayGuard("alpha")
+    guard = guard_at(0.0)
     assert isinstance(guard.decide(replace(TAKEN, busy=True), 1.0), ReleaseClaimed)
     assert guard.decide(replace(TAKEN, busy=True), 1.1) is None
     second = guard.decide(replace(TAKEN, claimed=(WEB, DB), busy=True), 1.2)
@@ -102,7 +110,7 @@ def test_repeated_facts_do_not_repeat_the_release_but_new_claims_do() -> None:
 
 
 def test_release_done_then_heard_again_rejoins_once() -> None:
-    guard = OneWayGuard("alpha")
+    guard = guard_at(0.0)
     guard.decide(replace(TAKEN, busy=True), 1.0)
     released = replace(TAKEN, claimed=())
     assert guard.decide(released, 1.3) is None
@@ -116,7 +124,7 @@ def test_release_done_then_heard_again_rejoins_once() -> None:
 
 
 def test_heard_again_before_the_release_ends_rejoins_after_it() -> None:
-    guard = OneWayGuard("alpha")
+    guard = guard_at(0.0)
     guard.decide(replace(TAKEN, busy=True), 1.0)
     assert guard.decide(replace(QUIET, claimed=(WEB,), busy=True, settled=False), 1.1) is None
     assert guard.phase is Phase.RELEASING
@@ -124,7 +132,7 @@ def test_heard_again_before_the_release_ends_rejoins_after_it() -> None:
 
 
 def test_a_release_that_failed_is_reported_when_heard_again() -> None:
-    guard = OneWayGuard("alpha")
+    guard = guard_at(0.0)
     guard.decide(replace(TAKEN, busy=True), 1.0)
     assert guard.decide(replace(TAKEN, claimed=(), stop_failed=(WEB,)), 1.2) is None
     assert guard.phase is Phase.STOP_FAILED
@@ -135,13 +143,34 @@ def test_a_release_that_failed_is_reported_when_heard_again() -> None:
 
 
 def test_the_loss_coming_back_after_a_rejoin_releases_again() -> None:
-    guard = OneWayGuard("alpha")
+    guard = guard_at(0.0)
     guard.decide(TAKEN, 1.0)
     guard.decide(replace(TAKEN, claimed=()), 1.1)
     assert isinstance(guard.decide(QUIET, 2.0), Rejoin)
     again = guard.decide(TAKEN, 30.0)
     assert isinstance(again, ReleaseClaimed) and guard.releases == 2
     assert "no longer list alpha" in again.reason  # the loss started with this input
+
+
+def test_a_peer_just_back_gets_a_grace_before_its_facts_count() -> None:
+    """After a two-way partition heals, the peer's first heartbeat predates hearing us
+    and the hold reports of the heal claim our groups: not a one-way loss."""
+    guard = OneWayGuard("alpha", GRACE)
+    assert guard.decide(replace(QUIET, peer_active=False, peer_hears_us=None), 30.0) is None
+    assert guard.decide(TAKEN, 40.0) is None  # back from dead at 40 s
+    assert guard.next_deadline() == 40.0 + GRACE
+    assert guard.decide(replace(QUIET, claimed=(WEB,)), 40.2) is None  # it hears us
+    assert guard.next_deadline() is None and guard.releases == 0
+
+
+def test_a_peer_that_never_hears_us_after_its_start_is_answered_after_the_grace() -> None:
+    guard = OneWayGuard("alpha", GRACE)
+    assert guard.decide(replace(TAKEN, peer_active=False), 30.0) is None  # bravo starting
+    assert guard.decide(TAKEN, 50.0) is None  # active, claims, never heard us
+    assert guard.next_deadline() == 50.0 + GRACE
+    decision = guard.decide(TAKEN, 50.0 + GRACE)
+    assert isinstance(decision, ReleaseClaimed)
+    assert "have not listed alpha for 20.6 s" in decision.reason  # since 30 s
 
 
 # --------------------------------------------------------- membership: PeerHearsUs

@@ -189,3 +189,39 @@ def test_one_way_loss_on_one_medium_moves_nothing(
     assert {node: pair.counter(node, "deaths") for node in VIP} == deaths
     assert view["state"] == "watching" and view["peer_hears_us"] is True, view
     assert int(pair.one_way(sender)["releases"]) == releases
+
+
+def test_two_way_partition_heal_is_not_taken_for_one_way_loss(pair: Pair) -> None:
+    """Both directions lost on all media: each node declares the other dead and runs
+    both VIPs (no STONITH). On the heal each node's first heartbeats from the other
+    predate hearing it and the hold reports claim its groups; the one-way rule must not
+    act (the ordinary resolution does: the non-home node releases)."""
+    pair.wait_at_rest(timeout=20)
+    releases = {node: int(pair.one_way(node)["releases"]) for node in VIP}
+    samplers = {node: pair.lab.vip_sampler(ip) for node, ip in VIP.items()}
+    for sampler in samplers.values():
+        sampler.start()
+    try:
+        media = ["eth0", "eth1"]
+        with (
+            one_way_loss(pair.lab, "alpha", "bravo", media, at="receiver"),
+            one_way_loss(pair.lab, "bravo", "alpha", media, at="receiver") as started,
+        ):
+            wait_until(
+                lambda: all(pair.lab.holders_via_ip(ip) == set(VIP) for ip in VIP.values()),
+                10,
+                0.05,
+                "both nodes run both VIPs (split brain, no STONITH)",
+            )
+        healed = time.monotonic()
+        pair.wait_at_rest(timeout=20)
+        time.sleep(0.5)
+    finally:
+        for sampler in samplers.values():
+            sampler.stop()
+    watch = Watch(samplers, start=started, end=healed)
+    _report("two-way partition, then heal", watch)
+    assert {node: int(pair.one_way(node)["releases"]) for node in VIP} == releases
+    for node, sampler in samplers.items():
+        assert sampler.owner_sequence()[-1] == {node}, f"{VIP[node]} not back home"
+        assert holders_at(sampler.samples, sampler.samples[-1].time) == {node}

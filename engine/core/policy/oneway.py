@@ -45,6 +45,11 @@ class OneWayMixin(PolicyJobs):
             self._event("one_way", decision.reason, node=self._peer, level="ERROR")
             self._send_hold(True, "stop failed")
 
+    def _one_way_deadlines(self) -> list[float]:
+        """A release waiting for the grace after the peer came back (``next_deadline``)."""
+        deadline = self._one_way.next_deadline()
+        return [] if deadline is None else [deadline]
+
     def _one_way_facts(self) -> OneWayFacts:
         running = ("running", "starting")
         claimed = tuple(

@@ -84,6 +84,7 @@ class ResourcePolicy(
         times.extend(self._fence_retry.values())
         times.extend(t for t, _, _ in self._pushes)
         times.extend(self._monitor_deadlines())
+        times.extend(self._one_way_deadlines())
         if self._ipfail is not None and self._ipfail.next_deadline() is not None:
             times.append(self._ipfail.next_deadline() or 0.0)
         return min(times) if times else None

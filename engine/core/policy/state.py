@@ -275,7 +275,7 @@ class PolicyState:
         self._legacy_peer_holds = set()
         self._claim_answered_at = None
         self._peer_hears_us = None
-        self._one_way = OneWayGuard(self._us)
+        self._one_way = OneWayGuard(self._us, 3 * self._config.timing.keepalive_ms / 1000)
 
     def _init_fencing(self) -> None:
         self._fence_inflight = {}
