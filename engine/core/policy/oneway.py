@@ -82,13 +82,13 @@ class OneWayMixin(PolicyJobs):
     def _one_way_release(self, decision: ReleaseClaimed) -> None:
         """Release the claimed groups first: the peer runs them and cannot hear us.
 
-        As the stall self-fence does, queued work is dropped: the peer declared us dead,
-        so every exchange it had with us (standby, failback) is cancelled on its side,
-        and finishing ours would only start groups it now runs.
+        Work already queued keeps only its releases (a stall's self-fence, a
+        resolution): the peer declared us dead, so every exchange it had with us
+        (standby, failback) is cancelled on its side, and finishing ours would only
+        start groups it now runs or send answers to questions it no longer asks.
         """
-        if self._job is not None:
-            self._job.steps.clear()
-        self._queue.clear()
+        for job in [*([self._job] if self._job is not None else []), *self._queue]:
+            job.steps = deque(step for step in job.steps if step.kind == "release")
         self._pushes.clear()
         self._failback_retry_at = None
         if self._standby is not StandbyState.NOT or self._standby_deadline is not None:
