@@ -123,14 +123,9 @@ class OneWayGuard:
     def decide(self, facts: OneWayFacts, now: float) -> OneWayDecision | None:
         """Take the current facts; say what to do now (None: nothing)."""
         self.peer = facts.peer
-        self._track_hears(facts.peer_hears_us, now)
-        self._waiting = False
-        if not facts.peer_active:
-            self._active_since = None
-        elif self._active_since is None:
-            self._active_since = now
+        self._track(facts, now)
         if self.phase is Phase.RELEASING and not facts.busy:
-            failed = tuple(g for g in self.groups if g in facts.stop_failed)
+            failed = any(g in facts.stop_failed for g in self.groups)
             self.phase = Phase.STOP_FAILED if failed else Phase.RELEASED
         if not facts.peer_active:
             self._forget()
@@ -138,7 +133,7 @@ class OneWayGuard:
         if facts.peer_hears_us is False:
             return self._release(facts, now)
         if facts.peer_hears_us and facts.settled:
-            return self._come_back(facts, now)
+            return self._come_back(facts)
         return None
 
     def next_deadline(self) -> float | None:
@@ -160,13 +155,18 @@ class OneWayGuard:
 
     # ------------------------------------------------------------------ rules
 
-    def _track_hears(self, hears: bool | None, now: float) -> None:
-        self.peer_hears_us = hears
-        if hears is False:
-            if self._unheard_since is None:
-                self._unheard_since = now
-        else:
+    def _track(self, facts: OneWayFacts, now: float) -> None:
+        """Since when the peer has not listed us, and since when it has been active."""
+        self.peer_hears_us = facts.peer_hears_us
+        self._waiting = False
+        if facts.peer_hears_us is not False:
             self._unheard_since = None
+        elif self._unheard_since is None:
+            self._unheard_since = now
+        if not facts.peer_active:
+            self._active_since = None
+        elif self._active_since is None:
+            self._active_since = now
 
     def _release(self, facts: OneWayFacts, now: float) -> ReleaseClaimed | None:
         """The peer does not hear us: release what it claims and we still run."""
@@ -204,7 +204,7 @@ class OneWayGuard:
         self.releases += 1
         return ReleaseClaimed(fresh, why)
 
-    def _come_back(self, facts: OneWayFacts, now: float) -> OneWayDecision | None:
+    def _come_back(self, facts: OneWayFacts) -> OneWayDecision | None:
         """The peer hears us again and our release is over: rejoin or report."""
         groups = self.groups
         if self.phase is Phase.RELEASED:

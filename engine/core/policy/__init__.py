@@ -32,8 +32,9 @@ Layout: ``ResourcePolicy`` (``resource_policy``) is built from one mixin per con
 status and death, mach_down, shutdone, partitions), ``fencing`` (STONITH, failed
 stops, local stall), ``standby`` (the three-phase protocol, auto-failback), ``admin``
 (hb_standby/hb_takeover requests), ``legacy`` (ip-request), ``shutdown``, ``ipfail``,
-``oneway`` (one-way loss) and ``audit`` (AuditResources, status view) — over ``jobs`` (the serialised job
-queue), ``messages`` (wire messages), ``base`` (helpers) and ``state`` (bookkeeping).
+``oneway`` (one-way loss) and ``audit`` (AuditResources, status view) — over ``jobs``
+(the serialised job queue), ``messages`` (wire messages), ``base`` (helpers) and
+``state`` (bookkeeping).
 """
 
 from __future__ import annotations
