@@ -15,9 +15,10 @@ from pathlib import Path
 from engine.config import format_report, load_config
 from engine.config.hacf import parse_hacf
 from engine.config.model import ClusterConfig, Issue
-from engine.export.model import ExportError, PacemakerModel, build_model
+from engine.export.model import build_model
 from engine.export.render import FORMATS, render, to_cib, to_crm, to_pcs
 from engine.export.stonith import StonithLine
+from engine.export.terms import ExportError, PacemakerModel
 
 logger = logging.getLogger(__name__)
 

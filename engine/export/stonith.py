@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from engine.export.model import (
+from engine.export.terms import (
     STONITH_MONITOR,
     Avoid,
     ExportError,
