@@ -214,12 +214,16 @@ class PacemakerCluster:
             where.add(nodes[0])
         return where.pop() if len(where) == 1 else None
 
-    def wait_group(self, group: str, node: str | None = None, timeout: float = 60.0) -> str:
-        """Wait until ``group`` runs whole on one node (``node`` if given); its name."""
+    def wait_group(
+        self, group: str, node: str | None = None, timeout: float = 60.0, not_on: str = ""
+    ) -> str:
+        """Wait until ``group`` runs whole on one node (``node`` if given, never
+        ``not_on``); its name."""
 
         def placed() -> str | None:
             where = self.group_node(group)
-            return where if where and (node is None or where == node) else None
+            ok = where and where != not_on and (node is None or where == node)
+            return where if ok else None
 
         return wait_until(placed, timeout, 0.1, f"group {group} started", (RuntimeError,))
 
@@ -258,8 +262,8 @@ class PacemakerCluster:
         fresh cluster has); returns once everything has stopped."""
         node = self.alive()[0]
         for scope, xml in (
+            ("constraints", "<constraints/>"),  # first: they refer to resources by IDREF
             ("resources", "<resources/>"),
-            ("constraints", "<constraints/>"),
             ("crm_config", f"<crm_config>{lab_properties(self.dc_deadtime)}</crm_config>"),
         ):
             node.tool(["cibadmin", "--replace", "--scope", scope, "--xml-text", xml])

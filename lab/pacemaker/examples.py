@@ -51,6 +51,11 @@ class LabExample:
     files: dict[str, str] = field(default_factory=dict)
     """File name → content the group must serve (``GET /NAME``), for shared-disk groups."""
 
+    @property
+    def addresses(self) -> list[str]:
+        """Every lab address the groups hold (a crashed holder keeps them until reboot)."""
+        return re.findall(r"10\.99\.0\.\d+", (self.config_dir / "haresources").read_text())
+
 
 def _copy(name: str, where: Path) -> Path:
     target = where / name

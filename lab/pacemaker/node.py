@@ -44,7 +44,17 @@ PCMK_ENV = {
     "PCMK_logfile": "/var/log/pacemaker/pacemaker.log",
     "PCMK_logfacility": "none",
 }
-TOOLS = ("corosync", "pacemakerd", "crm_mon", "cibadmin", "corosync-keygen", "nsenter")
+TOOLS = (
+    "corosync",
+    "pacemakerd",
+    "crm_mon",
+    "cibadmin",
+    "corosync-keygen",
+    "nsenter",
+    "modprobe",  # ocf:heartbeat:Filesystem refuses to run without it (Debian kmod)
+    "mkfs.ext4",
+    "losetup",
+)
 
 
 def pacemaker_unavailable_reason() -> str | None:
@@ -55,7 +65,7 @@ def pacemaker_unavailable_reason() -> str | None:
         if shutil.which(tool) is None:
             return (
                 f"the Pacemaker lab needs `{tool}` (Debian packages corosync, pacemaker, "
-                "pacemaker-cli-utils, util-linux)"
+                "pacemaker-cli-utils, util-linux, kmod, e2fsprogs)"
             )
     if not Path("/usr/lib/ocf/resource.d/heartbeat/IPaddr2").exists():
         return "ocf:heartbeat:IPaddr2 is missing (Debian package resource-agents)"
