@@ -102,23 +102,37 @@ class PacemakerCluster:
         """Build the lab, start every node and wait for a DC with all nodes online.
 
         Returns:
-            seconds from the first corosync start to "all online with a DC".
+            seconds from the first corosync start to "all online, DC idle".
         """
-        self.lab.start()
+        self.build()
         try:
-            self._configure()
-            started = time.monotonic()
-            for node in self.nodes.values():
-                node.start_corosync(timeout)
-            for node in self.nodes.values():
-                wait_until(node.quorate, timeout, 0.05, f"{node.name}: quorate")
-            for node in self.nodes.values():
-                node.start_pacemaker()
-            self.wait_ready(timeout)
-            return time.monotonic() - started
+            return self.start(timeout)
         except BaseException:
             self.down()
             raise
+
+    def build(self) -> None:
+        """Namespaces, per-node file systems and configuration; nothing started (the
+        migration runbook runs hatui on these hosts first)."""
+        self.lab.start()
+        try:
+            self._configure()
+        except BaseException:
+            self.down()
+            raise
+
+    def start(self, timeout: float = 90.0) -> float:
+        """Start corosync everywhere, wait for quorum, start pacemaker, wait until ready;
+        the seconds that took."""
+        started = time.monotonic()
+        for node in self.nodes.values():
+            node.start_corosync(timeout)
+        for node in self.nodes.values():
+            wait_until(node.quorate, timeout, 0.05, f"{node.name}: quorate")
+        for node in self.nodes.values():
+            node.start_pacemaker()
+        self.wait_ready(timeout)
+        return time.monotonic() - started
 
     def _configure(self) -> None:
         key = self.lab.workdir / "authkey"
@@ -281,6 +295,11 @@ class PacemakerCluster:
     def http_get(self, ip: str, path: str = "/", timeout: float = 1.0) -> HttpReply | None:
         """GET from the client namespace on the lab services' port."""
         return self.lab.http_get(ip, PORT, path, timeout)
+
+    def served_by(self, ip: str, timeout: float = 0.5) -> str | None:
+        """Who answers HTTP on ``ip`` (the lab services answer their node name)."""
+        reply = self.http_get(ip, timeout=timeout)
+        return reply.body if reply is not None and reply.status == 200 else None
 
     def wait_served(self, ip: str, body: str, timeout: float, interval: float = 0.01) -> float:
         """Monotonic time of the first 200 answer ``body`` on ``ip`` (overlapping probes)."""
