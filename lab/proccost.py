@@ -64,3 +64,18 @@ def rss_mb(pids: Sequence[int]) -> float:
         except OSError:
             continue
     return total / 1024
+
+
+def pss_mb(pids: Sequence[int]) -> float:
+    """Pss summed over ``pids`` (``smaps_rollup``), in MB: shared pages are divided among
+    the processes that map them, so a multi-process daemon is not counted several times
+    for the libraries its processes share (vanished pids count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
