@@ -7,12 +7,10 @@ one host, first run by hatui, then by Pacemaker.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-from lab.engine import REPO_ROOT, EngineHandle, write_config
+from lab.engine import REPO_ROOT, EngineHandle, engine_argv, repo_pythonpath, write_config
 from lab.pacemaker.node import PacemakerNode
 
 VIP = "10.99.0.200"
@@ -52,17 +50,11 @@ def launch_hatui(node: PacemakerNode) -> EngineHandle:
     :meth:`EngineHandle.stop`, which releases its resources as Heartbeat did."""
     config_dir, state_dir = hatui_dirs(node)
     state_dir.mkdir(parents=True, exist_ok=True)
-    argv = [
-        sys.executable, "-m", "engine.programs.haengine",
-        "--config-dir", str(config_dir),
-        "--state-dir", str(state_dir),
-        "--node", node.name,
-    ]  # fmt: skip
-    path = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    argv = engine_argv(node.name, config_dir, state_dir)
     with (state_dir / "engine.out").open("ab") as out:
         proc = node.popen(
             argv,
-            env={"PYTHONPATH": path, "HOME": "/root"},
+            env={"PYTHONPATH": repo_pythonpath(), "HOME": "/root"},
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=REPO_ROOT,

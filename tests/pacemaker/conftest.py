@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -22,16 +23,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.slow)
 
 
-@pytest.fixture(scope="module")
-def pcmk() -> Iterator[PacemakerCluster]:
-    """A started three-node cluster (alpha, bravo, charlie) shared by the module's tests."""
+def lab_cluster(start: bool = True, **kwargs: Any) -> Iterator[PacemakerCluster]:
+    """A Pacemaker lab cluster (``PacemakerCluster(**kwargs)``), started or only built,
+    always torn down; skips with the reason when the machine cannot run it."""
     for reason in (lab_unavailable_reason(), pacemaker_unavailable_reason()):
         if reason is not None:
             pytest.skip(f"Pacemaker lab unavailable: {reason}")
     remove_leftovers()
-    cluster = PacemakerCluster()
-    cluster.up()
+    cluster = PacemakerCluster(**kwargs)
+    if start:
+        cluster.up()
+    else:
+        cluster.build()
     try:
         yield cluster
     finally:
         cluster.down()
+
+
+@pytest.fixture(scope="module")
+def pcmk() -> Iterator[PacemakerCluster]:
+    """A started three-node cluster (alpha, bravo, charlie) shared by the module's tests."""
+    yield from lab_cluster()

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from lab import lab_unavailable_reason
 from lab.engine import EngineHandle, node_state
 from lab.netns import wait_until
-from lab.pacemaker import PacemakerCluster, pacemaker_unavailable_reason, remove_leftovers
+from lab.pacemaker import PacemakerCluster
 from lab.pacemaker.hatui import VIP, configure_hatui, launch_hatui
 from lab.pacemaker.probe import HttpWatch
+from tests.pacemaker.conftest import lab_cluster
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "migration.md"
 CRM_FILE = "/root/hatui.crm"
@@ -38,16 +38,7 @@ until a monitor notices (10 s/30 s intervals) instead of acting at once."""
 @pytest.fixture(scope="module")
 def hosts() -> Iterator[PacemakerCluster]:
     """Three prepared hosts, nothing running yet."""
-    for reason in (lab_unavailable_reason(), pacemaker_unavailable_reason()):
-        if reason is not None:
-            pytest.skip(f"Pacemaker lab unavailable: {reason}")
-    remove_leftovers()
-    cluster = PacemakerCluster()
-    cluster.build()
-    try:
-        yield cluster
-    finally:
-        cluster.down()
+    yield from lab_cluster(start=False)
 
 
 def test_the_runbook_says_what_this_test_runs() -> None:

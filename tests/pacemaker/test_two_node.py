@@ -10,23 +10,15 @@ from pathlib import Path
 import pytest
 
 from engine.export import export_pacemaker
-from lab import lab_unavailable_reason
-from lab.pacemaker import PacemakerCluster, pacemaker_unavailable_reason, remove_leftovers
+from lab.pacemaker import PacemakerCluster
 from lab.pacemaker.examples import web_example
+from tests.pacemaker.conftest import lab_cluster
 
 
 @pytest.fixture(scope="module")
 def pair() -> Iterator[PacemakerCluster]:
-    for reason in (lab_unavailable_reason(), pacemaker_unavailable_reason()):
-        if reason is not None:
-            pytest.skip(f"Pacemaker lab unavailable: {reason}")
-    remove_leftovers()
-    cluster = PacemakerCluster(names=("alpha", "bravo"), two_node=True)
-    cluster.up()
-    try:
-        yield cluster
-    finally:
-        cluster.down()
+    """alpha and bravo with ``two_node: 1``."""
+    yield from lab_cluster(names=("alpha", "bravo"), two_node=True)
 
 
 def test_survivor_of_two_keeps_quorum_and_takes_over(
