@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from lab.hostns import clean_env
+from lab.netns import remove_leftover_namespaces
 from lab.pacemaker.cluster import NODE_NAMES, PacemakerCluster, remove_leftovers, remove_recorded
 from lab.pacemaker.node import DC_DEADTIME, Totem, pacemaker_unavailable_reason
 
@@ -65,7 +66,9 @@ def cmd_down(args: argparse.Namespace) -> int:
         remove_recorded(_load_record(args.name))
         path.unlink()
         print(f"lab {args.name!r} down")
-    removed = remove_leftovers()
+    # Labs of crashed test processes: their namespaces (and what ran inside) first, then
+    # the mounts and loop disks those left.
+    removed = remove_leftover_namespaces() + remove_leftovers()
     if removed:
         print(f"removed leftovers: {', '.join(removed)}")
     return 0
