@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -373,8 +374,8 @@ def _dead_owner(path: str) -> bool:
 
 
 def remove_leftovers() -> list[str]:
-    """Release what crashed per-process Pacemaker labs left: namespace-file mounts and
-    loop devices. (``lab.netns`` removes their network namespaces and kills what ran
+    """Release what crashed per-process Pacemaker labs left: namespace-file mounts, loop
+    devices and work directories. (``lab.netns`` removes their network namespaces and kills what ran
     inside; the mount namespaces live on as bind mounts under the dead lab's work
     directory, the shared disks as loop devices.)"""
     removed: list[str] = []
@@ -388,4 +389,8 @@ def remove_leftovers() -> list[str]:
         if _dead_owner(str(device.get("back-file") or "")):
             subprocess.run(["losetup", "-d", device["name"]], capture_output=True)
             removed.append(device["name"])
+    for workdir in Path(tempfile.gettempdir()).glob("hl*x*-*"):
+        if _dead_owner(f"/{workdir.name}/") and any(workdir.glob("*/pcmk")):
+            shutil.rmtree(workdir, ignore_errors=True)
+            removed.append(str(workdir))
     return removed
