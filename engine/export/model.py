@@ -28,6 +28,8 @@ from engine.resources.agents import map_filesystem_args, map_ipaddr_args
 
 logger = logging.getLogger(__name__)
 
+INIT_D = Path("/etc/init.d")
+
 OCF_WRAPPERS: dict[str, tuple[str, ...]] = {
     "IPv6addr": ("ipv6addr",),
     "apache": ("configfile",),
@@ -68,6 +70,13 @@ def build_model(
         lines = [(s.directive, s.host_from, s.plugin, s.params) for s in config.stonith]
     fencing_devices(model, lines, ids)
     _policy(model, config)
+    for prim in model.wrapped:
+        model.notes.append(
+            f"{prim.source} -> lsb:{prim.type}: Pacemaker 2 has no 'heartbeat' resource "
+            f"class, so /etc/init.d/{prim.type} runs '{' '.join(prim.wraps)}' and judges its "
+            "status text as Heartbeat did. Write it on every node with 'hactl export "
+            "pacemaker -w /etc/init.d'."
+        )
     return model
 
 
@@ -148,12 +157,11 @@ def _translate(spec: ResourceSpec, ids: Ids, resource_d: Path) -> Primitive:
             ids.make(script.lower()), script, dict(zip(names, spec.args, strict=False)), spec
         )
     if spec.args or (resource_d / script).exists():
-        # A resource.d script: Pacemaker's "heartbeat" class runs it from
-        # /etc/ha.d/resource.d with the same positional arguments.
-        params = {str(i): arg for i, arg in enumerate(spec.args, start=1)}
-        return Primitive(
-            ids.make(script), "heartbeat", script, params=tuple(params.items()), source=spec.token
-        )
+        # Pacemaker 2 has no "heartbeat" class (crm_resource --list-standards): the
+        # script runs through an init-script wrapper that passes its arguments.
+        path = resource_d / script if (resource_d / script).exists() else INIT_D / script
+        name = ids.make("-".join([script, *spec.args]))
+        return Primitive(name, "lsb", name, source=spec.token, wraps=(str(path), *spec.args))
     return Primitive(ids.make(script), "lsb", script, source=spec.token)
 
 

@@ -220,8 +220,11 @@ def _crm_primitive(prim: Primitive) -> str:
 
 
 def to_crm(model: PacemakerModel) -> str:
-    """``crm configure`` input: load with ``crm configure load update FILE``."""
-    lines = _header(model, "#", "crm")
+    """``crm configure`` input: load with ``crm configure load update FILE``.
+
+    crmsh keeps comments as XML comments and refuses a load whose comments hold ``--``.
+    """
+    lines = [line.replace("--", "- -") for line in _header(model, "#", "crm")]
     lines.append("property " + " ".join(_crm_value(k, v) for k, v in model.properties))
     lines.append(f"rsc_defaults resource-stickiness={model.stickiness}")
     for group in model.groups:

@@ -42,6 +42,9 @@ class Primitive:
     monitor: tuple[str, str] = DEFAULT_MONITOR
     source: str = ""
     """The haresources token or ha.cf line it came from (for comments)."""
+    wraps: tuple[str, ...] = ()
+    """For ``lsb:`` wrappers of Heartbeat scripts: the script path and its arguments,
+    which ``/etc/init.d/<type>`` runs (engine/export/wrappers.py writes it)."""
 
     @property
     def agent(self) -> str:
@@ -80,6 +83,11 @@ class PacemakerModel:
     home_score: int = HOME_SCORE
     properties: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def wrapped(self) -> list[Primitive]:
+        """The primitives that need an init-script wrapper on every node."""
+        return [p for group in self.groups for p in group.members if p.wraps]
 
 
 class ExportError(HeartbeatError):

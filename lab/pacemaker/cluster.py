@@ -272,6 +272,14 @@ class PacemakerCluster:
         path.write_text(text)
         node.tool([*LOAD_COMMANDS[fmt], str(path)], timeout=120)
 
+    def install_wrappers(self, scripts: Mapping[str, str]) -> None:
+        """Put the export's init-script wrappers into every node's ``/etc/init.d``."""
+        for node in self.nodes.values():
+            for name, text in scripts.items():
+                path = node.initd_dir / name
+                path.write_text(text)
+                path.chmod(0o755)
+
     def clear(self, timeout: float = 60.0) -> None:
         """Remove every resource and constraint and restore the lab's properties (what a
         fresh cluster has); returns once everything has stopped."""

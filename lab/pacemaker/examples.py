@@ -116,20 +116,39 @@ def nfs_example(where: Path, device: str) -> LabExample:
     )
 
 
+HBMARK = """#!/bin/sh
+# resource.d/hbmark NAME {start|stop|status}: a Heartbeat-style script: /run/hbmark-NAME
+# while it runs; exit 0 always, status told by its text (as Heartbeat judges it).
+F="/run/hbmark-$1"
+case "$2" in
+start) touch "$F" ;;
+stop) rm -f "$F" ;;
+status) if [ -e "$F" ]; then echo "hbmark $1 running"; else echo "hbmark $1 is stopped"; fi ;;
+esac
+exit 0
+"""
+
+
 def three_node_example(where: Path) -> LabExample:
-    """Three nodes, two groups on different homes (no-quorum-policy=stop matters here)."""
+    """Three nodes, two groups on different homes (no-quorum-policy=stop matters here);
+    the second runs a Heartbeat resource.d script with an argument (``hbmark::ready``),
+    which Pacemaker 2 runs through the export's init-script wrapper."""
     config = where / "three"
     config.mkdir(parents=True, exist_ok=True)
     (config / "ha.cf").write_text(THREE_NODE_HACF)
     (config / "haresources").write_text(
-        "alpha IPaddr2::10.99.0.202/24/eth0 hbweb\nbravo IPaddr2::10.99.0.203/24/eth0\n"
+        "alpha IPaddr2::10.99.0.202/24/eth0 hbweb\n"
+        "bravo IPaddr2::10.99.0.203/24/eth0 hbmark::ready\n"
     )
+    (config / "resource.d").mkdir(exist_ok=True)
+    (config / "resource.d" / "hbmark").write_text(HBMARK)
+    (config / "resource.d" / "hbmark").chmod(0o755)
     (config / "authkeys").write_text(AUTHKEYS)
     (config / "authkeys").chmod(0o600)
     return LabExample(
         "three",
         config,
-        {"rg-hbweb": "alpha", "rg-ip-10.99.0.203": "bravo"},
+        {"rg-hbweb": "alpha", "rg-hbmark-ready": "bravo"},
         {"rg-hbweb": "10.99.0.202"},
         True,
         [],

@@ -103,9 +103,17 @@ def test_export_loads_runs_and_fails_over(
     result = export_pacemaker(example.config_dir, fmt)
     assert result.text is not None, result.error
     pcmk.clear()
+    pcmk.install_wrappers(result.wrappers)
     pcmk.load(fmt, result.text)
     for group, home in example.groups.items():
         pcmk.wait_group(group, home, 60)
+    if name == "three":  # the resource.d script ran, through its wrapper, on bravo only
+        marks = [
+            n
+            for n in pcmk.names
+            if pcmk[n].exec(["test", "-e", "/run/hbmark-ready"], check=False).returncode == 0
+        ]
+        assert marks == ["bravo"]
     first_group, home = next(iter(example.groups.items()))
     served(pcmk, example, home, 30)
     assert not pcmk.failed_actions(), pcmk.failed_actions()
