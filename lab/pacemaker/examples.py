@@ -119,7 +119,7 @@ def nfs_example(where: Path, device: str) -> LabExample:
 HBMARK = """#!/bin/sh
 # resource.d/hbmark NAME {start|stop|status}: a Heartbeat-style script: /run/hbmark-NAME
 # while it runs; exit 0 always, status told by its text (as Heartbeat judges it).
-F="/run/hbmark-$1"
+F="${HBMARK_DIR:-/run}/hbmark-$1"
 case "$2" in
 start) touch "$F" ;;
 stop) rm -f "$F" ;;

@@ -15,6 +15,7 @@ import pytest
 from engine.export import export_pacemaker, load_cluster
 from engine.export.stonith import split_parameters
 from engine.programs.hactl import main as hactl
+from lab.pacemaker.examples import HBMARK
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"
@@ -267,48 +268,36 @@ def test_quorum_mapping_three_nodes_stop_two_nodes_need_two_node(tmp_path: Path)
     assert "two_node" not in export(configs["three"], "pcs")
 
 
-HEARTBEAT_STYLE = """#!/bin/sh
-# resource.d/flag NAME {start|stop|status}: exits 0 whatever happens, as Heartbeat allows
-F="$FLAGDIR/$1"
-case "$2" in
-start) touch "$F" ;;
-stop) rm -f "$F" ;;
-status) if [ -e "$F" ]; then echo "flag $1 running"; else echo "flag $1 is not running"; fi ;;
-esac
-exit 0
-"""
-
-
 def test_resource_d_scripts_run_through_an_lsb_wrapper(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``flag::ready`` (a resource.d script with an argument) → ``lsb:flag-ready``, and
+    """``hbmark::ready`` (a resource.d script with an argument) → ``lsb:hbmark-ready``, and
     ``hactl export --wrappers DIR`` writes the init script that runs it: its ``status``
     exits 0/3 by Heartbeat's text rule although the script itself always exits 0."""
     config = write_config(
-        tmp_path / "c", "bcast eth0\nnode a\nnode b\n", "a IPaddr2::10.9.9.9/24 flag::ready\n"
+        tmp_path / "c", "bcast eth0\nnode a\nnode b\n", "a IPaddr2::10.9.9.9/24 hbmark::ready\n"
     )
     (config / "resource.d").mkdir()
-    (config / "resource.d" / "flag").write_text(HEARTBEAT_STYLE)
-    (config / "resource.d" / "flag").chmod(0o755)
+    (config / "resource.d" / "hbmark").write_text(HBMARK)
+    (config / "resource.d" / "hbmark").chmod(0o755)
     crm = export(config, "crm")
-    assert "primitive flag-ready lsb:flag-ready" in crm
+    assert "primitive hbmark-ready lsb:hbmark-ready" in crm
     assert "Pacemaker 2 has no 'heartbeat' resource class" in crm
     initd = tmp_path / "init.d"
     initd.mkdir()
     code = hactl(["export", "pacemaker", "--format", "pcs", "--config-dir", str(config),
                   "--wrappers", str(initd)])  # fmt: skip
     assert code == 0
-    assert f"wrote {initd / 'flag-ready'}" in capsys.readouterr().err
-    wrapper = str(initd / "flag-ready")
-    env = {"FLAGDIR": str(tmp_path), "PATH": os.environ["PATH"]}
+    assert f"wrote {initd / 'hbmark-ready'}" in capsys.readouterr().err
+    wrapper = str(initd / "hbmark-ready")
+    env = {"HBMARK_DIR": str(tmp_path), "PATH": os.environ["PATH"]}
 
     def run(action: str) -> int:
         return subprocess.run([wrapper, action], env=env, timeout=10).returncode
 
     assert run("status") == 3
-    assert run("start") == 0 and (tmp_path / "ready").exists()
+    assert run("start") == 0 and (tmp_path / "hbmark-ready").exists()
     assert run("status") == 0
-    assert run("stop") == 0 and not (tmp_path / "ready").exists()
+    assert run("stop") == 0 and not (tmp_path / "hbmark-ready").exists()
     assert run("status") == 3
     assert run("bogus") == 2
