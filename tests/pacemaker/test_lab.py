@@ -52,6 +52,16 @@ def test_crash_and_restart_a_node(pcmk: PacemakerCluster) -> None:
     assert pcmk.online() == set(pcmk.names)
 
 
+def test_graceful_stop_and_start_of_a_node(pcmk: PacemakerCluster) -> None:
+    """``stop`` leaves the cluster cleanly (nothing left running), ``start`` rejoins."""
+    pcmk["charlie"].stop()
+    assert not pcmk["charlie"].daemon_pids()
+    pcmk.wait_ready(30, expect=["alpha", "bravo"])
+    pcmk["charlie"].reset_runtime()
+    pcmk["charlie"].start()
+    pcmk.wait_ready(60, expect=pcmk.names)
+
+
 def test_a_crashed_lab_is_cleaned_up(pcmk: PacemakerCluster) -> None:
     """A test process killed with its lab up leaves namespaces, mount namespaces, a loop
     disk and its work directory; the cleanup (run by every new lab and by ``python -m
