@@ -286,3 +286,16 @@ def test_status_human_shows_a_peer_not_confirmed_fresh() -> None:
     lines = format_status({"node": "alpha", "nodes": [bravo]}).splitlines()
     assert any(line.startswith("  bravo            active  normal") for line in lines)
     assert not any("fresh" in line for line in lines)
+
+
+def test_status_human_says_what_one_way_loss_released() -> None:
+    from engine.programs.hactl import format_status
+
+    key = "IPaddr2::10.99.0.10/24/eth0"
+    view = {"state": "released", "peer": "bravo", "peer_hears_us": False, "groups": [key],
+            "reason": "one-way loss: bravo claims it", "releases": 1}  # fmt: skip
+    resources = {"mode": "nice_failback", "i_hold": "none", "stable": True, "one_way": view}
+    lines = format_status({"node": "alpha", "resources": resources}).splitlines()
+    assert f"one-way loss: released {key}: bravo claims it" in lines
+    view["state"] = "watching"
+    assert not any("one-way" in ln for ln in format_status({"resources": resources}).splitlines())
