@@ -27,20 +27,21 @@ The 32-byte cipher key is derived from the authkeys secret with HKDF-SHA256 (sal
 the method, so one secret never keys two ciphers).
 
 Rules of this module: everything taken from the network is length-checked before use and
-every problem is a ``RemoteProtocolError``; nothing else escapes ``open``.
+every problem is a ``RemoteProtocolError``; nothing else escapes ``open``. ``cryptography``
+is imported when the first encrypting key is set up (30 ms of start-up the signing
+methods do not pay).
 """
 
 from __future__ import annotations
 
+import importlib
 import os
-from collections.abc import Callable
-
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import RemoteProtocolError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 
 MAGIC = b"hAE\x01"
 NONCE_BYTES = 12
@@ -51,13 +52,14 @@ OVERHEAD = HEADER_BYTES + NONCE_BYTES + TAG_BYTES
 MIN_SECRET_LEN = 16
 """Shortest authkeys secret accepted for an encrypting method."""
 
-Cipher = AESGCM | ChaCha20Poly1305
-CIPHERS: dict[str, Callable[[bytes], Cipher]] = {
-    "aes256gcm": AESGCM,
-    "chacha20poly1305": ChaCha20Poly1305,
-}
+CIPHERS = {"aes256gcm": "AESGCM", "chacha20poly1305": "ChaCha20Poly1305"}
+"""Method -> class of ``cryptography.hazmat.primitives.ciphers.aead``."""
 METHODS = frozenset(CIPHERS)
 """The encrypting ``authkeys`` methods."""
+
+
+def _crypto(module: str) -> Any:
+    return importlib.import_module(f"cryptography.{module}")
 
 
 def is_sealed(data: bytes) -> bool:
@@ -72,13 +74,15 @@ def sealed_index(data: bytes) -> int | None:
 
 def derive_key(method: str, secret: bytes) -> bytes:
     """The 32-byte cipher key of an authkeys secret (HKDF-SHA256)."""
-    hkdf = HKDF(
+    hashes = _crypto("hazmat.primitives.hashes")
+    hkdf = _crypto("hazmat.primitives.kdf.hkdf").HKDF(
         algorithm=hashes.SHA256(),
         length=32,
         salt=b"hatui authkeys " + method.encode("ascii"),
         info=b"hatui datagram key v1",
     )
-    return hkdf.derive(secret)
+    key: bytes = hkdf.derive(secret)
+    return key
 
 
 class Sealer:
@@ -87,7 +91,9 @@ class Sealer:
     def __init__(self, index: int, method: str, secret: bytes) -> None:
         self.index = index
         self.method = method
-        self._cipher = CIPHERS[method](derive_key(method, secret))
+        cipher_class = getattr(_crypto("hazmat.primitives.ciphers.aead"), CIPHERS[method])
+        self._cipher: AESGCM | ChaCha20Poly1305 = cipher_class(derive_key(method, secret))
+        self._invalid_tag: type[Exception] = _crypto("exceptions").InvalidTag
         self._header = MAGIC + bytes([index])
 
     def seal(self, body: bytes) -> bytes:
@@ -110,7 +116,7 @@ class Sealer:
         nonce = data[HEADER_BYTES : HEADER_BYTES + NONCE_BYTES]
         try:
             return self._cipher.decrypt(nonce, data[HEADER_BYTES + NONCE_BYTES :], self._header)
-        except InvalidTag:
+        except self._invalid_tag:
             raise RemoteProtocolError(
                 "bad_auth",
                 f"{self.method} authentication failed with key index {self.index} "
