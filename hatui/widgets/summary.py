@@ -17,6 +17,7 @@ class SummaryBar(Vertical):
     SummaryBar #summary { height: auto; padding: 0 1; background: $boost; }
     SummaryBar #summary.-warning { color: $warning; }
     SummaryBar #summary.-error { color: $error; }
+    SummaryBar #summary.-stale { text-style: italic; }
     SummaryBar .banner { height: auto; padding: 0 1; }
     SummaryBar .banner.-error { background: $error 30%; color: $text; text-style: bold; }
     SummaryBar .banner.-warning { background: $warning 20%; color: $text; }
@@ -32,7 +33,9 @@ class SummaryBar(Vertical):
         """The summary line; banners are mounted below it as they come and go."""
         yield Static("connecting…", id="summary", markup=False)
 
-    def show(self, summary: str, health: Severity, banners: tuple[Banner, ...]) -> None:
+    def show(
+        self, summary: str, health: Severity, banners: tuple[Banner, ...], stale: str = ""
+    ) -> None:
         """Update the summary and replace the banners when they changed."""
         line = self.query_one("#summary", Static)
         if summary != self._summary:  # an update costs a layout pass even when equal
@@ -40,6 +43,7 @@ class SummaryBar(Vertical):
             line.update(summary)
         line.set_class(health is Severity.WARNING, "-warning")
         line.set_class(health is Severity.ERROR, "-error")
+        line.set_class(bool(stale), "-stale")
         if banners == self._banners:
             return
         self._banners = banners

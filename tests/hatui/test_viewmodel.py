@@ -23,6 +23,17 @@ def test_sparkline_scales_from_zero_and_keeps_last_values() -> None:
     assert len(vm.sparkline(list(range(1, 40)))) == vm.SPARK_WIDTH
 
 
+def test_sparkline_against_warntime_shows_a_steady_link_low_and_a_late_one_high() -> None:
+    """Scaled to warntime (600 ms) a steady 200 ms link is a low row, not solid blocks;
+    a late heartbeat rises from it and one at or past warntime is a full bar."""
+    steady = vm.sparkline([200, 201, 199, 200], top=600)
+    assert steady == "▃▃▃▃"
+    assert "█" not in steady
+    assert vm.sparkline([200, 350, 200, 600, 900], top=600) == "▃▅▃██"
+    # the demo's real rhythm (keepalive 200 ms, a late 390 ms gap on the ucast link)
+    assert len(set(vm.sparkline([200, 390, 200, 201], top=600))) == 2
+
+
 def test_format_ms_units() -> None:
     assert vm.format_ms(120) == "120ms"
     assert vm.format_ms(1500) == "1.5s"
@@ -62,7 +73,7 @@ def test_link_age_grows_with_local_time_and_margins_follow() -> None:
     assert mcast.dead_margin == "+380ms"
     assert mcast.severity is vm.Severity.WARNING
     assert mcast.state == "● up"
-    assert mcast.sparkline.endswith("▅")
+    assert mcast.sparkline == "▃▃▃▄▃▃▃▃▅▃"  # scaled to warntime 600 ms: 350 ms rises
 
 
 def test_self_node_has_no_link_alarm_rows() -> None:
@@ -85,7 +96,7 @@ def test_chain_in_start_order_with_glyph_and_word() -> None:
     doc["groups"][0]["resources"][1]["state"] = "starting"
     (chain,) = vm.resource_chains(doc)
     assert chain.line == "demo-db ● running ▶ demo-web ◐ starting"
-    assert "held by alpha" in chain.title
+    assert "● running here (alpha)" in chain.title
     assert chain.severity is vm.Severity.WARNING
 
 
