@@ -79,7 +79,8 @@ class PendingAction:
 class HaTuiApp(App[None]):
     """Attach to one engine's control socket and show the cluster live."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    """Absolute: a subclass in another directory (tests, tools) finds it too."""
     TITLE = "hatui"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012 (Textual API)
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # noqa: RUF012 (Textual API)

@@ -18,6 +18,8 @@ StatusDoc = Mapping[str, Any]
 
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 10
+SPARK_HEADROOM = 0.1
+"""A sparkline spans at least keepalive × (1 + this): jitter shows, but stays small."""
 STALE_FACTOR = 3.0
 
 STATE_GLYPHS: dict[str, str] = {
@@ -201,22 +203,27 @@ def format_ms(millis: float | None) -> str:
     return f"{sign}{minutes}m{seconds:02d}s"
 
 
-def sparkline(values: Sequence[float], width: int = SPARK_WIDTH, top: float | None = None) -> str:
-    """The last ``width`` values as ``▁▂▃▄▅▆▇█`` bars, scaled from 0 to ``top``.
+def sparkline(
+    values: Sequence[float], width: int = SPARK_WIDTH, expected: float | None = None
+) -> str:
+    """The last ``width`` values as ``▁▂▃▄▅▆▇█`` bars, from the shortest to the longest.
 
-    ``top`` is the link's warntime (deadtime without one): a full bar is a heartbeat at
-    or past the warning limit, and a steady 200 ms rhythm with warntime 600 ms is a low
-    ``▃▃▃▃`` row that a late one visibly rises from. Scaling to the values' own maximum
-    drew every steady link as a row of solid blocks. Without ``top``: their maximum.
+    The range is at least ``expected`` (the keepalive; else the shortest value) plus
+    ``SPARK_HEADROOM``: a steady 200 ms link with keepalive 200 ms is a low ripple
+    (``▁▂▁▃▂``, a few ms of jitter is a level or two), a late heartbeat a tall bar.
+    Scaling from zero drew every steady link as a row of identical blocks; scaling to
+    the values' own range alone would blow a 1 ms wobble up to full height.
     """
     tail = [float(v) for v in values[-width:] if isinstance(v, int | float)]
     if not tail:
         return ""
-    scale = top if top is not None and top > 0 else max(tail)
-    if scale <= 0:
+    reference = min(tail) if expected is None or expected <= 0 else expected
+    low = min(*tail, reference)
+    high = max(*tail, reference * (1 + SPARK_HEADROOM))
+    if high <= low:
         return SPARK_CHARS[0] * len(tail)
     last = len(SPARK_CHARS) - 1
-    return "".join(SPARK_CHARS[max(0, min(last, round(v / scale * last)))] for v in tail)
+    return "".join(SPARK_CHARS[round((v - low) / (high - low) * last)] for v in tail)
 
 
 def age_ms(last_heard_ms: float | None, now: float, received_at: float) -> float | None:
@@ -327,6 +334,9 @@ def summary_line(doc: StatusDoc, stale: str = "") -> str:
         head = f"? cluster state UNKNOWN ({stale}) · last known: {nodes}"
     else:
         head = f"{_health_word(cluster_health(doc))} · {nodes}"
+        degraded = degraded_links(doc)
+        if degraded:  # why, in the summary itself: no banner comes and goes with a link
+            head = head.replace(" · ", f": {', '.join(degraded)} · ", 1)
     parts = [
         head,
         f"this node {doc.get('node', '?')} ({doc.get('status', '?')})",
@@ -510,8 +520,6 @@ def banners(
     if connection.state is LinkState.CONNECTED and staleness(doc, connection, now, last_event_at):
         silent = format_ms(max(0.0, now - (last_event_at or now)) * 1000.0)
         result.append(Banner(Severity.WARNING, f"◐ STALE data: no update from engine for {silent}"))
-    for item in degraded_links(doc):
-        result.append(Banner(Severity.WARNING, f"◐ DEGRADED medium: {item}"))
     for reason in split_brain_reasons(doc):
         result.append(Banner(Severity.ERROR, f"✖ SPLIT BRAIN suspected: {reason}"))
     for node, reason in one_way_reasons(doc).items():
@@ -584,7 +592,9 @@ def _link_row(
     timing: tuple[float | None, float | None],
     clock: tuple[float, float],
     kind: str = "",
+    expected: float | None = None,
 ) -> LinkRow:
+    """One link's row; ``expected`` is the keepalive (the sparkline's reference)."""
     warn, dead = timing
     state = str(link.get("status", "?"))
     age = age_ms(_float(link.get("last_heard_ms")), *clock)
@@ -597,7 +607,7 @@ def _link_row(
         link=name,
         state=state_label(state),
         age=format_ms(age),
-        sparkline=sparkline(intervals if isinstance(intervals, list) else [], top=warn or dead),
+        sparkline=sparkline(intervals if isinstance(intervals, list) else [], expected=expected),
         max_gap=format_ms(_float(link.get("max_gap_ms"))),
         jitter="-" if jitter is None else f"{jitter:.1f}ms" if jitter < 10 else f"{jitter:.0f}ms",
         warn_margin=_margin(warn, age),
@@ -672,12 +682,12 @@ def link_rows(doc: StatusDoc, now: float, received_at: float) -> list[LinkRow]:
             rows.append(_node_row(name, node_state, "", age))
         dead = _float(node.get("deadtime_ms")) or _float(timing.get("deadtime_ms"))
         limits = (_float(timing.get("warntime_ms")), dead)
-        rows.extend(
-            _link_row(
-                name, node_state, lk, limits, (now, received_at), kinds.get(str(lk.get("name")), "")
+        keepalive = _float(timing.get("keepalive_ms"))
+        for lk in _node_links(node):
+            medium = kinds.get(str(lk.get("name")), "")
+            rows.append(
+                _link_row(name, node_state, lk, limits, (now, received_at), medium, keepalive)
             )
-            for lk in _node_links(node)
-        )
     return rows + pings
 
 

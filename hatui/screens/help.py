@@ -42,19 +42,21 @@ A group's title says where it runs in the cluster (● running on bravo);
 its chain shows this node's own resources (here: ○ stopped).
 
 Link columns: age = time since the last heartbeat on that link;
-intervals = the last inter-arrival times, bar height relative to
-warntime (a full bar is at or past warntime); max = largest gap seen;
-jit = jitter; warn± / dead± = margin left before warntime / deadtime
-(negative = exceeded). Tune deadtime to 1.5–2× the worst max gap,
-warntime to about 2× keepalive.
+intervals = the last inter-arrival times as bars from the shortest to
+the longest (at least keepalive + 10 %): a steady link is a low ripple,
+a late heartbeat a tall bar; max = largest gap seen; jit = jitter;
+warn± / dead± = margin left before warntime / deadtime (negative =
+exceeded). Tune deadtime to 1.5–2× the worst max gap, warntime to about
+2× keepalive.
 
-Banners: DISCONNECTED (no engine socket), STALE (no update for 3×
-keepalive; every panel then says how old its data is), DEGRADED (a dead
-or cut medium while the peer still answers), SPLIT BRAIN suspected (a
-group held by two nodes), no STONITH configured, ONE-WAY (a peer does
-not hear us), FENCING (a reset in progress or failed), MEATWARE (a reset
-waits for you: press M). Ping nodes have their own rows (reachable /
-unreachable); they never move resources by themselves (ipfail does).
+The summary says DEGRADED (and why) for a dead or cut medium while the
+peer still answers. Banners: DISCONNECTED (no engine socket), STALE (no
+update for 3× keepalive; every panel then says how old its data is),
+SPLIT BRAIN suspected (a group held by two nodes), no STONITH
+configured, ONE-WAY (a peer does not hear us), FENCING (a reset in
+progress or failed), MEATWARE (a reset waits for you: press M).
+Ping nodes have their own rows (reachable / unreachable); they never
+move resources by themselves (ipfail does).
 """
 
 

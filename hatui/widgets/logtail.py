@@ -18,6 +18,7 @@ nobody looks at.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -147,7 +148,7 @@ class LogPanel(Vertical):
 
     def add_local(self, level: str, text: str) -> None:
         """Append a line produced by the console itself (e.g. an action result)."""
-        self.add_records([{"level": level, "text": text}])
+        self.add_records([{"time": time.time(), "level": level, "text": text}])
 
     @property
     def lines(self) -> list[str]:

@@ -16,6 +16,7 @@ from textual import events
 from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
+from textual.widgets import Static
 
 STALE_CLASS = "-stale"
 
@@ -30,6 +31,19 @@ def set_title(widget: Widget, title: str, stale: str = "") -> None:
     shown = f"{title} · STALE: {stale}" if stale else title
     widget.border_title = plain(shown)
     widget.set_class(bool(stale), STALE_CLASS)
+
+
+def update_plain(widget: Static, text: str, old: str) -> None:
+    """Show ``text`` in ``widget`` (plain), laying the screen out again only when its
+    height changes: a layout of the whole screen costs tens of milliseconds at 120x40,
+    and the summary and banners change text far more often than height."""
+    width = widget.content_region.width
+    if width <= 0:
+        widget.update(plain(text))
+        return
+    rules = widget.styles.get_rules()
+    resized = plain(text).get_height(rules, width) != plain(old).get_height(rules, width)
+    widget.update(plain(text), layout=resized)
 
 
 def title_text(widget: Widget) -> str:
@@ -63,19 +77,24 @@ class TailFollower(_ScrollingWidget):
 
     following: bool = True
 
-    def set_following(self, following: bool) -> None:
-        """Follow (jump to the end now) or pause; tells the parent when it changed."""
+    def set_following(self, following: bool, *, jump: bool = True) -> None:
+        """Follow (and ``jump`` to the end now) or pause; tells the parent on a change."""
         changed = following != self.following
         self.following = following
-        if following:
+        if following and jump:
             self.keep_at_end()
         if changed:
             self.post_message(FollowChanged(following))
 
+    content_sized_by_layout = False
+    """True when the view's height is only known after a layout (a wrapped text): then
+    the scroll waits for the refresh; a line-based view (a log) scrolls at once."""
+
     def keep_at_end(self) -> None:
-        """Scroll to the newest line if following (after the pending layout settles)."""
+        """Scroll to the newest line if following."""
         if self.following:
-            self.scroll_end(animate=False, immediate=False, x_axis=False)
+            immediate = not self.content_sized_by_layout
+            self.scroll_end(animate=False, immediate=immediate, x_axis=False)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         """Pause when the view moved up from the end; resume when it reaches the end.
@@ -89,7 +108,7 @@ class TailFollower(_ScrollingWidget):
         if self.following and new_value < old_value and not at_end:
             self.set_following(False)
         elif not self.following and new_value > old_value and at_end:
-            self.set_following(True)
+            self.set_following(True, jump=False)  # there already (maybe mid-animation)
 
     def on_resize(self, event: events.Resize) -> None:
         """Layout changed the view's size: the end moved, so follow it there."""

@@ -31,9 +31,12 @@ class TimelinePanel(TailFollower, VerticalScroll):
     TimelinePanel.-stale > Static { color: $text-muted; }
     """
 
+    content_sized_by_layout = True
+
     def __init__(self) -> None:
         super().__init__(id="timeline", can_focus=True)
         self.rows: list[TimelineRow] = []
+        self._stale = ""
         set_title(self, TITLE)
 
     def compose(self) -> ComposeResult:
@@ -49,7 +52,9 @@ class TimelinePanel(TailFollower, VerticalScroll):
 
     def show_stale(self, stale: str) -> None:
         """Say in the title that no new rows can come (the engine is gone)."""
-        set_title(self, TITLE, stale)
+        if stale != self._stale:
+            self._stale = stale
+            set_title(self, TITLE, stale)
 
     def _render_rows(self) -> None:
         theme = self.app.current_theme

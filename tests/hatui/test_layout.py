@@ -54,7 +54,7 @@ async def test_following_keeps_the_newest_line_on_screen_through_layout_changes(
         await until(pilot, lambda: newest_on_screen(app, 199))
         # banners appear and the summary wraps: the log panel shrinks
         app.post_message(StatusUpdated(troubled(status()), RECEIVED_AT))
-        await until(pilot, lambda: "DEGRADED medium" in screen_text(app))
+        await until(pilot, lambda: "ONE-WAY link" in screen_text(app))
         app.post_message(LogBatch(records(200, 201)))
         await until(pilot, lambda: newest_on_screen(app, 200))
         assert "log · following" in screen_text(app)
@@ -188,8 +188,11 @@ async def test_help_lists_the_demo_keys_and_no_line_wraps_at_80_columns() -> Non
     assert all(len(line) <= HELP_WIDTH for line in text.splitlines())
     for key in ("k  demo: kill", "c  demo: cut", "a  demo: attach"):
         assert key in text
-    app = HaTuiApp(status=status(), clock=lambda: RECEIVED_AT)
-    app.HELP_KEYS = DemoApp.HELP_KEYS
+
+    class WithDemoKeys(HaTuiApp):
+        HELP_KEYS = DemoApp.HELP_KEYS
+
+    app = WithDemoKeys(status=status(), clock=lambda: RECEIVED_AT)
     async with app.run_test(size=SMALL) as pilot:
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
