@@ -91,10 +91,23 @@ class TailFollower(_ScrollingWidget):
     the scroll waits for the refresh; a line-based view (a log) scrolls at once."""
 
     def keep_at_end(self) -> None:
-        """Scroll to the newest line if following."""
+        """Scroll to the newest line if following: at once where the size is known, and
+        again after the next refresh.
+
+        ``force``: Textual refuses to scroll a view whose scrollbar is not shown yet,
+        and the scrollbar appears only with the layout after a big first batch (a
+        console attaching gets hundreds of lines at once), whose size does not change,
+        so no resize would come to re-anchor it: it stayed at the top, "following".
+        """
+        if not self.following:
+            return
+        if not self.content_sized_by_layout:
+            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+        self.call_after_refresh(self._end_after_refresh)
+
+    def _end_after_refresh(self) -> None:
         if self.following:
-            immediate = not self.content_sized_by_layout
-            self.scroll_end(animate=False, immediate=immediate, x_axis=False)
+            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         """Pause when the view moved up from the end; resume when it reaches the end.

@@ -68,6 +68,18 @@ async def test_following_keeps_the_newest_line_on_screen_through_layout_changes(
         await until(pilot, lambda: newest_on_screen(app, 202))
 
 
+async def test_a_first_batch_taller_than_the_view_shows_its_newest_line() -> None:
+    """A console attaching gets the engine's history in one batch after its first
+    layout: the log had no scrollbar yet, Textual refused the scroll, and the view
+    stayed on the oldest line while the title said "following" (80x24, issue 14)."""
+    app = HaTuiApp(status=status(), clock=lambda: RECEIVED_AT)
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause(0.2)
+        app.post_message(LogBatch(records(0, 300)))
+        await until(pilot, lambda: newest_on_screen(app, 299))
+        assert app.query_one(LogPanel).following
+
+
 async def test_scrolling_up_pauses_and_the_title_says_how_to_follow_again() -> None:
     app = HaTuiApp(status=status(), clock=lambda: RECEIVED_AT, logs=records(0, 200))
     async with app.run_test(size=SMALL) as pilot:
