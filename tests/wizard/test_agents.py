@@ -81,7 +81,7 @@ async def test_every_form_passes_check_config_and_resolves(tmp_path: Path) -> No
     app = make_app(config_dir, discovery=Discovery(FOUND.interfaces, [], agents))
     async with app.run_test(size=(100, 30)) as pilot:
         await walk(pilot, groups="")
-        await pilot.press("pageup", "pageup")
+        await pilot.press("pageup", "pageup", "pageup")
         await pilot.pause()
         assert "Resource groups" in title(pilot)
         step = app.step
@@ -95,8 +95,8 @@ async def test_every_form_passes_check_config_and_resolves(tmp_path: Path) -> No
                 step.query_one(f"#arg{number}", Input).value = text
             step.query_one("#add").press()  # type: ignore[attr-defined]
             await pilot.pause()
-        await next_step(pilot)
-        await next_step(pilot)
+        for _ in range(3):  # STONITH, logging, review
+            await next_step(pilot)
         assert "Review" in title(pilot)
         assert "accepted by the engine" in str(app.query_one("#review-findings").render())
         assert "wrote" in await write_with(pilot, app)

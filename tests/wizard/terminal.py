@@ -1,0 +1,91 @@
+"""A program in a real terminal (its own tmux server), read the way a person reads it.
+
+Shared by the wizard and log-watcher acceptance tests: start a command at a given
+size, press keys, wait for text on the screen, and read what stays on the terminal
+after the program exits (``remain-on-exit``).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY_PAUSE_S = 0.15
+
+
+def python_command(*args: str, prefix: Sequence[str] = ()) -> str:
+    """A shell command running ``python -m ...`` from the worktree in a colour terminal."""
+    env = f"TERM=xterm-256color PYTHONPATH={shlex.quote(str(ROOT))}"
+    argv = " ".join(shlex.quote(a) for a in [*prefix, "env", *env.split(), sys.executable, *args])
+    return f"cd {shlex.quote(str(ROOT))} && exec {argv}"
+
+
+class Terminal:
+    """One tmux session of ``size`` running ``command`` (a shell command line)."""
+
+    def __init__(self, name: str, command: str, size: tuple[int, int] = (80, 24)) -> None:
+        """Start it; the server socket is private to this test process."""
+        self.server = f"hatui-{name}-{os.getpid()}"
+        self.size = size
+        width, height = size
+        self.tmux("new-session", "-d", "-s", "main", "-x", str(width), "-y", str(height),
+                  command)  # fmt: skip
+        self.tmux("set", "-s", "escape-time", "0")
+        self.tmux("set", "-g", "remain-on-exit", "on")
+
+    def tmux(self, *args: str) -> str:
+        """Run one tmux command on this session's server; its stdout."""
+        done = subprocess.run(["tmux", "-L", self.server, "-f", "/dev/null", *args],
+                              capture_output=True, text=True, check=False, timeout=10)  # fmt: skip
+        return done.stdout
+
+    def screen(self, joined: bool = False) -> str:
+        """The visible text (``joined``: lines the terminal wrapped are put back together)."""
+        return self.tmux("capture-pane", "-p", *(["-J"] if joined else []), "-t", "main")
+
+    def wait_for(self, text: str, timeout: float = 30.0, *, joined: bool = False) -> str:
+        """Wait until ``text`` is on screen; the screen then (fails with the screen)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            shown = self.screen(joined)
+            if text in shown:
+                return shown
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} never appeared within {timeout} s:\n{self.screen()}")
+
+    def wait_gone(self, text: str, timeout: float = 10.0) -> str:
+        """Wait until ``text`` is no longer on screen."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            shown = self.screen()
+            if text not in shown:
+                return shown
+            time.sleep(0.1)
+        raise AssertionError(f"{text!r} still on screen after {timeout} s:\n{self.screen()}")
+
+    def keys(self, *names: str) -> None:
+        """Press keys by tmux name (``Enter``, ``NPage``, ``C-u``, ``Tab``...)."""
+        for name in names:
+            self.tmux("send-keys", "-t", "main", name)
+            time.sleep(KEY_PAUSE_S)
+
+    def type(self, text: str, *, clear: bool = True) -> None:
+        """Type ``text`` literally (after clearing the focused field with Ctrl+U)."""
+        if clear:
+            self.keys("C-u")
+        self.tmux("send-keys", "-t", "main", "-l", text)
+        time.sleep(KEY_PAUSE_S)
+
+    def exited(self) -> bool:
+        """The program has ended (the pane stays, showing what it printed)."""
+        return self.tmux("display", "-p", "-t", "main", "#{pane_dead}").strip() == "1"
+
+    def close(self) -> None:
+        """End the session and its server."""
+        self.tmux("kill-server")
