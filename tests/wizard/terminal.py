@@ -21,8 +21,9 @@ KEY_PAUSE_S = 0.15
 
 def python_command(*args: str, prefix: Sequence[str] = ()) -> str:
     """A shell command running ``python -m ...`` from the worktree in a colour terminal."""
-    env = f"TERM=xterm-256color PYTHONPATH={shlex.quote(str(ROOT))}"
-    argv = " ".join(shlex.quote(a) for a in [*prefix, "env", *env.split(), sys.executable, *args])
+    # COLUMNS/LINES (set by the test runner) would override the terminal's own size.
+    env = ["-u", "COLUMNS", "-u", "LINES", "TERM=xterm-256color", f"PYTHONPATH={ROOT}"]
+    argv = " ".join(shlex.quote(a) for a in [*prefix, "env", *env, sys.executable, *args])
     return f"cd {shlex.quote(str(ROOT))} && exec {argv}"
 
 
@@ -85,6 +86,15 @@ class Terminal:
     def exited(self) -> bool:
         """The program has ended (the pane stays, showing what it printed)."""
         return self.tmux("display", "-p", "-t", "main", "#{pane_dead}").strip() == "1"
+
+    def wait_exit(self, timeout: float = 20.0) -> str:
+        """Wait until the program has ended; what it left on the terminal, lines joined."""
+        deadline = time.monotonic() + timeout
+        while not self.exited():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"still running after {timeout} s:\n{self.screen()}")
+            time.sleep(0.1)
+        return self.screen(joined=True)
 
     def close(self) -> None:
         """End the session and its server."""
