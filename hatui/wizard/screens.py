@@ -91,6 +91,7 @@ class SetupApp(App[int]):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("pagedown", "next", "Next", priority=True),
+        Binding("enter", "next", "Next", show=False),  # when no field took the Enter
         Binding("pageup", "prev_step", "Back", priority=True),
         Binding("ctrl+w", "write", "Write (review)", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
