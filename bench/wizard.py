@@ -118,8 +118,8 @@ def one_run(size: tuple[int, int], alpha: str, bravo: str, vip: str) -> Run:
     with tempfile.TemporaryDirectory(prefix="hatui-bench-wizard-") as tmp:
         etc = Path(tmp) / "ha.d"
         started = time.monotonic()
-        term = Terminal("bench-wizard", python_command("-m", "hatui", "setup",
-                                                        "--config-dir", str(etc)), size)  # fmt: skip
+        command = python_command("-m", "hatui", "setup", "--config-dir", str(etc))
+        term = Terminal("bench-wizard", command, size)
         try:
             play(Typist(term, run), alpha, bravo, vip)
             run.seconds = time.monotonic() - started
