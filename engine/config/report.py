@@ -27,9 +27,7 @@ def summary_line(issues: Sequence[Issue], config: ClusterConfig | None = None) -
     text = "configuration OK"
     if config is not None:
         groups = _count(len(config.groups), "resource group")
-        text += (
-            f": {_count(len(config.nodes), 'node')}, {_count(_links(config), 'link')}, {groups}"
-        )
+        text += f": {_count(len(config.nodes), 'node')}, {_count(_links(config), 'link')}, {groups}"
     if warnings:
         text += f" ({_count(warnings, 'warning')})"
     return text

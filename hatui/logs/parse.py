@@ -30,9 +30,7 @@ _PREFIX = re.compile(r"[\w./@+-]+(?:\([^)\s]*\))?\[\d+\]:[ \t]*")
 """``heartbeat[13783]: ``, ``ResourceManager(default)[14796]:\t`` or an OCF agent's
 ``/usr/lib/ocf/resource.d//heartbeat/IPaddr2(IPaddr2_10.99.0.10)[23631]:\t`` before a
 stamp."""
-_LEVEL = re.compile(
-    r"\b(EMERG|ALERT|CRIT|ERROR|WARNING|WARN|notice|NOTICE|info|INFO|debug|DEBUG):"
-)
+_LEVEL = re.compile(r"\b(EMERG|ALERT|CRIT|ERROR|WARNING|WARN|notice|NOTICE|info|INFO|debug|DEBUG):")
 """Heartbeat's priority words, and the upper-case ones OCF agents' ``ocf_log`` writes."""
 _HOST = re.compile(r"^\S+ +\d+ [\d:.]+ (\S+) ")
 _LINK = re.compile(r"[Ll]ink (\S+?):(\S+?)[ .]")

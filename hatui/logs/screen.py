@@ -99,8 +99,14 @@ class LogView(ScrollView, can_focus=True):
         """The rows changed: resize, and stick to the end when following."""
         self.virtual_size = Size(self._width, self.row_count)
         if self.following:
-            self.scroll_end(animate=False, x_axis=False)
+            self.call_after_refresh(self.stick_to_end)
         self.refresh()
+
+    def stick_to_end(self) -> None:
+        """Show the newest line, unless following was paused in the meantime (a scroll
+        key between a snapshot and this refresh must not be overridden)."""
+        if self.following:
+            self.scroll_end(animate=False, x_axis=False, immediate=True)
 
     def _styles(self, text: str) -> Style:
         level = level_of(text)
@@ -278,7 +284,7 @@ class LogWatcherApp(App[None]):
         snapshot = self.feed.snapshot
         view = self.view
         if view.following and view.scroll_offset.y < view.max_scroll_y:
-            view.scroll_end(animate=False, x_axis=False)  # a scroll refused before layout
+            view.stick_to_end()  # a scroll refused before layout
         if snapshot.version == self.seen:
             return
         top, cursor = view.scroll_offset.y, view.cursor

@@ -221,9 +221,7 @@ class WizardState:
         name = self.node.strip().lower()
         host = (uname if uname is not None else os.uname().nodename).lower()
         if not name:
-            return [
-                wizard_issue("node", "The node name is empty", f"this machine is {host}")
-            ]
+            return [wizard_issue("node", "The node name is empty", f"this machine is {host}")]
         if not NODE_NAME.fullmatch(name) or len(name) > 100:
             return [
                 wizard_issue(
@@ -670,4 +668,3 @@ def form_problems(agent: str, args: list[str]) -> list[str]:
         return ["Filesystem needs the device, the directory and the fstype"]
     token = resource_token(agent, args)
     return [f"{m} ({h})" if h else m for m, h in check_resource(resource_from_token(token))]
-

@@ -66,6 +66,7 @@ class Step(VerticalScroll):
     Step Input { width: 1fr; }
     Step .row { height: auto; margin-bottom: 1; }
     Step .row Label { width: 12; }
+    Step .row Input { margin-right: 1; }
     """
 
     found: Discovery = Discovery()
