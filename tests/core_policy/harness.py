@@ -226,6 +226,7 @@ class Cluster:
             node.on_fence_done(action.node, bool(ok), reason or "fenced", self.now)
             self.flush()
             return action
+        assert isinstance(action, Acquire | Release), f"{name}: {action} is not a group action"
         kind = "acquire" if isinstance(action, Acquire) else "release"
         if ok is None:
             ok = (name, kind, action.group_key) not in self.fail

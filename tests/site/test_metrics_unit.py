@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from engine import sdnotify
 from engine.programs.haengine import main as haengine
+from engine.shell import sdnotify
 from engine.shell.metrics import EngineStats, MetricsServer, parse_listen_address, render
 
 STATUS: dict[str, Any] = {
