@@ -12,27 +12,33 @@ from textual.content import Content
 from textual.widgets import Checkbox, RadioButton
 
 
-class GlyphRadio(RadioButton):
-    """A radio button reading ``(◉) chosen`` / ``(○) not chosen`` in any colour scheme."""
+class _Glyphs:
+    """``BUTTON_INNER`` (what Textual draws inside the button) follows the value."""
+
+    ON = OFF = ""
+    value: bool
+
+    @property
+    def BUTTON_INNER(self) -> str:
+        """The glyph inside the button, by state."""
+        return self.ON if self.value else self.OFF
+
+
+class GlyphRadio(_Glyphs, RadioButton):  # type: ignore[misc,override]
+    """A radio button reading ``◉`` when chosen and ``○`` when not, in any colours."""
+
+    ON, OFF = "◉", "○"
 
     def __init__(self, label: str, *, name: str | None = None, value: bool = False) -> None:
         """``label`` is plain text."""
         super().__init__(Content(label), value, name=name)
 
-    @property
-    def BUTTON_INNER(self) -> str:  # type: ignore[override]
-        """The glyph inside the button, by state."""
-        return "◉" if self.value else "○"
 
-
-class GlyphCheckbox(Checkbox):
+class GlyphCheckbox(_Glyphs, Checkbox):  # type: ignore[misc,override]
     """A checkbox reading ``✔`` when ticked and blank when not."""
+
+    ON, OFF = "✔", " "
 
     def __init__(self, label: str, *, id: str | None = None, value: bool = False) -> None:
         """``label`` is plain text."""
         super().__init__(Content(label), value, id=id)
-
-    @property
-    def BUTTON_INNER(self) -> str:  # type: ignore[override]
-        """The glyph inside the box, by state."""
-        return "✔" if self.value else " "

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 
 from hatui.logs.merge import Lines, ListLines, MergedLines
 from hatui.logs.parse import EventKind, parse_line, parse_stamp
 from hatui.logs.screen import LogWatcherApp
+from tests.logs.test_logs import until
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 YEAR = 2026
@@ -90,14 +90,6 @@ def test_the_two_formats_merge_with_each_other() -> None:
 
 def classic_line(stamp: str, text: str) -> str:
     return f"heartbeat[4242]: {stamp} info: {text}"
-
-
-async def until(pilot: Pilot[None], test: Callable[[], object], what: str, seconds: float = 10):
-    for _ in range(int(seconds / 0.02)):
-        if test():
-            return
-        await pilot.pause(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 async def test_viewer_merges_classic_logs_follows_appends_and_pauses_on_scroll(
