@@ -224,11 +224,19 @@ def list_systemd_units(notes: list[str] | None = None) -> list[str]:
         if notes is not None:
             notes.append("systemd is not running here: no unit list")
         return []
-    units = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
+    return service_units(result.stdout)
+
+
+def service_units(listing: str) -> list[str]:
+    """The units of ``systemctl list-unit-files`` output a group can name: services,
+    not templates, not the cluster stack's own."""
+    units = [line.split()[0] for line in listing.splitlines() if line.strip()]
     return [
-        u
-        for u in units
-        if u.endswith(".service") and "@" not in u and u[: -len(".service")] not in CLUSTER_STACK
+        unit
+        for unit in units
+        if unit.endswith(".service")
+        and "@" not in unit
+        and unit.removesuffix(".service") not in CLUSTER_STACK
     ]
 
 

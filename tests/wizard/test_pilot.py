@@ -9,6 +9,7 @@ from textual.pilot import Pilot
 from textual.widgets import Checkbox, TextArea
 
 from hatui.wizard.answers import run_answers
+from hatui.wizard.choice import GlyphRadio
 from tests.integration.loopback import Node, free_port, node_status, wait_for
 from tests.wizard.helpers import KEY, fill, make_app, next_step, problems, title, walk
 from tests.wizard.test_state import check_config
@@ -248,3 +249,28 @@ async def test_markup_like_input_on_every_step_is_plain_text(tmp_path: Path) -> 
         await next_step(pilot)
         assert "Review" in title(pilot)
         assert app.is_running
+
+
+async def test_timing_preset_follows_typed_values_and_radios_show_a_glyph(
+    tmp_path: Path,
+) -> None:
+    """After custom values the preset is no longer "LAN default"; under NO_COLOR the
+    choice is still visible (◉/○, not colour only)."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await walk(pilot)
+        for _ in range(5):
+            await pilot.press("pageup")
+        await pilot.pause()
+        buttons = {str(b.name): b for b in app.step.query(GlyphRadio)}
+        assert buttons["fast"].value and "◉" in str(buttons["fast"].render())
+        assert "○" in str(buttons["lan"].render())
+        await fill(pilot, "#keepalive", "2")
+        assert buttons["custom"].value and not buttons["fast"].value
+        assert "custom values: keepalive 2, warntime 600ms" in str(buttons["custom"].label)
+        await fill(pilot, "#keepalive", "200ms")  # the fast preset's values again
+        assert buttons["fast"].value and str(buttons["custom"].label) == "custom values"
+        await pilot.press("pagedown", "pagedown")
+        await pilot.pause()
+        assert "Resource groups" in title(pilot)
+        assert app.focused is app.step.query_one("#agent")  # step 6 starts at the picker
