@@ -174,14 +174,18 @@ class SetupApp(App[int]):
         self.set_problems(note, ok=True)
         if isinstance(step, ReviewStep):
             self.review()
-        self.call_after_refresh(self._focus_first)
+        self._focus_first()  # now: keys typed right after Enter land in this step
+        self.call_after_refresh(self._focus_first, keep=True)
 
-    def _focus_first(self) -> None:
+    def _focus_first(self, keep: bool = False) -> None:
+        """Focus the step's first field (``keep``: unless one of its widgets has it)."""
         step = self.step
+        if keep and self.focused is not None and step in self.focused.ancestors:
+            return
         chosen = list(step.query(step.FIRST)) if step.FIRST else []
         for widget in [*chosen, *step.query("*")]:
-            if widget.focusable:
-                widget.focus()
+            if widget.focusable:  # set_focus at once: widget.focus() waits a turn, and a
+                self.screen.set_focus(widget, scroll_visible=False)  # key may come first
                 return
 
     def set_problems(self, text: str, ok: bool = False, warn: bool = False) -> None:

@@ -94,12 +94,12 @@ def drive_wizard(term: Terminal, lab: Lab) -> None:
     term.wait_for("again to go on")  # not this machine's uname: said on step 1
     term.keys("Enter")
     term.wait_for("Step 2/9")
-    term.type("bravo")
+    term.type("bravo", clear=False)
     term.keys("Enter")
     term.wait_for("Step 3/9")
     alpha, bravo = lab.nodes["alpha"].address(), lab.nodes["bravo"].address()
     term.wait_for(f"eth0 {alpha}/24")  # discovery inside the namespace
-    term.type(f"eth0 {alpha} {bravo}")
+    term.type(f"eth0 {alpha} {bravo}", clear=False)
     term.keys("Enter")
     term.wait_for("Step 4/9")
     term.keys("Down", "Enter")  # the "fast" preset
@@ -110,7 +110,7 @@ def drive_wizard(term: Terminal, lab: Lab) -> None:
     term.wait_for("Step 6/9")
     term.keys("Tab")
     for text in (VIP, "24", "eth0"):
-        term.type(text)
+        term.type(text, clear=False)
         term.keys("Tab")
     term.keys("Enter")  # on Add
     term.wait_for(f"added IPaddr2::{VIP}/24/eth0")

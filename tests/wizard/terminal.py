@@ -17,6 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY_PAUSE_S = 0.15
+SETTLE_S = 1.0
+"""How long a key may take to show its effect before the next one is pressed anyway."""
 
 
 def python_command(*args: str, prefix: Sequence[str] = ()) -> str:
@@ -71,17 +73,31 @@ class Terminal:
         raise AssertionError(f"{text!r} still on screen after {timeout} s:\n{self.screen()}")
 
     def keys(self, *names: str) -> None:
-        """Press keys by tmux name (``Enter``, ``NPage``, ``C-u``, ``Tab``...)."""
+        """Press keys by tmux name (``Enter``, ``NPage``, ``C-u``, ``Tab``...), each one
+        once the screen has shown the last one's effect (or after ``SETTLE_S``).
+
+        Textual runs a bound key (Tab, Ctrl+U...) when the key event has bubbled up to
+        the app, but lets a letter be taken by the focused field at once: letters typed
+        right after a Tab can land before it, in the old field. A person sees the focus
+        move before typing on; so does this.
+        """
         for name in names:
+            before = self.screen()
             self.tmux("send-keys", "-t", "main", name)
+            deadline = time.monotonic() + SETTLE_S
+            while self.screen() == before and time.monotonic() < deadline:
+                time.sleep(0.05)
             time.sleep(KEY_PAUSE_S)
 
-    def type(self, text: str, *, clear: bool = True) -> None:
-        """Type ``text`` literally (after clearing the focused field with Ctrl+U)."""
+    def type(self, text: str, *, clear: bool = True, seen: bool = True) -> None:
+        """Type ``text`` literally (after clearing the focused field with Ctrl+U) and,
+        as a person does, look that it is on screen (``seen``) before going on."""
         if clear:
             self.keys("C-u")
         self.tmux("send-keys", "-t", "main", "-l", text)
         time.sleep(KEY_PAUSE_S)
+        if seen:
+            self.wait_for(text, timeout=10)
 
     def exited(self) -> bool:
         """The program has ended (the pane stays, showing what it printed)."""

@@ -48,10 +48,10 @@ def test_wizard_in_tmux_from_empty_dir_to_accepted_files(wizard: tuple[Terminal,
     assert "is not this machine's uname -n" in shown and "Step 1/9" in shown
     term.keys("Enter")
     step(term, 2)
-    term.type("bravo")
+    term.type("bravo", clear=False)
     term.keys("Enter")
     step(term, 3)
-    term.type("lo 127.0.0.1 127.0.0.299")  # the ucast field has the focus
+    term.type("lo 127.0.0.1 127.0.0.299", clear=False)  # the ucast field has the focus
     term.keys("Enter")
     term.wait_for("bad IP address [127.0.0.299]")
     term.type("lo 127.0.0.1 127.0.0.2")
@@ -62,16 +62,16 @@ def test_wizard_in_tmux_from_empty_dir_to_accepted_files(wizard: tuple[Terminal,
     term.keys("NPage")
     step(term, 6)  # the agent picker has the focus, IPaddr2 first
     term.keys("Tab")
-    term.type("10.0.0.999")
+    term.type("10.0.0.999", clear=False)
     term.keys("Tab")
-    term.type("24")
+    term.type("24", clear=False)
     term.keys("Tab")
-    term.type("eth0")
+    term.type("eth0", clear=False)
     term.keys("Enter")  # Enter in the form is Add
     shown = term.wait_for("not added: Bad IP address [10.0.0.999]")
     assert "Step 6/9" in shown
     term.keys("Tab", "Tab")  # Add button, then the group lines
-    term.type(f"alpha IPaddr2::10.0.0.999/24/eth0 {MARKUP}")
+    term.type(f"alpha IPaddr2::10.0.0.999/24/eth0 {MARKUP}", clear=False)
     term.keys("NPage")
     shown = term.wait_for("Bad IP address [10.0.0.999]")
     assert "Step 6/9" in shown and "[/cidr[/nic" in term.screen()
