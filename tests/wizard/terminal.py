@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 KEY_PAUSE_S = 0.15
 SETTLE_S = 1.0
 """How long a key may take to show its effect before the next one is pressed anyway."""
+TEXT_FIRST_S = 0.3
+"""A key that changes no text (a focus move) is given this long before colours count."""
 
 
 def python_command(*args: str, prefix: Sequence[str] = ()) -> str:
@@ -52,6 +54,10 @@ class Terminal:
         """The visible text (``joined``: lines the terminal wrapped are put back together)."""
         return self.tmux("capture-pane", "-p", *(["-J"] if joined else []), "-t", "main")
 
+    def painted(self) -> str:
+        """The screen with its colours (a focus move shows only in colour)."""
+        return self.tmux("capture-pane", "-p", "-e", "-t", "main")
+
     def wait_for(self, text: str, timeout: float = 30.0, *, joined: bool = False) -> str:
         """Wait until ``text`` is on screen; the screen then (fails with the screen)."""
         deadline = time.monotonic() + timeout
@@ -72,22 +78,31 @@ class Terminal:
             time.sleep(0.1)
         raise AssertionError(f"{text!r} still on screen after {timeout} s:\n{self.screen()}")
 
-    def keys(self, *names: str) -> None:
+    def keys(self, *names: str) -> list[float | None]:
         """Press keys by tmux name (``Enter``, ``NPage``, ``C-u``, ``Tab``...), each one
         once the screen has shown the last one's effect (or after ``SETTLE_S``).
 
         Textual runs a bound key (Tab, Ctrl+U...) when the key event has bubbled up to
         the app, but lets a letter be taken by the focused field at once: letters typed
         right after a Tab can land before it, in the old field. A person sees the focus
-        move before typing on; so does this.
+        move before typing on; so does this. Returns, per key, the seconds until its
+        effect showed (None: nothing visible changed within ``SETTLE_S``).
         """
+        shown: list[float | None] = []
         for name in names:
-            before = self.screen()
+            text, colours = self.screen(), self.painted()
             self.tmux("send-keys", "-t", "main", name)
-            deadline = time.monotonic() + SETTLE_S
-            while self.screen() == before and time.monotonic() < deadline:
-                time.sleep(0.05)
+            started = time.monotonic()
+            changed = False
+            while not changed and time.monotonic() - started < SETTLE_S:
+                time.sleep(0.02)
+                # The text first; colours (a focus move) only after TEXT_FIRST_S, as a
+                # blinking cursor changes them by itself.
+                late = time.monotonic() - started > TEXT_FIRST_S
+                changed = self.screen() != text or (late and self.painted() != colours)
+            shown.append(time.monotonic() - started if changed else None)
             time.sleep(KEY_PAUSE_S)
+        return shown
 
     def type(self, text: str, *, clear: bool = True, seen: bool = True) -> None:
         """Type ``text`` literally (after clearing the focused field with Ctrl+U) and,
