@@ -177,3 +177,46 @@ def test_sync_runner_timeout_kills_the_whole_group() -> None:
     assert done.timed_out and done.returncode is None
     assert _wait_gone(int(done.stdout.split()[0]))
     assert time.monotonic() - started < 5
+
+
+async def test_the_loop_runs_while_a_child_starts_and_a_late_start_is_killed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """fork/exec happen in a worker thread: an exec that takes long (a script on a hung
+    file system, a CPU-starved child) holds neither the loop nor, past the timeout, the
+    caller; the child that starts late after all is killed and reaped."""
+    import asyncio
+    import subprocess
+
+    from engine.process import runner
+
+    started: list[subprocess.Popen[bytes]] = []
+    real_spawn = runner._spawn
+
+    def slow_spawn(*args: object) -> subprocess.Popen[bytes]:
+        proc = real_spawn(*args)  # type: ignore[arg-type]
+        started.append(proc)
+        time.sleep(1.0)  # in the worker thread: Popen returning late (a slow exec)
+        return proc
+
+    monkeypatch.setattr(runner, "_spawn", slow_spawn)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    counting = asyncio.create_task(ticker())
+    result = await run_program(["sleep", "30"], timeout=0.3)
+    assert ticks >= 10  # the loop kept turning during the 0.3 s
+    assert result.timed_out and result.returncode is None
+    assert "sleep did not start within 0.3 s" in result.error
+    assert started and started[0].returncode is None  # it runs, unseen by the caller
+    for _ in range(300):
+        if started[0].returncode is not None:
+            break
+        await asyncio.sleep(0.01)
+    counting.cancel()
+    assert started[0].returncode == -9  # killed and reaped once Popen returned

@@ -23,14 +23,18 @@ Deliberate differences from Heartbeat 3.0.6 (all on the safe side):
   partition, which only the peer saw, resolves too.
 * Only groups that are not stopped are released (Heartbeat runs stop for all keys).
 * A peer's ``shutdone`` does not start Heartbeat's redundant standby-acquire child.
+* One-way loss: a node whose peer claims groups running here while the peer's
+  heartbeats no longer list us (``hears``) releases them, and rejoins with ``starting``
+  once it is heard again (``oneway``; the rule is ``engine/core/oneway.py``).
 
 Layout: ``ResourcePolicy`` (``resource_policy``) is built from one mixin per concern —
 ``startup`` (comm-up, starting/resource, RSCRCVD, own groups), ``takeover`` (peer
 status and death, mach_down, shutdone, partitions), ``fencing`` (STONITH, failed
 stops, local stall), ``standby`` (the three-phase protocol, auto-failback), ``admin``
-(hb_standby/hb_takeover requests), ``legacy`` (ip-request), ``shutdown``, ``ipfail``
-and ``audit`` (AuditResources, status view) — over ``jobs`` (the serialised job
-queue), ``messages`` (wire messages), ``base`` (helpers) and ``state`` (bookkeeping).
+(hb_standby/hb_takeover requests), ``legacy`` (ip-request), ``shutdown``, ``ipfail``,
+``oneway`` (one-way loss) and ``audit`` (AuditResources, status view) — over ``jobs``
+(the serialised job queue), ``messages`` (wire messages), ``base`` (helpers) and
+``state`` (bookkeeping).
 """
 
 from __future__ import annotations

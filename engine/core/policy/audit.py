@@ -29,6 +29,7 @@ class AuditMixin(PolicyJobs):
             },
             "shutdown_blocked": self._shutdown_blocked,
             "monitor": self._monitor_settings(),
+            "one_way": self._one_way.view(),
             **({"ipfail": self._ipfail.snapshot()} if self._ipfail is not None else {}),
         }
 

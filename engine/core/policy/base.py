@@ -106,6 +106,8 @@ class PolicyBase(PolicyState):
 
         def _maybe_resolve_conflict(self) -> None: ...  # takeover
 
+        def _one_way_check(self) -> None: ...  # oneway
+
         def _fence_dead_peer(self, node: str, reason: str) -> None: ...  # fencing
 
         def _peer_failed_stop(self, keys: list[str], when: str) -> None: ...  # fencing

@@ -45,6 +45,7 @@ class PolicyJobs(PolicyMessages):
             if self._shutdown_wanted and not self._shutdown_in_progress:
                 self._try_begin_shutdown()
             self._maybe_resolve_conflict()
+            self._one_way_check()
             self._monitor_progress()
             if not self._soon:
                 break

@@ -17,6 +17,7 @@ from engine.core.policy.fencing import FencingMixin
 from engine.core.policy.ipfail import IpfailMixin
 from engine.core.policy.legacy import LegacyMixin
 from engine.core.policy.monitor import MonitorMixin
+from engine.core.policy.oneway import OneWayMixin
 from engine.core.policy.shutdown import ShutdownMixin
 from engine.core.policy.standby import StandbyMixin
 from engine.core.policy.startup import StartupMixin
@@ -38,6 +39,7 @@ class ResourcePolicy(
     ShutdownMixin,
     IpfailMixin,
     MonitorMixin,
+    OneWayMixin,
     AuditMixin,
 ):
     """Heartbeat v1 resource ownership: nice_failback, legacy, standby, shutdown, fencing.
@@ -82,6 +84,7 @@ class ResourcePolicy(
         times.extend(self._fence_retry.values())
         times.extend(t for t, _, _ in self._pushes)
         times.extend(self._monitor_deadlines())
+        times.extend(self._one_way_deadlines())
         if self._ipfail is not None and self._ipfail.next_deadline() is not None:
             times.append(self._ipfail.next_deadline() or 0.0)
         return min(times) if times else None

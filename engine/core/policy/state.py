@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from engine.config.model import AutoFailback, ClusterConfig, GroupSpec, MonitorConfig
 from engine.core.ipfail import IpFail, make_ipfail
+from engine.core.oneway import OneWayGuard
 from engine.core.policy_types import (
     Action,
     Hold,
@@ -169,6 +170,10 @@ class PolicyState:
     _pending_dead: list[tuple[str, str]]
     _legacy_peer_holds: set[str]
     _claim_answered_at: float | None
+    _peer_hears_us: bool | None
+    """Whether the peer's latest status lists us (None: it sends no ``hears``)."""
+    _one_way: OneWayGuard
+    """The one-way loss rule (engine/core/oneway.py, wired in policy/oneway.py)."""
     # fencing
     _fence_delay: float
     _fence_retry_min: float
@@ -269,6 +274,8 @@ class PolicyState:
         self._pending_dead = []
         self._legacy_peer_holds = set()
         self._claim_answered_at = None
+        self._peer_hears_us = None
+        self._one_way = OneWayGuard(self._us, 3 * self._config.timing.keepalive_ms / 1000)
 
     def _init_fencing(self) -> None:
         self._fence_inflight = {}
