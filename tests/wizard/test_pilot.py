@@ -274,4 +274,3 @@ async def test_timing_preset_follows_typed_values_and_radios_show_a_glyph(
         await pilot.pause()
         assert "Resource groups" in title(pilot)
         assert app.focused is app.step.query_one("#agent")  # step 6 starts at the picker
-
