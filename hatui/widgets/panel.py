@@ -91,8 +91,8 @@ class TailFollower(_ScrollingWidget):
     the scroll waits for the refresh; a line-based view (a log) scrolls at once."""
 
     def keep_at_end(self) -> None:
-        """Scroll to the newest line if following: at once where the size is known, and
-        again after the next refresh.
+        """Scroll to the newest line if following: at once where the size is known,
+        after the next refresh where only the layout knows it (a wrapped text).
 
         ``force``: Textual refuses to scroll a view whose scrollbar is not shown yet,
         and the scrollbar appears only with the layout after a big first batch (a
@@ -101,9 +101,10 @@ class TailFollower(_ScrollingWidget):
         """
         if not self.following:
             return
-        if not self.content_sized_by_layout:
+        if self.content_sized_by_layout:
+            self.call_after_refresh(self._end_after_refresh)
+        else:  # not later as well: a pending jump would undo the user's next scroll
             self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
-        self.call_after_refresh(self._end_after_refresh)
 
     def _end_after_refresh(self) -> None:
         if self.following:
