@@ -6,6 +6,7 @@ an accepted one starts the standby protocol of ``standby.py``.
 
 from __future__ import annotations
 
+from engine.core.policy import wire
 from engine.core.policy.jobs import PolicyJobs
 from engine.core.policy.state import _STANDBY_WORDS
 from engine.core.policy_types import ResourceState
@@ -20,7 +21,7 @@ class AdminMixin(PolicyJobs):
         word = _STANDBY_WORDS.get(which)
         if word is None:
             return f"unknown resource set '{which}': use all, foreign, local or failback"
-        if not self._nice:
+        if not self._sides.nice:
             return "auto_failback is set to legacy.  Cannot enter standby."
         refusal = self._refuse_transition("standby", word)
         if refusal:
@@ -35,18 +36,18 @@ class AdminMixin(PolicyJobs):
         word = which or "all"
         if word not in ("all", "foreign", "local", "failback"):
             return f"unknown resource set '{which}': use all, foreign, local or failback"
-        if not self._nice:
+        if not self._sides.nice:
             return "auto_failback is set to legacy.  Cannot take over."
         refusal = self._refuse_transition("takeover", word)
         if refusal:
             return refusal
-        self._event(
+        self._out.event(
             "takeover",
-            f"operator asked {self._peer} to hand over [{word}]",
-            node=self._peer or "",
+            f"operator asked {self._sides.other} to hand over [{word}]",
+            node=self._sides.other or "",
             log=f"Requesting takeover [{word}].",
         )
-        self._send_hb_takeover(word)
+        self._out.send(wire.hb_takeover(word))
         self._settle()
         return None
 
@@ -54,7 +55,7 @@ class AdminMixin(PolicyJobs):
         """Report and return why a standby/takeover cannot start now, or None."""
         refusal = self._transition_refusal()
         if refusal:
-            self._event(
+            self._out.event(
                 "refused",
                 f"{what} [{word}] refused: {refusal}",
                 level="WARN",
@@ -68,10 +69,10 @@ class AdminMixin(PolicyJobs):
             return "Heartbeat shutdown in progress."
         if not self._comm_up:
             return "communications are not up yet"
-        if self._peer is None:
+        if self._sides.other is None:
             return "there is no peer node to hand resources to"
         if self._peer_status != "active":
-            return f"{self._peer} is {self._peer_status}: it cannot take resources now"
+            return f"{self._sides.other} is {self._peer_status}: it cannot take resources now"
         if self._standby_deadline is not None and self._now < self._standby_deadline:
             left = int(self._standby_deadline - self._now + 0.999)
             return f"Standby in progress [{left} seconds left]"
@@ -88,13 +89,14 @@ class AdminMixin(PolicyJobs):
             return
         refusal = self._transition_refusal()
         if refusal:
-            self._event(
+            self._out.event(
                 "refused",
-                f"not pushing failed group {key} to {self._peer}: {refusal}",
+                f"not pushing failed group {key} to {self._sides.other}: {refusal}",
                 group=key,
                 level="WARN",
             )
             return
         self._go_standby_request(
-            which, f"{key} failed to start here; asking {self._peer} to run the {which} groups"
+            which,
+            f"{key} failed to start here; asking {self._sides.other} to run the {which} groups",
         )

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from engine.core.policy.jobs import PolicyJobs
+from engine.core.policy.outbox import log
 from engine.core.policy.state import _Group
 from engine.core.policy_types import Hold, ResourceState, StandbyState, hold_name
 
@@ -16,7 +17,7 @@ class AuditMixin(PolicyJobs):
     def snapshot(self) -> dict[str, object]:
         """The resource part of ``status --json``."""
         return {
-            "mode": "nice_failback" if self._nice else "legacy",
+            "mode": "nice_failback" if self._sides.nice else "legacy",
             "i_hold": hold_name(self._i_hold),
             "other_holds": hold_name(self._other_holds),
             "stable": self._is_stable(),
@@ -43,18 +44,18 @@ class AuditMixin(PolicyJobs):
 
     def _held_by(self, g: _Group) -> str | None:
         if g.state in ("running", "starting", "stopping") or g.failed_op == "stop":
-            return self._us
-        if self._peer is None or self._peer_status == "dead":
+            return self._sides.us
+        if self._sides.other is None or self._peer_status == "dead":
             return None
-        if not self._nice:
-            theirs = g.spec.node == self._peer or g.spec.key in self._legacy_peer_holds
-            return self._peer if theirs else None
-        bit = Hold.LOCAL if g.spec.node == self._peer else Hold.FOREIGN
-        return self._peer if self._other_holds & bit else None
+        if not self._sides.nice:
+            theirs = g.spec.node == self._sides.other or g.spec.key in self._legacy_peer_holds
+            return self._sides.other if theirs else None
+        bit = Hold.LOCAL if g.spec.node == self._sides.other else Hold.FOREIGN
+        return self._sides.other if self._other_holds & bit else None
 
     def _audit(self) -> None:
         """Heartbeat's AuditResources (spec §7.5)."""
-        if not self._nice:
+        if not self._sides.nice:
             return
         self._audit_double_owners()
         if (
@@ -66,16 +67,16 @@ class AuditMixin(PolicyJobs):
 
     def _audit_double_owners(self) -> None:
         if self._i_hold & Hold.LOCAL and self._other_holds & Hold.FOREIGN:
-            self._event(
+            self._out.event(
                 "audit",
-                f"both {self._us} and {self._peer} claim {self._us}'s groups",
+                f"both {self._sides.us} and {self._sides.other} claim {self._sides.us}'s groups",
                 level="ERROR",
                 log="Both machines own our resources!",
             )
         if self._other_holds & Hold.LOCAL and self._i_hold & Hold.FOREIGN:
-            self._event(
+            self._out.event(
                 "audit",
-                f"both {self._us} and {self._peer} claim {self._peer}'s groups",
+                f"both {self._sides.us} and {self._sides.other} claim {self._sides.other}'s groups",
                 level="ERROR",
                 log="Both machines own foreign resources!",
             )
@@ -83,11 +84,11 @@ class AuditMixin(PolicyJobs):
     def _audit_missing_owners(self) -> None:
         # Only a class that has groups can be unowned (a node with no groups of its
         # own is not an error).
-        homes = {group.node for group in self._config.groups}
-        has_local = self._us in homes
-        has_foreign = bool(homes - {self._us})
+        homes = {group.node for group in self._sides.config.groups}
+        has_local = self._sides.us in homes
+        has_foreign = bool(homes - {self._sides.us})
         mine, theirs = self._i_hold, self._other_holds
         if has_local and not mine & Hold.LOCAL and not theirs & Hold.FOREIGN:
-            self._log("ERROR", "No one owns our local resources!")
+            log("ERROR", "No one owns our local resources!")
         if has_foreign and not theirs & Hold.LOCAL and not mine & Hold.FOREIGN:
-            self._log("ERROR", "No one owns foreign resources!")
+            log("ERROR", "No one owns foreign resources!")

@@ -10,8 +10,9 @@ import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from engine.core.policy.state import _LEVELS, PolicyState
-from engine.core.policy_types import Hold, PolicyEvent, ResourceState, StandbyState
+from engine.core.policy.outbox import log
+from engine.core.policy.state import PolicyState
+from engine.core.policy_types import Hold, ResourceState, StandbyState
 
 logger = logging.getLogger(__name__)
 
@@ -21,35 +22,17 @@ _SETTLED = (ResourceState.STABLE, ResourceState.SHUTDOWN, ResourceState.INIT)
 class PolicyBase(PolicyState):
     """Logging, timeline events and the set/stability questions of Heartbeat."""
 
-    def _log(self, level: str, text: str) -> None:
-        logger.log(_LEVELS.get(level, logging.INFO), "%s", text)
-
-    def _event(
-        self,
-        kind: str,
-        reason: str,
-        node: str = "",
-        group: str = "",
-        level: str = "info",
-        log: str = "",
-    ) -> None:
-        self._events.append(PolicyEvent(kind, node, group, reason, level, log or reason))
-
-    def _new_id(self) -> int:
-        self._next_id += 1
-        return self._next_id - 1
-
     def _keys(self, which: int) -> list[str]:
         """Group keys of a set seen from us (ourkeys/otherkeys/allkeys), file order."""
         out = []
         for key, g in self._groups.items():
-            mine = g.spec.node == self._us
+            mine = g.spec.node == self._sides.us
             if (mine and which & Hold.LOCAL) or (not mine and which & Hold.FOREIGN):
                 out.append(key)
         return out
 
     def _class_of(self, key: str) -> Hold:
-        return Hold.LOCAL if self._groups[key].spec.node == self._us else Hold.FOREIGN
+        return Hold.LOCAL if self._groups[key].spec.node == self._sides.us else Hold.FOREIGN
 
     def _busy(self) -> bool:
         return self._job is not None or bool(self._queue) or self._inflight is not None
@@ -65,14 +48,14 @@ class PolicyBase(PolicyState):
 
     def _unstable_reasons(self) -> Iterator[str]:
         """Each reason is formatted only when it holds (the audit asks on every tick)."""
-        if not self._nice:
+        if not self._sides.nice:
             if busy := self._busy_reason():
                 yield busy
             return
         if self._shutdown_wanted and self._rstate is ResourceState.INIT:
             return
         if not self._other_stable:
-            yield f"{self._peer or 'the peer'} has not reported stable"
+            yield f"{self._sides.other or 'the peer'} has not reported stable"
         if self._takeover_in_progress:
             yield "a takeover is in progress"
         if self._standby is not StandbyState.NOT:
@@ -95,7 +78,7 @@ class PolicyBase(PolicyState):
         if self._announced or not (self._local_done and self._foreign_done):
             return
         self._announced = True
-        self._log("info", f"Initial resource acquisition complete ({why})")
+        log("info", f"Initial resource acquisition complete ({why})")
 
     if TYPE_CHECKING:
         # Implemented by one concern mixin, called from another (type checker only).

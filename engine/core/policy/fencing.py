@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 
+from engine.core.policy import wire
 from engine.core.policy.jobs import PolicyJobs
 from engine.core.policy.state import _Job
 from engine.core.policy_types import Fence, Hold
@@ -46,15 +47,15 @@ class FencingMixin(PolicyJobs):
         operator's request, so its own result arrives through ``on_fence_done``.
         """
         self._now = now
-        if node != self._peer:
+        if node != self._sides.other:
             return
         if not ok:
             text = f"{node} was not reset at the request of {who}: {reason}"
-            self._event("fence", text, node=node, level="ERROR")
+            self._out.event("fence", text, node=node, level="ERROR")
             return
         note = f"reset at the request of {who}"
         self._peer_fenced, self._peer_fence_note = True, note
-        self._event("fence", f"{node} was {note}; its death needs no second reset", node=node)
+        self._out.event("fence", f"{node} was {note}; its death needs no second reset", node=node)
         waiting = node in self._fence_why and node not in self._fence_inflight.values()
         if waiting:
             self._fence_retry.pop(node, None)
@@ -62,8 +63,8 @@ class FencingMixin(PolicyJobs):
         self._settle()
 
     def _fence_succeeded(self, node: str, why: str, reason: str) -> None:
-        self._event("fence", f"{node} was fenced: {reason}", node=node)
-        self._send_stonith_result(node, "OK")
+        self._out.event("fence", f"{node} was fenced: {reason}", node=node)
+        self._out.send(wire.stonith_result(node, "OK"))
         self._fence_why.pop(node, None)
         self._fence_failures.pop(node, None)
         self._fence_last_error.pop(node, None)
@@ -73,12 +74,12 @@ class FencingMixin(PolicyJobs):
         self._takeover_from_node(node, f"{why}; fenced ({reason})")
 
     def _fence_failed(self, node: str, why: str, reason: str, now: float) -> None:
-        self._send_stonith_result(node, "bad")
+        self._out.send(wire.stonith_result(node, "bad"))
         wait = self._fence_backoff(node)
         self._fence_last_error[node] = reason
         self._fence_retry[node] = now + wait
         text = f"STONITH of {node} failed.  Retrying..."
-        self._event(
+        self._out.event(
             "failed",
             f"fencing {node} failed: {reason}; retrying in {wait:g} s, "
             f"its resources stay down until it is fenced",
@@ -101,7 +102,7 @@ class FencingMixin(PolicyJobs):
         report holding nothing (reliability.md §3.2, scenario 5).
         """
         self._now = now
-        if stalled_ms <= self._config.timing.deadtime_ms or self._peer is None:
+        if stalled_ms <= self._sides.config.timing.deadtime_ms or self._sides.other is None:
             return
         if self._job is not None:
             self._job.steps.clear()
@@ -110,13 +111,13 @@ class FencingMixin(PolicyJobs):
         self._failback_retry_at = None
         reason = (
             f"our main loop stalled for {stalled_ms} ms (deadtime "
-            f"{self._config.timing.deadtime_ms} ms): {self._peer} may have declared us dead "
-            "and taken over, so we release everything at once"
+            f"{self._sides.config.timing.deadtime_ms} ms): {self._sides.other} may have "
+            "declared us dead and taken over, so we release everything at once"
         )
-        self._event(
+        self._out.event(
             "release",
             reason,
-            node=self._us,
+            node=self._sides.us,
             level="CRIT",
             log=f"Local stall of {stalled_ms} ms exceeds deadtime: releasing all resources.",
         )
@@ -143,20 +144,20 @@ class FencingMixin(PolicyJobs):
         Without a device nobody can make sure they are stopped, so they stay down with
         the reason until an operator confirms (``hactl meatware confirm NODE``).
         """
-        node = self._peer
+        node = self._sides.other
         if node is None or not keys or self._shutdown_in_progress:
             return
         if node in self._stop_fence or node in self._stop_unconfirmed:
             return
         failed = f"{node} failed to stop {', '.join(keys)}"
-        if not self._config.stonith:
+        if not self._sides.config.stonith:
             self._await_stop_confirmation(node, keys, failed, when)
             return
         self._stop_fence[node] = keys
         self._fence_why[node] = f"{failed} {when}"
-        self._event(
+        self._out.event(
             "fence",
-            f"{failed} {when}; fencing {node} before {self._us} starts them",
+            f"{failed} {when}; fencing {node} before {self._sides.us} starts them",
             node=node,
             level="ERROR",
             log=f"{failed} {when}: STONITH of {node} before taking over.",
@@ -172,7 +173,7 @@ class FencingMixin(PolicyJobs):
             "(hactl meatware confirm NODE)"
         )
         self._set_reasons(keys, reason)
-        self._event(
+        self._out.event(
             "failed",
             reason,
             node=node,
@@ -195,7 +196,7 @@ class FencingMixin(PolicyJobs):
             return f"no failed stop of {node} is waiting for confirmation (waiting: {waiting})"
         self._peer_fenced = True
         self._peer_has_resources = False
-        self._event(
+        self._out.event(
             "fence",
             f"{who} confirmed that {node} no longer runs {', '.join(keys)}",
             node=node,
@@ -212,7 +213,7 @@ class FencingMixin(PolicyJobs):
         delay = self._death_match_delay(node)
         if delay > 0:
             self._fence_retry[node] = self._now + delay
-            self._event(
+            self._out.event(
                 "fence",
                 f"delaying the fencing of {node} by {delay:g} s: death-match guard, "
                 f"{node} is the preferred node of this 2-node cluster",
@@ -226,7 +227,7 @@ class FencingMixin(PolicyJobs):
     def _start_fence(self, node: str) -> None:
         alive_ok = node in self._stop_fence
         if (self._peer_status != "dead" and not alive_ok) or self._shutdown_in_progress:
-            self._event(
+            self._out.event(
                 "fence",
                 f"fencing of {node} abandoned: it is {self._peer_status} "
                 "again or we are shutting down",
@@ -234,11 +235,11 @@ class FencingMixin(PolicyJobs):
             )
             return
         why = self._fence_why.get(node, f"{node} was declared dead")
-        action = Fence(self._new_id(), node, f"fencing {node} before taking over: {why}")
+        action = Fence(self._out.new_id(), node, f"fencing {node} before taking over: {why}")
         self._fence_inflight[action.id] = node
-        self._actions.append(action)
+        self._out.act(action)
         # the fencer logs "Resetting node X with [<device id>]" when it really starts
-        self._event("fence", action.reason, node=node)
+        self._out.event("fence", action.reason, node=node)
         last = self._fence_last_error.get(node)
         attempt = self._fence_failures.get(node, 0) + 1
         detail = f" (attempt {attempt}; last failure: {last})" if last else ""
@@ -256,13 +257,15 @@ class FencingMixin(PolicyJobs):
         Preferred is the node running groups (Pacemaker's priority-fencing-delay idea:
         the holder survives); when both or neither run groups, the first ``node``.
         """
-        if self._fence_delay <= 0 or len(self._config.nodes) != 2:
+        if self._fence_delay <= 0 or len(self._sides.config.nodes) != 2:
             return 0.0
         we_run = any(g.state in ("running", "starting") for g in self._groups.values())
-        peer_runs = self._other_holds is not Hold.NONE if self._nice else self._peer_has_resources
+        peer_runs = (
+            self._other_holds is not Hold.NONE if self._sides.nice else self._peer_has_resources
+        )
         if we_run != peer_runs:
             return 0.0 if we_run else self._fence_delay
-        return 0.0 if self._config.nodes[0] == self._us else self._fence_delay
+        return 0.0 if self._sides.config.nodes[0] == self._sides.us else self._fence_delay
 
     def _mark_waiting_for_fence(self, node: str, reason: str) -> None:
         for g in self._groups.values():

@@ -7,6 +7,7 @@ Its messages and logs flow out through the policy; a due give-up asks for standb
 from __future__ import annotations
 
 from engine.core.policy.jobs import PolicyJobs
+from engine.core.policy.outbox import log
 from engine.core.policy_types import Hold
 from engine.protocol.message import Message
 
@@ -15,7 +16,7 @@ class IpfailMixin(PolicyJobs):
     """Feeds ipfail and forwards what it produces."""
 
     def _on_ipfail_message(self, msg: Message, src: str) -> None:
-        if self._ipfail is not None and src != self._us:
+        if self._ipfail is not None and src != self._sides.us:
             self._ipfail.on_message(msg, self._now)
             self._pull_ipfail()
 
@@ -25,7 +26,7 @@ class IpfailMixin(PolicyJobs):
         if ipfail is None or not ipfail.due_giveup(now):
             return
         if self._i_hold == Hold.NONE:
-            self._log("info", "ipfail: nothing to give up: we hold no resources")
+            log("info", "ipfail: nothing to give up: we hold no resources")
         elif self.request_standby("all", now) is not None:
             ipfail.retry_giveup(now)
         self._pull_ipfail()
@@ -33,6 +34,6 @@ class IpfailMixin(PolicyJobs):
     def _pull_ipfail(self) -> None:
         if self._ipfail is None:
             return
-        self._outbound.extend(self._ipfail.drain_outbound())
+        self._out.send_all(self._ipfail.drain_outbound())
         for level, text in self._ipfail.drain_logs():
-            self._event("ipfail", text, node=self._peer or "", level=level, log=text)
+            self._out.event("ipfail", text, node=self._sides.other or "", level=level, log=text)

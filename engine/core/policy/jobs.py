@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 
 from engine.core.policy.messages import PolicyMessages
+from engine.core.policy.outbox import log
 from engine.core.policy.state import FAILED_START_PUSH_DELAY, _Group, _Job, _Step
 from engine.core.policy_types import Acquire, Hold, Release
 
@@ -74,7 +75,7 @@ class PolicyJobs(PolicyMessages):
         if job.name == "ip-request-resp":
             self._local_done = True
             self._announce("ip-request-resp")
-        elif job.name == "status" and not self._nice:
+        elif job.name == "status" and not self._sides.nice:
             self._foreign_done = True
             self._announce("status")
 
@@ -92,7 +93,7 @@ class PolicyJobs(PolicyMessages):
         if g.state in ("running", "starting"):
             return
         if g.failed_op == "stop":
-            self._event(
+            self._out.event(
                 "refused",
                 f"not starting {step.key}: its stop failed earlier ({g.reason})",
                 group=step.key,
@@ -101,15 +102,15 @@ class PolicyJobs(PolicyMessages):
             return
         held_back = self._monitor_holds_back(step.key)
         if held_back:
-            self._event("refused", f"not starting {step.key} now: {held_back}", group=step.key)
+            self._out.event("refused", f"not starting {step.key} now: {held_back}", group=step.key)
             return
         g.state, g.reason = "starting", step.reason
-        self._inflight = (self._new_id(), step)
-        self._actions.append(Acquire(self._inflight[0], step.key, step.reason))
-        self._event(
+        self._inflight = (self._out.new_id(), step)
+        self._out.act(Acquire(self._inflight[0], step.key, step.reason))
+        self._out.event(
             "acquire",
             step.reason,
-            node=self._us,
+            node=self._sides.us,
             group=step.key,
             log=f"Acquiring resource group: {g.spec.canonical}",
         )
@@ -118,12 +119,12 @@ class PolicyJobs(PolicyMessages):
         if g.state == "stopped":
             return
         g.state, g.reason = "stopping", step.reason
-        self._inflight = (self._new_id(), step)
-        self._actions.append(Release(self._inflight[0], step.key, step.reason))
-        self._event(
+        self._inflight = (self._out.new_id(), step)
+        self._out.act(Release(self._inflight[0], step.key, step.reason))
+        self._out.event(
             "release",
             step.reason,
-            node=self._us,
+            node=self._sides.us,
             group=step.key,
             log=f"Releasing resource group: {g.spec.canonical}",
         )
@@ -140,14 +141,14 @@ class PolicyJobs(PolicyMessages):
         which = "local" if self._class_of(step.key) is Hold.LOCAL else "foreign"
         push = ""
         monitor_recovery = self._job is not None and self._job.name == "monitor"
-        if not g.pushed and self._peer is not None and not monitor_recovery:
+        if not g.pushed and self._sides.other is not None and not monitor_recovery:
             g.pushed = True
             self._pushes.append((self._now + FAILED_START_PUSH_DELAY, which, step.key))
-            push = f"; asking {self._peer} to take the {which} groups in 30 s"
-        self._event(
+            push = f"; asking {self._sides.other} to take the {which} groups in 30 s"
+        self._out.event(
             "failed",
             g.reason + push,
-            node=self._us,
+            node=self._sides.us,
             group=step.key,
             level="CRIT",
             log=f"Giving up resources due to failure of {step.key}",
@@ -160,15 +161,15 @@ class PolicyJobs(PolicyMessages):
             return
         g.state, g.failed_op = "failed", "stop"
         g.reason = (
-            f"stop failed: {reason}; {self._us} must be fenced or the resource "
+            f"stop failed: {reason}; {self._sides.us} must be fenced or the resource "
             f"confirmed stopped before anyone starts it"
         )
         if self._job is not None:
             self._job.failures.append(step.key)
-        self._event(
+        self._out.event(
             "failed",
             g.reason,
-            node=self._us,
+            node=self._sides.us,
             group=step.key,
             level="CRIT",
             log=f"Resource STOP failure for {step.key}: {reason}. This node must be "
@@ -185,4 +186,4 @@ class PolicyJobs(PolicyMessages):
         return _Step("call", call=fn)
 
     def _log_step(self, level: str, text: str) -> _Step:
-        return self._call(lambda _job: self._log(level, text))
+        return self._call(lambda _job: log(level, text))

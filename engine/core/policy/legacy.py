@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from collections import deque
 
+from engine.core.policy import wire
 from engine.core.policy.jobs import PolicyJobs
+from engine.core.policy.outbox import log
 from engine.core.policy.state import _Job
 from engine.protocol.message import Message
 
@@ -23,22 +25,22 @@ class LegacyMixin(PolicyJobs):
     def _on_ip_request_resp(self, msg: Message, src: str) -> None:
         """rc.d/ip-request-resp: take the group when the answer is addressed to us."""
         key = msg.get("ipaddr") or ""
-        if msg.get("dest") != self._us or not key:
+        if msg.get("dest") != self._sides.us or not key:
             return
         ok, weown = msg.get("ok", ""), msg.get("weown", "")
         logger.info("received ip-request-resp %s %s %s", key, ok, weown)
         if key not in self._groups:
-            self._log("ERROR", f"ip-request-resp for unknown resource group {key} ignored")
+            log("ERROR", f"ip-request-resp for unknown resource group {key} ignored")
             return
         if ok != "OK":
-            self._event(
+            self._out.event(
                 "refused",
                 f"{src} did not release {key} ({ok} {weown})",
                 node=src,
                 group=key,
                 level="WARN",
             )
-            if src == self._peer and weown == "yes":
+            if src == self._sides.other and weown == "yes":
                 self._peer_failed_stop([key], "when asked for it back (ip-request)")
             return
         why = self._acquire_why.pop(key, f"{src} answered ip-request: group released to us")
@@ -48,10 +50,10 @@ class LegacyMixin(PolicyJobs):
     def _on_ip_request(self, msg: Message, src: str) -> None:
         """rc.d/ip-request: give the group up if we run it and answer the requester."""
         key = msg.get("ipaddr") or ""
-        if src == self._us or not key:
+        if src == self._sides.us or not key:
             return
         if key not in self._groups:
-            self._log("ERROR", f"ip-request for unknown resource group {key} ignored")
+            log("ERROR", f"ip-request for unknown resource group {key} ignored")
             return
         job = _Job("ip-request")
         weown = self._groups[key].state != "stopped"
@@ -64,10 +66,10 @@ class LegacyMixin(PolicyJobs):
 
         def answer(j: _Job) -> None:
             if j.failures:
-                self._send_ip_request_resp(src, key, "yes", "FAILED")
+                self._out.send(wire.ip_request_resp(src, key, "yes", "FAILED"))
                 return
             self._legacy_peer_holds.add(key)
-            self._send_ip_request_resp(src, key, "yes" if weown else "no", "OK")
+            self._out.send(wire.ip_request_resp(src, key, "yes" if weown else "no", "OK"))
 
         job.steps.append(self._call(answer))
         self._enqueue(job)

@@ -115,7 +115,7 @@ class MonitorMixin(PolicyJobs):
             return "a takeover is in progress"
         if self._fence_inflight or self._fence_retry:
             return "a node is being fenced"
-        if self._nice and self._rstate is not ResourceState.STABLE:
+        if self._sides.nice and self._rstate is not ResourceState.STABLE:
             return "the resources are not stable yet"
         return ""
 
@@ -148,15 +148,17 @@ class MonitorMixin(PolicyJobs):
     def _start_monitor(self, key: str) -> None:
         self._monitor(key).due = None
         timeout = self._monitor_cfg.timeout_ms / 1000.0
-        action = Monitor(self._new_id(), key, timeout, f"monitor every {_secs(self._interval())}")
+        action = Monitor(
+            self._out.new_id(), key, timeout, f"monitor every {_secs(self._interval())}"
+        )
         self._monitor_inflight = (action.id, key)
-        self._actions.append(action)
+        self._out.act(action)
 
     def _cancel_monitor(self, why: str) -> None:
         assert self._monitor_inflight is not None
         action_id, key = self._monitor_inflight
         self._monitor_inflight = None
-        self._actions.append(CancelMonitor(action_id, why))
+        self._out.act(CancelMonitor(action_id, why))
         logger.debug("monitor of %s cancelled: %s", key, why)
         if key in self._monitors:
             self._monitors[key].due = None  # rescheduled one interval after things settle
@@ -188,11 +190,11 @@ class MonitorMixin(PolicyJobs):
         mon.failures.append((self._now, check.resource))
         count, budget, window = len(mon.failures), self._monitor_cfg.restarts, self._window()
         mon.cause = f"monitor: {check.describe()}"
-        self._event(
+        self._out.event(
             "monitor",
             f"{check.describe()}; failure {count} within {_secs(window)} "
             f"({_count(budget, 'restart')} allowed)",
-            node=self._us,
+            node=self._sides.us,
             group=key,
             level="ERROR",
             log=f"Resource {check.resource} failed its monitor: {check.result}"
@@ -215,11 +217,13 @@ class MonitorMixin(PolicyJobs):
         self, key: str, mon: _Monitor, log: str = "", *, level: str = "info", node: str = ""
     ) -> None:
         """A ``recovery`` timeline entry with the decision as its reason."""
-        self._event("recovery", mon.reason, node=node or self._us, group=key, level=level, log=log)
+        self._out.event(
+            "recovery", mon.reason, node=node or self._sides.us, group=key, level=level, log=log
+        )
 
     def _monitor_restart(self, key: str, mon: _Monitor, tally: str) -> None:
         mon.restarts += 1
-        self._set_recovery(mon, "restarting", f"restarting {key} on {self._us} ({tally})")
+        self._set_recovery(mon, "restarting", f"restarting {key} on {self._sides.us} ({tally})")
         self._recovery_event(
             key,
             mon,
@@ -238,7 +242,7 @@ class MonitorMixin(PolicyJobs):
         elif key in job.failures or g.state != "running":
             self._after_stop(key, mon, f"the restart failed ({g.reason})")
         else:
-            self._set_recovery(mon, "restarted", f"restarted on {self._us}")
+            self._set_recovery(mon, "restarted", f"restarted on {self._sides.us}")
             g.reason = mon.reason
             self._recovery_event(
                 key, mon, f"Resource group {key} restarted after a monitor failure."
@@ -247,7 +251,9 @@ class MonitorMixin(PolicyJobs):
     def _monitor_stop(self, key: str, mon: _Monitor, tally: str) -> None:
         """The restart budget is used up: stop the group, then hand it over (or wait)."""
         problem = self._monitor_peer_problem(key, mon)
-        then = f"then {self._peer} takes it" if not problem else f"{problem}, so it stays down"
+        then = (
+            f"then {self._sides.other} takes it" if not problem else f"{problem}, so it stays down"
+        )
         self._set_recovery(mon, "stopping", f"{tally}: stopping {key}, {then}")
         self._recovery_event(
             key, mon, f"Monitor restarts of {key} used up ({tally}): stopping it.", level="WARN"
@@ -268,16 +274,16 @@ class MonitorMixin(PolicyJobs):
         if problem:
             self._monitor_wait(key, mon, f"{why}; {problem}")
             return
-        self._set_recovery(mon, "handover", f"{why}; handing {key} to {self._peer}")
+        self._set_recovery(mon, "handover", f"{why}; handing {key} to {self._sides.other}")
         self._groups[key].reason = mon.reason
         self._recovery_event(key, mon, level="WARN")
 
     def _monitor_peer_problem(self, key: str, mon: _Monitor) -> str:
         """Why the peer cannot take a failed group; "" when it can."""
-        peer = self._peer
+        peer = self._sides.other
         if peer is None:
             return "there is no peer node to take it"
-        if not self._nice:
+        if not self._sides.nice:
             return "auto_failback legacy has no standby to hand it over"
         if self._peer_status != "active":
             return f"{peer} is {self._peer_status} and cannot take it"
@@ -285,7 +291,9 @@ class MonitorMixin(PolicyJobs):
             return f"{peer} failed to stop groups and must be fenced first"
         if mon.handed_away_at is not None:
             ago = self._now - mon.handed_away_at
-            return f"it already failed on {peer} after {self._us} handed it over {ago:.0f} s ago"
+            return (
+                f"it already failed on {peer} after {self._sides.us} handed it over {ago:.0f} s ago"
+            )
         stuck = [k for k in self._keys(self._class_of(key)) if self._groups[k].failed_op == "stop"]
         if stuck:
             return f"{', '.join(stuck)} failed to stop here, so its class cannot be handed over"
@@ -293,15 +301,15 @@ class MonitorMixin(PolicyJobs):
 
     def _monitor_stop_failed(self, key: str, mon: _Monitor, *, tell_peer: bool) -> None:
         """A stop failed during recovery: keep claiming the group; the peer fences us."""
-        peer = self._peer
+        peer = self._sides.other
         if peer is None or self._peer_status != "active":
             then = "nobody may start it until it is stopped by hand"
-        elif self._config.stonith:
-            then = f"{peer} fences {self._us} before it starts it"
+        elif self._sides.config.stonith:
+            then = f"{peer} fences {self._sides.us} before it starts it"
         else:
             then = (
                 f"no STONITH device: stop it by hand, then confirm on {peer} with "
-                f"'hactl meatware confirm {self._us}'"
+                f"'hactl meatware confirm {self._sides.us}'"
             )
         self._set_recovery(mon, "stop failed", f"{key} could not be stopped; {then}")
         self._recovery_event(
@@ -343,7 +351,7 @@ class MonitorMixin(PolicyJobs):
             if self._shutdown_wanted or self._shutdown_in_progress:
                 continue
             if mon.recovery in ("handover", "waiting") and not self._still_ours(key):
-                self._set_recovery(mon, "", f"no longer held by {self._us}")
+                self._set_recovery(mon, "", f"no longer held by {self._sides.us}")
                 mon.retry_at = None
             elif mon.recovery == "handover":
                 self._try_handover(key, mon)
@@ -365,7 +373,7 @@ class MonitorMixin(PolicyJobs):
 
     def _still_ours(self, key: str) -> bool:
         """We still own the group (nobody else may have started it)."""
-        if self._nice:
+        if self._sides.nice:
             return bool(self._i_hold & self._class_of(key))
         return key not in self._legacy_peer_holds
 
@@ -381,9 +389,11 @@ class MonitorMixin(PolicyJobs):
             return
         mon.retry_at = self._now + MONITOR_HANDOVER_RETRY  # until the standby is under way
         word = hold_name(self._class_of(key))
-        self._set_recovery(mon, "handing over", f"handing {key} to {self._peer}")
+        self._set_recovery(mon, "handing over", f"handing {key} to {self._sides.other}")
         self._go_standby_request(
-            word, f"{key} failed its monitor on {self._us}; {self._peer} takes the [{word}] groups"
+            word,
+            f"{key} failed its monitor on {self._sides.us}; "
+            f"{self._sides.other} takes the [{word}] groups",
         )
 
     def _handover_finished(self, key: str, mon: _Monitor) -> None:
@@ -394,31 +404,33 @@ class MonitorMixin(PolicyJobs):
             return
         if self._i_hold & self._class_of(key):  # refused, not answered, or aborted
             if mon.retry_at is None or self._now >= mon.retry_at:
-                again = f"the handover to {self._peer} did not happen, trying again"
+                again = f"the handover to {self._sides.other} did not happen, trying again"
                 self._set_recovery(mon, "handover", again)
                 mon.retry_at = self._now + MONITOR_HANDOVER_RETRY
             return
         mon.retry_at = None
         mon.handed_away_at = self._now
-        self._set_recovery(mon, "moved", f"handed to {self._peer}")
+        self._set_recovery(mon, "moved", f"handed to {self._sides.other}")
         self._groups[key].reason = mon.reason
         self._recovery_event(
             key,
             mon,
-            f"Resource group {key} handed over to {self._peer} after monitor failures.",
-            node=self._peer or "",
+            f"Resource group {key} handed over to {self._sides.other} after monitor failures.",
+            node=self._sides.other or "",
         )
 
     def _waiting(self, key: str, mon: _Monitor) -> None:
         if not self._monitor_peer_problem(key, mon) and not self._transition_refusal():
             mon.retry_at = None
-            self._set_recovery(mon, "handover", f"{self._peer} can take {key} now")
+            self._set_recovery(mon, "handover", f"{self._sides.other} can take {key} now")
             self._try_handover(key, mon)
             return
         if mon.retry_at is None or self._now < mon.retry_at or self._busy():
             return
         mon.retry_at = None
-        self._set_recovery(mon, "retrying", f"starting {key} on {self._us} again after the wait")
+        self._set_recovery(
+            mon, "retrying", f"starting {key} on {self._sides.us} again after the wait"
+        )
         self._recovery_event(key, mon, level="WARN")
         job = _Job("monitor", deque(self._acquire_steps([key], mon.reason)))
         job.steps.append(self._call(lambda _j: self._retry_done(key, mon)))
@@ -430,7 +442,7 @@ class MonitorMixin(PolicyJobs):
         if g.state != "running":
             self._after_stop(key, mon, f"the start after the wait failed ({g.reason})")
             return
-        self._set_recovery(mon, "restarted", f"started again on {self._us} after the wait")
+        self._set_recovery(mon, "restarted", f"started again on {self._sides.us} after the wait")
         g.reason = mon.reason
 
     def _monitor_holds_back(self, key: str) -> str:

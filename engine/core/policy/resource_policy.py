@@ -58,19 +58,16 @@ class ResourcePolicy(
 
     def drain_outbound(self) -> list[Message]:
         """Cluster messages to send (no control fields), oldest first."""
-        out, self._outbound = self._outbound, []
-        return out
+        return self._out.drain_messages()
 
     def drain_actions(self) -> list[Action]:
         """Actions for the shell: Acquire/Release one at a time in order, Fence at once,
         Monitor beside them (CancelMonitor stops one)."""
-        out, self._actions = self._actions, []
-        return out
+        return self._out.drain_actions()
 
     def drain_events(self) -> list[PolicyEvent]:
         """Timeline entries produced since the last call."""
-        out, self._events = self._events, []
-        return out
+        return self._out.drain_events()
 
     def next_deadline(self) -> float | None:
         """The earliest time ``tick`` has something to do, or None."""
@@ -96,11 +93,11 @@ class ResourcePolicy(
         if not src or not kind:
             logger.error("resource message without src/t field ignored: %s", msg.describe())
             return
-        if src not in (self._us, self._peer):
+        if src not in (self._sides.us, self._sides.other):
             # v1 resource management is two-node (spec §12); more nodes only heartbeat.
             logger.debug("ignoring %s message from %s: not a resource peer", kind, src)
             return
-        if src == self._peer:
+        if src == self._sides.other:
             self._peer_heard = True
         handler = self._handlers().get(kind)
         if handler is None:
@@ -139,7 +136,7 @@ class ResourcePolicy(
             fresh[spec.key] = current if same and current is not None else _Group(spec)
         self._groups.clear()
         self._groups.update(fresh)
-        self._config = config
+        self._sides.replace(config)
 
     def tick(self, now: float) -> None:
         """Run every timer that is due."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import os
 
+from engine.core.policy import wire
 from engine.core.policy.jobs import PolicyJobs
+from engine.core.policy.outbox import log
 from engine.core.policy.state import _Job
 from engine.core.policy_types import Hold, ResourceState
 
@@ -29,7 +31,7 @@ class ShutdownMixin(PolicyJobs):
             return None
         self._shutdown_wanted = True
         if not self._comm_up:
-            self._event(
+            self._out.event(
                 "shutdown",
                 "shutdown waits for communications to come up",
                 level="WARN",
@@ -44,17 +46,17 @@ class ShutdownMixin(PolicyJobs):
         if not self._is_stable():
             if not self._shutdown_delay_logged:
                 self._shutdown_delay_logged = True
-                self._event(
+                self._out.event(
                     "shutdown",
                     f"shutdown waits for the current resource activity: {self._unstable_reason()}",
                     level="WARN",
                     log="Shutdown delayed until current resource activity finishes.",
                 )
             return
-        self._event(
+        self._out.event(
             "shutdown",
             "graceful shutdown: releasing every group we hold",
-            node=self._us,
+            node=self._sides.us,
             log=f"Heartbeat shutdown in progress. ({os.getpid()})",
         )
         self._enqueue(self._release_all_job("graceful shutdown of this node"))
@@ -70,7 +72,7 @@ class ShutdownMixin(PolicyJobs):
         """
         self._now = now
         self._shutdown_wanted = True
-        self._event("failfast", reason, node=self._us, level="CRIT")
+        self._out.event("failfast", reason, node=self._sides.us, level="CRIT")
         if self._shutdown_in_progress:
             return  # already releasing everything
         if self._job is not None:
@@ -98,8 +100,8 @@ class ShutdownMixin(PolicyJobs):
         if job.failures:
             self._shutdown_stop_failed(job.failures)
             return
-        self._log("info", "All HA resources relinquished.")
-        self._send_shutdone()
+        log("info", "All HA resources relinquished.")
+        self._out.send(wire.shutdone())
         self._shutdown_complete = True
 
     def _shutdown_stop_failed(self, failures: list[str]) -> None:
@@ -109,17 +111,17 @@ class ShutdownMixin(PolicyJobs):
             held |= self._class_of(key)
         self._i_hold = held
         self._shutdown_blocked = f"shutdown blocked: could not stop {', '.join(failures)}; " + (
-            f"{self._peer} fences this node before it starts them"
-            if self._config.stonith and self._peer
+            f"{self._sides.other} fences this node before it starts them"
+            if self._sides.config.stonith and self._sides.other
             else "no STONITH device: stop them by hand, then stop the engine again"
         )
-        self._event(
+        self._out.event(
             "failed",
             f"shutdown blocked: could not stop {', '.join(failures)};"
             " not sending shutdone so the peer does not start them",
-            node=self._us,
+            node=self._sides.us,
             level="CRIT",
             log="Resource STOP failure during shutdown. Not sending shutdone!",
         )
-        self._log("CRIT", self._shutdown_blocked)
+        log("CRIT", self._shutdown_blocked)
         self._send_hold(False, "shutdown")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from collections import deque
 
+from engine.core.policy import wire
 from engine.core.policy.jobs import PolicyJobs
+from engine.core.policy.outbox import log
 from engine.core.policy.state import (
     FAILBACK_RETRY,
     STANDBY_INIT_TIMEOUT,
@@ -35,12 +37,12 @@ class StandbyMixin(PolicyJobs):
 
     def _go_standby_request(self, word: str, why: str) -> None:
         """What ``hb_standby <word>`` does: log and send ``ask_resources info=me``."""
-        self._event("standby", why, node=self._us, log=f"Going standby [{word}].")
-        self._send_ask_resources(word, "me")
+        self._out.event("standby", why, node=self._sides.us, log=f"Going standby [{word}].")
+        self._out.send(wire.ask_resources(word, "me"))
 
     def _on_hb_takeover(self, msg: Message, src: str) -> None:
         """rc.d/hb_takeover: the peer wants our resources; run hb_standby (quirks kept)."""
-        if src == self._us:
+        if src == self._sides.us:
             return
         asked = msg.get("rsc_hold") or ""
         word = {"all": "all", "local": "foreign", "foreign": "local"}.get(asked, "all")
@@ -51,15 +53,15 @@ class StandbyMixin(PolicyJobs):
 
     def _on_ask_resources(self, msg: Message, src: str) -> None:
         """Three-phase standby protocol (spec §7.8, Heartbeat's ask_for_resources)."""
-        if not self._nice:
-            self._log("info", "Standby mode only implemented when nice_failback on")
+        if not self._sides.nice:
+            log("info", "Standby mode only implemented when nice_failback on")
             return
         if self._rstate is ResourceState.SHUTDOWN or self._shutdown_in_progress:
             return
         info = msg.get("info")
         rtype = parse_hold(msg.get("rsc_hold") or "all")
         if info is None or rtype is None:
-            self._log("ERROR", f"Received bad standby message from {src}: {msg.describe()}")
+            log("ERROR", f"Received bad standby message from {src}: {msg.describe()}")
             return
         if info == "me" and self._standby_already_running(src):
             return
@@ -71,14 +73,14 @@ class StandbyMixin(PolicyJobs):
             StandbyState.DONE: self._standby_done,
         }[orig]
         if not handler(info, src, rtype):
-            self._log("ERROR", f"Ignored standby message '{info}' from {src} in state {int(orig)}")
+            log("ERROR", f"Ignored standby message '{info}' from {src} in state {int(orig)}")
 
     def _standby_already_running(self, src: str) -> bool:
         """A new ``me`` while a standby is running is refused (and reported)."""
         if self._standby_deadline is None or self._now >= self._standby_deadline:
             return False
         left = int(self._standby_deadline - self._now + 0.999)
-        self._event(
+        self._out.event(
             "refused",
             f"standby request from {src} ignored: another is running",
             node=src,
@@ -98,23 +100,23 @@ class StandbyMixin(PolicyJobs):
         if info != "me":
             return False
         self._other_stable = False
-        self._event(
+        self._out.event(
             "standby",
             f"{src} asked to hand over its [{hold_name(rtype)}] groups",
             node=src,
             log=f"{src} wants to go standby [{hold_name(rtype)}]",
         )
-        if src == self._us:
+        if src == self._sides.us:
             self._standby = StandbyState.ME
             self._standby_deadline = self._now + STANDBY_INIT_TIMEOUT
         else:
             self._standby = StandbyState.OTHER
-            self._send_ask_resources(hold_name(rtype), "other")
+            self._out.send(wire.ask_resources(hold_name(rtype), "other"))
             self._standby_deadline = self._now + STANDBY_RSC_TIMEOUT
         return True
 
     def _standby_flux(self, info: str, src: str, why: str) -> None:
-        self._event(
+        self._out.event(
             "refused",
             f"standby message [{info}] from {src} ignored: {why}",
             node=src,
@@ -123,16 +125,16 @@ class StandbyMixin(PolicyJobs):
         )
 
     def _standby_me(self, info: str, src: str, rtype: Hold) -> bool:
-        if src != self._us:
+        if src != self._sides.us:
             self._standby_set = rtype
             self._standby_deadline = self._now + STANDBY_RSC_TIMEOUT
             if info != "other":
                 return False
-            self._log("info", f"standby: {src} can take our {hold_name(rtype)} resources")
+            log("info", f"standby: {src} can take our {hold_name(rtype)} resources")
             self._give_up_for_standby(rtype)
             return True
         if info == "done":
-            self._log("info", f"Local standby process completed [{hold_name(rtype)}].")
+            log("info", f"Local standby process completed [{hold_name(rtype)}].")
             self._standby = StandbyState.DONE
             self._i_hold &= ~self._standby_set
             self._standby_deadline = self._now + STANDBY_RSC_TIMEOUT
@@ -143,27 +145,27 @@ class StandbyMixin(PolicyJobs):
         self._standby_set = rtype
         if info == "done":
             self._standby_deadline = self._now + STANDBY_RSC_TIMEOUT
-            if src == self._us:
+            if src == self._sides.us:
                 return False
-            self._log("info", f"standby: acquire [{hold_name(rtype)}] resources from {src}")
+            log("info", f"standby: acquire [{hold_name(rtype)}] resources from {src}")
             self._acquire_for_standby(rtype, src)
             self._standby = StandbyState.DONE
             return True
-        return src == self._us and info == "other"
+        return src == self._sides.us and info == "other"
 
     def _standby_done(self, info: str, src: str, rtype: Hold) -> bool:
         self._standby_set = rtype
         if info != "done":
             return False
         self._standby, self._standby_deadline = StandbyState.NOT, None
-        if src == self._us:
-            self._log("info", f"Standby resource acquisition done [{hold_name(rtype)}].")
-            if self._auto:
+        if src == self._sides.us:
+            log("info", f"Standby resource acquisition done [{hold_name(rtype)}].")
+            if self._sides.auto:
                 self._local_done = True
                 self._announce("auto_failback")
             self._i_hold |= swap_view(rtype)
         else:
-            self._event(
+            self._out.event(
                 "standby",
                 f"{src} now runs the [{hold_name(rtype)}] groups we handed over",
                 node=src,
@@ -179,7 +181,7 @@ class StandbyMixin(PolicyJobs):
         self._i_hold &= ~rtype
         self._send_hold(False, "standby")
         word = hold_name(rtype)
-        why = f"standby: {self._peer} takes our [{word}] groups"
+        why = f"standby: {self._sides.other} takes our [{word}] groups"
         keys = [k for k in self._keys(rtype) if self._groups[k].state != "stopped"]
         job = _Job("go_standby")
         job.steps.append(self._log_step("info", f"give up {word} HA resources (standby)."))
@@ -189,8 +191,8 @@ class StandbyMixin(PolicyJobs):
             if j.failures:
                 self._abort_standby(had, j.failures)
                 return
-            self._log("info", f"{word} HA resource release completed (standby).")
-            self._send_ask_resources(word, "done")
+            log("info", f"{word} HA resource release completed (standby).")
+            self._out.send(wire.ask_resources(word, "done"))
 
         job.steps.append(self._call(finish))
         self._enqueue(job)
@@ -200,12 +202,12 @@ class StandbyMixin(PolicyJobs):
         self._i_hold |= had
         self._standby, self._standby_deadline = StandbyState.NOT, None
         self._other_stable = True
-        self._event(
+        self._out.event(
             "failed",
             f"standby aborted: could not stop {', '.join(failed)}; "
-            f"{self._peer} must not start them until {self._us} is fenced or they "
+            f"{self._sides.other} must not start them until {self._sides.us} is fenced or they "
             "are confirmed stopped",
-            node=self._us,
+            node=self._sides.us,
             level="CRIT",
             log=f"Standby aborted: stop failed for {', '.join(failed)}.",
         )
@@ -221,14 +223,14 @@ class StandbyMixin(PolicyJobs):
         job.steps.extend(self._acquire_steps(self._keys(act), why))
 
         def finish(_j: _Job) -> None:
-            self._log("info", f"{word} HA resource acquisition completed (standby).")
-            self._send_ask_resources(hold_name(rtype), "done")
+            log("info", f"{word} HA resource acquisition completed (standby).")
+            self._out.send(wire.ask_resources(hold_name(rtype), "done"))
 
         job.steps.append(self._call(finish))
         self._enqueue(job)
 
     def _standby_timed_out(self) -> None:
-        self._event(
+        self._out.event(
             "refused",
             "no reply to the standby request; cancelled",
             level="WARN",
@@ -238,7 +240,7 @@ class StandbyMixin(PolicyJobs):
         self._other_stable = True
 
     def _perform_auto_failback(self) -> None:
-        if not (self._i_hold & Hold.FOREIGN) or not self._needs_failback or not self._auto:
+        if not (self._i_hold & Hold.FOREIGN) or not self._needs_failback or not self._sides.auto:
             self._needs_failback = False
             return
         if self._peer_status == "dead" or self._shutdown_in_progress or self._peer_leaving:
@@ -252,11 +254,11 @@ class StandbyMixin(PolicyJobs):
             self._failback_retry_at = self._now + FAILBACK_RETRY
             return
         self._needs_failback = False
-        self._event(
+        self._out.event(
             "failback",
-            f"{self._peer} is back and stable: returning its groups (auto_failback on)",
-            node=self._peer or "",
+            f"{self._sides.other} is back and stable: returning its groups (auto_failback on)",
+            node=self._sides.other or "",
             log="Auto failback triggered.",
         )
         self._standby_set = Hold.FOREIGN
-        self._send_ask_resources("foreign", "me")
+        self._out.send(wire.ask_resources("foreign", "me"))

@@ -7,7 +7,9 @@ stable (or after the RSCRCVD delay when it never settles).
 
 from __future__ import annotations
 
+from engine.core.policy import wire
 from engine.core.policy.jobs import PolicyJobs
+from engine.core.policy.outbox import log
 from engine.core.policy.state import _STOP_FAILED_INFO, CLAIM_ANSWER_INTERVAL, RESOURCE_MANAGER
 from engine.core.policy_types import Hold, ResourceState, StandbyState, parse_hold, swap_view
 from engine.protocol.message import Message
@@ -22,10 +24,10 @@ class StartupMixin(PolicyJobs):
         if self._comm_up:
             return
         self._comm_up = True
-        if self._peer is None or self._peer_status != "dead":
+        if self._sides.other is None or self._peer_status != "dead":
             self._foreign_done = True
-        if self._nice:
-            self._send_starting()
+        if self._sides.nice:
+            self._out.send(wire.starting())
             self._rstate = ResourceState.STARTING
         else:
             self._req_our_resources(False, "start-up: this node is the group's home")
@@ -35,7 +37,7 @@ class StartupMixin(PolicyJobs):
         self._settle()
 
     def _on_starting(self, msg: Message, src: str) -> None:
-        if not self._nice or src == self._us:
+        if not self._sides.nice or src == self._sides.us:
             return
         old = self._rstate
         new = old
@@ -44,21 +46,21 @@ class StartupMixin(PolicyJobs):
             self._foreign_done = True
             self._announce("HB_R_BOTHSTARTING")
         elif old not in (ResourceState.RSCRCVD, ResourceState.STABLE, ResourceState.SHUTDOWN):
-            self._log("ERROR", f"Received 'starting' message in state {int(old)}")
+            log("ERROR", f"Received 'starting' message in state {int(old)}")
             return
         self._other_stable = False
         if self._takeover_in_progress:
-            self._log("WARN", "T_STARTING received during takeover.")
+            log("WARN", "T_STARTING received during takeover.")
         self._send_hold(old is ResourceState.STABLE)
         self._set_rstate(new)
         self._audit()
 
     def _on_resource(self, msg: Message, src: str) -> None:
-        if not self._nice:
+        if not self._sides.nice:
             return
         hold = parse_hold(msg.get("rsc_hold"))
         if hold is None:
-            self._log(
+            log(
                 "ERROR",
                 f"resource message from {src} with bad rsc_hold [{msg.get('rsc_hold')}] ignored",
             )
@@ -68,13 +70,13 @@ class StartupMixin(PolicyJobs):
         new = old
         if old in (ResourceState.STARTING, ResourceState.BOTHSTARTING):
             new = ResourceState.RSCRCVD
-            if not self._auto:
+            if not self._sides.auto:
                 self._foreign_done = True
                 self._announce("T_RESOURCES")
         elif old is ResourceState.INIT:
-            self._log("ERROR", "resource message received in state 0")
+            log("ERROR", "resource message received in state 0")
             return
-        if src == self._us:
+        if src == self._sides.us:
             new = self._own_resource(msg, hold, full, new)
         else:
             new = self._peer_resource(msg, hold, full, old, new)
@@ -90,7 +92,7 @@ class StartupMixin(PolicyJobs):
         self._answer_claim(hold)
         if stable == "1":
             if not self._other_stable:
-                self._log("info", "remote resource transition completed.")
+                log("info", "remote resource transition completed.")
                 self._other_stable = True
                 self._send_hold(old is ResourceState.STABLE)
                 self._perform_auto_failback()
@@ -128,8 +130,9 @@ class StartupMixin(PolicyJobs):
     def _peer_report_info(self, hold: Hold, info: str | None) -> None:
         """The ``info`` of a peer's report: an aborted standby or a failed stop."""
         if self._standby is StandbyState.OTHER and info == "standby aborted":
-            self._log(
-                "WARN", f"Standby request cancelled: {self._peer} could not release its resources."
+            log(
+                "WARN",
+                f"Standby request cancelled: {self._sides.other} could not release its resources.",
             )
             self._standby, self._standby_deadline = StandbyState.NOT, None
         if hold is not Hold.NONE and info in _STOP_FAILED_INFO:
@@ -137,12 +140,12 @@ class StartupMixin(PolicyJobs):
 
     def _peer_settled(self) -> None:
         """The peer became stable while we were starting: take our groups now."""
-        self._log("info", "remote resource transition completed.")
-        self._req_our_resources(False, f"{self._peer} is stable and does not hold it")
+        log("info", "remote resource transition completed.")
+        self._req_our_resources(False, f"{self._sides.other} is stable and does not hold it")
         self._send_hold(True)
         self._perform_auto_failback()
         self._foreign_done = True
-        if not self._auto and self._other_holds & Hold.FOREIGN:
+        if not self._sides.auto and self._other_holds & Hold.FOREIGN:
             self._local_done = True
         self._announce("T_RESOURCES(them)")
 
@@ -155,7 +158,7 @@ class StartupMixin(PolicyJobs):
             self._announce("T_RESOURCES(us)")
         info = msg.get("info")
         if info == "mach_down":
-            self._log("info", "mach_down takeover complete.")
+            log("info", "mach_down takeover complete.")
             self._takeover_in_progress = False
             self._i_hold |= Hold.FOREIGN
             self._needs_failback = True
@@ -178,9 +181,10 @@ class StartupMixin(PolicyJobs):
         self._rstate = ResourceState.STABLE
         self._req_our_resources(
             False,
-            f"{self._peer or 'the peer'} did not settle within {self._rsc_delay:g} s of start-up",
+            f"{self._sides.other or 'the peer'} did not settle within "
+            f"{self._rsc_delay:g} s of start-up",
         )
-        self._log("info", "local resource transition completed.")
+        log("info", "local resource transition completed.")
         self._send_hold(True)
         self._perform_auto_failback()
 
@@ -188,13 +192,13 @@ class StartupMixin(PolicyJobs):
         """Acquire our own groups (``req_our_resources``, spec §7.6)."""
         if self._shutdown_in_progress:
             return
-        if self._nice:
+        if self._sides.nice:
             theirs = self._other_holds & Hold.FOREIGN or self._i_hold & Hold.LOCAL
             if theirs and not force and self._standby is StandbyState.NOT:
-                self._log("info", "Local Resource acquisition completed. (none)")
+                log("info", "Local Resource acquisition completed. (none)")
                 return
             self._i_hold |= Hold.LOCAL
-        ask = not self._nice and self._peer_status == "active" and not self._peer_fenced
+        ask = not self._sides.nice and self._peer_status == "active" and not self._peer_fenced
         self._soon.append(lambda: self._req_our_child(ask, why))
 
     def _req_our_child(self, ask: bool, why: str) -> None:
@@ -203,16 +207,17 @@ class StartupMixin(PolicyJobs):
             if self._groups[key].state in ("running", "starting"):
                 continue
             if ask:
-                self._acquire_why[key] = f"home node; {self._peer} released it on request"
-                self._send_ip_request(key)
+                self._acquire_why[key] = f"home node; {self._sides.other} released it on request"
+                self._out.send(wire.ip_request(key))
             else:
                 self._acquire_why[key] = f"home node; {why}"
-                self._send_ip_request_resp(self._us, key, "yes", "OK")
+                self._out.send(wire.ip_request_resp(self._sides.us, key, "yes", "OK"))
         if keys:
-            self._log("info", "Local Resource acquisition completed.")
+            log("info", "Local Resource acquisition completed.")
         else:
-            self._log(
-                "info", f"No local resources [{RESOURCE_MANAGER} listkeys {self._us}] to acquire."
+            log(
+                "info",
+                f"No local resources [{RESOURCE_MANAGER} listkeys {self._sides.us}] to acquire.",
             )
         self._send_hold(True, "req_our_resources()")
         if not ask:

@@ -12,17 +12,16 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from engine.config.model import AutoFailback, ClusterConfig, GroupSpec, MonitorConfig
+from engine.config.model import ClusterConfig, GroupSpec, MonitorConfig
 from engine.core.ipfail import IpFail, make_ipfail
+from engine.core.policy.outbox import Outbox
+from engine.core.policy.sides import Sides
 from engine.core.policy_types import (
-    Action,
     Hold,
     MonitorCheck,
-    PolicyEvent,
     ResourceState,
     StandbyState,
 )
-from engine.protocol.message import Message
 
 STANDBY_INIT_TIMEOUT = 10.0
 """Seconds the standby requester waits for the ``other`` reply (STANDBY_INIT_TO_MS)."""
@@ -131,18 +130,11 @@ class PolicyState:
     """Every attribute of ``ResourcePolicy``, set up from the configuration."""
 
     # configuration and outputs
-    _config: ClusterConfig
-    _us: str
-    _peer: str | None
-    _nice: bool
-    _auto: bool
+    _sides: Sides
+    _out: Outbox
     _rsc_delay: float
     _now: float
     _groups: dict[str, _Group]
-    _outbound: list[Message]
-    _actions: list[Action]
-    _events: list[PolicyEvent]
-    _next_id: int
     # Heartbeat bookkeeping (spec §7.5)
     _i_hold: Hold
     _other_holds: Hold
@@ -216,22 +208,15 @@ class PolicyState:
         fence_delay: float = 0.0,
         fence_retry: tuple[float, float] = (STONITH_RETRY, STONITH_RETRY_MAX),
     ) -> None:
-        self._config = config
+        self._sides = Sides(config)
+        self._out = Outbox()
         self._fence_delay = fence_delay
         self._fence_retry_min, self._fence_retry_max = fence_retry
         self._fence_failures = {}
         self._fence_last_error = {}
-        self._us = config.node_name
-        self._peer = config.peers[0] if config.peers else None
-        self._nice = config.auto_failback is not AutoFailback.LEGACY
-        self._auto = config.auto_failback is AutoFailback.ON
         self._rsc_delay = rsc_delay
         self._now = now
         self._groups = {g.key: _Group(g) for g in config.groups}
-        self._outbound = []
-        self._actions = []
-        self._events = []
-        self._next_id = 1
         self._init_bookkeeping()
         self._init_peer_knowledge()
         self._init_fencing()

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from collections import deque
 
+from engine.core.policy import wire
 from engine.core.policy.jobs import PolicyJobs
+from engine.core.policy.outbox import log
 from engine.core.policy.state import _Job, _Step
 from engine.core.policy_types import Hold, ResourceState, StandbyState
 from engine.protocol.message import Message
@@ -24,13 +26,13 @@ class TakeoverMixin(PolicyJobs):
     def on_node_status(self, node: str, status: str, now: float) -> None:
         """A peer's status changed (init/up/active/dead)."""
         self._now = now
-        if self._ipfail is not None and (self._ipfail.handles(node) or node == self._peer):
+        if self._ipfail is not None and (self._ipfail.handles(node) or node == self._sides.other):
             if self._ipfail.handles(node):
                 self._ipfail.on_ping_status(node, status, now)
             else:
                 self._ipfail.on_peer_status(status, now)
             self._pull_ipfail()
-        if node != self._peer:
+        if node != self._sides.other:
             return
         old, self._peer_status = self._peer_status, status
         if status != "dead":
@@ -47,7 +49,7 @@ class TakeoverMixin(PolicyJobs):
     def on_node_dead(self, node: str, reason: str, now: float) -> None:
         """A peer was declared dead: fence if needed, then take over (spec §7.6, §8.2)."""
         self._now = now
-        if node != self._peer:
+        if node != self._sides.other:
             return
         self._peer_status = "dead"
         self._peer_restarted = False
@@ -61,7 +63,7 @@ class TakeoverMixin(PolicyJobs):
     def on_node_restarted(self, node: str, now: float) -> None:
         """A peer came back with a higher generation: it will announce itself again."""
         self._now = now
-        if node == self._peer:
+        if node == self._sides.other:
             self._peer_restarted = True
             self._peer_fenced, self._peer_fence_note = False, ""
             self._stop_unconfirmed.pop(node, None)
@@ -69,14 +71,14 @@ class TakeoverMixin(PolicyJobs):
             # A restarted peer forgot the standby it was part of: waiting for its reply
             # would hold every transition (and our shutdown) for the 1 h deadline.
             if self._standby is not StandbyState.NOT or self._standby_deadline is not None:
-                self._log("info", "Cancelling pending standby operation")
+                log("info", "Cancelling pending standby operation")
                 self._standby, self._standby_deadline = StandbyState.NOT, None
         self._settle()
 
     def _recover_dead(self, node: str, reason: str) -> None:
         """``hb_rsc_recover_dead_resources`` (spec §7.6, §8.2)."""
         if self._standby is not StandbyState.NOT or self._standby_deadline is not None:
-            self._log("info", "Cancelling pending standby operation")
+            log("info", "Cancelling pending standby operation")
         self._standby, self._standby_deadline = StandbyState.NOT, None
         # A dead peer is in no transition: waiting for it to report stable would hold
         # our shutdown and every operator request for ever.
@@ -90,7 +92,7 @@ class TakeoverMixin(PolicyJobs):
             self._take_over_reset_by_hand(node, reason)
         elif not self._dead_peer_may_hold_groups():
             self._take_over_released(node, reason)
-        elif self._config.stonith:
+        elif self._sides.config.stonith:
             self._fence_dead_peer(node, reason)
         else:
             self._take_over_unfenced(node, reason)
@@ -99,7 +101,9 @@ class TakeoverMixin(PolicyJobs):
         """Whether the dead peer must be fenced before its groups can be started."""
         need = True
         if self._peer_heard:
-            need = self._other_holds is not Hold.NONE if self._nice else self._peer_has_resources
+            need = (
+                self._other_holds is not Hold.NONE if self._sides.nice else self._peer_has_resources
+            )
         if self._peer_fenced:
             need = False
         return need
@@ -112,7 +116,7 @@ class TakeoverMixin(PolicyJobs):
             f"Dead node {node} gave up resources.",
             "unneeded",
         )
-        if self._nice:
+        if self._sides.nice:
             if not self._i_hold & Hold.LOCAL:
                 self._req_our_resources(True, f"{node} is dead")
             if not self._i_hold & Hold.FOREIGN:
@@ -136,13 +140,13 @@ class TakeoverMixin(PolicyJobs):
     def _dead_peer_notice(self, node: str, reason: str, log: str, stonith_result: str) -> None:
         """Why we take a dead peer's groups without fencing it now, in the log and on
         the wire (``t=stonith result=...``, spec §8.2)."""
-        self._event("takeover", reason, node=node, log=log)
-        self._send_stonith_result(node, stonith_result)
+        self._out.event("takeover", reason, node=node, log=log)
+        self._out.send(wire.stonith_result(node, stonith_result))
 
     def _take_over_unfenced(self, node: str, reason: str) -> None:
         """No STONITH device: Heartbeat takes over unfenced and warns."""
-        self._send_stonith_result(node, "n_stnth")
-        self._event(
+        self._out.send(wire.stonith_result(node, "n_stnth"))
+        self._out.event(
             "fence",
             f"{node} may still hold resources but no STONITH device is "
             "configured; taking over unfenced",
@@ -150,22 +154,22 @@ class TakeoverMixin(PolicyJobs):
             level="WARN",
             log="No STONITH device configured.",
         )
-        self._log("WARN", "Shared disks are not protected.")
+        log("WARN", "Shared disks are not protected.")
         self._takeover_from_node(node, reason)
 
     def _takeover_from_node(self, node: str, why: str) -> None:
         """``takeover_from_node``: mach_down takes the node's groups (spec §7.6)."""
         if self._shutdown_in_progress:
-            self._log("info", "Resource takeover cancelled - shutdown in progress.")
+            log("info", "Resource takeover cancelled - shutdown in progress.")
             return
-        self._event(
+        self._out.event(
             "takeover",
             f"taking over {node}'s groups: {why}",
             node=node,
             log=f"Resources being acquired from {node}.",
         )
         self._enqueue(self._mach_down_job(node, why))
-        if self._nice:
+        if self._sides.nice:
             self._i_hold |= Hold.FOREIGN
             self._other_holds = Hold.NONE
             self._other_stable = True
@@ -183,19 +187,19 @@ class TakeoverMixin(PolicyJobs):
             job.steps.append(_Step("acquire", key, f"taking over {node}'s group: {why}"))
 
         def finish(_job: _Job) -> None:
-            if self._nice:
-                self._log(
+            if self._sides.nice:
+                log(
                     "info",
                     "/usr/share/heartbeat/mach_down: nice_failback: foreign resources acquired",
                 )
-                self._send_mach_down_hold()
-            self._log("info", f"mach_down takeover complete for node {node}.")
+                self._out.send(wire.mach_down_hold())
+            log("info", f"mach_down takeover complete for node {node}.")
 
         job.steps.append(self._call(finish))
         return job
 
     def _on_shutdone(self, msg: Message, src: str) -> None:
-        if src == self._us:
+        if src == self._sides.us:
             self._rstate = ResourceState.SHUTDOWN
             self._i_hold = Hold.NONE
             return
@@ -203,7 +207,7 @@ class TakeoverMixin(PolicyJobs):
         self._other_holds = Hold.NONE
         self._other_stable = False
         self._peer_leaving = True
-        self._event(
+        self._out.event(
             "takeover",
             f"{src} shut down gracefully and released its groups",
             node=src,
@@ -218,7 +222,7 @@ class TakeoverMixin(PolicyJobs):
 
     def _on_partition_healed(self, node: str) -> None:
         """The peer speaks again without a restart: both may hold the same groups."""
-        self._event(
+        self._out.event(
             "audit",
             f"{node} is back after a partition; exchanging holdings so "
             "that each group ends with a single owner",
@@ -226,7 +230,7 @@ class TakeoverMixin(PolicyJobs):
             level="WARN",
             log=f"Cluster node {node} returning after partition.",
         )
-        if self._nice:
+        if self._sides.nice:
             self._send_hold(self._rstate is ResourceState.STABLE)
             return
         keys = [
@@ -240,7 +244,9 @@ class TakeoverMixin(PolicyJobs):
 
     def _maybe_resolve_conflict(self) -> None:
         """Both nodes hold the peer's groups: we are not their home, so we release them."""
-        if not (self._nice and self._i_hold & Hold.FOREIGN and self._other_holds & Hold.LOCAL):
+        if not (
+            self._sides.nice and self._i_hold & Hold.FOREIGN and self._other_holds & Hold.LOCAL
+        ):
             return
         if self._peer_status == "dead" or self._busy() or self._shutdown_in_progress:
             return
@@ -248,8 +254,8 @@ class TakeoverMixin(PolicyJobs):
             return
         keys = [k for k in self._keys(Hold.FOREIGN) if self._groups[k].state != "stopped"]
         why = (
-            f"both {self._us} and {self._peer} hold {self._peer}'s groups; "
-            f"{self._peer} is their home node, so {self._us} releases them"
+            f"both {self._sides.us} and {self._sides.other} hold {self._sides.other}'s groups; "
+            f"{self._sides.other} is their home node, so {self._sides.us} releases them"
         )
         job = _Job("resolve", deque(self._release_steps(keys, why)))
 
