@@ -54,6 +54,13 @@ class ResourcePolicy(
             interval doubles after every failure.
     """
 
+    # ------------------------------------------------------------------ test views
+
+    @property
+    def _config(self) -> ClusterConfig:
+        """Read-only: the configuration (unit tests that look inside read it)."""
+        return self._sides.config
+
     # ------------------------------------------------------------------ outputs
 
     def drain_outbound(self) -> list[Message]:
