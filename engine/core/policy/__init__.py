@@ -45,7 +45,6 @@ from engine.core.policy.state import (
     STONITH_RETRY,
     STONITH_RETRY_MAX,
 )
-from engine.core.policy.state import _Group as _Group  # engine/shell/reload.py uses it
 from engine.core.policy.state import _Job as _Job
 from engine.core.policy.state import _Step as _Step
 

@@ -67,16 +67,16 @@ class AdminMixin(PolicyJobs):
         """Why a standby/takeover cannot start now, or None."""
         if self._shutdown_wanted or self._shutdown_in_progress:
             return "Heartbeat shutdown in progress."
-        if not self._comm_up:
+        if not self._peer.comm_up:
             return "communications are not up yet"
         if self._sides.other is None:
             return "there is no peer node to hand resources to"
-        if self._peer_status != "active":
-            return f"{self._sides.other} is {self._peer_status}: it cannot take resources now"
+        if self._peer.status != "active":
+            return f"{self._sides.other} is {self._peer.status}: it cannot take resources now"
         if self._standby_deadline is not None and self._now < self._standby_deadline:
             left = int(self._standby_deadline - self._now + 0.999)
             return f"Standby in progress [{left} seconds left]"
-        if not self._other_stable:
+        if not self._peer.stable:
             return "Other side is in flux."
         if self._rstate is not ResourceState.STABLE or self._busy() or self._takeover_in_progress:
             return "local resources in flux."
@@ -84,7 +84,7 @@ class AdminMixin(PolicyJobs):
 
     def _push_failed_group(self, which: str, key: str) -> None:
         """30 s after a failed start: ``hb_standby <class>`` once (spec §7.3)."""
-        g = self._groups[key]
+        g = self._holdings[key]
         if g.state != "failed" or g.failed_op != "start":
             return
         refusal = self._transition_refusal()

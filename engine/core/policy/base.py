@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from engine.core.policy.outbox import log
 from engine.core.policy.state import PolicyState
-from engine.core.policy_types import Hold, ResourceState, StandbyState
+from engine.core.policy_types import ResourceState, StandbyState
 
 logger = logging.getLogger(__name__)
 
@@ -21,18 +21,6 @@ _SETTLED = (ResourceState.STABLE, ResourceState.SHUTDOWN, ResourceState.INIT)
 
 class PolicyBase(PolicyState):
     """Logging, timeline events and the set/stability questions of Heartbeat."""
-
-    def _keys(self, which: int) -> list[str]:
-        """Group keys of a set seen from us (ourkeys/otherkeys/allkeys), file order."""
-        out = []
-        for key, g in self._groups.items():
-            mine = g.spec.node == self._sides.us
-            if (mine and which & Hold.LOCAL) or (not mine and which & Hold.FOREIGN):
-                out.append(key)
-        return out
-
-    def _class_of(self, key: str) -> Hold:
-        return Hold.LOCAL if self._groups[key].spec.node == self._sides.us else Hold.FOREIGN
 
     def _busy(self) -> bool:
         return self._job is not None or bool(self._queue) or self._inflight is not None
@@ -54,7 +42,7 @@ class PolicyBase(PolicyState):
             return
         if self._shutdown_wanted and self._rstate is ResourceState.INIT:
             return
-        if not self._other_stable:
+        if not self._peer.stable:
             yield f"{self._sides.other or 'the peer'} has not reported stable"
         if self._takeover_in_progress:
             yield "a takeover is in progress"

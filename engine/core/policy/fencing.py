@@ -70,7 +70,7 @@ class FencingMixin(PolicyJobs):
         self._fence_last_error.pop(node, None)
         self._stop_fence.pop(node, None)
         self._peer_fenced = True
-        self._peer_has_resources = False
+        self._holdings.other_stopped_everything()
         self._takeover_from_node(node, f"{why}; fenced ({reason})")
 
     def _fence_failed(self, node: str, why: str, reason: str, now: float) -> None:
@@ -87,9 +87,9 @@ class FencingMixin(PolicyJobs):
             level="ERROR",
             log=text,
         )
-        self._mark_waiting_for_fence(node, f"waiting for STONITH of {node}: {reason}")
+        self._holdings.explain_waiting(node, f"waiting for STONITH of {node}: {reason}")
         if node in self._stop_fence:
-            self._set_reasons(
+            self._holdings.explain_down(
                 self._stop_fence[node], f"{why}; waiting for STONITH of {node}: {reason}"
             )
 
@@ -126,13 +126,13 @@ class FencingMixin(PolicyJobs):
 
     def _self_fence_job(self, reason: str) -> _Job:
         """Release every group, then report holding nothing (unless a stop failed)."""
-        job = _Job("self-fence", deque(self._release_steps(list(self._groups), reason)))
+        job = _Job("self-fence", deque(self._release_steps(list(self._holdings), reason)))
 
         def released(j: _Job) -> None:
             if j.failures:
                 return
-            self._i_hold = Hold.NONE
-            self._legacy_peer_holds.clear()
+            self._holdings.claim_exactly(Hold.NONE)
+            self._holdings.legacy_forget()
             self._send_hold(False, "self-fence")
 
         job.steps.append(self._call(released))
@@ -162,7 +162,7 @@ class FencingMixin(PolicyJobs):
             level="ERROR",
             log=f"{failed} {when}: STONITH of {node} before taking over.",
         )
-        self._set_reasons(keys, f"{failed}; waiting for STONITH of {node}")
+        self._holdings.explain_down(keys, f"{failed}; waiting for STONITH of {node}")
         self._start_fence(node)
 
     def _await_stop_confirmation(self, node: str, keys: list[str], failed: str, when: str) -> None:
@@ -172,7 +172,7 @@ class FencingMixin(PolicyJobs):
             f"{failed}; no STONITH device to make sure it is stopped — confirm by hand "
             "(hactl meatware confirm NODE)"
         )
-        self._set_reasons(keys, reason)
+        self._holdings.explain_down(keys, reason)
         self._out.event(
             "failed",
             reason,
@@ -180,12 +180,6 @@ class FencingMixin(PolicyJobs):
             level="CRIT",
             log=f"{failed} {when}; no STONITH device: not taking them over.",
         )
-
-    def _set_reasons(self, keys: list[str], reason: str) -> None:
-        for key in keys:
-            g = self._groups[key]
-            if g.state in ("stopped", "failed"):
-                g.reason = reason
 
     def confirm_stopped(self, node: str, who: str, now: float) -> str | None:
         """An operator confirms ``node``'s failed groups are stopped; None when accepted."""
@@ -195,7 +189,7 @@ class FencingMixin(PolicyJobs):
             waiting = ", ".join(sorted(self._stop_unconfirmed)) or "none"
             return f"no failed stop of {node} is waiting for confirmation (waiting: {waiting})"
         self._peer_fenced = True
-        self._peer_has_resources = False
+        self._holdings.other_stopped_everything()
         self._out.event(
             "fence",
             f"{who} confirmed that {node} no longer runs {', '.join(keys)}",
@@ -220,16 +214,16 @@ class FencingMixin(PolicyJobs):
                 node=node,
                 log=f"Delaying STONITH of {node} by {delay:g} s (death-match guard).",
             )
-            self._mark_waiting_for_fence(node, f"waiting {delay:g} s before fencing {node}")
+            self._holdings.explain_waiting(node, f"waiting {delay:g} s before fencing {node}")
             return
         self._start_fence(node)
 
     def _start_fence(self, node: str) -> None:
         alive_ok = node in self._stop_fence
-        if (self._peer_status != "dead" and not alive_ok) or self._shutdown_in_progress:
+        if (self._peer.status != "dead" and not alive_ok) or self._shutdown_in_progress:
             self._out.event(
                 "fence",
-                f"fencing of {node} abandoned: it is {self._peer_status} "
+                f"fencing of {node} abandoned: it is {self._peer.status} "
                 "again or we are shutting down",
                 node=node,
             )
@@ -243,7 +237,7 @@ class FencingMixin(PolicyJobs):
         last = self._fence_last_error.get(node)
         attempt = self._fence_failures.get(node, 0) + 1
         detail = f" (attempt {attempt}; last failure: {last})" if last else ""
-        self._mark_waiting_for_fence(node, f"waiting for STONITH of {node}{detail}")
+        self._holdings.explain_waiting(node, f"waiting for STONITH of {node}{detail}")
 
     def _fence_backoff(self, node: str) -> float:
         """Seconds before the next attempt: first, 2x first, 4x ... up to the maximum."""
@@ -259,15 +253,8 @@ class FencingMixin(PolicyJobs):
         """
         if self._fence_delay <= 0 or len(self._sides.config.nodes) != 2:
             return 0.0
-        we_run = any(g.state in ("running", "starting") for g in self._groups.values())
-        peer_runs = (
-            self._other_holds is not Hold.NONE if self._sides.nice else self._peer_has_resources
-        )
+        we_run = self._holdings.runs_any()
+        peer_runs = self._holdings.other_runs()
         if we_run != peer_runs:
             return 0.0 if we_run else self._fence_delay
         return 0.0 if self._sides.config.nodes[0] == self._sides.us else self._fence_delay
-
-    def _mark_waiting_for_fence(self, node: str, reason: str) -> None:
-        for g in self._groups.values():
-            if g.spec.node == node and g.state == "stopped":
-                g.reason = reason

@@ -25,7 +25,7 @@ class IpfailMixin(PolicyJobs):
         ipfail = self._ipfail
         if ipfail is None or not ipfail.due_giveup(now):
             return
-        if self._i_hold == Hold.NONE:
+        if self._holdings.i_hold == Hold.NONE:
             log("info", "ipfail: nothing to give up: we hold no resources")
         elif self.request_standby("all", now) is not None:
             ipfail.retry_giveup(now)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from engine.core.policy.holdings import Group
 from engine.core.policy.messages import PolicyMessages
 from engine.core.policy.outbox import log
-from engine.core.policy.state import FAILED_START_PUSH_DELAY, _Group, _Job, _Step
+from engine.core.policy.state import FAILED_START_PUSH_DELAY, _Job, _Step
 from engine.core.policy_types import Acquire, Hold, Release
 
 logger = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class PolicyJobs(PolicyMessages):
             self._announce("status")
 
     def _start_group_action(self, step: _Step) -> None:
-        g = self._groups.get(step.key)
+        g = self._holdings.group(step.key)
         if g is None:
             logger.error("policy: unknown resource group %s", step.key)
             return
@@ -89,7 +90,7 @@ class PolicyJobs(PolicyMessages):
         else:
             self._start_release(step, g)
 
-    def _start_acquire(self, step: _Step, g: _Group) -> None:
+    def _start_acquire(self, step: _Step, g: Group) -> None:
         if g.state in ("running", "starting"):
             return
         if g.failed_op == "stop":
@@ -104,7 +105,7 @@ class PolicyJobs(PolicyMessages):
         if held_back:
             self._out.event("refused", f"not starting {step.key} now: {held_back}", group=step.key)
             return
-        g.state, g.reason = "starting", step.reason
+        self._holdings.starting(step.key, step.reason)
         self._inflight = (self._out.new_id(), step)
         self._out.act(Acquire(self._inflight[0], step.key, step.reason))
         self._out.event(
@@ -115,10 +116,10 @@ class PolicyJobs(PolicyMessages):
             log=f"Acquiring resource group: {g.spec.canonical}",
         )
 
-    def _start_release(self, step: _Step, g: _Group) -> None:
+    def _start_release(self, step: _Step, g: Group) -> None:
         if g.state == "stopped":
             return
-        g.state, g.reason = "stopping", step.reason
+        self._holdings.stopping(step.key, step.reason)
         self._inflight = (self._out.new_id(), step)
         self._out.act(Release(self._inflight[0], step.key, step.reason))
         self._out.event(
@@ -130,24 +131,24 @@ class PolicyJobs(PolicyMessages):
         )
 
     def _acquire_done(self, step: _Step, ok: bool, reason: str) -> None:
-        g = self._groups[step.key]
+        g = self._holdings[step.key]
         if ok:
-            g.state, g.failed_op, g.reason = "running", "", step.reason
+            self._holdings.started(step.key, step.reason)
             return
-        g.state, g.failed_op = "failed", "start"
-        g.reason = f"start failed: {reason} (while {step.reason})"
+        failure = f"start failed: {reason} (while {step.reason})"
+        self._holdings.failed(step.key, "start", failure)
         if self._job is not None:
             self._job.failures.append(step.key)
-        which = "local" if self._class_of(step.key) is Hold.LOCAL else "foreign"
+        which = "local" if self._holdings.class_of(step.key) is Hold.LOCAL else "foreign"
         push = ""
         monitor_recovery = self._job is not None and self._job.name == "monitor"
         if not g.pushed and self._sides.other is not None and not monitor_recovery:
-            g.pushed = True
+            self._holdings.mark_pushed(step.key)
             self._pushes.append((self._now + FAILED_START_PUSH_DELAY, which, step.key))
             push = f"; asking {self._sides.other} to take the {which} groups in 30 s"
         self._out.event(
             "failed",
-            g.reason + push,
+            failure + push,
             node=self._sides.us,
             group=step.key,
             level="CRIT",
@@ -155,20 +156,19 @@ class PolicyJobs(PolicyMessages):
         )
 
     def _release_done(self, step: _Step, ok: bool, reason: str) -> None:
-        g = self._groups[step.key]
         if ok:
-            g.state, g.failed_op, g.reason = "stopped", "", step.reason
+            self._holdings.stopped(step.key, step.reason)
             return
-        g.state, g.failed_op = "failed", "stop"
-        g.reason = (
+        failure = (
             f"stop failed: {reason}; {self._sides.us} must be fenced or the resource "
             f"confirmed stopped before anyone starts it"
         )
+        self._holdings.failed(step.key, "stop", failure)
         if self._job is not None:
             self._job.failures.append(step.key)
         self._out.event(
             "failed",
-            g.reason,
+            failure,
             node=self._sides.us,
             group=step.key,
             level="CRIT",

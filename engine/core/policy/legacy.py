@@ -29,7 +29,7 @@ class LegacyMixin(PolicyJobs):
             return
         ok, weown = msg.get("ok", ""), msg.get("weown", "")
         logger.info("received ip-request-resp %s %s %s", key, ok, weown)
-        if key not in self._groups:
+        if key not in self._holdings:
             log("ERROR", f"ip-request-resp for unknown resource group {key} ignored")
             return
         if ok != "OK":
@@ -44,7 +44,7 @@ class LegacyMixin(PolicyJobs):
                 self._peer_failed_stop([key], "when asked for it back (ip-request)")
             return
         why = self._acquire_why.pop(key, f"{src} answered ip-request: group released to us")
-        self._legacy_peer_holds.discard(key)
+        self._holdings.legacy_given_to_us(key)
         self._enqueue(_Job("ip-request-resp", deque(self._acquire_steps([key], why))))
 
     def _on_ip_request(self, msg: Message, src: str) -> None:
@@ -52,11 +52,11 @@ class LegacyMixin(PolicyJobs):
         key = msg.get("ipaddr") or ""
         if src == self._sides.us or not key:
             return
-        if key not in self._groups:
+        if key not in self._holdings:
             log("ERROR", f"ip-request for unknown resource group {key} ignored")
             return
         job = _Job("ip-request")
-        weown = self._groups[key].state != "stopped"
+        weown = self._holdings[key].state != "stopped"
         if weown:
             job.steps.extend(
                 self._release_steps(
@@ -68,7 +68,7 @@ class LegacyMixin(PolicyJobs):
             if j.failures:
                 self._out.send(wire.ip_request_resp(src, key, "yes", "FAILED"))
                 return
-            self._legacy_peer_holds.add(key)
+            self._holdings.legacy_taken_back(key)
             self._out.send(wire.ip_request_resp(src, key, "yes" if weown else "no", "OK"))
 
         job.steps.append(self._call(answer))

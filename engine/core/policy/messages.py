@@ -6,7 +6,6 @@ Every cluster message the policy emits is built here (fixtures in
 
 from __future__ import annotations
 
-from engine.core.policy import wire
 from engine.core.policy.base import PolicyBase
 
 
@@ -15,5 +14,4 @@ class PolicyMessages(PolicyBase):
 
     def _send_hold(self, stable: bool, info: str | None = None) -> None:
         """Hold report ``t=resource rsc_hold rtype=full isstable [info]`` (nice only)."""
-        if self._sides.nice:
-            self._out.send(wire.hold_report(self._i_hold, stable, info))
+        self._holdings.report(stable, info)

@@ -77,7 +77,7 @@ class MonitorMixin(PolicyJobs):
             return
         key = self._monitor_inflight[1]
         self._monitor_inflight = None
-        g = self._groups.get(key)
+        g = self._holdings.group(key)
         if g is not None:
             mon = self._monitor(key)
             mon.checks += 1
@@ -103,7 +103,7 @@ class MonitorMixin(PolicyJobs):
 
     def _monitor_unsettled(self) -> str:
         """Why no check may run now; "" when one may."""
-        if not self._comm_up:
+        if not self._peer.comm_up:
             return "communications are not up"
         if self._shutdown_wanted or self._shutdown_in_progress:
             return "shutdown in progress"
@@ -121,20 +121,20 @@ class MonitorMixin(PolicyJobs):
 
     def _monitor_dispatch(self) -> None:
         """Cancel a check that a transition overtook, or start the next one that is due."""
-        for key, g in self._groups.items():
+        for key, g in self._holdings.items():
             if g.state != "running" and key in self._monitors:
                 self._monitors[key].due = None
         why = self._monitor_unsettled()
         enabled = self._monitor_cfg.enabled
         if self._monitor_inflight is not None:
-            checked = self._groups.get(self._monitor_inflight[1])
+            checked = self._holdings.group(self._monitor_inflight[1])
             if why or not enabled or checked is None or checked.state != "running":
                 self._cancel_monitor(why or "the group is no longer running here")
             return
         if why or not enabled:
             return
         due: list[tuple[float, str]] = []
-        for key, g in self._groups.items():
+        for key, g in self._holdings.items():
             if g.state != "running":
                 continue
             mon = self._monitor(key)
@@ -178,7 +178,7 @@ class MonitorMixin(PolicyJobs):
             times.extend(
                 mon.due
                 for key, mon in self._monitors.items()
-                if mon.due is not None and self._groups.get(key) is not None
+                if mon.due is not None and self._holdings.group(key) is not None
             )
         return times
 
@@ -201,7 +201,7 @@ class MonitorMixin(PolicyJobs):
             + (f" ({check.detail})" if check.detail and check.detail != check.result else "")
             + f" [{key}]",
         )
-        self._groups[key].reason = mon.cause
+        self._holdings.explain(key, mon.cause)
         if count <= budget:
             self._monitor_restart(key, mon, f"restart {count} of {budget} within {_secs(window)}")
         else:
@@ -236,14 +236,14 @@ class MonitorMixin(PolicyJobs):
         self._enqueue(job)
 
     def _restart_done(self, key: str, mon: _Monitor, job: _Job) -> None:
-        g = self._groups[key]
+        g = self._holdings[key]
         if g.failed_op == "stop":
             self._monitor_stop_failed(key, mon, tell_peer=True)
         elif key in job.failures or g.state != "running":
             self._after_stop(key, mon, f"the restart failed ({g.reason})")
         else:
             self._set_recovery(mon, "restarted", f"restarted on {self._sides.us}")
-            g.reason = mon.reason
+            self._holdings.explain(key, mon.reason)
             self._recovery_event(
                 key, mon, f"Resource group {key} restarted after a monitor failure."
             )
@@ -263,7 +263,7 @@ class MonitorMixin(PolicyJobs):
         self._enqueue(job)
 
     def _stopped_for_recovery(self, key: str, mon: _Monitor, tally: str) -> None:
-        if self._groups[key].failed_op == "stop":
+        if self._holdings[key].failed_op == "stop":
             self._monitor_stop_failed(key, mon, tell_peer=True)
         else:
             self._after_stop(key, mon, tally)
@@ -275,7 +275,7 @@ class MonitorMixin(PolicyJobs):
             self._monitor_wait(key, mon, f"{why}; {problem}")
             return
         self._set_recovery(mon, "handover", f"{why}; handing {key} to {self._sides.other}")
-        self._groups[key].reason = mon.reason
+        self._holdings.explain(key, mon.reason)
         self._recovery_event(key, mon, level="WARN")
 
     def _monitor_peer_problem(self, key: str, mon: _Monitor) -> str:
@@ -285,8 +285,8 @@ class MonitorMixin(PolicyJobs):
             return "there is no peer node to take it"
         if not self._sides.nice:
             return "auto_failback legacy has no standby to hand it over"
-        if self._peer_status != "active":
-            return f"{peer} is {self._peer_status} and cannot take it"
+        if self._peer.status != "active":
+            return f"{peer} is {self._peer.status} and cannot take it"
         if peer in self._stop_fence or peer in self._stop_unconfirmed:
             return f"{peer} failed to stop groups and must be fenced first"
         if mon.handed_away_at is not None:
@@ -294,7 +294,7 @@ class MonitorMixin(PolicyJobs):
             return (
                 f"it already failed on {peer} after {self._sides.us} handed it over {ago:.0f} s ago"
             )
-        stuck = [k for k in self._keys(self._class_of(key)) if self._groups[k].failed_op == "stop"]
+        stuck = self._holdings.stop_failed_here(self._holdings.keys(self._holdings.class_of(key)))
         if stuck:
             return f"{', '.join(stuck)} failed to stop here, so its class cannot be handed over"
         return ""
@@ -302,7 +302,7 @@ class MonitorMixin(PolicyJobs):
     def _monitor_stop_failed(self, key: str, mon: _Monitor, *, tell_peer: bool) -> None:
         """A stop failed during recovery: keep claiming the group; the peer fences us."""
         peer = self._sides.other
-        if peer is None or self._peer_status != "active":
+        if peer is None or self._peer.status != "active":
             then = "nobody may start it until it is stopped by hand"
         elif self._sides.config.stonith:
             then = f"{peer} fences {self._sides.us} before it starts it"
@@ -318,7 +318,7 @@ class MonitorMixin(PolicyJobs):
             f"Resource group {key} could not be stopped after a monitor failure.",
             level="CRIT",
         )
-        if tell_peer and peer is not None and self._peer_status == "active":
+        if tell_peer and peer is not None and self._peer.status == "active":
             self._send_hold(True, "monitor stop failed")
 
     def _monitor_wait(self, key: str, mon: _Monitor, why: str) -> None:
@@ -328,7 +328,7 @@ class MonitorMixin(PolicyJobs):
         mon.retry_at = self._now + delay
         again = f"it stays stopped, tried here again in {_secs(delay)}"
         self._set_recovery(mon, "waiting", f"{why}: {again}")
-        self._groups[key].reason = mon.reason
+        self._holdings.explain(key, mon.reason)
         self._recovery_event(
             key,
             mon,
@@ -342,7 +342,7 @@ class MonitorMixin(PolicyJobs):
     def _monitor_progress(self) -> None:
         """Expire old failures and move handovers and waiting groups on."""
         for key, mon in list(self._monitors.items()):
-            if key not in self._groups:
+            if key not in self._holdings:
                 del self._monitors[key]
                 continue
             self._expire_monitor(mon)
@@ -350,7 +350,7 @@ class MonitorMixin(PolicyJobs):
                 self._set_recovery(mon, "", "recovery abandoned: its job was dropped")
             if self._shutdown_wanted or self._shutdown_in_progress:
                 continue
-            if mon.recovery in ("handover", "waiting") and not self._still_ours(key):
+            if mon.recovery in ("handover", "waiting") and not self._holdings.still_ours(key):
                 self._set_recovery(mon, "", f"no longer held by {self._sides.us}")
                 mon.retry_at = None
             elif mon.recovery == "handover":
@@ -371,12 +371,6 @@ class MonitorMixin(PolicyJobs):
         if mon.recovery == "restarted" or (mon.recovery == "moved" and mon.handed_away_at is None):
             mon.recovery, mon.reason, mon.cause = "", "", ""
 
-    def _still_ours(self, key: str) -> bool:
-        """We still own the group (nobody else may have started it)."""
-        if self._sides.nice:
-            return bool(self._i_hold & self._class_of(key))
-        return key not in self._legacy_peer_holds
-
     def _try_handover(self, key: str, mon: _Monitor) -> None:
         problem = self._monitor_peer_problem(key, mon)
         if problem:
@@ -388,7 +382,7 @@ class MonitorMixin(PolicyJobs):
             mon.retry_at = self._now + MONITOR_HANDOVER_RETRY
             return
         mon.retry_at = self._now + MONITOR_HANDOVER_RETRY  # until the standby is under way
-        word = hold_name(self._class_of(key))
+        word = hold_name(self._holdings.class_of(key))
         self._set_recovery(mon, "handing over", f"handing {key} to {self._sides.other}")
         self._go_standby_request(
             word,
@@ -399,10 +393,12 @@ class MonitorMixin(PolicyJobs):
     def _handover_finished(self, key: str, mon: _Monitor) -> None:
         if self._standby is not StandbyState.NOT or self._standby_deadline is not None:
             return
-        if self._groups[key].failed_op == "stop":
+        if self._holdings[key].failed_op == "stop":
             self._monitor_stop_failed(key, mon, tell_peer=False)  # standby aborted, peer told
             return
-        if self._i_hold & self._class_of(key):  # refused, not answered, or aborted
+        if self._holdings.i_hold & self._holdings.class_of(
+            key
+        ):  # refused, not answered, or aborted
             if mon.retry_at is None or self._now >= mon.retry_at:
                 again = f"the handover to {self._sides.other} did not happen, trying again"
                 self._set_recovery(mon, "handover", again)
@@ -411,7 +407,7 @@ class MonitorMixin(PolicyJobs):
         mon.retry_at = None
         mon.handed_away_at = self._now
         self._set_recovery(mon, "moved", f"handed to {self._sides.other}")
-        self._groups[key].reason = mon.reason
+        self._holdings.explain(key, mon.reason)
         self._recovery_event(
             key,
             mon,
@@ -438,12 +434,12 @@ class MonitorMixin(PolicyJobs):
         self._pump()
 
     def _retry_done(self, key: str, mon: _Monitor) -> None:
-        g = self._groups[key]
+        g = self._holdings[key]
         if g.state != "running":
             self._after_stop(key, mon, f"the start after the wait failed ({g.reason})")
             return
         self._set_recovery(mon, "restarted", f"started again on {self._sides.us} after the wait")
-        g.reason = mon.reason
+        self._holdings.explain(key, mon.reason)
 
     def _monitor_holds_back(self, key: str) -> str:
         """Why an acquire of ``key`` must not start now ("" when it may)."""
@@ -456,7 +452,7 @@ class MonitorMixin(PolicyJobs):
         """Per group key: ``{"group": {...}, "resources": {token: {...}}}`` for status."""
         out: dict[str, dict[str, object]] = {}
         horizon = now - self._window()
-        for key, g in self._groups.items():
+        for key, g in self._holdings.items():
             mon = self._monitors.get(key) or _Monitor()
             recent = [res for at, res in mon.failures if at > horizon]
             resources: dict[str, object] = {}

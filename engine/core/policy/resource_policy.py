@@ -8,19 +8,19 @@ legacy, shutdown, ipfail, audit) over the shared helpers of ``jobs``, ``messages
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from engine.config.model import ClusterConfig
 from engine.core.policy.admin import AdminMixin
 from engine.core.policy.audit import AuditMixin
 from engine.core.policy.fencing import FencingMixin
+from engine.core.policy.holdings import Group
 from engine.core.policy.ipfail import IpfailMixin
 from engine.core.policy.legacy import LegacyMixin
 from engine.core.policy.monitor import MonitorMixin
 from engine.core.policy.shutdown import ShutdownMixin
 from engine.core.policy.standby import StandbyMixin
 from engine.core.policy.startup import StartupMixin
-from engine.core.policy.state import _Group
 from engine.core.policy.takeover import TakeoverMixin
 from engine.core.policy_types import Action, PolicyEvent
 from engine.protocol.message import Message
@@ -60,6 +60,11 @@ class ResourcePolicy(
     def _config(self) -> ClusterConfig:
         """Read-only: the configuration (unit tests that look inside read it)."""
         return self._sides.config
+
+    @property
+    def _groups(self) -> Mapping[str, Group]:
+        """Read-only: each group's state here, by key (the unit tests' harness reads it)."""
+        return dict(self._holdings.items())
 
     # ------------------------------------------------------------------ outputs
 
@@ -105,11 +110,11 @@ class ResourcePolicy(
             logger.debug("ignoring %s message from %s: not a resource peer", kind, src)
             return
         if src == self._sides.other:
-            self._peer_heard = True
+            self._peer.mark_heard()
         handler = self._handlers().get(kind)
         if handler is None:
             logger.debug("policy: no handler for message type %s", kind)
-        elif kind != "shutdone" and not self._comm_up:
+        elif kind != "shutdone" and not self._peer.comm_up:
             logger.debug("policy: %s from %s before communications are up ignored", kind, src)
         else:
             handler(msg, src)
@@ -131,18 +136,8 @@ class ResourcePolicy(
         }
 
     def replace_groups(self, config: ClusterConfig) -> None:
-        """Take a reloaded haresources: groups whose line is unchanged keep their state.
-
-        The reload planner only lets through changes to groups nobody holds, so
-        rebuilding the bookkeeping of the changed ones loses nothing.
-        """
-        fresh = {}
-        for spec in config.groups:
-            current = self._groups.get(spec.key)
-            same = current is not None and current.spec.canonical == spec.canonical
-            fresh[spec.key] = current if same and current is not None else _Group(spec)
-        self._groups.clear()
-        self._groups.update(fresh)
+        """Take a reloaded haresources: groups whose line is unchanged keep their state."""
+        self._holdings.replace(config)
         self._sides.replace(config)
 
     def tick(self, now: float) -> None:

@@ -30,7 +30,7 @@ class ShutdownMixin(PolicyJobs):
         if self._shutdown_wanted:
             return None
         self._shutdown_wanted = True
-        if not self._comm_up:
+        if not self._peer.comm_up:
             self._out.event(
                 "shutdown",
                 "shutdown waits for communications to come up",
@@ -41,7 +41,7 @@ class ShutdownMixin(PolicyJobs):
         return None
 
     def _try_begin_shutdown(self) -> None:
-        if not self._comm_up:
+        if not self._peer.comm_up:
             return
         if not self._is_stable():
             if not self._shutdown_delay_logged:
@@ -84,12 +84,12 @@ class ShutdownMixin(PolicyJobs):
     def _release_all_job(self, reason: str) -> _Job:
         """Claim nothing from now on, tell the peer, and queue the release of every group."""
         self._shutdown_in_progress = True
-        self._i_hold = Hold.NONE
+        self._holdings.claim_exactly(Hold.NONE)
         self._rstate = ResourceState.SHUTDOWN
         self._rscrcvd_at = self._failback_retry_at = None
         self._pushes.clear()
         self._send_hold(False, "shutdown")
-        keys = [k for k, g in self._groups.items() if g.state != "stopped"]
+        keys = [k for k, g in self._holdings.items() if g.state != "stopped"]
         job = _Job("shutdown")
         job.steps.append(self._log_step("info", "Giving up all HA resources."))
         job.steps.extend(self._release_steps(keys, reason))
@@ -108,8 +108,8 @@ class ShutdownMixin(PolicyJobs):
         """Keep claiming the groups that did not stop; never send ``shutdone``."""
         held = Hold.NONE
         for key in failures:
-            held |= self._class_of(key)
-        self._i_hold = held
+            held |= self._holdings.class_of(key)
+        self._holdings.claim_exactly(held)
         self._shutdown_blocked = f"shutdown blocked: could not stop {', '.join(failures)}; " + (
             f"{self._sides.other} fences this node before it starts them"
             if self._sides.config.stonith and self._sides.other

@@ -90,7 +90,7 @@ class StandbyMixin(PolicyJobs):
         return True
 
     def _standby_not(self, info: str, src: str, rtype: Hold) -> bool:
-        if not self._other_stable:
+        if not self._peer.stable:
             self._standby_flux(info, src, "Other side is in flux.")
             return True
         if self._rstate is not ResourceState.STABLE:
@@ -99,7 +99,7 @@ class StandbyMixin(PolicyJobs):
         self._standby_set = rtype
         if info != "me":
             return False
-        self._other_stable = False
+        self._peer.mark_stable(False)
         self._out.event(
             "standby",
             f"{src} asked to hand over its [{hold_name(rtype)}] groups",
@@ -136,7 +136,7 @@ class StandbyMixin(PolicyJobs):
         if info == "done":
             log("info", f"Local standby process completed [{hold_name(rtype)}].")
             self._standby = StandbyState.DONE
-            self._i_hold &= ~self._standby_set
+            self._holdings.disclaim(self._standby_set)
             self._standby_deadline = self._now + STANDBY_RSC_TIMEOUT
             return True
         return info == "me"
@@ -163,7 +163,7 @@ class StandbyMixin(PolicyJobs):
             if self._sides.auto:
                 self._local_done = True
                 self._announce("auto_failback")
-            self._i_hold |= swap_view(rtype)
+            self._holdings.claim(swap_view(rtype))
         else:
             self._out.event(
                 "standby",
@@ -176,13 +176,13 @@ class StandbyMixin(PolicyJobs):
 
     def _give_up_for_standby(self, rtype: Hold) -> None:
         """go_standby(ME): release the set, then send ``done`` (or abort on failure)."""
-        self._other_stable = False
-        had = Hold(self._i_hold & rtype)
-        self._i_hold &= ~rtype
+        self._peer.mark_stable(False)
+        had = Hold(self._holdings.i_hold & rtype)
+        self._holdings.disclaim(rtype)
         self._send_hold(False, "standby")
         word = hold_name(rtype)
         why = f"standby: {self._sides.other} takes our [{word}] groups"
-        keys = [k for k in self._keys(rtype) if self._groups[k].state != "stopped"]
+        keys = self._holdings.not_stopped(self._holdings.keys(rtype))
         job = _Job("go_standby")
         job.steps.append(self._log_step("info", f"give up {word} HA resources (standby)."))
         job.steps.extend(self._release_steps(keys, why))
@@ -199,9 +199,9 @@ class StandbyMixin(PolicyJobs):
 
     def _abort_standby(self, had: Hold, failed: list[str]) -> None:
         """A release failed: keep claiming what we held so the peer never starts it."""
-        self._i_hold |= had
+        self._holdings.claim(had)
         self._standby, self._standby_deadline = StandbyState.NOT, None
-        self._other_stable = True
+        self._peer.mark_stable(True)
         self._out.event(
             "failed",
             f"standby aborted: could not stop {', '.join(failed)}; "
@@ -220,7 +220,7 @@ class StandbyMixin(PolicyJobs):
         why = f"standby: {src} handed over its [{hold_name(rtype)}] groups"
         job = _Job("go_standby")
         job.steps.append(self._log_step("info", f"acquire {word} HA resources (standby)."))
-        job.steps.extend(self._acquire_steps(self._keys(act), why))
+        job.steps.extend(self._acquire_steps(self._holdings.keys(act), why))
 
         def finish(_j: _Job) -> None:
             log("info", f"{word} HA resource acquisition completed (standby).")
@@ -237,17 +237,21 @@ class StandbyMixin(PolicyJobs):
             log="No reply to standby request.  Standby request cancelled.",
         )
         self._standby, self._standby_deadline = StandbyState.NOT, None
-        self._other_stable = True
+        self._peer.mark_stable(True)
 
     def _perform_auto_failback(self) -> None:
-        if not (self._i_hold & Hold.FOREIGN) or not self._needs_failback or not self._sides.auto:
+        if (
+            not (self._holdings.i_hold & Hold.FOREIGN)
+            or not self._needs_failback
+            or not self._sides.auto
+        ):
             self._needs_failback = False
             return
-        if self._peer_status == "dead" or self._shutdown_in_progress or self._peer_leaving:
+        if self._peer.status == "dead" or self._shutdown_in_progress or self._peer.leaving:
             return  # nobody to hand them to (a leaving peer is not coming back as such)
         if (
             self._standby is not StandbyState.NOT
-            or not self._other_stable
+            or not self._peer.stable
             or self._rstate is not ResourceState.STABLE
         ):
             logger.debug("Auto failback delayed.")

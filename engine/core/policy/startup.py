@@ -21,17 +21,16 @@ class StartupMixin(PolicyJobs):
     def on_comm_up(self, now: float) -> None:
         """Communications are up (spec §6.8): start the resource logic (§7.6/§7.7)."""
         self._now = now
-        if self._comm_up:
+        if not self._peer.communications_up():
             return
-        self._comm_up = True
-        if self._sides.other is None or self._peer_status != "dead":
+        if self._sides.other is None or self._peer.status != "dead":
             self._foreign_done = True
         if self._sides.nice:
             self._out.send(wire.starting())
             self._rstate = ResourceState.STARTING
         else:
             self._req_our_resources(False, "start-up: this node is the group's home")
-        pending, self._pending_dead = self._pending_dead, []
+        pending = self._peer.take_deferred_deaths()
         for node, reason in pending:
             self._recover_dead(node, reason)
         self._settle()
@@ -48,7 +47,7 @@ class StartupMixin(PolicyJobs):
         elif old not in (ResourceState.RSCRCVD, ResourceState.STABLE, ResourceState.SHUTDOWN):
             log("ERROR", f"Received 'starting' message in state {int(old)}")
             return
-        self._other_stable = False
+        self._peer.mark_stable(False)
         if self._takeover_in_progress:
             log("WARN", "T_STARTING received during takeover.")
         self._send_hold(old is ResourceState.STABLE)
@@ -86,20 +85,20 @@ class StartupMixin(PolicyJobs):
     def _peer_resource(
         self, msg: Message, hold: Hold, full: bool, old: ResourceState, new: ResourceState
     ) -> ResourceState:
-        self._other_holds = hold if full or hold is Hold.NONE else Hold(hold | self._other_holds)
+        self._holdings.other_report(hold, full)
         stable = msg.get("isstable")
         self._peer_report_info(hold, msg.get("info"))
         self._answer_claim(hold)
         if stable == "1":
-            if not self._other_stable:
+            if not self._peer.stable:
                 log("info", "remote resource transition completed.")
-                self._other_stable = True
+                self._peer.mark_stable(True)
                 self._send_hold(old is ResourceState.STABLE)
                 self._perform_auto_failback()
         elif stable is not None:
-            self._other_stable = False
+            self._peer.mark_stable(False)
         settled = (ResourceState.STABLE, ResourceState.SHUTDOWN)
-        if old not in settled and self._other_stable:
+        if old not in settled and self._peer.stable:
             self._peer_settled()
             new = ResourceState.STABLE
         return new
@@ -115,11 +114,11 @@ class StartupMixin(PolicyJobs):
         stop has its own protocol), and at most once per ``CLAIM_ANSWER_INTERVAL``: two
         nodes that both see their groups claimed must not answer each other forever.
         """
-        if not (hold & Hold.FOREIGN and self._i_hold & Hold.LOCAL):
+        if not (hold & Hold.FOREIGN and self._holdings.i_hold & Hold.LOCAL):
             return
         if not self._is_stable() or self._shutdown_in_progress:
             return
-        if any(g.failed_op == "stop" for g in self._groups.values()):
+        if any(g.failed_op == "stop" for g in self._holdings.groups()):
             return  # a failed stop has its own report ("stop failed"): the peer fences us
         last = self._claim_answered_at
         if last is not None and self._now - last < CLAIM_ANSWER_INTERVAL:
@@ -136,7 +135,7 @@ class StartupMixin(PolicyJobs):
             )
             self._standby, self._standby_deadline = StandbyState.NOT, None
         if hold is not Hold.NONE and info in _STOP_FAILED_INFO:
-            self._peer_failed_stop(self._keys(swap_view(hold)), _STOP_FAILED_INFO[info])
+            self._peer_failed_stop(self._holdings.keys(swap_view(hold)), _STOP_FAILED_INFO[info])
 
     def _peer_settled(self) -> None:
         """The peer became stable while we were starting: take our groups now."""
@@ -145,24 +144,24 @@ class StartupMixin(PolicyJobs):
         self._send_hold(True)
         self._perform_auto_failback()
         self._foreign_done = True
-        if not self._sides.auto and self._other_holds & Hold.FOREIGN:
+        if not self._sides.auto and self._holdings.other_holds & Hold.FOREIGN:
             self._local_done = True
         self._announce("T_RESOURCES(them)")
 
     def _own_resource(
         self, msg: Message, hold: Hold, full: bool, new: ResourceState
     ) -> ResourceState:
-        self._i_hold = hold if full or hold is Hold.NONE else Hold(hold | self._i_hold)
-        if self._i_hold & Hold.LOCAL:
+        self._holdings.own_report(hold, full)
+        if self._holdings.i_hold & Hold.LOCAL:
             self._local_done = True
             self._announce("T_RESOURCES(us)")
         info = msg.get("info")
         if info == "mach_down":
             log("info", "mach_down takeover complete.")
             self._takeover_in_progress = False
-            self._i_hold |= Hold.FOREIGN
+            self._holdings.claim(Hold.FOREIGN)
             self._needs_failback = True
-            self._other_stable = True
+            self._peer.mark_stable(True)
             self._foreign_done = True
             self._announce("mach_down")
         elif info == "shutdown":
@@ -193,18 +192,18 @@ class StartupMixin(PolicyJobs):
         if self._shutdown_in_progress:
             return
         if self._sides.nice:
-            theirs = self._other_holds & Hold.FOREIGN or self._i_hold & Hold.LOCAL
+            theirs = self._holdings.other_holds & Hold.FOREIGN or self._holdings.i_hold & Hold.LOCAL
             if theirs and not force and self._standby is StandbyState.NOT:
                 log("info", "Local Resource acquisition completed. (none)")
                 return
-            self._i_hold |= Hold.LOCAL
-        ask = not self._sides.nice and self._peer_status == "active" and not self._peer_fenced
+            self._holdings.claim(Hold.LOCAL)
+        ask = not self._sides.nice and self._peer.status == "active" and not self._peer_fenced
         self._soon.append(lambda: self._req_our_child(ask, why))
 
     def _req_our_child(self, ask: bool, why: str) -> None:
-        keys = self._keys(Hold.LOCAL)
+        keys = self._holdings.keys(Hold.LOCAL)
         for key in keys:
-            if self._groups[key].state in ("running", "starting"):
+            if self._holdings[key].state in ("running", "starting"):
                 continue
             if ask:
                 self._acquire_why[key] = f"home node; {self._sides.other} released it on request"

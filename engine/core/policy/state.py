@@ -12,9 +12,11 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from engine.config.model import ClusterConfig, GroupSpec, MonitorConfig
+from engine.config.model import ClusterConfig, MonitorConfig
 from engine.core.ipfail import IpFail, make_ipfail
+from engine.core.policy.holdings import Holdings
 from engine.core.policy.outbox import Outbox
+from engine.core.policy.peer import PeerView
 from engine.core.policy.sides import Sides
 from engine.core.policy_types import (
     Hold,
@@ -64,19 +66,6 @@ _STOP_FAILED_INFO = {
     "monitor stop failed": "while recovering from a monitor failure",
 }
 """``info`` of a peer's hold report that, with holdings left, means a stop failed there."""
-
-
-@dataclass(slots=True)
-class _Group:
-    """What we know about one haresources group on this node."""
-
-    spec: GroupSpec
-    state: str = "stopped"
-    reason: str = "not started"
-    failed_op: str = ""
-    """``start`` or ``stop`` when state is failed."""
-    pushed: bool = False
-    """The one delayed standby push after a failed start has been scheduled."""
 
 
 @dataclass(slots=True)
@@ -132,34 +121,23 @@ class PolicyState:
     # configuration and outputs
     _sides: Sides
     _out: Outbox
+    _holdings: Holdings
+    _peer: PeerView
     _rsc_delay: float
     _now: float
-    _groups: dict[str, _Group]
     # Heartbeat bookkeeping (spec §7.5)
-    _i_hold: Hold
-    _other_holds: Hold
-    _other_stable: bool
     _rstate: ResourceState
     _takeover_in_progress: bool
     _standby: StandbyState
     _standby_deadline: float | None
     _standby_set: Hold
     _needs_failback: bool
-    _peer_leaving: bool
-    """The peer sent ``shutdone``: it is leaving, not a failback target until it restarts."""
     _failback_retry_at: float | None
     _rscrcvd_at: float | None
     _local_done: bool
     _foreign_done: bool
     _announced: bool
     # peer knowledge
-    _comm_up: bool
-    _peer_status: str
-    _peer_heard: bool
-    _peer_has_resources: bool
-    _peer_restarted: bool
-    _pending_dead: list[tuple[str, str]]
-    _legacy_peer_holds: set[str]
     _claim_answered_at: float | None
     # fencing
     _fence_delay: float
@@ -210,13 +188,14 @@ class PolicyState:
     ) -> None:
         self._sides = Sides(config)
         self._out = Outbox()
+        self._holdings = Holdings(self._sides, self._out)
+        self._peer = PeerView()
         self._fence_delay = fence_delay
         self._fence_retry_min, self._fence_retry_max = fence_retry
         self._fence_failures = {}
         self._fence_last_error = {}
         self._rsc_delay = rsc_delay
         self._now = now
-        self._groups = {g.key: _Group(g) for g in config.groups}
         self._init_bookkeeping()
         self._init_peer_knowledge()
         self._init_fencing()
@@ -229,16 +208,12 @@ class PolicyState:
 
     def _init_bookkeeping(self) -> None:
         """Heartbeat's resource bookkeeping at start-up (spec §7.5)."""
-        self._i_hold = Hold.NONE
-        self._other_holds = Hold.NONE
-        self._other_stable = False
         self._rstate = ResourceState.INIT
         self._takeover_in_progress = False
         self._standby = StandbyState.NOT
         self._standby_deadline = None
         self._standby_set = Hold.ALL
         self._needs_failback = False
-        self._peer_leaving = False
         self._failback_retry_at = None
         self._rscrcvd_at = None
         self._local_done = False
@@ -246,13 +221,6 @@ class PolicyState:
         self._announced = False
 
     def _init_peer_knowledge(self) -> None:
-        self._comm_up = False
-        self._peer_status = "init"
-        self._peer_heard = False
-        self._peer_has_resources = True
-        self._peer_restarted = False
-        self._pending_dead = []
-        self._legacy_peer_holds = set()
         self._claim_answered_at = None
 
     def _init_fencing(self) -> None:

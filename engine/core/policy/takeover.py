@@ -34,15 +34,11 @@ class TakeoverMixin(PolicyJobs):
             self._pull_ipfail()
         if node != self._sides.other:
             return
-        old, self._peer_status = self._peer_status, status
-        if status != "dead":
-            self._peer_heard = True
+        old = self._peer.status_changed(status)
         if status in ("init", "up"):
-            self._peer_restarted = True
-            self._peer_leaving = False
             self._peer_fenced, self._peer_fence_note = False, ""
             self._stop_unconfirmed.pop(node, None)
-        if old == "dead" and status == "active" and not self._peer_restarted:
+        if old == "dead" and status == "active" and not self._peer.restarted:
             self._on_partition_healed(node)
         self._settle()
 
@@ -51,11 +47,10 @@ class TakeoverMixin(PolicyJobs):
         self._now = now
         if node != self._sides.other:
             return
-        self._peer_status = "dead"
-        self._peer_restarted = False
-        self._legacy_peer_holds.clear()
-        if not self._comm_up:
-            self._pending_dead.append((node, reason))
+        self._peer.declared_dead()
+        self._holdings.legacy_forget()
+        if not self._peer.comm_up:
+            self._peer.defer_death(node, reason)
         else:
             self._recover_dead(node, reason)
         self._settle()
@@ -64,10 +59,9 @@ class TakeoverMixin(PolicyJobs):
         """A peer came back with a higher generation: it will announce itself again."""
         self._now = now
         if node == self._sides.other:
-            self._peer_restarted = True
+            self._peer.came_back()
             self._peer_fenced, self._peer_fence_note = False, ""
             self._stop_unconfirmed.pop(node, None)
-            self._other_stable = False
             # A restarted peer forgot the standby it was part of: waiting for its reply
             # would hold every transition (and our shutdown) for the 1 h deadline.
             if self._standby is not StandbyState.NOT or self._standby_deadline is not None:
@@ -82,7 +76,7 @@ class TakeoverMixin(PolicyJobs):
         self._standby, self._standby_deadline = StandbyState.NOT, None
         # A dead peer is in no transition: waiting for it to report stable would hold
         # our shutdown and every operator request for ever.
-        self._other_stable = True
+        self._peer.mark_stable(True)
         if self._shutdown_in_progress:
             return
         self._needs_failback = True
@@ -100,10 +94,8 @@ class TakeoverMixin(PolicyJobs):
     def _dead_peer_may_hold_groups(self) -> bool:
         """Whether the dead peer must be fenced before its groups can be started."""
         need = True
-        if self._peer_heard:
-            need = (
-                self._other_holds is not Hold.NONE if self._sides.nice else self._peer_has_resources
-            )
+        if self._peer.heard:
+            need = self._holdings.other_runs()
         if self._peer_fenced:
             need = False
         return need
@@ -117,9 +109,9 @@ class TakeoverMixin(PolicyJobs):
             "unneeded",
         )
         if self._sides.nice:
-            if not self._i_hold & Hold.LOCAL:
+            if not self._holdings.i_hold & Hold.LOCAL:
                 self._req_our_resources(True, f"{node} is dead")
-            if not self._i_hold & Hold.FOREIGN:
+            if not self._holdings.i_hold & Hold.FOREIGN:
                 self._takeover_from_node(node, reason)
         else:
             self._takeover_from_node(node, reason)
@@ -134,7 +126,7 @@ class TakeoverMixin(PolicyJobs):
             f"Node {node} was already reset ({note}); not fencing it again.",
             "OK",
         )
-        self._peer_has_resources = False
+        self._holdings.other_stopped_everything()
         self._takeover_from_node(node, f"{reason}; already {note}")
 
     def _dead_peer_notice(self, node: str, reason: str, log: str, stonith_result: str) -> None:
@@ -170,17 +162,17 @@ class TakeoverMixin(PolicyJobs):
         )
         self._enqueue(self._mach_down_job(node, why))
         if self._sides.nice:
-            self._i_hold |= Hold.FOREIGN
-            self._other_holds = Hold.NONE
-            self._other_stable = True
+            self._holdings.claim(Hold.FOREIGN)
+            self._holdings.other_holds_nothing()
+            self._peer.mark_stable(True)
             self._takeover_in_progress = True
         self._req_our_resources(True, f"taking over from {node}")
-        self._peer_heard = True
+        self._peer.mark_heard()
 
     def _mach_down_job(self, node: str, why: str) -> _Job:
         """The synthetic ``status dead`` event → rc.d/status → mach_down (spec §7.4)."""
         job = _Job("status")
-        for key, g in self._groups.items():
+        for key, g in self._holdings.items():
             if g.spec.node != node:
                 continue
             job.steps.append(self._log_step("info", f"Taking over resource group {key}"))
@@ -201,12 +193,11 @@ class TakeoverMixin(PolicyJobs):
     def _on_shutdone(self, msg: Message, src: str) -> None:
         if src == self._sides.us:
             self._rstate = ResourceState.SHUTDOWN
-            self._i_hold = Hold.NONE
+            self._holdings.claim_exactly(Hold.NONE)
             return
-        self._peer_has_resources = False
-        self._other_holds = Hold.NONE
-        self._other_stable = False
-        self._peer_leaving = True
+        self._holdings.other_stopped_everything()
+        self._holdings.other_holds_nothing()
+        self._peer.shut_down()
         self._out.event(
             "takeover",
             f"{src} shut down gracefully and released its groups",
@@ -235,7 +226,7 @@ class TakeoverMixin(PolicyJobs):
             return
         keys = [
             k
-            for k, g in self._groups.items()
+            for k, g in self._holdings.items()
             if g.spec.node == node and g.state not in ("stopped",)
         ]
         if keys:
@@ -245,14 +236,18 @@ class TakeoverMixin(PolicyJobs):
     def _maybe_resolve_conflict(self) -> None:
         """Both nodes hold the peer's groups: we are not their home, so we release them."""
         if not (
-            self._sides.nice and self._i_hold & Hold.FOREIGN and self._other_holds & Hold.LOCAL
+            self._sides.nice
+            and self._holdings.i_hold & Hold.FOREIGN
+            and self._holdings.other_holds & Hold.LOCAL
         ):
             return
-        if self._peer_status == "dead" or self._busy() or self._shutdown_in_progress:
+        if self._peer.status == "dead" or self._busy() or self._shutdown_in_progress:
             return
         if not self._is_stable():
             return
-        keys = [k for k in self._keys(Hold.FOREIGN) if self._groups[k].state != "stopped"]
+        keys = [
+            k for k in self._holdings.keys(Hold.FOREIGN) if self._holdings[k].state != "stopped"
+        ]
         why = (
             f"both {self._sides.us} and {self._sides.other} hold {self._sides.other}'s groups; "
             f"{self._sides.other} is their home node, so {self._sides.us} releases them"
@@ -263,7 +258,7 @@ class TakeoverMixin(PolicyJobs):
             if j.failures:
                 self._send_hold(True, "stop failed")  # the home node fences us, then starts
                 return
-            self._i_hold &= ~Hold.FOREIGN
+            self._holdings.disclaim(Hold.FOREIGN)
             self._send_hold(True)
 
         job.steps.append(self._call(finish))
