@@ -35,8 +35,7 @@ queue), ``messages`` (wire messages), ``base`` (helpers) and ``state`` (bookkeep
 
 from __future__ import annotations
 
-from engine.core.policy.resource_policy import ResourcePolicy
-from engine.core.policy.state import (
+from engine.core.policy.constants import (
     FAILBACK_RETRY,
     FAILED_START_PUSH_DELAY,
     RESOURCE_MANAGER,
@@ -45,8 +44,7 @@ from engine.core.policy.state import (
     STONITH_RETRY,
     STONITH_RETRY_MAX,
 )
-from engine.core.policy.state import _Job as _Job
-from engine.core.policy.state import _Step as _Step
+from engine.core.policy.resource_policy import ResourcePolicy
 
 __all__ = [
     "FAILBACK_RETRY",

@@ -7,8 +7,8 @@ an accepted one starts the standby protocol of ``standby.py``.
 from __future__ import annotations
 
 from engine.core.policy import wire
-from engine.core.policy.jobs import PolicyJobs
-from engine.core.policy.state import _STANDBY_WORDS
+from engine.core.policy.constants import STANDBY_WORDS
+from engine.core.policy.messages import PolicyJobs
 from engine.core.policy_types import ResourceState
 
 
@@ -18,7 +18,7 @@ class AdminMixin(PolicyJobs):
     def request_standby(self, which: str, now: float) -> str | None:
         """``hb_standby [all|foreign|local|failback]``; None when accepted, else why not."""
         self._now = now
-        word = _STANDBY_WORDS.get(which)
+        word = STANDBY_WORDS.get(which)
         if word is None:
             return f"unknown resource set '{which}': use all, foreign, local or failback"
         if not self._sides.nice:
@@ -78,7 +78,11 @@ class AdminMixin(PolicyJobs):
             return f"Standby in progress [{left} seconds left]"
         if not self._peer.stable:
             return "Other side is in flux."
-        if self._rstate is not ResourceState.STABLE or self._busy() or self._takeover_in_progress:
+        if (
+            self._negotiation.state is not ResourceState.STABLE
+            or self._jobs.busy()
+            or self._negotiation.takeover_in_progress
+        ):
             return "local resources in flux."
         return None
 

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from engine.core.policy.holdings import Group
-from engine.core.policy.jobs import PolicyJobs
+from engine.core.policy.messages import PolicyJobs
 from engine.core.policy_types import ResourceState, StandbyState, hold_name
 
 
@@ -21,7 +21,7 @@ class AuditMixin(PolicyJobs):
             "other_holds": hold_name(self._holdings.other_holds),
             "stable": self._is_stable(),
             "unstable_because": self._unstable_reason(),
-            "state": self._rstate.name.lower(),
+            "state": self._negotiation.state.name.lower(),
             "standby": "none" if self._standby is StandbyState.NOT else self._standby.name.lower(),
             "groups": [self._group_view(g) for g in self._holdings.groups()],
             "stop_failed": {
@@ -46,6 +46,6 @@ class AuditMixin(PolicyJobs):
         settled = (
             self._is_stable()
             and not self._shutdown_in_progress
-            and self._rstate is not ResourceState.SHUTDOWN
+            and self._negotiation.state is not ResourceState.SHUTDOWN
         )
         self._holdings.audit(settled)

@@ -10,7 +10,6 @@ import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from engine.core.policy.outbox import log
 from engine.core.policy.state import PolicyState
 from engine.core.policy_types import ResourceState, StandbyState
 
@@ -23,7 +22,7 @@ class PolicyBase(PolicyState):
     """Logging, timeline events and the set/stability questions of Heartbeat."""
 
     def _busy(self) -> bool:
-        return self._job is not None or bool(self._queue) or self._inflight is not None
+        return self._jobs.busy()
 
     def _is_stable(self) -> bool:
         """Heartbeat's ``hb_rsc_isstable`` (spec §7.5); stops at the first reason."""
@@ -37,36 +36,26 @@ class PolicyBase(PolicyState):
     def _unstable_reasons(self) -> Iterator[str]:
         """Each reason is formatted only when it holds (the audit asks on every tick)."""
         if not self._sides.nice:
-            if busy := self._busy_reason():
+            if busy := self._jobs.busy_reason():
                 yield busy
             return
-        if self._shutdown_wanted and self._rstate is ResourceState.INIT:
+        if self._shutdown_wanted and self._negotiation.state is ResourceState.INIT:
             return
         if not self._peer.stable:
             yield f"{self._sides.other or 'the peer'} has not reported stable"
-        if self._takeover_in_progress:
+        if self._negotiation.takeover_in_progress:
             yield "a takeover is in progress"
         if self._standby is not StandbyState.NOT:
             yield f"standby in progress ({self._standby.name})"
         if self._standby_deadline is not None:
             yield "a standby is waiting for its answer"
-        if busy := self._busy_reason():
+        if busy := self._jobs.busy_reason():
             yield busy
-        if self._rstate not in _SETTLED:
-            yield f"resources being negotiated ({self._rstate.name})"
+        if self._negotiation.state not in _SETTLED:
+            yield f"resources being negotiated ({self._negotiation.state.name})"
 
     def _busy_reason(self) -> str:
-        if self._inflight is not None or self._job is not None:
-            return f"resource work running ({self._job.name if self._job else 'an action'})"
-        if self._queue:
-            return f"resource work queued ({', '.join(j.name for j in self._queue)})"
-        return ""
-
-    def _announce(self, why: str) -> None:
-        if self._announced or not (self._local_done and self._foreign_done):
-            return
-        self._announced = True
-        log("info", f"Initial resource acquisition complete ({why})")
+        return self._jobs.busy_reason()
 
     if TYPE_CHECKING:
         # Implemented by one concern mixin, called from another (type checker only).
@@ -98,8 +87,6 @@ class PolicyBase(PolicyState):
         def _monitor_progress(self) -> None: ...  # monitor
 
         def _monitor_dispatch(self) -> None: ...  # monitor
-
-        def _monitor_holds_back(self, key: str) -> str: ...  # monitor
 
         def _monitor_settings(self) -> dict[str, object]: ...  # monitor
 

@@ -9,11 +9,10 @@ releases everything at once (``on_local_stall``).
 from __future__ import annotations
 
 import logging
-from collections import deque
 
 from engine.core.policy import wire
-from engine.core.policy.jobs import PolicyJobs
-from engine.core.policy.state import _Job
+from engine.core.policy.messages import PolicyJobs
+from engine.core.policy.records import Job, call, release_steps
 from engine.core.policy_types import Fence, Hold
 
 logger = logging.getLogger(__name__)
@@ -104,10 +103,8 @@ class FencingMixin(PolicyJobs):
         self._now = now
         if stalled_ms <= self._sides.config.timing.deadtime_ms or self._sides.other is None:
             return
-        if self._job is not None:
-            self._job.steps.clear()
-        self._queue.clear()
-        self._pushes.clear()
+        self._jobs.drop_queued()
+        self._push_schedule.cancel_all()
         self._failback_retry_at = None
         reason = (
             f"our main loop stalled for {stalled_ms} ms (deadtime "
@@ -121,22 +118,20 @@ class FencingMixin(PolicyJobs):
             level="CRIT",
             log=f"Local stall of {stalled_ms} ms exceeds deadtime: releasing all resources.",
         )
-        self._queue.appendleft(self._self_fence_job(reason))
+        self._jobs.enqueue_first(self._self_fence_job(reason))
         self._settle()
 
-    def _self_fence_job(self, reason: str) -> _Job:
+    def _self_fence_job(self, reason: str) -> Job:
         """Release every group, then report holding nothing (unless a stop failed)."""
-        job = _Job("self-fence", deque(self._release_steps(list(self._holdings), reason)))
 
-        def released(j: _Job) -> None:
+        def released(j: Job, _now: float) -> None:
             if j.failures:
                 return
             self._holdings.claim_exactly(Hold.NONE)
             self._holdings.legacy_forget()
             self._send_hold(False, "self-fence")
 
-        job.steps.append(self._call(released))
-        return job
+        return Job("self-fence", [*release_steps(list(self._holdings), reason), call(released)])
 
     def _peer_failed_stop(self, keys: list[str], when: str) -> None:
         """The peer could not stop groups it was giving up: fence it, then take them.

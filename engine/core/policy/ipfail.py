@@ -6,7 +6,7 @@ Its messages and logs flow out through the policy; a due give-up asks for standb
 
 from __future__ import annotations
 
-from engine.core.policy.jobs import PolicyJobs
+from engine.core.policy.messages import PolicyJobs
 from engine.core.policy.outbox import log
 from engine.core.policy_types import Hold
 from engine.protocol.message import Message

@@ -8,12 +8,11 @@ releases them and answers ``ip-request-resp``. A node also answers itself with a
 from __future__ import annotations
 
 import logging
-from collections import deque
 
 from engine.core.policy import wire
-from engine.core.policy.jobs import PolicyJobs
+from engine.core.policy.messages import PolicyJobs
 from engine.core.policy.outbox import log
-from engine.core.policy.state import _Job
+from engine.core.policy.records import Job, acquire_steps, call, release_steps
 from engine.protocol.message import Message
 
 logger = logging.getLogger(__name__)
@@ -45,7 +44,7 @@ class LegacyMixin(PolicyJobs):
             return
         why = self._acquire_why.pop(key, f"{src} answered ip-request: group released to us")
         self._holdings.legacy_given_to_us(key)
-        self._enqueue(_Job("ip-request-resp", deque(self._acquire_steps([key], why))))
+        self._jobs.enqueue(Job("ip-request-resp", acquire_steps([key], why)))
 
     def _on_ip_request(self, msg: Message, src: str) -> None:
         """rc.d/ip-request: give the group up if we run it and answer the requester."""
@@ -55,21 +54,15 @@ class LegacyMixin(PolicyJobs):
         if key not in self._holdings:
             log("ERROR", f"ip-request for unknown resource group {key} ignored")
             return
-        job = _Job("ip-request")
         weown = self._holdings[key].state != "stopped"
-        if weown:
-            job.steps.extend(
-                self._release_steps(
-                    [key], f"{src} is the group's home and asked for it back (ip-request)"
-                )
-            )
+        why = f"{src} is the group's home and asked for it back (ip-request)"
 
-        def answer(j: _Job) -> None:
+        def answer(j: Job, _now: float) -> None:
             if j.failures:
                 self._out.send(wire.ip_request_resp(src, key, "yes", "FAILED"))
                 return
             self._holdings.legacy_taken_back(key)
             self._out.send(wire.ip_request_resp(src, key, "yes" if weown else "no", "OK"))
 
-        job.steps.append(self._call(answer))
-        self._enqueue(job)
+        steps = release_steps([key], why) if weown else []
+        self._jobs.enqueue(Job("ip-request", [*steps, call(answer)]))

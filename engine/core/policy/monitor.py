@@ -21,12 +21,13 @@ hands new values to ``set_monitor``) we do, and recover what fails:
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Sequence
 
 from engine.config.model import MonitorConfig
-from engine.core.policy.jobs import PolicyJobs
-from engine.core.policy.state import MONITOR_HANDOVER_RETRY, MONITOR_RETRY_MIN, _Job, _Monitor
+from engine.core.policy.constants import MONITOR_HANDOVER_RETRY, MONITOR_RETRY_MIN
+from engine.core.policy.messages import PolicyJobs
+from engine.core.policy.monitor_book import GroupMonitor
+from engine.core.policy.records import Job, acquire_steps, call, release_steps
 from engine.core.policy_types import (
     CancelMonitor,
     Monitor,
@@ -58,13 +59,8 @@ class MonitorMixin(PolicyJobs):
     def set_monitor(self, monitor: MonitorConfig, now: float) -> None:
         """New monitoring settings (reload): checks follow the new interval from now."""
         self._now = now
-        if monitor == self._monitor_cfg:
+        if not self._monitor_book.configure(monitor, now):
             return
-        self._monitor_cfg = monitor
-        for mon in self._monitors.values():
-            mon.due = None
-            if not monitor.enabled and mon.recovery == "waiting":
-                mon.retry_at = now  # monitoring is off: do not keep a group down for it
         if self._monitor_inflight is not None:
             self._cancel_monitor("the monitor settings changed")
         self._settle()
@@ -79,27 +75,16 @@ class MonitorMixin(PolicyJobs):
         self._monitor_inflight = None
         g = self._holdings.group(key)
         if g is not None:
-            mon = self._monitor(key)
-            mon.checks += 1
-            for check in checks:
-                mon.last[check.resource] = (check, now)
+            mon = self._monitor_book.record(key)
+            mon.checked(checks, now)
             failed = next((c for c in checks if not c.ok), None)
             if failed is None:
-                mon.due = now + self._interval()
+                mon.schedule(now + self._monitor_book.interval)
             elif g.state == "running" and not self._monitor_unsettled():
                 self._monitor_failed(key, mon, failed)
         self._settle()
 
     # ------------------------------------------------------------------ scheduling
-
-    def _monitor(self, key: str) -> _Monitor:
-        return self._monitors.setdefault(key, _Monitor())
-
-    def _interval(self) -> float:
-        return self._monitor_cfg.interval_ms / 1000.0
-
-    def _window(self) -> float:
-        return self._monitor_cfg.window_ms / 1000.0
 
     def _monitor_unsettled(self) -> str:
         """Why no check may run now; "" when one may."""
@@ -107,25 +92,26 @@ class MonitorMixin(PolicyJobs):
             return "communications are not up"
         if self._shutdown_wanted or self._shutdown_in_progress:
             return "shutdown in progress"
-        if self._busy():
+        if self._jobs.busy():
             return "a resource transition is running"
         if self._standby is not StandbyState.NOT or self._standby_deadline is not None:
             return "a standby is in progress"
-        if self._takeover_in_progress:
+        if self._negotiation.takeover_in_progress:
             return "a takeover is in progress"
         if self._fence_inflight or self._fence_retry:
             return "a node is being fenced"
-        if self._sides.nice and self._rstate is not ResourceState.STABLE:
+        if self._sides.nice and self._negotiation.state is not ResourceState.STABLE:
             return "the resources are not stable yet"
         return ""
 
     def _monitor_dispatch(self) -> None:
         """Cancel a check that a transition overtook, or start the next one that is due."""
         for key, g in self._holdings.items():
-            if g.state != "running" and key in self._monitors:
-                self._monitors[key].due = None
+            mon = self._monitor_book.get(key)
+            if g.state != "running" and mon is not None:
+                mon.schedule(None)
         why = self._monitor_unsettled()
-        enabled = self._monitor_cfg.enabled
+        enabled = self._monitor_book.settings.enabled
         if self._monitor_inflight is not None:
             checked = self._holdings.group(self._monitor_inflight[1])
             if why or not enabled or checked is None or checked.state != "running":
@@ -137,19 +123,20 @@ class MonitorMixin(PolicyJobs):
         for key, g in self._holdings.items():
             if g.state != "running":
                 continue
-            mon = self._monitor(key)
+            mon = self._monitor_book.record(key)
             if mon.due is None:
-                mon.due = self._now + self._interval()
-            if mon.due <= self._now:
-                due.append((mon.due, key))
+                mon.schedule(self._now + self._monitor_book.interval)
+            at = mon.due
+            if at is not None and at <= self._now:
+                due.append((at, key))
         if due:
             self._start_monitor(min(due)[1])
 
     def _start_monitor(self, key: str) -> None:
-        self._monitor(key).due = None
-        timeout = self._monitor_cfg.timeout_ms / 1000.0
+        self._monitor_book.record(key).schedule(None)
+        timeout = self._monitor_book.settings.timeout_ms / 1000.0
         action = Monitor(
-            self._out.new_id(), key, timeout, f"monitor every {_secs(self._interval())}"
+            self._out.new_id(), key, timeout, f"monitor every {_secs(self._monitor_book.interval)}"
         )
         self._monitor_inflight = (action.id, key)
         self._out.act(action)
@@ -160,36 +147,29 @@ class MonitorMixin(PolicyJobs):
         self._monitor_inflight = None
         self._out.act(CancelMonitor(action_id, why))
         logger.debug("monitor of %s cancelled: %s", key, why)
-        if key in self._monitors:
-            self._monitors[key].due = None  # rescheduled one interval after things settle
+        mon = self._monitor_book.get(key)
+        if mon is not None:
+            mon.schedule(None)  # rescheduled one interval after things settle
 
     def _monitor_deadlines(self) -> list[float]:
         """Times ``tick`` has monitoring work: due checks, retries, expiring failures."""
-        times: list[float] = []
-        window = self._window()
-        for mon in self._monitors.values():
-            if mon.retry_at is not None:
-                times.append(mon.retry_at)
-            if mon.failures:
-                times.append(mon.failures[0][0] + window)
-            if mon.handed_away_at is not None:
-                times.append(mon.handed_away_at + window)
+        times = self._monitor_book.deadlines()
         if self._monitor_inflight is None and not self._monitor_unsettled():
             times.extend(
                 mon.due
-                for key, mon in self._monitors.items()
+                for key, mon in self._monitor_book.items()
                 if mon.due is not None and self._holdings.group(key) is not None
             )
         return times
 
     # ------------------------------------------------------------------ failure
 
-    def _monitor_failed(self, key: str, mon: _Monitor, check: MonitorCheck) -> None:
+    def _monitor_failed(self, key: str, mon: GroupMonitor, check: MonitorCheck) -> None:
         """Log the failure, count it, then restart in place or stop for a handover."""
         self._expire_monitor(mon)
-        mon.failures.append((self._now, check.resource))
-        count, budget, window = len(mon.failures), self._monitor_cfg.restarts, self._window()
-        mon.cause = f"monitor: {check.describe()}"
+        mon.failed(self._now, check)
+        count, window = len(mon.failures), self._monitor_book.window
+        budget = self._monitor_book.settings.restarts
         self._out.event(
             "monitor",
             f"{check.describe()}; failure {count} within {_secs(window)} "
@@ -210,19 +190,19 @@ class MonitorMixin(PolicyJobs):
                 key, mon, f"{failures} within {_secs(window)}, monitor_restarts is {budget}"
             )
 
-    def _set_recovery(self, mon: _Monitor, state: str, decision: str) -> None:
-        mon.recovery, mon.reason = state, f"{mon.cause}; {decision}"
+    def _set_recovery(self, mon: GroupMonitor, state: str, decision: str) -> None:
+        mon.set_recovery(state, decision)
 
     def _recovery_event(
-        self, key: str, mon: _Monitor, log: str = "", *, level: str = "info", node: str = ""
+        self, key: str, mon: GroupMonitor, log: str = "", *, level: str = "info", node: str = ""
     ) -> None:
         """A ``recovery`` timeline entry with the decision as its reason."""
         self._out.event(
             "recovery", mon.reason, node=node or self._sides.us, group=key, level=level, log=log
         )
 
-    def _monitor_restart(self, key: str, mon: _Monitor, tally: str) -> None:
-        mon.restarts += 1
+    def _monitor_restart(self, key: str, mon: GroupMonitor, tally: str) -> None:
+        mon.restarting()
         self._set_recovery(mon, "restarting", f"restarting {key} on {self._sides.us} ({tally})")
         self._recovery_event(
             key,
@@ -230,12 +210,11 @@ class MonitorMixin(PolicyJobs):
             f"Restarting resource group {key} after a monitor failure ({tally}).",
             level="WARN",
         )
-        job = _Job("monitor", deque(self._release_steps([key], mon.reason)))
-        job.steps.extend(self._acquire_steps([key], mon.reason))
-        job.steps.append(self._call(lambda j: self._restart_done(key, mon, j)))
-        self._enqueue(job)
+        steps = [*release_steps([key], mon.reason), *acquire_steps([key], mon.reason)]
+        steps.append(call(lambda j, _now: self._restart_done(key, mon, j)))
+        self._jobs.enqueue(Job("monitor", steps))
 
-    def _restart_done(self, key: str, mon: _Monitor, job: _Job) -> None:
+    def _restart_done(self, key: str, mon: GroupMonitor, job: Job) -> None:
         g = self._holdings[key]
         if g.failed_op == "stop":
             self._monitor_stop_failed(key, mon, tell_peer=True)
@@ -248,7 +227,7 @@ class MonitorMixin(PolicyJobs):
                 key, mon, f"Resource group {key} restarted after a monitor failure."
             )
 
-    def _monitor_stop(self, key: str, mon: _Monitor, tally: str) -> None:
+    def _monitor_stop(self, key: str, mon: GroupMonitor, tally: str) -> None:
         """The restart budget is used up: stop the group, then hand it over (or wait)."""
         problem = self._monitor_peer_problem(key, mon)
         then = (
@@ -258,17 +237,16 @@ class MonitorMixin(PolicyJobs):
         self._recovery_event(
             key, mon, f"Monitor restarts of {key} used up ({tally}): stopping it.", level="WARN"
         )
-        job = _Job("monitor", deque(self._release_steps([key], mon.reason)))
-        job.steps.append(self._call(lambda _j: self._stopped_for_recovery(key, mon, tally)))
-        self._enqueue(job)
+        stopped = call(lambda _j, _now: self._stopped_for_recovery(key, mon, tally))
+        self._jobs.enqueue(Job("monitor", [*release_steps([key], mon.reason), stopped]))
 
-    def _stopped_for_recovery(self, key: str, mon: _Monitor, tally: str) -> None:
+    def _stopped_for_recovery(self, key: str, mon: GroupMonitor, tally: str) -> None:
         if self._holdings[key].failed_op == "stop":
             self._monitor_stop_failed(key, mon, tell_peer=True)
         else:
             self._after_stop(key, mon, tally)
 
-    def _after_stop(self, key: str, mon: _Monitor, why: str) -> None:
+    def _after_stop(self, key: str, mon: GroupMonitor, why: str) -> None:
         """The failed group is down here: the peer takes it, else it waits here."""
         problem = self._monitor_peer_problem(key, mon)
         if problem:
@@ -278,7 +256,7 @@ class MonitorMixin(PolicyJobs):
         self._holdings.explain(key, mon.reason)
         self._recovery_event(key, mon, level="WARN")
 
-    def _monitor_peer_problem(self, key: str, mon: _Monitor) -> str:
+    def _monitor_peer_problem(self, key: str, mon: GroupMonitor) -> str:
         """Why the peer cannot take a failed group; "" when it can."""
         peer = self._sides.other
         if peer is None:
@@ -299,7 +277,7 @@ class MonitorMixin(PolicyJobs):
             return f"{', '.join(stuck)} failed to stop here, so its class cannot be handed over"
         return ""
 
-    def _monitor_stop_failed(self, key: str, mon: _Monitor, *, tell_peer: bool) -> None:
+    def _monitor_stop_failed(self, key: str, mon: GroupMonitor, *, tell_peer: bool) -> None:
         """A stop failed during recovery: keep claiming the group; the peer fences us."""
         peer = self._sides.other
         if peer is None or self._peer.status != "active":
@@ -321,11 +299,11 @@ class MonitorMixin(PolicyJobs):
         if tell_peer and peer is not None and self._peer.status == "active":
             self._send_hold(True, "monitor stop failed")
 
-    def _monitor_wait(self, key: str, mon: _Monitor, why: str) -> None:
+    def _monitor_wait(self, key: str, mon: GroupMonitor, why: str) -> None:
         """Nobody else can run the group: keep it stopped, start it here again later."""
-        delay = min(max(self._window(), MONITOR_RETRY_MIN), MONITOR_RETRY_MIN * 2**mon.backoff)
-        mon.backoff += 1
-        mon.retry_at = self._now + delay
+        window = self._monitor_book.window
+        delay = min(max(window, MONITOR_RETRY_MIN), MONITOR_RETRY_MIN * 2**mon.backoff)
+        mon.back_off(self._now + delay)
         again = f"it stays stopped, tried here again in {_secs(delay)}"
         self._set_recovery(mon, "waiting", f"{why}: {again}")
         self._holdings.explain(key, mon.reason)
@@ -341,18 +319,18 @@ class MonitorMixin(PolicyJobs):
 
     def _monitor_progress(self) -> None:
         """Expire old failures and move handovers and waiting groups on."""
-        for key, mon in list(self._monitors.items()):
+        for key, mon in self._monitor_book.items():
             if key not in self._holdings:
-                del self._monitors[key]
+                self._monitor_book.forget(key)
                 continue
             self._expire_monitor(mon)
-            if mon.recovery in _BUSY_RECOVERY and not self._busy():
+            if mon.recovery in _BUSY_RECOVERY and not self._jobs.busy():
                 self._set_recovery(mon, "", "recovery abandoned: its job was dropped")
             if self._shutdown_wanted or self._shutdown_in_progress:
                 continue
             if mon.recovery in ("handover", "waiting") and not self._holdings.still_ours(key):
                 self._set_recovery(mon, "", f"no longer held by {self._sides.us}")
-                mon.retry_at = None
+                mon.retry(None)
             elif mon.recovery == "handover":
                 self._try_handover(key, mon)
             elif mon.recovery == "handing over":
@@ -360,18 +338,10 @@ class MonitorMixin(PolicyJobs):
             elif mon.recovery == "waiting":
                 self._waiting(key, mon)
 
-    def _expire_monitor(self, mon: _Monitor) -> None:
-        horizon = self._now - self._window()
-        mon.failures = [f for f in mon.failures if f[0] > horizon]
-        if mon.handed_away_at is not None and mon.handed_away_at <= horizon:
-            mon.handed_away_at = None
-        if mon.failures:
-            return
-        mon.backoff = 0
-        if mon.recovery == "restarted" or (mon.recovery == "moved" and mon.handed_away_at is None):
-            mon.recovery, mon.reason, mon.cause = "", "", ""
+    def _expire_monitor(self, mon: GroupMonitor) -> None:
+        mon.expire(self._now - self._monitor_book.window)
 
-    def _try_handover(self, key: str, mon: _Monitor) -> None:
+    def _try_handover(self, key: str, mon: GroupMonitor) -> None:
         problem = self._monitor_peer_problem(key, mon)
         if problem:
             self._monitor_wait(key, mon, f"cannot hand {key} over: {problem}")
@@ -379,9 +349,9 @@ class MonitorMixin(PolicyJobs):
         if mon.retry_at is not None and self._now < mon.retry_at:
             return
         if self._transition_refusal():
-            mon.retry_at = self._now + MONITOR_HANDOVER_RETRY
+            mon.retry(self._now + MONITOR_HANDOVER_RETRY)
             return
-        mon.retry_at = self._now + MONITOR_HANDOVER_RETRY  # until the standby is under way
+        mon.retry(self._now + MONITOR_HANDOVER_RETRY)  # until the standby is under way
         word = hold_name(self._holdings.class_of(key))
         self._set_recovery(mon, "handing over", f"handing {key} to {self._sides.other}")
         self._go_standby_request(
@@ -390,7 +360,7 @@ class MonitorMixin(PolicyJobs):
             f"{self._sides.other} takes the [{word}] groups",
         )
 
-    def _handover_finished(self, key: str, mon: _Monitor) -> None:
+    def _handover_finished(self, key: str, mon: GroupMonitor) -> None:
         if self._standby is not StandbyState.NOT or self._standby_deadline is not None:
             return
         if self._holdings[key].failed_op == "stop":
@@ -402,10 +372,9 @@ class MonitorMixin(PolicyJobs):
             if mon.retry_at is None or self._now >= mon.retry_at:
                 again = f"the handover to {self._sides.other} did not happen, trying again"
                 self._set_recovery(mon, "handover", again)
-                mon.retry_at = self._now + MONITOR_HANDOVER_RETRY
+                mon.retry(self._now + MONITOR_HANDOVER_RETRY)
             return
-        mon.retry_at = None
-        mon.handed_away_at = self._now
+        mon.handed_away(self._now)
         self._set_recovery(mon, "moved", f"handed to {self._sides.other}")
         self._holdings.explain(key, mon.reason)
         self._recovery_event(
@@ -415,25 +384,24 @@ class MonitorMixin(PolicyJobs):
             node=self._sides.other or "",
         )
 
-    def _waiting(self, key: str, mon: _Monitor) -> None:
+    def _waiting(self, key: str, mon: GroupMonitor) -> None:
         if not self._monitor_peer_problem(key, mon) and not self._transition_refusal():
-            mon.retry_at = None
+            mon.retry(None)
             self._set_recovery(mon, "handover", f"{self._sides.other} can take {key} now")
             self._try_handover(key, mon)
             return
-        if mon.retry_at is None or self._now < mon.retry_at or self._busy():
+        if mon.retry_at is None or self._now < mon.retry_at or self._jobs.busy():
             return
-        mon.retry_at = None
+        mon.retry(None)
         self._set_recovery(
             mon, "retrying", f"starting {key} on {self._sides.us} again after the wait"
         )
         self._recovery_event(key, mon, level="WARN")
-        job = _Job("monitor", deque(self._acquire_steps([key], mon.reason)))
-        job.steps.append(self._call(lambda _j: self._retry_done(key, mon)))
-        self._enqueue(job)
-        self._pump()
+        then = call(lambda _j, _now: self._retry_done(key, mon))
+        self._jobs.enqueue(Job("monitor", [*acquire_steps([key], mon.reason), then]))
+        self._jobs.pump(self._now)
 
-    def _retry_done(self, key: str, mon: _Monitor) -> None:
+    def _retry_done(self, key: str, mon: GroupMonitor) -> None:
         g = self._holdings[key]
         if g.state != "running":
             self._after_stop(key, mon, f"the start after the wait failed ({g.reason})")
@@ -441,58 +409,12 @@ class MonitorMixin(PolicyJobs):
         self._set_recovery(mon, "restarted", f"started again on {self._sides.us} after the wait")
         self._holdings.explain(key, mon.reason)
 
-    def _monitor_holds_back(self, key: str) -> str:
-        """Why an acquire of ``key`` must not start now ("" when it may)."""
-        mon = self._monitors.get(key)
-        return mon.reason if mon is not None and mon.recovery == "waiting" else ""
-
-    # ------------------------------------------------------------------ status
-
     def monitor_status(self, now: float, wall: float) -> dict[str, dict[str, object]]:
         """Per group key: ``{"group": {...}, "resources": {token: {...}}}`` for status."""
-        out: dict[str, dict[str, object]] = {}
-        horizon = now - self._window()
-        for key, g in self._holdings.items():
-            mon = self._monitors.get(key) or _Monitor()
-            recent = [res for at, res in mon.failures if at > horizon]
-            resources: dict[str, object] = {}
-            for spec in g.spec.resources:
-                last = mon.last.get(spec.token)
-                resources[spec.token] = {
-                    "result": last[0].result if last else None,
-                    "time": round(wall - (now - last[1]), 3) if last else None,
-                    "duration_ms": round(last[0].duration_ms, 1) if last else None,
-                    "reason": last[0].detail if last else "",
-                    "failures": recent.count(spec.token),
-                }
-            checking = self._monitor_inflight is not None and self._monitor_inflight[1] == key
-            out[key] = {
-                "group": {
-                    "enabled": self._monitor_cfg.enabled,
-                    "checks": mon.checks,
-                    "failures": len(recent),
-                    "restarts": mon.restarts,
-                    "recovery": mon.recovery or "none",
-                    "reason": mon.reason,
-                    "checking": checking,
-                    "next_check_in_s": _left(mon.due, now) if self._monitor_cfg.enabled else None,
-                    "retry_in_s": _left(mon.retry_at, now),
-                },
-                "resources": resources,
-            }
-        return out
+        specs = [g.spec for g in self._holdings.groups()]
+        checking = self._monitor_inflight[1] if self._monitor_inflight is not None else None
+        return self._monitor_book.status(specs, checking, now, wall)
 
     def _monitor_settings(self) -> dict[str, object]:
         """The monitoring settings for the ``resources`` part of status."""
-        cfg = self._monitor_cfg
-        return {
-            "enabled": cfg.enabled,
-            "interval_s": cfg.interval_ms / 1000,
-            "timeout_s": cfg.timeout_ms / 1000,
-            "restarts": cfg.restarts,
-            "window_s": cfg.window_ms / 1000,
-        }
-
-
-def _left(when: float | None, now: float) -> float | None:
-    return None if when is None else round(max(0.0, when - now), 1)
+        return self._monitor_book.settings_view()

@@ -66,6 +66,11 @@ class ResourcePolicy(
         """Read-only: each group's state here, by key (the unit tests' harness reads it)."""
         return dict(self._holdings.items())
 
+    @property
+    def _pushes(self) -> list[tuple[float, str, str]]:
+        """Read-only: the pushes after failed starts waiting for their time."""
+        return self._push_schedule.pending()
+
     # ------------------------------------------------------------------ outputs
 
     def drain_outbound(self) -> list[Message]:
@@ -85,11 +90,15 @@ class ResourcePolicy(
         """The earliest time ``tick`` has something to do, or None."""
         times = [
             t
-            for t in (self._rscrcvd_at, self._standby_deadline, self._failback_retry_at)
+            for t in (
+                self._negotiation.rscrcvd_at,
+                self._standby_deadline,
+                self._failback_retry_at,
+            )
             if t is not None
         ]
         times.extend(self._fence_retry.values())
-        times.extend(t for t, _, _ in self._pushes)
+        times.extend(self._push_schedule.deadlines())
         times.extend(self._monitor_deadlines())
         if self._ipfail is not None and self._ipfail.next_deadline() is not None:
             times.append(self._ipfail.next_deadline() or 0.0)
@@ -143,8 +152,7 @@ class ResourcePolicy(
     def tick(self, now: float) -> None:
         """Run every timer that is due."""
         self._now = now
-        if self._rscrcvd_at is not None and now >= self._rscrcvd_at:
-            self._rscrcvd_at = None
+        if self._negotiation.rscrcvd_due(now):
             self._rscrcvd_expired()
         if self._standby_deadline is not None and now >= self._standby_deadline:
             self._standby_timed_out()
@@ -155,9 +163,7 @@ class ResourcePolicy(
             if now >= when:
                 del self._fence_retry[node]
                 self._start_fence(node)
-        due = [p for p in self._pushes if now >= p[0]]
-        self._pushes = [p for p in self._pushes if now < p[0]]
-        for _, which, key in due:
+        for which, key in self._push_schedule.take_due(now):
             self._push_failed_group(which, key)
         self._ipfail_tick(now)
         self._settle()

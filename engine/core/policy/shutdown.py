@@ -8,12 +8,13 @@ is the same release without waiting for a stable cluster (a dead ``failfast`` ch
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 from engine.core.policy import wire
-from engine.core.policy.jobs import PolicyJobs
+from engine.core.policy.messages import PolicyJobs
 from engine.core.policy.outbox import log
-from engine.core.policy.state import _Job
-from engine.core.policy_types import Hold, ResourceState
+from engine.core.policy.records import Job, call, log_step, release_steps
+from engine.core.policy_types import Hold
 
 
 class ShutdownMixin(PolicyJobs):
@@ -59,7 +60,7 @@ class ShutdownMixin(PolicyJobs):
             node=self._sides.us,
             log=f"Heartbeat shutdown in progress. ({os.getpid()})",
         )
-        self._enqueue(self._release_all_job("graceful shutdown of this node"))
+        self._jobs.enqueue(self._release_all_job("graceful shutdown of this node"))
 
     def give_up(self, reason: str, now: float) -> None:
         """Leave the cluster now, without waiting to be stable (a ``failfast`` child died;
@@ -75,28 +76,23 @@ class ShutdownMixin(PolicyJobs):
         self._out.event("failfast", reason, node=self._sides.us, level="CRIT")
         if self._shutdown_in_progress:
             return  # already releasing everything
-        if self._job is not None:
-            self._job.steps.clear()
-        self._queue.clear()
-        self._queue.appendleft(self._release_all_job(reason))
+        self._jobs.drop_queued()
+        self._jobs.enqueue_first(self._release_all_job(reason))
         self._settle()
 
-    def _release_all_job(self, reason: str) -> _Job:
+    def _release_all_job(self, reason: str) -> Job:
         """Claim nothing from now on, tell the peer, and queue the release of every group."""
         self._shutdown_in_progress = True
         self._holdings.claim_exactly(Hold.NONE)
-        self._rstate = ResourceState.SHUTDOWN
-        self._rscrcvd_at = self._failback_retry_at = None
-        self._pushes.clear()
+        self._negotiation.shut_down()
+        self._failback_retry_at = None
+        self._push_schedule.cancel_all()
         self._send_hold(False, "shutdown")
         keys = [k for k, g in self._holdings.items() if g.state != "stopped"]
-        job = _Job("shutdown")
-        job.steps.append(self._log_step("info", "Giving up all HA resources."))
-        job.steps.extend(self._release_steps(keys, reason))
-        job.steps.append(self._call(self._finish_shutdown))
-        return job
+        steps = [log_step("info", "Giving up all HA resources."), *release_steps(keys, reason)]
+        return Job("shutdown", [*steps, call(self._finish_shutdown)])
 
-    def _finish_shutdown(self, job: _Job) -> None:
+    def _finish_shutdown(self, job: Job, _now: float) -> None:
         if job.failures:
             self._shutdown_stop_failed(job.failures)
             return
@@ -104,7 +100,7 @@ class ShutdownMixin(PolicyJobs):
         self._out.send(wire.shutdone())
         self._shutdown_complete = True
 
-    def _shutdown_stop_failed(self, failures: list[str]) -> None:
+    def _shutdown_stop_failed(self, failures: Sequence[str]) -> None:
         """Keep claiming the groups that did not stop; never send ``shutdone``."""
         held = Hold.NONE
         for key in failures:

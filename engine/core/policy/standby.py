@@ -8,17 +8,17 @@ set and sends ``done``. Auto-failback and ``hb_takeover`` start the same protoco
 from __future__ import annotations
 
 import logging
-from collections import deque
+from collections.abc import Sequence
 
 from engine.core.policy import wire
-from engine.core.policy.jobs import PolicyJobs
-from engine.core.policy.outbox import log
-from engine.core.policy.state import (
+from engine.core.policy.constants import (
     FAILBACK_RETRY,
     STANDBY_INIT_TIMEOUT,
     STANDBY_RSC_TIMEOUT,
-    _Job,
 )
+from engine.core.policy.messages import PolicyJobs
+from engine.core.policy.outbox import log
+from engine.core.policy.records import Job, acquire_steps, call, log_step, release_steps
 from engine.core.policy_types import (
     Hold,
     ResourceState,
@@ -47,8 +47,8 @@ class StandbyMixin(PolicyJobs):
         asked = msg.get("rsc_hold") or ""
         word = {"all": "all", "local": "foreign", "foreign": "local"}.get(asked, "all")
         why = f"{src} asked to take over [{asked}]"
-        self._enqueue(
-            _Job("hb_takeover", deque([self._call(lambda _j: self._go_standby_request(word, why))]))
+        self._jobs.enqueue(
+            Job("hb_takeover", [call(lambda _j, _now: self._go_standby_request(word, why))])
         )
 
     def _on_ask_resources(self, msg: Message, src: str) -> None:
@@ -56,7 +56,7 @@ class StandbyMixin(PolicyJobs):
         if not self._sides.nice:
             log("info", "Standby mode only implemented when nice_failback on")
             return
-        if self._rstate is ResourceState.SHUTDOWN or self._shutdown_in_progress:
+        if self._negotiation.state is ResourceState.SHUTDOWN or self._shutdown_in_progress:
             return
         info = msg.get("info")
         rtype = parse_hold(msg.get("rsc_hold") or "all")
@@ -93,7 +93,7 @@ class StandbyMixin(PolicyJobs):
         if not self._peer.stable:
             self._standby_flux(info, src, "Other side is in flux.")
             return True
-        if self._rstate is not ResourceState.STABLE:
+        if self._negotiation.state is not ResourceState.STABLE:
             self._standby_flux(info, src, "local resources in flux.")
             return True
         self._standby_set = rtype
@@ -161,8 +161,7 @@ class StandbyMixin(PolicyJobs):
         if src == self._sides.us:
             log("info", f"Standby resource acquisition done [{hold_name(rtype)}].")
             if self._sides.auto:
-                self._local_done = True
-                self._announce("auto_failback")
+                self._acquisition.done(local=True, why="auto_failback")
             self._holdings.claim(swap_view(rtype))
         else:
             self._out.event(
@@ -183,21 +182,19 @@ class StandbyMixin(PolicyJobs):
         word = hold_name(rtype)
         why = f"standby: {self._sides.other} takes our [{word}] groups"
         keys = self._holdings.not_stopped(self._holdings.keys(rtype))
-        job = _Job("go_standby")
-        job.steps.append(self._log_step("info", f"give up {word} HA resources (standby)."))
-        job.steps.extend(self._release_steps(keys, why))
 
-        def finish(j: _Job) -> None:
+        def finish(j: Job, _now: float) -> None:
             if j.failures:
                 self._abort_standby(had, j.failures)
                 return
             log("info", f"{word} HA resource release completed (standby).")
             self._out.send(wire.ask_resources(word, "done"))
 
-        job.steps.append(self._call(finish))
-        self._enqueue(job)
+        steps = [log_step("info", f"give up {word} HA resources (standby).")]
+        steps += [*release_steps(keys, why), call(finish)]
+        self._jobs.enqueue(Job("go_standby", steps))
 
-    def _abort_standby(self, had: Hold, failed: list[str]) -> None:
+    def _abort_standby(self, had: Hold, failed: Sequence[str]) -> None:
         """A release failed: keep claiming what we held so the peer never starts it."""
         self._holdings.claim(had)
         self._standby, self._standby_deadline = StandbyState.NOT, None
@@ -218,16 +215,14 @@ class StandbyMixin(PolicyJobs):
         act = Hold.ALL if rtype is Hold.ALL else swap_view(rtype)
         word = hold_name(act)
         why = f"standby: {src} handed over its [{hold_name(rtype)}] groups"
-        job = _Job("go_standby")
-        job.steps.append(self._log_step("info", f"acquire {word} HA resources (standby)."))
-        job.steps.extend(self._acquire_steps(self._holdings.keys(act), why))
 
-        def finish(_j: _Job) -> None:
+        def finish(_j: Job, _now: float) -> None:
             log("info", f"{word} HA resource acquisition completed (standby).")
             self._out.send(wire.ask_resources(hold_name(rtype), "done"))
 
-        job.steps.append(self._call(finish))
-        self._enqueue(job)
+        steps = [log_step("info", f"acquire {word} HA resources (standby).")]
+        steps += [*acquire_steps(self._holdings.keys(act), why), call(finish)]
+        self._jobs.enqueue(Job("go_standby", steps))
 
     def _standby_timed_out(self) -> None:
         self._out.event(
@@ -252,7 +247,7 @@ class StandbyMixin(PolicyJobs):
         if (
             self._standby is not StandbyState.NOT
             or not self._peer.stable
-            or self._rstate is not ResourceState.STABLE
+            or self._negotiation.state is not ResourceState.STABLE
         ):
             logger.debug("Auto failback delayed.")
             self._failback_retry_at = self._now + FAILBACK_RETRY

@@ -8,9 +8,9 @@ stable (or after the RSCRCVD delay when it never settles).
 from __future__ import annotations
 
 from engine.core.policy import wire
-from engine.core.policy.jobs import PolicyJobs
+from engine.core.policy.constants import CLAIM_ANSWER_INTERVAL, RESOURCE_MANAGER, STOP_FAILED_INFO
+from engine.core.policy.messages import PolicyJobs
 from engine.core.policy.outbox import log
-from engine.core.policy.state import _STOP_FAILED_INFO, CLAIM_ANSWER_INTERVAL, RESOURCE_MANAGER
 from engine.core.policy_types import Hold, ResourceState, StandbyState, parse_hold, swap_view
 from engine.protocol.message import Message
 
@@ -24,10 +24,10 @@ class StartupMixin(PolicyJobs):
         if not self._peer.communications_up():
             return
         if self._sides.other is None or self._peer.status != "dead":
-            self._foreign_done = True
+            self._acquisition.done(foreign=True)
         if self._sides.nice:
             self._out.send(wire.starting())
-            self._rstate = ResourceState.STARTING
+            self._negotiation.enter(ResourceState.STARTING, self._now)
         else:
             self._req_our_resources(False, "start-up: this node is the group's home")
         pending = self._peer.take_deferred_deaths()
@@ -38,17 +38,16 @@ class StartupMixin(PolicyJobs):
     def _on_starting(self, msg: Message, src: str) -> None:
         if not self._sides.nice or src == self._sides.us:
             return
-        old = self._rstate
+        old = self._negotiation.state
         new = old
         if old is ResourceState.STARTING:
             new = ResourceState.BOTHSTARTING
-            self._foreign_done = True
-            self._announce("HB_R_BOTHSTARTING")
+            self._acquisition.done(foreign=True, why="HB_R_BOTHSTARTING")
         elif old not in (ResourceState.RSCRCVD, ResourceState.STABLE, ResourceState.SHUTDOWN):
             log("ERROR", f"Received 'starting' message in state {int(old)}")
             return
         self._peer.mark_stable(False)
-        if self._takeover_in_progress:
+        if self._negotiation.takeover_in_progress:
             log("WARN", "T_STARTING received during takeover.")
         self._send_hold(old is ResourceState.STABLE)
         self._set_rstate(new)
@@ -65,13 +64,12 @@ class StartupMixin(PolicyJobs):
             )
             return
         full = msg.get("rtype") == "full"
-        old = self._rstate
+        old = self._negotiation.state
         new = old
         if old in (ResourceState.STARTING, ResourceState.BOTHSTARTING):
             new = ResourceState.RSCRCVD
             if not self._sides.auto:
-                self._foreign_done = True
-                self._announce("T_RESOURCES")
+                self._acquisition.done(foreign=True, why="T_RESOURCES")
         elif old is ResourceState.INIT:
             log("ERROR", "resource message received in state 0")
             return
@@ -134,8 +132,8 @@ class StartupMixin(PolicyJobs):
                 f"Standby request cancelled: {self._sides.other} could not release its resources.",
             )
             self._standby, self._standby_deadline = StandbyState.NOT, None
-        if hold is not Hold.NONE and info in _STOP_FAILED_INFO:
-            self._peer_failed_stop(self._holdings.keys(swap_view(hold)), _STOP_FAILED_INFO[info])
+        if hold is not Hold.NONE and info in STOP_FAILED_INFO:
+            self._peer_failed_stop(self._holdings.keys(swap_view(hold)), STOP_FAILED_INFO[info])
 
     def _peer_settled(self) -> None:
         """The peer became stable while we were starting: take our groups now."""
@@ -143,45 +141,39 @@ class StartupMixin(PolicyJobs):
         self._req_our_resources(False, f"{self._sides.other} is stable and does not hold it")
         self._send_hold(True)
         self._perform_auto_failback()
-        self._foreign_done = True
-        if not self._sides.auto and self._holdings.other_holds & Hold.FOREIGN:
-            self._local_done = True
-        self._announce("T_RESOURCES(them)")
+        local = not self._sides.auto and bool(self._holdings.other_holds & Hold.FOREIGN)
+        self._acquisition.done(local=local, foreign=True, why="T_RESOURCES(them)")
 
     def _own_resource(
         self, msg: Message, hold: Hold, full: bool, new: ResourceState
     ) -> ResourceState:
         self._holdings.own_report(hold, full)
         if self._holdings.i_hold & Hold.LOCAL:
-            self._local_done = True
-            self._announce("T_RESOURCES(us)")
+            self._acquisition.done(local=True, why="T_RESOURCES(us)")
         info = msg.get("info")
         if info == "mach_down":
             log("info", "mach_down takeover complete.")
-            self._takeover_in_progress = False
+            self._negotiation.takeover_done()
             self._holdings.claim(Hold.FOREIGN)
             self._needs_failback = True
             self._peer.mark_stable(True)
-            self._foreign_done = True
-            self._announce("mach_down")
+            self._acquisition.done(foreign=True, why="mach_down")
         elif info == "shutdown":
             new = ResourceState.SHUTDOWN
         return new
 
     def _set_rstate(self, new: ResourceState) -> None:
-        self._rstate = new
-        if new is ResourceState.RSCRCVD and self._rscrcvd_at is None:
-            self._rscrcvd_at = self._now + self._rsc_delay
+        self._negotiation.enter(new, self._now)
 
     def _rscrcvd_expired(self) -> None:
         """10 s in RSCRCVD without a stable peer: take our own groups (spec §7.6)."""
-        if self._rstate is not ResourceState.RSCRCVD:
+        if self._negotiation.state is not ResourceState.RSCRCVD:
             return
-        self._rstate = ResourceState.STABLE
+        self._negotiation.enter(ResourceState.STABLE, self._now)
         self._req_our_resources(
             False,
             f"{self._sides.other or 'the peer'} did not settle within "
-            f"{self._rsc_delay:g} s of start-up",
+            f"{self._negotiation.rsc_delay:g} s of start-up",
         )
         log("info", "local resource transition completed.")
         self._send_hold(True)
@@ -198,7 +190,7 @@ class StartupMixin(PolicyJobs):
                 return
             self._holdings.claim(Hold.LOCAL)
         ask = not self._sides.nice and self._peer.status == "active" and not self._peer_fenced
-        self._soon.append(lambda: self._req_our_child(ask, why))
+        self._jobs.defer(lambda: self._req_our_child(ask, why))
 
     def _req_our_child(self, ask: bool, why: str) -> None:
         keys = self._holdings.keys(Hold.LOCAL)
@@ -220,5 +212,4 @@ class StartupMixin(PolicyJobs):
             )
         self._send_hold(True, "req_our_resources()")
         if not ask:
-            self._local_done = True
-            self._announce("req_our_resources")
+            self._acquisition.done(local=True, why="req_our_resources")

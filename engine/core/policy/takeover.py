@@ -8,12 +8,11 @@ them up, or a node without a STONITH device, is taken over at once.
 from __future__ import annotations
 
 import logging
-from collections import deque
 
 from engine.core.policy import wire
-from engine.core.policy.jobs import PolicyJobs
+from engine.core.policy.messages import PolicyJobs
 from engine.core.policy.outbox import log
-from engine.core.policy.state import _Job, _Step
+from engine.core.policy.records import Job, Step, call, log_step, release_steps
 from engine.core.policy_types import Hold, ResourceState, StandbyState
 from engine.protocol.message import Message
 
@@ -160,25 +159,23 @@ class TakeoverMixin(PolicyJobs):
             node=node,
             log=f"Resources being acquired from {node}.",
         )
-        self._enqueue(self._mach_down_job(node, why))
+        self._jobs.enqueue(self._mach_down_job(node, why))
         if self._sides.nice:
             self._holdings.claim(Hold.FOREIGN)
             self._holdings.other_holds_nothing()
             self._peer.mark_stable(True)
-            self._takeover_in_progress = True
+            self._negotiation.takeover_begun()
         self._req_our_resources(True, f"taking over from {node}")
         self._peer.mark_heard()
 
-    def _mach_down_job(self, node: str, why: str) -> _Job:
+    def _mach_down_job(self, node: str, why: str) -> Job:
         """The synthetic ``status dead`` event → rc.d/status → mach_down (spec §7.4)."""
-        job = _Job("status")
-        for key, g in self._holdings.items():
-            if g.spec.node != node:
-                continue
-            job.steps.append(self._log_step("info", f"Taking over resource group {key}"))
-            job.steps.append(_Step("acquire", key, f"taking over {node}'s group: {why}"))
+        steps = []
+        for key in self._holdings.homed_on(node):
+            steps.append(log_step("info", f"Taking over resource group {key}"))
+            steps.append(Step("acquire", key, f"taking over {node}'s group: {why}"))
 
-        def finish(_job: _Job) -> None:
+        def finish(_job: Job, _now: float) -> None:
             if self._sides.nice:
                 log(
                     "info",
@@ -187,12 +184,11 @@ class TakeoverMixin(PolicyJobs):
                 self._out.send(wire.mach_down_hold())
             log("info", f"mach_down takeover complete for node {node}.")
 
-        job.steps.append(self._call(finish))
-        return job
+        return Job("status", [*steps, call(finish)])
 
     def _on_shutdone(self, msg: Message, src: str) -> None:
         if src == self._sides.us:
-            self._rstate = ResourceState.SHUTDOWN
+            self._negotiation.enter(ResourceState.SHUTDOWN, self._now)
             self._holdings.claim_exactly(Hold.NONE)
             return
         self._holdings.other_stopped_everything()
@@ -222,16 +218,12 @@ class TakeoverMixin(PolicyJobs):
             log=f"Cluster node {node} returning after partition.",
         )
         if self._sides.nice:
-            self._send_hold(self._rstate is ResourceState.STABLE)
+            self._send_hold(self._negotiation.state is ResourceState.STABLE)
             return
-        keys = [
-            k
-            for k, g in self._holdings.items()
-            if g.spec.node == node and g.state not in ("stopped",)
-        ]
+        keys = self._holdings.not_stopped(self._holdings.homed_on(node))
         if keys:
             why = f"{node} is back after a partition and is the group's home node"
-            self._enqueue(_Job("resolve", deque(self._release_steps(keys, why))))
+            self._jobs.enqueue(Job("resolve", release_steps(keys, why)))
 
     def _maybe_resolve_conflict(self) -> None:
         """Both nodes hold the peer's groups: we are not their home, so we release them."""
@@ -241,26 +233,22 @@ class TakeoverMixin(PolicyJobs):
             and self._holdings.other_holds & Hold.LOCAL
         ):
             return
-        if self._peer.status == "dead" or self._busy() or self._shutdown_in_progress:
+        if self._peer.status == "dead" or self._jobs.busy() or self._shutdown_in_progress:
             return
         if not self._is_stable():
             return
-        keys = [
-            k for k in self._holdings.keys(Hold.FOREIGN) if self._holdings[k].state != "stopped"
-        ]
+        keys = self._holdings.not_stopped(self._holdings.keys(Hold.FOREIGN))
         why = (
             f"both {self._sides.us} and {self._sides.other} hold {self._sides.other}'s groups; "
             f"{self._sides.other} is their home node, so {self._sides.us} releases them"
         )
-        job = _Job("resolve", deque(self._release_steps(keys, why)))
 
-        def finish(j: _Job) -> None:
+        def finish(j: Job, _now: float) -> None:
             if j.failures:
                 self._send_hold(True, "stop failed")  # the home node fences us, then starts
                 return
             self._holdings.disclaim(Hold.FOREIGN)
             self._send_hold(True)
 
-        job.steps.append(self._call(finish))
-        self._enqueue(job)
-        self._pump()
+        self._jobs.enqueue(Job("resolve", [*release_steps(keys, why), call(finish)]))
+        self._jobs.pump(self._now)
