@@ -26,7 +26,7 @@ class AdminMixin(PolicyJobs):
         refusal = self._refuse_transition("standby", word)
         if refusal:
             return refusal
-        self._go_standby_request(word, f"operator asked for standby [{word}]")
+        self._standby.go_standby(word, f"operator asked for standby [{word}]")
         self._settle()
         return None
 
@@ -65,7 +65,7 @@ class AdminMixin(PolicyJobs):
 
     def _transition_refusal(self) -> str | None:
         """Why a standby/takeover cannot start now, or None."""
-        if self._shutdown_wanted or self._shutdown_in_progress:
+        if self._shutdown.wanted or self._shutdown.in_progress:
             return "Heartbeat shutdown in progress."
         if not self._peer.comm_up:
             return "communications are not up yet"
@@ -73,8 +73,8 @@ class AdminMixin(PolicyJobs):
             return "there is no peer node to hand resources to"
         if self._peer.status != "active":
             return f"{self._sides.other} is {self._peer.status}: it cannot take resources now"
-        if self._standby_deadline is not None and self._now < self._standby_deadline:
-            left = int(self._standby_deadline - self._now + 0.999)
+        left = self._standby.seconds_left(self._now)
+        if left is not None:
             return f"Standby in progress [{left} seconds left]"
         if not self._peer.stable:
             return "Other side is in flux."
@@ -100,7 +100,7 @@ class AdminMixin(PolicyJobs):
                 level="WARN",
             )
             return
-        self._go_standby_request(
+        self._standby.go_standby(
             which,
             f"{key} failed to start here; asking {self._sides.other} to run the {which} groups",
         )

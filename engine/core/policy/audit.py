@@ -15,6 +15,7 @@ class AuditMixin(PolicyJobs):
 
     def snapshot(self) -> dict[str, object]:
         """The resource part of ``status --json``."""
+        standby = self._standby.state
         return {
             "mode": "nice_failback" if self._sides.nice else "legacy",
             "i_hold": hold_name(self._holdings.i_hold),
@@ -22,12 +23,12 @@ class AuditMixin(PolicyJobs):
             "stable": self._is_stable(),
             "unstable_because": self._unstable_reason(),
             "state": self._negotiation.state.name.lower(),
-            "standby": "none" if self._standby is StandbyState.NOT else self._standby.name.lower(),
+            "standby": "none" if standby is StandbyState.NOT else standby.name.lower(),
             "groups": [self._group_view(g) for g in self._holdings.groups()],
             "stop_failed": {
                 n: list(k) for n, k in {**self._stop_fence, **self._stop_unconfirmed}.items()
             },
-            "shutdown_blocked": self._shutdown_blocked,
+            "shutdown_blocked": self._shutdown.blocked,
             "monitor": self._monitor_settings(),
             **({"ipfail": self._ipfail.snapshot()} if self._ipfail is not None else {}),
         }
@@ -45,7 +46,7 @@ class AuditMixin(PolicyJobs):
         """Heartbeat's AuditResources (spec §7.5)."""
         settled = (
             self._is_stable()
-            and not self._shutdown_in_progress
+            and not self._shutdown.in_progress
             and self._negotiation.state is not ResourceState.SHUTDOWN
         )
         self._holdings.audit(settled)

@@ -12,8 +12,7 @@ import logging
 
 from engine.core.policy import wire
 from engine.core.policy.messages import PolicyJobs
-from engine.core.policy.records import Job, call, release_steps
-from engine.core.policy_types import Fence, Hold
+from engine.core.policy_types import Fence
 
 logger = logging.getLogger(__name__)
 
@@ -93,45 +92,12 @@ class FencingMixin(PolicyJobs):
             )
 
     def on_local_stall(self, stalled_ms: int, now: float) -> None:
-        """Our own loop was frozen for longer than deadtime: self-fence our resources.
-
-        The peer has most likely declared us dead and fenced us or taken our groups
-        over; running them a moment longer risks a double start. So every queued job is
-        dropped and every group is released at once, ahead of any other work, and we
-        report holding nothing (reliability.md §3.2, scenario 5).
-        """
+        """Our own loop was frozen for longer than deadtime: self-fence our resources
+        (``Shutdown.self_fence``)."""
         self._now = now
-        if stalled_ms <= self._sides.config.timing.deadtime_ms or self._sides.other is None:
-            return
-        self._jobs.drop_queued()
-        self._push_schedule.cancel_all()
-        self._failback_retry_at = None
-        reason = (
-            f"our main loop stalled for {stalled_ms} ms (deadtime "
-            f"{self._sides.config.timing.deadtime_ms} ms): {self._sides.other} may have "
-            "declared us dead and taken over, so we release everything at once"
-        )
-        self._out.event(
-            "release",
-            reason,
-            node=self._sides.us,
-            level="CRIT",
-            log=f"Local stall of {stalled_ms} ms exceeds deadtime: releasing all resources.",
-        )
-        self._jobs.enqueue_first(self._self_fence_job(reason))
-        self._settle()
-
-    def _self_fence_job(self, reason: str) -> Job:
-        """Release every group, then report holding nothing (unless a stop failed)."""
-
-        def released(j: Job, _now: float) -> None:
-            if j.failures:
-                return
-            self._holdings.claim_exactly(Hold.NONE)
-            self._holdings.legacy_forget()
-            self._send_hold(False, "self-fence")
-
-        return Job("self-fence", [*release_steps(list(self._holdings), reason), call(released)])
+        if self._shutdown.self_fence(stalled_ms):
+            self._failback.cancel_retry()
+            self._settle()
 
     def _peer_failed_stop(self, keys: list[str], when: str) -> None:
         """The peer could not stop groups it was giving up: fence it, then take them.
@@ -140,7 +106,7 @@ class FencingMixin(PolicyJobs):
         the reason until an operator confirms (``hactl meatware confirm NODE``).
         """
         node = self._sides.other
-        if node is None or not keys or self._shutdown_in_progress:
+        if node is None or not keys or self._shutdown.in_progress:
             return
         if node in self._stop_fence or node in self._stop_unconfirmed:
             return
@@ -215,7 +181,7 @@ class FencingMixin(PolicyJobs):
 
     def _start_fence(self, node: str) -> None:
         alive_ok = node in self._stop_fence
-        if (self._peer.status != "dead" and not alive_ok) or self._shutdown_in_progress:
+        if (self._peer.status != "dead" and not alive_ok) or self._shutdown.in_progress:
             self._out.event(
                 "fence",
                 f"fencing of {node} abandoned: it is {self._peer.status} "

@@ -34,8 +34,10 @@ class PolicyJobs(PolicyMessages):
         for _ in range(1000):
             self._jobs.run_deferred()
             self._jobs.pump(self._now)
-            if self._shutdown_wanted and not self._shutdown_in_progress:
-                self._try_begin_shutdown()
+            shutdown = self._shutdown
+            wanted = shutdown.wanted and not shutdown.in_progress
+            if wanted and shutdown.try_begin(self._stability):
+                self._failback.cancel_retry()
             self._maybe_resolve_conflict()
             self._monitor_progress()
             if not self._jobs.has_deferred():

@@ -90,11 +90,11 @@ class MonitorMixin(PolicyJobs):
         """Why no check may run now; "" when one may."""
         if not self._peer.comm_up:
             return "communications are not up"
-        if self._shutdown_wanted or self._shutdown_in_progress:
+        if self._shutdown.wanted or self._shutdown.in_progress:
             return "shutdown in progress"
         if self._jobs.busy():
             return "a resource transition is running"
-        if self._standby is not StandbyState.NOT or self._standby_deadline is not None:
+        if self._standby.state is not StandbyState.NOT or self._standby.deadline is not None:
             return "a standby is in progress"
         if self._negotiation.takeover_in_progress:
             return "a takeover is in progress"
@@ -326,7 +326,7 @@ class MonitorMixin(PolicyJobs):
             self._expire_monitor(mon)
             if mon.recovery in _BUSY_RECOVERY and not self._jobs.busy():
                 self._set_recovery(mon, "", "recovery abandoned: its job was dropped")
-            if self._shutdown_wanted or self._shutdown_in_progress:
+            if self._shutdown.wanted or self._shutdown.in_progress:
                 continue
             if mon.recovery in ("handover", "waiting") and not self._holdings.still_ours(key):
                 self._set_recovery(mon, "", f"no longer held by {self._sides.us}")
@@ -354,14 +354,14 @@ class MonitorMixin(PolicyJobs):
         mon.retry(self._now + MONITOR_HANDOVER_RETRY)  # until the standby is under way
         word = hold_name(self._holdings.class_of(key))
         self._set_recovery(mon, "handing over", f"handing {key} to {self._sides.other}")
-        self._go_standby_request(
+        self._standby.go_standby(
             word,
             f"{key} failed its monitor on {self._sides.us}; "
             f"{self._sides.other} takes the [{word}] groups",
         )
 
     def _handover_finished(self, key: str, mon: GroupMonitor) -> None:
-        if self._standby is not StandbyState.NOT or self._standby_deadline is not None:
+        if self._standby.state is not StandbyState.NOT or self._standby.deadline is not None:
             return
         if self._holdings[key].failed_op == "stop":
             self._monitor_stop_failed(key, mon, tell_peer=False)  # standby aborted, peer told

@@ -18,8 +18,6 @@ from engine.core.policy.holdings import Group
 from engine.core.policy.ipfail import IpfailMixin
 from engine.core.policy.legacy import LegacyMixin
 from engine.core.policy.monitor import MonitorMixin
-from engine.core.policy.shutdown import ShutdownMixin
-from engine.core.policy.standby import StandbyMixin
 from engine.core.policy.startup import StartupMixin
 from engine.core.policy.takeover import TakeoverMixin
 from engine.core.policy_types import Action, PolicyEvent
@@ -32,10 +30,8 @@ class ResourcePolicy(
     StartupMixin,
     TakeoverMixin,
     FencingMixin,
-    StandbyMixin,
     AdminMixin,
     LegacyMixin,
-    ShutdownMixin,
     IpfailMixin,
     MonitorMixin,
     AuditMixin,
@@ -92,8 +88,8 @@ class ResourcePolicy(
             t
             for t in (
                 self._negotiation.rscrcvd_at,
-                self._standby_deadline,
-                self._failback_retry_at,
+                self._standby.deadline,
+                self._failback.retry_at,
             )
             if t is not None
         ]
@@ -105,6 +101,26 @@ class ResourcePolicy(
         return min(times) if times else None
 
     # ------------------------------------------------------------------ inputs
+
+    @property
+    def shutdown_complete(self) -> bool:
+        """True once every group was released and ``shutdone`` was queued."""
+        return self._shutdown.complete
+
+    def request_shutdown(self, now: float) -> str | None:
+        """Graceful stop (spec §7.9); the shell exits when ``shutdown_complete``."""
+        self._now = now
+        if self._shutdown.request():
+            self._settle()
+        return None
+
+    def give_up(self, reason: str, now: float) -> None:
+        """Leave the cluster now, without waiting to be stable (a ``failfast`` child
+        died); the shell exits when ``shutdown_complete`` (``Shutdown.give_up``)."""
+        self._now = now
+        if self._shutdown.give_up(reason):
+            self._failback.cancel_retry()
+            self._settle()
 
     def on_message(self, msg: Message, now: float) -> None:
         """Process one accepted cluster message (ours included, via loopback)."""
@@ -133,8 +149,8 @@ class ResourcePolicy(
         return {
             "starting": self._on_starting,
             "resource": self._on_resource,
-            "ask_resources": self._on_ask_resources,
-            "hb_takeover": self._on_hb_takeover,
+            "ask_resources": lambda msg, src: self._standby.on_ask_resources(msg, src, self._now),
+            "hb_takeover": self._standby.on_hb_takeover,
             "ip-request": self._on_ip_request,
             "ip-request-resp": self._on_ip_request_resp,
             "shutdone": self._on_shutdone,
@@ -154,11 +170,9 @@ class ResourcePolicy(
         self._now = now
         if self._negotiation.rscrcvd_due(now):
             self._rscrcvd_expired()
-        if self._standby_deadline is not None and now >= self._standby_deadline:
-            self._standby_timed_out()
-        if self._failback_retry_at is not None and now >= self._failback_retry_at:
-            self._failback_retry_at = None
-            self._perform_auto_failback()
+        self._standby.timed_out(now)
+        if self._failback.retry_due(now):
+            self._failback.perform(now)
         for node, when in list(self._fence_retry.items()):
             if now >= when:
                 del self._fence_retry[node]

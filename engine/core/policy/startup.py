@@ -92,7 +92,7 @@ class StartupMixin(PolicyJobs):
                 log("info", "remote resource transition completed.")
                 self._peer.mark_stable(True)
                 self._send_hold(old is ResourceState.STABLE)
-                self._perform_auto_failback()
+                self._failback.perform(self._now)
         elif stable is not None:
             self._peer.mark_stable(False)
         settled = (ResourceState.STABLE, ResourceState.SHUTDOWN)
@@ -114,7 +114,7 @@ class StartupMixin(PolicyJobs):
         """
         if not (hold & Hold.FOREIGN and self._holdings.i_hold & Hold.LOCAL):
             return
-        if not self._is_stable() or self._shutdown_in_progress:
+        if not self._is_stable() or self._shutdown.in_progress:
             return
         if any(g.failed_op == "stop" for g in self._holdings.groups()):
             return  # a failed stop has its own report ("stop failed"): the peer fences us
@@ -126,12 +126,8 @@ class StartupMixin(PolicyJobs):
 
     def _peer_report_info(self, hold: Hold, info: str | None) -> None:
         """The ``info`` of a peer's report: an aborted standby or a failed stop."""
-        if self._standby is StandbyState.OTHER and info == "standby aborted":
-            log(
-                "WARN",
-                f"Standby request cancelled: {self._sides.other} could not release its resources.",
-            )
-            self._standby, self._standby_deadline = StandbyState.NOT, None
+        if info == "standby aborted":
+            self._standby.other_side_aborted()
         if hold is not Hold.NONE and info in STOP_FAILED_INFO:
             self._peer_failed_stop(self._holdings.keys(swap_view(hold)), STOP_FAILED_INFO[info])
 
@@ -140,7 +136,7 @@ class StartupMixin(PolicyJobs):
         log("info", "remote resource transition completed.")
         self._req_our_resources(False, f"{self._sides.other} is stable and does not hold it")
         self._send_hold(True)
-        self._perform_auto_failback()
+        self._failback.perform(self._now)
         local = not self._sides.auto and bool(self._holdings.other_holds & Hold.FOREIGN)
         self._acquisition.done(local=local, foreign=True, why="T_RESOURCES(them)")
 
@@ -155,7 +151,7 @@ class StartupMixin(PolicyJobs):
             log("info", "mach_down takeover complete.")
             self._negotiation.takeover_done()
             self._holdings.claim(Hold.FOREIGN)
-            self._needs_failback = True
+            self._failback.needed()
             self._peer.mark_stable(True)
             self._acquisition.done(foreign=True, why="mach_down")
         elif info == "shutdown":
@@ -177,15 +173,15 @@ class StartupMixin(PolicyJobs):
         )
         log("info", "local resource transition completed.")
         self._send_hold(True)
-        self._perform_auto_failback()
+        self._failback.perform(self._now)
 
     def _req_our_resources(self, force: bool, why: str) -> None:
         """Acquire our own groups (``req_our_resources``, spec §7.6)."""
-        if self._shutdown_in_progress:
+        if self._shutdown.in_progress:
             return
         if self._sides.nice:
             theirs = self._holdings.other_holds & Hold.FOREIGN or self._holdings.i_hold & Hold.LOCAL
-            if theirs and not force and self._standby is StandbyState.NOT:
+            if theirs and not force and self._standby.state is StandbyState.NOT:
                 log("info", "Local Resource acquisition completed. (none)")
                 return
             self._holdings.claim(Hold.LOCAL)

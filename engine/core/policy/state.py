@@ -10,6 +10,7 @@ from __future__ import annotations
 from engine.config.model import ClusterConfig
 from engine.core.ipfail import IpFail, make_ipfail
 from engine.core.policy.constants import STONITH_RETRY, STONITH_RETRY_MAX
+from engine.core.policy.failback import Failback
 from engine.core.policy.holdings import Holdings
 from engine.core.policy.jobs import JobQueue
 from engine.core.policy.monitor_book import MonitorBook
@@ -17,8 +18,10 @@ from engine.core.policy.negotiation import Acquisition, Negotiation
 from engine.core.policy.outbox import Outbox
 from engine.core.policy.peer import PeerView
 from engine.core.policy.pushes import PushSchedule
+from engine.core.policy.shutdown import Shutdown
 from engine.core.policy.sides import Sides
-from engine.core.policy_types import Hold, StandbyState
+from engine.core.policy.stability import Stability
+from engine.core.policy.standby import Standby
 
 
 class PolicyState:
@@ -33,12 +36,11 @@ class PolicyState:
     _push_schedule: PushSchedule
     _monitor_book: MonitorBook
     _jobs: JobQueue
+    _shutdown: Shutdown
+    _standby: Standby
+    _stability: Stability
+    _failback: Failback
     _now: float
-    _standby: StandbyState
-    _standby_deadline: float | None
-    _standby_set: Hold
-    _needs_failback: bool
-    _failback_retry_at: float | None
     _claim_answered_at: float | None
     # fencing
     _fence_delay: float
@@ -57,13 +59,7 @@ class PolicyState:
     """The peer was reset since it last started: no second fence is needed."""
     _peer_fence_note: str
     """Who reset the peer by hand and how (``hactl stonith``); "" when nobody did."""
-    _shutdown_blocked: str
     _acquire_why: dict[str, str]
-    # shutdown
-    _shutdown_wanted: bool
-    _shutdown_delay_logged: bool
-    _shutdown_in_progress: bool
-    _shutdown_complete: bool
     # ipfail, built in (spec §11.3; engine/core/ipfail.py)
     _ipfail: IpFail | None
     _monitor_inflight: tuple[int, str] | None
@@ -94,16 +90,42 @@ class PolicyState:
             self._acquisition,
             self._monitor_book,
         )
+        self._shutdown = Shutdown(
+            self._sides,
+            self._out,
+            self._holdings,
+            self._peer,
+            self._negotiation,
+            self._push_schedule,
+            self._jobs,
+        )
+        self._standby = Standby(
+            self._sides,
+            self._out,
+            self._holdings,
+            self._peer,
+            self._negotiation,
+            self._jobs,
+            self._acquisition,
+            self._shutdown,
+        )
+        self._stability = Stability(
+            self._sides, self._negotiation, self._peer, self._standby, self._jobs, self._shutdown
+        )
+        self._failback = Failback(
+            self._sides,
+            self._out,
+            self._holdings,
+            self._peer,
+            self._negotiation,
+            self._standby,
+            self._shutdown,
+        )
         self._fence_delay = fence_delay
         self._fence_retry_min, self._fence_retry_max = fence_retry
         self._fence_failures = {}
         self._fence_last_error = {}
         self._now = now
-        self._standby = StandbyState.NOT
-        self._standby_deadline = None
-        self._standby_set = Hold.ALL
-        self._needs_failback = False
-        self._failback_retry_at = None
         self._claim_answered_at = None
         self._fence_inflight = {}
         self._fence_retry = {}
@@ -112,11 +134,6 @@ class PolicyState:
         self._stop_unconfirmed = {}
         self._peer_fenced = False
         self._peer_fence_note = ""
-        self._shutdown_blocked = ""
         self._acquire_why = {}
-        self._shutdown_wanted = False
-        self._shutdown_delay_logged = False
-        self._shutdown_in_progress = False
-        self._shutdown_complete = False
         self._ipfail = make_ipfail(config)
         self._monitor_inflight = None

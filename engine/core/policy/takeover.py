@@ -13,7 +13,7 @@ from engine.core.policy import wire
 from engine.core.policy.messages import PolicyJobs
 from engine.core.policy.outbox import log
 from engine.core.policy.records import Job, Step, call, log_step, release_steps
-from engine.core.policy_types import Hold, ResourceState, StandbyState
+from engine.core.policy_types import Hold, ResourceState
 from engine.protocol.message import Message
 
 logger = logging.getLogger(__name__)
@@ -63,22 +63,18 @@ class TakeoverMixin(PolicyJobs):
             self._stop_unconfirmed.pop(node, None)
             # A restarted peer forgot the standby it was part of: waiting for its reply
             # would hold every transition (and our shutdown) for the 1 h deadline.
-            if self._standby is not StandbyState.NOT or self._standby_deadline is not None:
-                log("info", "Cancelling pending standby operation")
-                self._standby, self._standby_deadline = StandbyState.NOT, None
+            self._standby.cancel()
         self._settle()
 
     def _recover_dead(self, node: str, reason: str) -> None:
         """``hb_rsc_recover_dead_resources`` (spec §7.6, §8.2)."""
-        if self._standby is not StandbyState.NOT or self._standby_deadline is not None:
-            log("info", "Cancelling pending standby operation")
-        self._standby, self._standby_deadline = StandbyState.NOT, None
+        self._standby.cancel()
         # A dead peer is in no transition: waiting for it to report stable would hold
         # our shutdown and every operator request for ever.
         self._peer.mark_stable(True)
-        if self._shutdown_in_progress:
+        if self._shutdown.in_progress:
             return
-        self._needs_failback = True
+        self._failback.needed()
         if node in self._stop_fence:
             return  # already being fenced for its failed stop; that fence takes over
         if self._peer_fenced and self._peer_fence_note:
@@ -150,7 +146,7 @@ class TakeoverMixin(PolicyJobs):
 
     def _takeover_from_node(self, node: str, why: str) -> None:
         """``takeover_from_node``: mach_down takes the node's groups (spec §7.6)."""
-        if self._shutdown_in_progress:
+        if self._shutdown.in_progress:
             log("info", "Resource takeover cancelled - shutdown in progress.")
             return
         self._out.event(
@@ -233,7 +229,7 @@ class TakeoverMixin(PolicyJobs):
             and self._holdings.other_holds & Hold.LOCAL
         ):
             return
-        if self._peer.status == "dead" or self._jobs.busy() or self._shutdown_in_progress:
+        if self._peer.status == "dead" or self._jobs.busy() or self._shutdown.in_progress:
             return
         if not self._is_stable():
             return
