@@ -25,9 +25,7 @@ class AuditMixin(PolicyJobs):
             "state": self._negotiation.state.name.lower(),
             "standby": "none" if standby is StandbyState.NOT else standby.name.lower(),
             "groups": [self._group_view(g) for g in self._holdings.groups()],
-            "stop_failed": {
-                n: list(k) for n, k in {**self._stop_fence, **self._stop_unconfirmed}.items()
-            },
+            "stop_failed": self._fencing.stop_failed(),
             "shutdown_blocked": self._shutdown.blocked,
             "monitor": self._monitor_settings(),
             **({"ipfail": self._ipfail.snapshot()} if self._ipfail is not None else {}),

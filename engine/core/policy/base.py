@@ -42,10 +42,6 @@ class PolicyBase(PolicyState):
 
         def _maybe_resolve_conflict(self) -> None: ...  # takeover
 
-        def _fence_dead_peer(self, node: str, reason: str) -> None: ...  # fencing
-
-        def _peer_failed_stop(self, keys: list[str], when: str) -> None: ...  # fencing
-
         def _req_our_resources(self, force: bool, why: str) -> None: ...  # startup
 
         def request_standby(self, which: str, now: float) -> str | None: ...  # admin

@@ -40,7 +40,7 @@ class LegacyMixin(PolicyJobs):
                 level="WARN",
             )
             if src == self._sides.other and weown == "yes":
-                self._peer_failed_stop([key], "when asked for it back (ip-request)")
+                self._fencing.peer_failed_stop([key], "when asked for it back (ip-request)")
             return
         why = self._acquire_why.pop(key, f"{src} answered ip-request: group released to us")
         self._holdings.legacy_given_to_us(key)

@@ -98,7 +98,7 @@ class MonitorMixin(PolicyJobs):
             return "a standby is in progress"
         if self._negotiation.takeover_in_progress:
             return "a takeover is in progress"
-        if self._fence_inflight or self._fence_retry:
+        if self._fencing.busy():
             return "a node is being fenced"
         if self._sides.nice and self._negotiation.state is not ResourceState.STABLE:
             return "the resources are not stable yet"
@@ -265,7 +265,7 @@ class MonitorMixin(PolicyJobs):
             return "auto_failback legacy has no standby to hand it over"
         if self._peer.status != "active":
             return f"{peer} is {self._peer.status} and cannot take it"
-        if peer in self._stop_fence or peer in self._stop_unconfirmed:
+        if self._fencing.stop_failed_on(peer):
             return f"{peer} failed to stop groups and must be fenced first"
         if mon.handed_away_at is not None:
             ago = self._now - mon.handed_away_at

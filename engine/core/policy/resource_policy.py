@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from engine.config.model import ClusterConfig
 from engine.core.policy.admin import AdminMixin
 from engine.core.policy.audit import AuditMixin
-from engine.core.policy.fencing import FencingMixin
+from engine.core.policy.fencing import TakeOver
 from engine.core.policy.holdings import Group
 from engine.core.policy.ipfail import IpfailMixin
 from engine.core.policy.legacy import LegacyMixin
@@ -29,7 +29,6 @@ logger = logging.getLogger(__name__)
 class ResourcePolicy(
     StartupMixin,
     TakeoverMixin,
-    FencingMixin,
     AdminMixin,
     LegacyMixin,
     IpfailMixin,
@@ -63,6 +62,15 @@ class ResourcePolicy(
         return dict(self._holdings.items())
 
     @property
+    def _fence_failures(self) -> dict[str, int]:
+        """Read-only: failed fence attempts per node (a stonith unit test reads it)."""
+        return self._fencing.failures
+
+    def _death_match_delay(self, node: str) -> float:
+        """The death-match delay before fencing ``node`` (a stonith unit test asks)."""
+        return self._fencing.death_match_delay(node)
+
+    @property
     def _pushes(self) -> list[tuple[float, str, str]]:
         """Read-only: the pushes after failed starts waiting for their time."""
         return self._push_schedule.pending()
@@ -93,7 +101,7 @@ class ResourcePolicy(
             )
             if t is not None
         ]
-        times.extend(self._fence_retry.values())
+        times.extend(self._fencing.deadlines())
         times.extend(self._push_schedule.deadlines())
         times.extend(self._monitor_deadlines())
         if self._ipfail is not None and self._ipfail.next_deadline() is not None:
@@ -101,6 +109,47 @@ class ResourcePolicy(
         return min(times) if times else None
 
     # ------------------------------------------------------------------ inputs
+
+    def on_fence_done(self, node: str, ok: bool, reason: str, now: float) -> None:
+        """Result of a Fence action (spec §8.2): take over on success, retry later else."""
+        self._now = now
+        if not self._fencing.expects(node):
+            return
+        self._take_over(self._fencing.fence_done(node, ok, reason, now))
+        self._settle()
+
+    def on_manual_fence_done(self, node: str, ok: bool, reason: str, who: str, now: float) -> None:
+        """An operator's fence (``hactl stonith NODE``) finished."""
+        self._now = now
+        if not self._sides.is_other(node):
+            return
+        if not ok:
+            self._fencing.manual_fence_failed(node, reason, who)
+            return
+        self._take_over(self._fencing.manual_fence_succeeded(node, who))
+        self._settle()
+
+    def confirm_stopped(self, node: str, who: str, now: float) -> str | None:
+        """An operator confirms ``node``'s failed groups are stopped; None when accepted."""
+        self._now = now
+        decision = self._fencing.confirm_stopped(node, who)
+        if isinstance(decision, str):
+            return decision
+        self._take_over(decision)
+        self._settle()
+        return None
+
+    def on_local_stall(self, stalled_ms: int, now: float) -> None:
+        """Our own loop was frozen for longer than deadtime: self-fence our resources
+        (``Shutdown.self_fence``)."""
+        self._now = now
+        if self._shutdown.self_fence(stalled_ms):
+            self._failback.cancel_retry()
+            self._settle()
+
+    def _take_over(self, decision: TakeOver | None) -> None:
+        if decision is not None:
+            self._takeover_from_node(decision.node, decision.why)
 
     @property
     def shutdown_complete(self) -> bool:
@@ -173,10 +222,7 @@ class ResourcePolicy(
         self._standby.timed_out(now)
         if self._failback.retry_due(now):
             self._failback.perform(now)
-        for node, when in list(self._fence_retry.items()):
-            if now >= when:
-                del self._fence_retry[node]
-                self._start_fence(node)
+        self._fencing.retry_due(now)
         for which, key in self._push_schedule.take_due(now):
             self._push_failed_group(which, key)
         self._ipfail_tick(now)

@@ -129,7 +129,9 @@ class StartupMixin(PolicyJobs):
         if info == "standby aborted":
             self._standby.other_side_aborted()
         if hold is not Hold.NONE and info in STOP_FAILED_INFO:
-            self._peer_failed_stop(self._holdings.keys(swap_view(hold)), STOP_FAILED_INFO[info])
+            self._fencing.peer_failed_stop(
+                self._holdings.keys(swap_view(hold)), STOP_FAILED_INFO[info]
+            )
 
     def _peer_settled(self) -> None:
         """The peer became stable while we were starting: take our groups now."""
@@ -185,7 +187,9 @@ class StartupMixin(PolicyJobs):
                 log("info", "Local Resource acquisition completed. (none)")
                 return
             self._holdings.claim(Hold.LOCAL)
-        ask = not self._sides.nice and self._peer.status == "active" and not self._peer_fenced
+        ask = (
+            not self._sides.nice and self._peer.status == "active" and not self._fencing.peer_fenced
+        )
         self._jobs.defer(lambda: self._req_our_child(ask, why))
 
     def _req_our_child(self, ask: bool, why: str) -> None:

@@ -11,6 +11,7 @@ from engine.config.model import ClusterConfig
 from engine.core.ipfail import IpFail, make_ipfail
 from engine.core.policy.constants import STONITH_RETRY, STONITH_RETRY_MAX
 from engine.core.policy.failback import Failback
+from engine.core.policy.fencing import FencingBook
 from engine.core.policy.holdings import Holdings
 from engine.core.policy.jobs import JobQueue
 from engine.core.policy.monitor_book import MonitorBook
@@ -42,23 +43,7 @@ class PolicyState:
     _failback: Failback
     _now: float
     _claim_answered_at: float | None
-    # fencing
-    _fence_delay: float
-    _fence_retry_min: float
-    _fence_retry_max: float
-    _fence_failures: dict[str, int]
-    _fence_last_error: dict[str, str]
-    _fence_inflight: dict[int, str]
-    _fence_retry: dict[str, float]
-    _fence_why: dict[str, str]
-    _stop_fence: dict[str, list[str]]
-    """Peer → groups it failed to stop; it is fenced although it is alive."""
-    _stop_unconfirmed: dict[str, list[str]]
-    """Same without a STONITH device: waiting for an operator's confirmation."""
-    _peer_fenced: bool
-    """The peer was reset since it last started: no second fence is needed."""
-    _peer_fence_note: str
-    """Who reset the peer by hand and how (``hactl stonith``); "" when nobody did."""
+    _fencing: FencingBook
     _acquire_why: dict[str, str]
     # ipfail, built in (spec §11.3; engine/core/ipfail.py)
     _ipfail: IpFail | None
@@ -112,6 +97,15 @@ class PolicyState:
         self._stability = Stability(
             self._sides, self._negotiation, self._peer, self._standby, self._jobs, self._shutdown
         )
+        self._fencing = FencingBook(
+            self._sides,
+            self._out,
+            self._holdings,
+            self._peer,
+            self._shutdown,
+            fence_delay,
+            fence_retry,
+        )
         self._failback = Failback(
             self._sides,
             self._out,
@@ -121,19 +115,8 @@ class PolicyState:
             self._standby,
             self._shutdown,
         )
-        self._fence_delay = fence_delay
-        self._fence_retry_min, self._fence_retry_max = fence_retry
-        self._fence_failures = {}
-        self._fence_last_error = {}
         self._now = now
         self._claim_answered_at = None
-        self._fence_inflight = {}
-        self._fence_retry = {}
-        self._fence_why = {}
-        self._stop_fence = {}
-        self._stop_unconfirmed = {}
-        self._peer_fenced = False
-        self._peer_fence_note = ""
         self._acquire_why = {}
         self._ipfail = make_ipfail(config)
         self._monitor_inflight = None

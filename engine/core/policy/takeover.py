@@ -35,8 +35,7 @@ class TakeoverMixin(PolicyJobs):
             return
         old = self._peer.status_changed(status)
         if status in ("init", "up"):
-            self._peer_fenced, self._peer_fence_note = False, ""
-            self._stop_unconfirmed.pop(node, None)
+            self._fencing.peer_restarted(node)
         if old == "dead" and status == "active" and not self._peer.restarted:
             self._on_partition_healed(node)
         self._settle()
@@ -59,8 +58,7 @@ class TakeoverMixin(PolicyJobs):
         self._now = now
         if node == self._sides.other:
             self._peer.came_back()
-            self._peer_fenced, self._peer_fence_note = False, ""
-            self._stop_unconfirmed.pop(node, None)
+            self._fencing.peer_restarted(node)
             # A restarted peer forgot the standby it was part of: waiting for its reply
             # would hold every transition (and our shutdown) for the 1 h deadline.
             self._standby.cancel()
@@ -75,14 +73,14 @@ class TakeoverMixin(PolicyJobs):
         if self._shutdown.in_progress:
             return
         self._failback.needed()
-        if node in self._stop_fence:
+        if self._fencing.fencing_for_stop(node):
             return  # already being fenced for its failed stop; that fence takes over
-        if self._peer_fenced and self._peer_fence_note:
+        if self._fencing.peer_fenced and self._fencing.fence_note:
             self._take_over_reset_by_hand(node, reason)
         elif not self._dead_peer_may_hold_groups():
             self._take_over_released(node, reason)
         elif self._sides.config.stonith:
-            self._fence_dead_peer(node, reason)
+            self._fencing.fence_dead_peer(node, reason, self._now)
         else:
             self._take_over_unfenced(node, reason)
 
@@ -91,7 +89,7 @@ class TakeoverMixin(PolicyJobs):
         need = True
         if self._peer.heard:
             need = self._holdings.other_runs()
-        if self._peer_fenced:
+        if self._fencing.peer_fenced:
             need = False
         return need
 
@@ -114,7 +112,7 @@ class TakeoverMixin(PolicyJobs):
     def _take_over_reset_by_hand(self, node: str, reason: str) -> None:
         """An operator's fence reset the peer before it was declared dead: its death is
         that reset, so we take over without resetting it a second time."""
-        note = self._peer_fence_note
+        note = self._fencing.fence_note
         self._dead_peer_notice(
             node,
             f"{reason}; it was already {note}, no second reset",
