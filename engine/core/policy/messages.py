@@ -1,45 +1,79 @@
-"""Heartbeat's resource messages, built with its exact field names, order and values.
+"""Cluster messages to the owner that handles them (the planner's message routes).
 
-Every cluster message the policy emits is built here (fixtures in
-``spec/wire-fixtures``); the membership layer stamps the control fields.
+v1 resource management is two-node (spec §12): only our own messages (loopback) and
+the other side's are about resources. Before communications are up only ``shutdone``
+is taken (Heartbeat processes its own messages the same way, spec §7.4).
 """
 
 from __future__ import annotations
 
-from engine.core.policy.base import PolicyBase
+import logging
+from collections.abc import Callable
+
+from engine.core.policy.admin import Admin
+from engine.core.policy.ipfail import IpfailLink
+from engine.core.policy.legacy import Legacy
+from engine.core.policy.peer import PeerView
+from engine.core.policy.sides import Sides
+from engine.core.policy.standby import Standby
+from engine.core.policy.startup import Startup
+from engine.core.policy.takeover import Takeover
+from engine.protocol.message import Message
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[Message, str, float], None]
 
 
-class PolicyMessages(PolicyBase):
-    """Queue outgoing messages for ``drain_outbound``."""
+class MessageRouter:
+    """Which owner handles which message type (``t``)."""
 
-    def _send_hold(self, stable: bool, info: str | None = None) -> None:
-        """Hold report ``t=resource rsc_hold rtype=full isstable [info]`` (nice only)."""
-        self._holdings.report(stable, info)
+    def __init__(
+        self,
+        sides: Sides,
+        peer: PeerView,
+        *,
+        startup: Startup,
+        standby: Standby,
+        legacy: Legacy,
+        admin: Admin,
+        takeover: Takeover,
+        ipfail: IpfailLink,
+    ) -> None:
+        self._sides = sides
+        self._peer = peer
+        self._handlers: dict[str, Handler] = {
+            "starting": startup.on_starting,
+            "resource": startup.on_resource,
+            "ask_resources": standby.on_ask_resources,
+            "hb_takeover": lambda msg, src, _now: admin.on_hb_takeover(msg, src),
+            "ip-request": lambda msg, src, _now: legacy.on_ip_request(msg, src),
+            "ip-request-resp": lambda msg, src, _now: legacy.on_ip_request_resp(msg, src),
+            "shutdone": takeover.on_shutdone,
+            "stonith": lambda msg, src, _now: takeover.on_stonith(msg, src),
+            "num_ping_nodes": ipfail.on_message,
+            "you_are_dead": ipfail.on_message,
+            "abort_giveup": ipfail.on_message,
+        }
 
-
-class PolicyJobs(PolicyMessages):
-    """Results of group actions, and running the queue until nothing more can move."""
-
-    def on_action_done(self, action_id: int, ok: bool, reason: str, now: float) -> None:
-        """An Acquire/Release finished; continue the job that asked for it."""
-        self._now = now
-        if self._jobs.on_action_done(action_id, ok, reason, now):
-            self._settle()
-
-    def _settle(self) -> None:
-        """Run deferred work and the job queue until nothing more can move.
-
-        Then start or cancel a resource monitor check: only a settled node checks.
-        """
-        for _ in range(1000):
-            self._jobs.run_deferred()
-            self._jobs.pump(self._now)
-            shutdown = self._shutdown
-            wanted = shutdown.wanted and not shutdown.in_progress
-            if wanted and shutdown.try_begin(self._stability):
-                self._failback.cancel_retry()
-            self._maybe_resolve_conflict()
-            self._monitor_progress()
-            if not self._jobs.has_deferred():
-                break
-        self._monitor_dispatch()
+    def route(self, msg: Message, now: float) -> bool:
+        """Hand one accepted message to its owner; False when it is not about resources
+        (no sender or type, or from a node that is neither side)."""
+        src = msg.get("src")
+        kind = msg.type
+        if not src or not kind:
+            logger.error("resource message without src/t field ignored: %s", msg.describe())
+            return False
+        if src != self._sides.us and not self._sides.is_other(src):
+            logger.debug("ignoring %s message from %s: not a resource peer", kind, src)
+            return False
+        if self._sides.is_other(src):
+            self._peer.mark_heard()
+        handler = self._handlers.get(kind)
+        if handler is None:
+            logger.debug("policy: no handler for message type %s", kind)
+        elif kind != "shutdone" and not self._peer.comm_up:
+            logger.debug("policy: %s from %s before communications are up ignored", kind, src)
+        else:
+            handler(msg, src, now)
+        return True

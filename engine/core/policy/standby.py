@@ -2,8 +2,8 @@
 
 The node going standby sends ``ask_resources info=me``; the peer answers ``other``;
 the first releases its set and sends ``done``; the second acquires the complementary
-set and sends ``done``. ``hb_standby``, ``hb_takeover``, auto-failback, a failed
-start's push, a monitor handover and ipfail start it. ``Standby`` is the only writer
+set and sends ``done``. ``hb_standby`` (``admin.py``), auto-failback, a monitor
+handover and ipfail start it. ``Standby`` is the only writer
 of ``going_standby``, its deadline and the set being handed over.
 """
 
@@ -85,16 +85,6 @@ class Standby:
         """Auto-failback: hand the foreign groups back to their home node."""
         self._set = Hold.FOREIGN
         self._out.send(wire.ask_resources("foreign", "me"))
-
-    def on_hb_takeover(self, msg: Message, src: str) -> None:
-        """rc.d/hb_takeover: the peer wants our resources; run hb_standby (quirks kept)."""
-        if src == self._sides.us:
-            return
-        asked = msg.get("rsc_hold") or ""
-        word = {"all": "all", "local": "foreign", "foreign": "local"}.get(asked, "all")
-        why = f"{src} asked to take over [{asked}]"
-        go = call(lambda _j, _now: self.go_standby(word, why))
-        self._jobs.enqueue(Job("hb_takeover", [go]))
 
     # ------------------------------------------------------------------ cancelling
 

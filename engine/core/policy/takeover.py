@@ -1,8 +1,10 @@
-"""Peer status and death: the fencing decision, mach_down takeover, shutdone, partitions.
+"""The other side's status and death: the fencing decision, mach_down, shutdone, partitions.
 
-``_recover_dead`` is Heartbeat's ``hb_rsc_recover_dead_resources`` (spec §7.6, §8.2):
+``recover_dead`` is Heartbeat's ``hb_rsc_recover_dead_resources`` (spec §7.6, §8.2):
 a dead peer that may still hold groups is fenced first (``fencing.py``); one that gave
-them up, or a node without a STONITH device, is taken over at once.
+them up, or a node without a STONITH device, is taken over at once (``take_over_from``,
+Heartbeat's ``takeover_from_node``). ``Takeover`` decides; the state it changes has
+its owners (``Holdings``, ``PeerView``, ``Negotiation``, ``FencingBook``).
 """
 
 from __future__ import annotations
@@ -10,61 +12,87 @@ from __future__ import annotations
 import logging
 
 from engine.core.policy import wire
-from engine.core.policy.messages import PolicyJobs
-from engine.core.policy.outbox import log
+from engine.core.policy.failback import Failback
+from engine.core.policy.fencing import FencingBook
+from engine.core.policy.holdings import Holdings
+from engine.core.policy.jobs import JobQueue
+from engine.core.policy.negotiation import Negotiation
+from engine.core.policy.outbox import Outbox, log
+from engine.core.policy.peer import PeerView
 from engine.core.policy.records import Job, Step, call, log_step, release_steps
+from engine.core.policy.shutdown import Shutdown
+from engine.core.policy.sides import Sides
+from engine.core.policy.stability import Stability
+from engine.core.policy.standby import Standby
+from engine.core.policy.startup import Startup
 from engine.core.policy_types import Hold, ResourceState
 from engine.protocol.message import Message
 
 logger = logging.getLogger(__name__)
 
 
-class TakeoverMixin(PolicyJobs):
-    """What the policy does when the peer changes status, dies or leaves."""
+class Takeover:
+    """What the policy does when the other side changes status, dies or leaves."""
 
-    def on_node_status(self, node: str, status: str, now: float) -> None:
-        """A peer's status changed (init/up/active/dead)."""
-        self._now = now
-        if self._ipfail is not None and (self._ipfail.handles(node) or node == self._sides.other):
-            if self._ipfail.handles(node):
-                self._ipfail.on_ping_status(node, status, now)
-            else:
-                self._ipfail.on_peer_status(status, now)
-            self._pull_ipfail()
-        if node != self._sides.other:
-            return
+    def __init__(
+        self,
+        sides: Sides,
+        out: Outbox,
+        holdings: Holdings,
+        peer: PeerView,
+        negotiation: Negotiation,
+        jobs: JobQueue,
+        *,
+        standby: Standby,
+        failback: Failback,
+        fencing: FencingBook,
+        startup: Startup,
+        stability: Stability,
+        shutdown: Shutdown,
+    ) -> None:
+        self._sides = sides
+        self._out = out
+        self._holdings = holdings
+        self._peer = peer
+        self._negotiation = negotiation
+        self._jobs = jobs
+        self._standby = standby
+        self._failback = failback
+        self._fencing = fencing
+        self._startup = startup
+        self._stability = stability
+        self._shutdown = shutdown
+
+    # ------------------------------------------------------------------ status
+
+    def status_changed(self, node: str, status: str) -> None:
+        """The other side's status changed (init/up/active/dead)."""
         old = self._peer.status_changed(status)
         if status in ("init", "up"):
             self._fencing.peer_restarted(node)
         if old == "dead" and status == "active" and not self._peer.restarted:
-            self._on_partition_healed(node)
-        self._settle()
+            self._partition_healed(node)
 
-    def on_node_dead(self, node: str, reason: str, now: float) -> None:
-        """A peer was declared dead: fence if needed, then take over (spec §7.6, §8.2)."""
-        self._now = now
-        if node != self._sides.other:
-            return
+    def declared_dead(self, node: str, reason: str, now: float) -> None:
+        """The other side was declared dead: recover its groups (after comm-up)."""
         self._peer.declared_dead()
         self._holdings.legacy_forget()
         if not self._peer.comm_up:
             self._peer.defer_death(node, reason)
         else:
-            self._recover_dead(node, reason)
-        self._settle()
+            self.recover_dead(node, reason, now)
 
-    def on_node_restarted(self, node: str, now: float) -> None:
-        """A peer came back with a higher generation: it will announce itself again."""
-        self._now = now
-        if node == self._sides.other:
-            self._peer.came_back()
-            self._fencing.peer_restarted(node)
-            # A restarted peer forgot the standby it was part of: waiting for its reply
-            # would hold every transition (and our shutdown) for the 1 h deadline.
-            self._standby.cancel()
-        self._settle()
+    def came_back(self, node: str) -> None:
+        """The other side restarted (a higher generation): it announces itself again."""
+        self._peer.came_back()
+        self._fencing.peer_restarted(node)
+        # A restarted peer forgot the standby it was part of: waiting for its reply
+        # would hold every transition (and our shutdown) for the 1 h deadline.
+        self._standby.cancel()
 
-    def _recover_dead(self, node: str, reason: str) -> None:
+    # ------------------------------------------------------------------ death
+
+    def recover_dead(self, node: str, reason: str, now: float) -> None:
         """``hb_rsc_recover_dead_resources`` (spec §7.6, §8.2)."""
         self._standby.cancel()
         # A dead peer is in no transition: waiting for it to report stable would hold
@@ -77,14 +105,14 @@ class TakeoverMixin(PolicyJobs):
             return  # already being fenced for its failed stop; that fence takes over
         if self._fencing.peer_fenced and self._fencing.fence_note:
             self._take_over_reset_by_hand(node, reason)
-        elif not self._dead_peer_may_hold_groups():
+        elif not self.dead_peer_may_hold_groups():
             self._take_over_released(node, reason)
         elif self._sides.config.stonith:
-            self._fencing.fence_dead_peer(node, reason, self._now)
+            self._fencing.fence_dead_peer(node, reason, now)
         else:
             self._take_over_unfenced(node, reason)
 
-    def _dead_peer_may_hold_groups(self) -> bool:
+    def dead_peer_may_hold_groups(self) -> bool:
         """Whether the dead peer must be fenced before its groups can be started."""
         need = True
         if self._peer.heard:
@@ -103,11 +131,11 @@ class TakeoverMixin(PolicyJobs):
         )
         if self._sides.nice:
             if not self._holdings.i_hold & Hold.LOCAL:
-                self._req_our_resources(True, f"{node} is dead")
+                self._startup.req_our_resources(True, f"{node} is dead")
             if not self._holdings.i_hold & Hold.FOREIGN:
-                self._takeover_from_node(node, reason)
+                self.take_over_from(node, reason)
         else:
-            self._takeover_from_node(node, reason)
+            self.take_over_from(node, reason)
 
     def _take_over_reset_by_hand(self, node: str, reason: str) -> None:
         """An operator's fence reset the peer before it was declared dead: its death is
@@ -120,7 +148,7 @@ class TakeoverMixin(PolicyJobs):
             "OK",
         )
         self._holdings.other_stopped_everything()
-        self._takeover_from_node(node, f"{reason}; already {note}")
+        self.take_over_from(node, f"{reason}; already {note}")
 
     def _dead_peer_notice(self, node: str, reason: str, log: str, stonith_result: str) -> None:
         """Why we take a dead peer's groups without fencing it now, in the log and on
@@ -140,9 +168,9 @@ class TakeoverMixin(PolicyJobs):
             log="No STONITH device configured.",
         )
         log("WARN", "Shared disks are not protected.")
-        self._takeover_from_node(node, reason)
+        self.take_over_from(node, reason)
 
-    def _takeover_from_node(self, node: str, why: str) -> None:
+    def take_over_from(self, node: str, why: str) -> None:
         """``takeover_from_node``: mach_down takes the node's groups (spec §7.6)."""
         if self._shutdown.in_progress:
             log("info", "Resource takeover cancelled - shutdown in progress.")
@@ -159,7 +187,7 @@ class TakeoverMixin(PolicyJobs):
             self._holdings.other_holds_nothing()
             self._peer.mark_stable(True)
             self._negotiation.takeover_begun()
-        self._req_our_resources(True, f"taking over from {node}")
+        self._startup.req_our_resources(True, f"taking over from {node}")
         self._peer.mark_heard()
 
     def _mach_down_job(self, node: str, why: str) -> Job:
@@ -180,9 +208,12 @@ class TakeoverMixin(PolicyJobs):
 
         return Job("status", [*steps, call(finish)])
 
-    def _on_shutdone(self, msg: Message, src: str) -> None:
+    # ------------------------------------------------------------------ messages
+
+    def on_shutdone(self, msg: Message, src: str, now: float) -> None:
+        """``shutdone``: ours ends our shutdown; the other side's hands us its groups."""
         if src == self._sides.us:
-            self._negotiation.enter(ResourceState.SHUTDOWN, self._now)
+            self._negotiation.enter(ResourceState.SHUTDOWN, now)
             self._holdings.claim_exactly(Hold.NONE)
             return
         self._holdings.other_stopped_everything()
@@ -194,14 +225,16 @@ class TakeoverMixin(PolicyJobs):
             node=src,
             log=f"Received shutdown notice from '{src}'.",
         )
-        self._takeover_from_node(src, f"{src} shut down (shutdone received)")
+        self.take_over_from(src, f"{src} shut down (shutdone received)")
 
-    def _on_stonith(self, msg: Message, src: str) -> None:
+    def on_stonith(self, msg: Message, src: str) -> None:
         logger.debug(
             "stonith report from %s: node=%s result=%s", src, msg.get("node"), msg.get("result")
         )
 
-    def _on_partition_healed(self, node: str) -> None:
+    # ------------------------------------------------------------------ partitions
+
+    def _partition_healed(self, node: str) -> None:
         """The peer speaks again without a restart: both may hold the same groups."""
         self._out.event(
             "audit",
@@ -212,37 +245,35 @@ class TakeoverMixin(PolicyJobs):
             log=f"Cluster node {node} returning after partition.",
         )
         if self._sides.nice:
-            self._send_hold(self._negotiation.state is ResourceState.STABLE)
+            self._holdings.report(self._negotiation.state is ResourceState.STABLE)
             return
         keys = self._holdings.not_stopped(self._holdings.homed_on(node))
         if keys:
             why = f"{node} is back after a partition and is the group's home node"
             self._jobs.enqueue(Job("resolve", release_steps(keys, why)))
 
-    def _maybe_resolve_conflict(self) -> None:
+    def maybe_resolve_conflict(self, now: float) -> None:
         """Both nodes hold the peer's groups: we are not their home, so we release them."""
-        if not (
-            self._sides.nice
-            and self._holdings.i_hold & Hold.FOREIGN
-            and self._holdings.other_holds & Hold.LOCAL
-        ):
+        mine, theirs = self._holdings.i_hold, self._holdings.other_holds
+        if not (self._sides.nice and mine & Hold.FOREIGN and theirs & Hold.LOCAL):
             return
         if self._peer.status == "dead" or self._jobs.busy() or self._shutdown.in_progress:
             return
-        if not self._is_stable():
+        if not self._stability.is_stable():
             return
         keys = self._holdings.not_stopped(self._holdings.keys(Hold.FOREIGN))
+        us, other = self._sides.us, self._sides.other
         why = (
-            f"both {self._sides.us} and {self._sides.other} hold {self._sides.other}'s groups; "
-            f"{self._sides.other} is their home node, so {self._sides.us} releases them"
+            f"both {us} and {other} hold {other}'s groups; "
+            f"{other} is their home node, so {us} releases them"
         )
 
         def finish(j: Job, _now: float) -> None:
             if j.failures:
-                self._send_hold(True, "stop failed")  # the home node fences us, then starts
+                self._holdings.report(True, "stop failed")  # the home node fences us first
                 return
             self._holdings.disclaim(Hold.FOREIGN)
-            self._send_hold(True)
+            self._holdings.report(True)
 
         self._jobs.enqueue(Job("resolve", [*release_steps(keys, why), call(finish)]))
-        self._jobs.pump(self._now)
+        self._jobs.pump(now)
