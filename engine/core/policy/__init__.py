@@ -24,13 +24,16 @@ Deliberate differences from Heartbeat 3.0.6 (all on the safe side):
 * Only groups that are not stopped are released (Heartbeat runs stop for all keys).
 * A peer's ``shutdone`` does not start Heartbeat's redundant standby-acquire child.
 
-Layout: ``ResourcePolicy`` (``resource_policy``) is built from one mixin per concern —
-``startup`` (comm-up, starting/resource, RSCRCVD, own groups), ``takeover`` (peer
-status and death, mach_down, shutdone, partitions), ``fencing`` (STONITH, failed
-stops, local stall), ``standby`` (the three-phase protocol, auto-failback), ``admin``
-(hb_standby/hb_takeover requests), ``legacy`` (ip-request), ``shutdown``, ``ipfail``
-and ``audit`` (AuditResources, status view) — over ``jobs`` (the serialised job
-queue), ``messages`` (wire messages), ``base`` (helpers) and ``state`` (bookkeeping).
+Layout: small objects, each the only writer of its own state and each taking ``now``
+(docs/architecture.md, "policy", has the table of owners and routes).
+``ResourcePolicy`` (``resource_policy``) is a thin planner: ``wiring`` builds the
+owners in dependency order, and each input is routed to the owner of its concern —
+``holdings`` (who holds what), ``jobs`` (the serialised job queue), ``standby`` (the
+three-phase protocol), ``fencing`` (the fencing book), ``monitors``/``recovery``
+(resource monitoring), ``shutdown``, ``startup`` (comm-up, reports, RSCRCVD),
+``takeover`` (death, mach_down, shutdone, partitions), ``failback``, ``legacy``
+(ip-request), ``admin`` (hb_standby/hb_takeover), ``ipfail``; ``sides`` names this
+node and the other side, ``outbox`` collects what the policy says.
 """
 
 from __future__ import annotations
