@@ -9,9 +9,8 @@ the policy changes them only by asking ``Holdings``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from engine.config.model import ClusterConfig, GroupSpec
 from engine.core.policy import wire
@@ -97,43 +96,42 @@ class Holdings:
         keys = self._groups if keys is None else keys
         return [k for k in keys if self._groups[k].failed_op == "stop"]
 
-    def _set(self, key: str, **changes: object) -> None:
-        self._groups[key] = dataclasses.replace(self._groups[key], **changes)  # type: ignore[arg-type]
-
     def starting(self, key: str, reason: str) -> None:
-        self._set(key, state="starting", reason=reason)
+        self._groups[key] = replace(self._groups[key], state="starting", reason=reason)
 
     def stopping(self, key: str, reason: str) -> None:
-        self._set(key, state="stopping", reason=reason)
+        self._groups[key] = replace(self._groups[key], state="stopping", reason=reason)
 
     def started(self, key: str, reason: str) -> None:
-        self._set(key, state="running", failed_op="", reason=reason)
+        g = self._groups[key]
+        self._groups[key] = replace(g, state="running", failed_op="", reason=reason)
 
     def stopped(self, key: str, reason: str) -> None:
-        self._set(key, state="stopped", failed_op="", reason=reason)
+        g = self._groups[key]
+        self._groups[key] = replace(g, state="stopped", failed_op="", reason=reason)
 
     def failed(self, key: str, op: str, reason: str) -> None:
         """``op`` (start or stop) failed; the group is failed with ``reason``."""
-        self._set(key, state="failed", failed_op=op, reason=reason)
+        self._groups[key] = replace(self._groups[key], state="failed", failed_op=op, reason=reason)
 
     def explain(self, key: str, reason: str) -> None:
         """A new reason for the group's state (the state itself stays)."""
-        self._set(key, reason=reason)
+        self._groups[key] = replace(self._groups[key], reason=reason)
 
     def explain_down(self, keys: Iterable[str], reason: str) -> None:
         """Why each of ``keys`` that is stopped or failed stays down."""
         for key in keys:
             if self._groups[key].state in ("stopped", "failed"):
-                self._set(key, reason=reason)
+                self.explain(key, reason)
 
     def explain_waiting(self, node: str, reason: str) -> None:
         """Why the stopped groups whose home is ``node`` wait (for its fencing)."""
         for key, g in self._groups.items():
             if g.spec.node == node and g.state == "stopped":
-                self._set(key, reason=reason)
+                self.explain(key, reason)
 
     def mark_pushed(self, key: str) -> None:
-        self._set(key, pushed=True)
+        self._groups[key] = replace(self._groups[key], pushed=True)
 
     def replace(self, config: ClusterConfig) -> None:
         """Take a reloaded haresources: groups whose line is unchanged keep their state.
@@ -159,11 +157,6 @@ class Holdings:
     def other_holds(self) -> Hold:
         """The set the other side claims, seen from it (``other_holds_resources``)."""
         return self._theirs
-
-    @property
-    def other_may_run(self) -> bool:
-        """Legacy mode: the other side may still run groups (not fenced, not shut down)."""
-        return self._other_may_run
 
     def other_runs(self) -> bool:
         """The other side claims or may run groups (nice: its report; legacy: unknown)."""

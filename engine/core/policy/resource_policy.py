@@ -26,7 +26,8 @@ class ResourcePolicy:
 
     Args:
         config: the cluster configuration (groups, nodes, auto_failback, stonith).
-        now: monotonic seconds at creation.
+        now: monotonic seconds at creation (nothing is timed before the first input,
+            which brings its own ``now``).
         rsc_delay: the RSCRCVD delay before taking our own groups when the peer never
             settles (Heartbeat's ``RQSTDELAY``, 10 s). Keep the default for interop.
         fence_delay: death-match guard of 2-node clusters: seconds the non-preferred
