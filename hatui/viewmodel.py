@@ -415,6 +415,26 @@ def one_way_reasons(doc: StatusDoc) -> dict[str, str]:
     }
 
 
+def one_way_release_banners(doc: StatusDoc) -> list[Banner]:
+    """Groups this node released because its peer took them over without hearing us
+    (``resources.one_way``, issue 15.3), while they are away; the timeline and the
+    groups' reasons carry the engine's full explanation."""
+    resources = doc.get("resources")
+    view = resources.get("one_way") if isinstance(resources, Mapping) else None
+    if not isinstance(view, Mapping) or view.get("state") in (None, "watching"):
+        return []
+    groups = view.get("groups")
+    names = ", ".join(str(g) for g in groups) if isinstance(groups, list) and groups else "?"
+    peer = str(view.get("peer") or "the peer")
+    it = "them" if isinstance(groups, list) and len(groups) > 1 else "it"
+    text = {
+        "releasing": f"releasing {names} — {peer} took {it} over and does not hear us",
+        "released": f"released {names} — {peer} runs {it} and does not hear us; back when it does",
+        "stop failed": f"could not stop {names} — {peer} runs {it} too; fence or stop by hand",
+    }.get(str(view.get("state")), f"{view.get('state')} {names}")
+    return [Banner(Severity.ERROR, f"✖ ONE-WAY LOSS: {text}")]
+
+
 def child_rows(doc: StatusDoc) -> list[ChildRow]:
     """The respawn/failfast children of ``status["children"]`` (empty when none)."""
     children = doc.get("children")
@@ -475,6 +495,7 @@ def banners(
     for node, reason in one_way_reasons(doc).items():
         detail = reason.removeprefix("one-way communication:").strip() or "no reason given"
         result.append(Banner(Severity.ERROR, f"✖ ONE-WAY link: {node} does not hear us — {detail}"))
+    result += one_way_release_banners(doc)
     result += stonith_banners(doc)
     result += [
         Banner(Severity.WARNING, f"◐ respawn child {row.command}: {row.state} ({row.detail})")

@@ -205,3 +205,22 @@ class LocalStall(Event):
             f"No local heartbeat: main loop stalled for {self.stalled_ms} ms "
             "(longer than deadtime); peers may have declared us dead"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class PeerHearsUs(Event):
+    """What a peer's status says about us changed: it lists us in ``hears`` (True), it
+    does not (False), or we know nothing (None: it sends no ``hears``, as real
+    Heartbeat, or it was declared dead). The one-way loss guard of the policy uses it."""
+
+    node: str
+    hears: bool | None
+
+    @property
+    def level(self) -> str:
+        return "debug"
+
+    @property
+    def text(self) -> str:
+        said = {True: "lists us", False: "does not list us", None: "says nothing"}
+        return f"node {self.node}: its status {said[self.hears]} among the nodes it hears"

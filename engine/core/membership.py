@@ -114,6 +114,8 @@ class Membership:
         """Peer -> when its ``hears`` list first lacked us (one-way loss detection)."""
         self.one_way: dict[str, str] = {}
         """Peers that do not hear us although we hear them -> the reason."""
+        self.hears_us: dict[str, bool] = {}
+        """Peer -> whether its latest status lists us (absent: it sends no ``hears``)."""
         for name, generation in (peer_generations or {}).items():
             if name in self.nodes and name != self.me:
                 self.nodes[name].track.generation = generation
@@ -315,6 +317,7 @@ class Membership:
         node.track.missing.clear()
         self._unheard_since.pop(node.name, None)
         self.one_way.pop(node.name, None)
+        self._note_hears_us(node.name, None)
         self.counters["deaths"] += 1
         self._events.append(ev.NodeDead(node.name, reason, silent_ms, links))
         self._events.append(ev.NodeStatusChanged(node.name, old, "dead"))
@@ -630,6 +633,7 @@ class Membership:
 
     def _check_hears_us(self, node: NodeState, hears: str | None, now: float) -> None:
         """One-way loss: the peer's status says it does not hear us (field absent = old peer)."""
+        self._note_hears_us(node.name, None if hears is None else self.me in hears.split())
         if hears is None or self.me in hears.split():
             self._unheard_since.pop(node.name, None)
             if self.one_way.pop(node.name, None) is not None:
@@ -646,6 +650,16 @@ class Membership:
             self.one_way[node.name] = reason
             self.counters["one_way"] += 1
             self._events.append(ev.LogEvent("WARN", reason))
+
+    def _note_hears_us(self, name: str, heard: bool | None) -> None:
+        """Tell the policy (``PeerHearsUs``) when what the peer says about us changes."""
+        if self.hears_us.get(name) is heard:
+            return
+        if heard is None:
+            self.hears_us.pop(name, None)
+        else:
+            self.hears_us[name] = heard
+        self._events.append(ev.PeerHearsUs(name, heard))
 
     def _on_ping_reply(
         self, node: NodeState, msg: Message, ts: int, now: float, wall: float

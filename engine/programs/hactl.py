@@ -128,6 +128,7 @@ def format_status(doc: dict[str, Any]) -> str:
             f"auto_failback {doc.get('auto_failback', '?')}, mode {resources.get('mode', '?')}, "
             f"holding {resources.get('i_hold', '?')} resources ({stable})"
         )
+        lines += _format_one_way(resources.get("one_way"))
     lines += ["", "Nodes:"]
     for node in _nodes(doc):
         lines += _format_node(node)
@@ -141,6 +142,15 @@ def format_status(doc: dict[str, Any]) -> str:
     if isinstance(last, dict) and last.get("what"):
         lines += ["", f"Last change: {last.get('what')} ({last.get('reason', '')})"]
     return "\n".join(lines)
+
+
+def _format_one_way(view: Any) -> list[str]:
+    """Groups released because the peer took them over without hearing us (issue 15.3)."""
+    if not isinstance(view, dict) or view.get("state") in (None, "watching"):
+        return []
+    groups = ", ".join(str(g) for g in view.get("groups") or []) or "?"
+    reason = str(view.get("reason") or "").removeprefix("one-way loss: ")
+    return [f"one-way loss: {view.get('state')} {groups}: {reason}"]
 
 
 def _format_node(node: dict[str, Any]) -> list[str]:

@@ -515,6 +515,8 @@ class Engine(EngineStatus, EngineCommands):
             policy.on_comm_up(now)
         elif isinstance(event, ev.LocalStall):
             policy.on_local_stall(event.stalled_ms, now)
+        elif isinstance(event, ev.PeerHearsUs):
+            policy.on_peer_hears(event.node, event.hears, now)
 
     def _remember_generations(self) -> None:
         generations = {

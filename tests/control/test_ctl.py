@@ -269,3 +269,16 @@ def test_status_human_shows_monitoring_briefly() -> None:
     group["monitor"] = {"enabled": False}
     lines = format_status({"groups": [group]}).splitlines()
     assert not any(ln.startswith("    monitor:") for ln in lines)
+
+
+def test_status_human_says_what_one_way_loss_released() -> None:
+    from engine.programs.hactl import format_status
+
+    key = "IPaddr2::10.99.0.10/24/eth0"
+    view = {"state": "released", "peer": "bravo", "peer_hears_us": False, "groups": [key],
+            "reason": "one-way loss: bravo claims it", "releases": 1}  # fmt: skip
+    resources = {"mode": "nice_failback", "i_hold": "none", "stable": True, "one_way": view}
+    lines = format_status({"node": "alpha", "resources": resources}).splitlines()
+    assert f"one-way loss: released {key}: bravo claims it" in lines
+    view["state"] = "watching"
+    assert not any("one-way" in ln for ln in format_status({"resources": resources}).splitlines())

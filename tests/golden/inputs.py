@@ -126,6 +126,16 @@ def _restarted(sim: Sim, node: str, args: Args) -> None:
     sim.call(node, lambda p: p.on_node_restarted(args[0], sim.now))
 
 
+def _heard_by(sim: Sim, node: str, args: Args) -> None:
+    """The membership's ``PeerHearsUs``: PEER's status lists NODE (yes), does not (no),
+    or says nothing (-: no ``hears`` field, as real Heartbeat, or PEER died)."""
+    _want(args, 2, 2, "NODE: heard by PEER yes|no|-")
+    values = {"yes": True, "no": False, "-": None}
+    if args[1] not in values:
+        raise ScenarioError(f"expected yes, no or -, not {args[1]!r}")
+    sim.call(node, lambda p: p.on_peer_hears(args[0], values[args[1]], sim.now))
+
+
 def _comm_up(sim: Sim, node: str, args: Args) -> None:
     _want(args, 0, 0, "NODE: comm up")
     sim.call(node, lambda p: p.on_comm_up(sim.now))
@@ -241,6 +251,7 @@ NODE_VERBS: dict[str, NodeVerb] = {
     "status": _status,
     "dead": _dead,
     "restarted": _restarted,
+    "heard by": _heard_by,
     "comm up": _comm_up,
     "stall": _stall,
     "from": _from,

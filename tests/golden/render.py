@@ -105,6 +105,9 @@ def state(policy: ResourcePolicy, now: float) -> dict[str, str]:
         out["shutdown"] = "complete"
     if "ipfail" in snap:
         out["ipfail"] = _pairs(_dict(snap["ipfail"]))
+    one_way = _dict(snap["one_way"])
+    if one_way["state"] != "watching" or one_way["peer_hears_us"] is False:
+        out["one_way"] = _one_way(one_way)
     out["deadline"] = at(policy.next_deadline())
     out.update(_monitoring(policy, _dict(snap["monitor"]), now))
     return out
@@ -116,6 +119,13 @@ def _state(snap: Mapping[str, object]) -> str:
         f"{snap['state']}{mode} i_hold={snap['i_hold']} other_holds={snap['other_holds']} "
         f"standby={snap['standby']}"
     )
+
+
+def _one_way(view: dict[str, object]) -> str:
+    """The one-way guard without its reason (the event line above says it)."""
+    hears = {True: "yes", False: "no", None: "-"}[view["peer_hears_us"]]  # type: ignore[index]
+    groups = ",".join(str(g) for g in _items(view["groups"])) or "-"
+    return f"{view['state']} peer_hears_us={hears} groups={groups} releases={view['releases']}"
 
 
 def _group(group: Mapping[str, object]) -> str:

@@ -23,6 +23,9 @@ Deliberate differences from Heartbeat 3.0.6 (all on the safe side):
   partition, which only the peer saw, resolves too.
 * Only groups that are not stopped are released (Heartbeat runs stop for all keys).
 * A peer's ``shutdone`` does not start Heartbeat's redundant standby-acquire child.
+* One-way loss: a node whose peer claims groups running here while the peer's
+  heartbeats no longer list us (``hears``) releases them, and rejoins with ``starting``
+  once it is heard again (``oneway``; the rule is ``engine/core/oneway.py``).
 
 Layout: small objects, each the only writer of its own state and each taking ``now``
 (docs/architecture.md, "policy", has the table of owners and routes).
@@ -32,8 +35,9 @@ owners in dependency order, and each input is routed to the owner of its concern
 three-phase protocol), ``fencing`` (the fencing book), ``monitors``/``recovery``
 (resource monitoring), ``shutdown``, ``startup`` (comm-up, reports, RSCRCVD),
 ``takeover`` (death, mach_down, shutdone, partitions), ``failback``, ``legacy``
-(ip-request), ``admin`` (hb_standby/hb_takeover), ``ipfail``; ``sides`` names this
-node and the other side, ``outbox`` collects what the policy says.
+(ip-request), ``admin`` (hb_standby/hb_takeover), ``ipfail``, ``oneway`` (the
+one-way loss guard); ``sides`` names this node and the other side, ``outbox``
+collects what the policy says.
 """
 
 from __future__ import annotations

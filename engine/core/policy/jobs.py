@@ -76,6 +76,11 @@ class JobQueue:
             self._job.abandon()
         self._queue.clear()
 
+    def keep_only_releases(self) -> None:
+        """Drop every step but the releases from the running and the queued jobs."""
+        for job in [*([self._job] if self._job is not None else []), *self._queue]:
+            job.keep_only_releases()
+
     def defer(self, work: Callable[[], None]) -> None:
         """Run ``work`` when the current input has been handled (Heartbeat forks)."""
         self._soon.append(work)

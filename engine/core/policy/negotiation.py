@@ -49,6 +49,12 @@ class Negotiation:
         self._state = ResourceState.SHUTDOWN
         self._rscrcvd_at = None
 
+    def rejoin(self) -> None:
+        """Start the start-up exchange again (one-way loss healed): STARTING, and the
+        RSCRCVD timer runs anew from the next report."""
+        self._rscrcvd_at = None
+        self._state = ResourceState.STARTING
+
     def rscrcvd_due(self, now: float) -> bool:
         """Whether the RSCRCVD timer fired (it is then stopped)."""
         if self._rscrcvd_at is None or now < self._rscrcvd_at:

@@ -19,6 +19,7 @@ class PeerView:
         self._leaving = False
         self._stable = False
         self._deaths: list[tuple[str, str]] = []
+        self._hears_us: bool | None = None
 
     @property
     def comm_up(self) -> bool:
@@ -50,6 +51,15 @@ class PeerView:
     def stable(self) -> bool:
         """The other side reported stable (``other_is_stable``)."""
         return self._stable
+
+    @property
+    def hears_us(self) -> bool | None:
+        """Whether the other side's latest status lists us (None: it sends no ``hears``,
+        as real Heartbeat, or it died); the one-way loss guard's input."""
+        return self._hears_us
+
+    def heard_by_other(self, hears_us: bool | None) -> None:
+        self._hears_us = hears_us
 
     def communications_up(self) -> bool:
         """Note that communications are up; False when they already were."""

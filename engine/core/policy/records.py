@@ -47,6 +47,10 @@ class Job:
         """Drop the steps not run yet (the job ends after its action in flight)."""
         self._steps.clear()
 
+    def keep_only_releases(self) -> None:
+        """Drop the steps not run yet that are not releases (one-way loss)."""
+        self._steps = deque(step for step in self._steps if step.kind == "release")
+
     def failed(self, key: str) -> None:
         self._failures.append(key)
 

@@ -52,6 +52,7 @@ class ResourcePolicy:
         self._pushes_due, self._jobs = owners.pushes, owners.jobs
         self._shutdown, self._standby = owners.shutdown, owners.standby
         self._stability, self._failback = owners.stability, owners.failback
+        self._oneway = owners.oneway
         self._fencing, self._startup = owners.fencing, owners.startup
         self._takeover, self._admin = owners.takeover, owners.admin
         self._recovery, self._checks = owners.recovery, owners.checks
@@ -78,7 +79,7 @@ class ResourcePolicy:
         timers = (self._negotiation.rscrcvd_at, self._standby.deadline, self._failback.retry_at)
         times = [t for t in timers if t is not None]
         times += self._fencing.deadlines() + self._pushes_due.deadlines()
-        times += self._checks.deadlines()
+        times += self._checks.deadlines() + self._oneway.deadlines()
         ipfail = self._ipfail.next_deadline()
         if ipfail is not None:
             times.append(ipfail)
@@ -130,6 +131,13 @@ class ResourcePolicy:
         if self._sides.is_other(node):
             self._takeover.came_back(node)
         self._settle(now)
+
+    def on_peer_hears(self, node: str, hears_us: bool | None, now: float) -> None:
+        """The other side's status lists us (True), does not (False), or says nothing
+        (None): the one-way loss guard's input."""
+        if self._sides.is_other(node):
+            self._peer.heard_by_other(hears_us)
+            self._settle(now)
 
     def on_local_stall(self, stalled_ms: int, now: float) -> None:
         """Our own loop was frozen for longer than deadtime: self-fence our resources."""
@@ -243,6 +251,7 @@ class ResourcePolicy:
             if waiting and shutdown.try_begin(self._stability):
                 self._failback.cancel_retry()
             self._takeover.maybe_resolve_conflict(now)
+            self._oneway.check(now)
             self._recovery.progress(now)
             if not self._jobs.has_deferred():
                 break

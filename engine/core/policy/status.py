@@ -7,6 +7,7 @@ from engine.core.policy.holdings import Group, Holdings
 from engine.core.policy.ipfail import IpfailLink
 from engine.core.policy.monitor_book import MonitorBook
 from engine.core.policy.negotiation import Negotiation
+from engine.core.policy.oneway import OneWay
 from engine.core.policy.peer import PeerView
 from engine.core.policy.shutdown import Shutdown
 from engine.core.policy.sides import Sides
@@ -31,6 +32,7 @@ class StatusView:
         shutdown: Shutdown,
         book: MonitorBook,
         ipfail: IpfailLink,
+        oneway: OneWay,
     ) -> None:
         self._sides = sides
         self._holdings = holdings
@@ -42,6 +44,7 @@ class StatusView:
         self._shutdown = shutdown
         self._book = book
         self._ipfail = ipfail
+        self._oneway = oneway
 
     def snapshot(self) -> dict[str, object]:
         """The resource part of ``status --json``."""
@@ -59,6 +62,7 @@ class StatusView:
             "stop_failed": self._fencing.stop_failed(),
             "shutdown_blocked": self._shutdown.blocked,
             "monitor": self._book.settings_view(),
+            "one_way": self._oneway.view(),
             **({"ipfail": ipfail} if ipfail is not None else {}),
         }
 

@@ -22,6 +22,7 @@ from engine.core.policy.messages import MessageRouter
 from engine.core.policy.monitor_book import MonitorBook
 from engine.core.policy.monitors import MonitorChecks
 from engine.core.policy.negotiation import Acquisition, Negotiation
+from engine.core.policy.oneway import OneWay
 from engine.core.policy.outbox import Outbox
 from engine.core.policy.peer import PeerView
 from engine.core.policy.pushes import PushSchedule
@@ -50,6 +51,7 @@ class Owners:
     standby: Standby
     stability: Stability
     failback: Failback
+    oneway: OneWay
     fencing: FencingBook
     startup: Startup
     takeover: Takeover
@@ -77,6 +79,10 @@ def build_owners(
     standby = Standby(sides, out, holdings, peer, negotiation, jobs, acquisition, shutdown)
     stability = Stability(sides, negotiation, peer, standby, jobs, shutdown)
     failback = Failback(sides, out, holdings, peer, negotiation, standby, shutdown)
+    oneway = OneWay(
+        config, sides, out, holdings, peer, negotiation, jobs,
+        pushes=pushes, standby=standby, failback=failback, shutdown=shutdown,
+    )  # fmt: skip
     fencing = FencingBook(sides, out, holdings, peer, shutdown, fence_delay, fence_retry)
     legacy = Legacy(sides, out, holdings, jobs, fencing, acquisition)
     startup = Startup(
@@ -107,9 +113,10 @@ def build_owners(
     status = StatusView(
         sides, holdings, peer, negotiation,
         standby=standby, stability=stability, fencing=fencing, shutdown=shutdown,
-        book=book, ipfail=ipfail,
+        book=book, ipfail=ipfail, oneway=oneway,
     )  # fmt: skip
     return Owners(
         sides, out, holdings, peer, negotiation, pushes, jobs, shutdown, standby, stability,
-        failback, fencing, startup, takeover, admin, recovery, checks, ipfail, router, status,
+        failback, oneway, fencing, startup, takeover, admin, recovery, checks, ipfail, router,
+        status,
     )  # fmt: skip
