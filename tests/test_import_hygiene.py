@@ -43,6 +43,7 @@ def test_hatui_uses_only_the_control_client() -> None:
         "engine",
         "engine.config",  # setup wizard: the same validation as --check-config
         "engine.protocol",  # setup wizard: signed live-test heartbeats
+        "engine.process.runner",  # setup wizard: its probes go through the one runner
     )
     offenders = []
     for path in sorted((ROOT / "hatui").rglob("*.py")):

@@ -11,8 +11,9 @@ import hatui
 
 ALLOWED = {"engine.control.client", "engine.control.schema"}
 # the setup wizard validates with the engine's own config loader and signs its live-test
-# heartbeats with the engine's protocol code (both pure, I/O-light packages)
-WIZARD_ALLOWED = {"engine.config", "engine.protocol"}
+# heartbeats with the engine's protocol code (both pure, I/O-light packages); its probes
+# (discovery, the cluster-IP check, the copy command) run through the one program runner
+WIZARD_ALLOWED = {"engine.config", "engine.protocol", "engine.process.runner"}
 PACKAGE = Path(hatui.__file__).parent
 
 
