@@ -41,7 +41,6 @@ STATE_GLYPHS: dict[str, str] = {
     "unreachable": "✖",
     "one-way": "✖",
     "cut": "✖",
-    "up (unconfirmed)": "◐",
 }
 
 PING_WORDS = {"ping": "reachable", "dead": "unreachable"}
@@ -302,7 +301,7 @@ def degraded_links(doc: StatusDoc) -> list[str]:
     for node in _nodes(doc):
         if node.get("self") or str(node.get("type", "normal")) != "normal":
             continue
-        if not _is_up(str(node.get("status", ""))):
+        if not _is_up(node_status(node)):
             continue
         for link in _node_links(node):
             status = str(link.get("status", "?"))
@@ -766,7 +765,7 @@ def _monitor_title(monitor: Any) -> str:
 def _node_status(doc: StatusDoc, name: str) -> str:
     for node in _nodes(doc):
         if node.get("name") == name:
-            return str(node.get("status", "?"))
+            return node_status(node)
     return "unknown"
 
 

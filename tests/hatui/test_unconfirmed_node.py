@@ -44,3 +44,12 @@ async def test_the_console_renders_an_unconfirmed_peer() -> None:
         text = app.export_screenshot().replace("&#160;", " ")
     assert "bravo ◐ up (unconfirmed)" in text
     assert "DEGRADED" in text
+
+
+def test_a_group_held_by_an_unconfirmed_peer_is_not_said_to_run_there() -> None:
+    doc = _unconfirmed()
+    group = dict(doc["groups"][0])
+    group["held_by"] = "bravo"
+    text, elsewhere = vm.group_where(doc, group)
+    assert text == "? held by bravo, which is up (unconfirmed)" and elsewhere == ""
+    assert not any(line.startswith("bravo ") for line in vm.degraded_links(doc))
