@@ -178,6 +178,24 @@ def link_state(status: dict[str, Any], node: str, link: str) -> str | None:
     return None
 
 
+def engine_argv(
+    name: str, config_dir: Path, state_dir: Path, extra_args: Sequence[str] = ()
+) -> list[str]:
+    """The ``haengine`` command line of one lab node (this interpreter, this checkout)."""
+    return [
+        sys.executable, "-m", "engine.programs.haengine",
+        "--config-dir", str(config_dir),
+        "--state-dir", str(state_dir),
+        "--node", name,
+        *extra_args,
+    ]  # fmt: skip
+
+
+def repo_pythonpath() -> str:
+    """PYTHONPATH that makes child processes import this checkout first."""
+    return os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+
+
 class EngineHandle:
     """One running ``engine.programs.haengine`` process inside a lab node."""
 
@@ -197,15 +215,8 @@ class EngineHandle:
     ) -> EngineHandle:
         """Start the engine in ``node``; stdout/stderr go to ``STATE_DIR/engine.out``."""
         state_dir.mkdir(parents=True, exist_ok=True)
-        argv = [
-            sys.executable, "-m", "engine.programs.haengine",
-            "--config-dir", str(config_dir),
-            "--state-dir", str(state_dir),
-            "--node", node.name,
-            *extra_args,
-        ]  # fmt: skip
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+        argv = engine_argv(node.name, config_dir, state_dir, extra_args)
+        env = {**os.environ, "PYTHONPATH": repo_pythonpath()}
         with (state_dir / "engine.out").open("ab") as out:
             proc = node.popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=REPO_ROOT, env=env)
         return cls(node, config_dir, state_dir, proc)

@@ -25,11 +25,17 @@ PORT = 8080
 
 _SERVER = """
 import http.server, os, sys
-node, pidfile = sys.argv[1], sys.argv[2]
+node, pidfile, docroot = sys.argv[1], sys.argv[2], sys.argv[3]
 class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
-        body = node.encode()
-        self.send_response(200)
+        body, status = node.encode(), 200
+        if docroot and self.path != "/":
+            try:
+                with open(os.path.join(docroot, os.path.basename(self.path)), "rb") as f:
+                    body = f.read()
+            except OSError:
+                body, status = b"not found", 404
+        self.send_response(status)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -49,10 +55,10 @@ _PROBE = (
 
 _SCRIPT = r"""#!/bin/sh
 # hbweb: LSB-style test service (start|stop|status); serves $HA_CURHOST on :8080.
-DIR=$(cd "$(dirname "$0")/.." && pwd)
+DIR=@STATEDIR@
 PIDFILE="$DIR/hbweb.pid"
 EVENTS="$DIR/hbweb.events"
-NODE="${HA_CURHOST:-HA_CURHOST-unset}"
+NODE="${HA_CURHOST:-@NODE@}"
 PY="@PYTHON@"
 
 # A killed server stays a zombie until init reaps it: that is not running.
@@ -66,7 +72,7 @@ start)
     if [ -e "$DIR/hbweb.fail" ]; then echo "hbweb: start failure requested" >&2; exit 1; fi
     running && exit 0
     rm -f "$PIDFILE"
-    setsid "$PY" -c '@SERVER@' "$NODE" "$PIDFILE" </dev/null >/dev/null 2>&1 &
+    setsid "$PY" -c '@SERVER@' "$NODE" "$PIDFILE" "@DOCROOT@" </dev/null >/dev/null 2>&1 &
     i=0
     while [ $i -lt 200 ]; do
         running && { event started; exit 0; }
@@ -113,10 +119,25 @@ esac
 """
 
 
-def hbweb_script() -> str:
-    """The script text, with this interpreter baked in (no PATH lookups inside the node)."""
+def hbweb_script(lsb: bool = False, docroot: str = "") -> str:
+    """The script text, with this interpreter baked in (no PATH lookups inside the node).
+
+    The default is the ``resource.d`` script: its files live in the config dir above the
+    script and the node name comes from ``HA_CURHOST``. ``lsb=True`` makes the init-script
+    flavour for ``/etc/init.d`` of a node with a private ``/run`` (Pacemaker's ``lsb:``
+    class sets no HA_CURHOST): files in ``/run/<script name>``, node name from ``uname -n``.
+    ``docroot`` also serves the files of that directory (``GET /NAME``), so a test can
+    read data from a file system the cluster mounted.
+    """
+    state_dir = '$(cd "$(dirname "$0")/.." && pwd)'
+    if lsb:
+        state_dir = '/run/$(basename "$0"); mkdir -p "$DIR"'
+    node = "$(uname -n)" if lsb else "HA_CURHOST-unset"
     return (
-        _SCRIPT.replace("@PYTHON@", sys.executable)
+        _SCRIPT.replace("@STATEDIR@", state_dir)
+        .replace("@NODE@", node)
+        .replace("@DOCROOT@", docroot)
+        .replace("@PYTHON@", sys.executable)
         .replace("@SERVER@", _SERVER)
         .replace("@PROBE@", _PROBE)
         .replace("@PORT@", str(PORT))

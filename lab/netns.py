@@ -348,12 +348,17 @@ class Lab:
         networks: int = 2,
         client: bool = True,
         workdir: Path | None = None,
+        prefix: str | None = None,
     ) -> None:
         if (reason := lab_unavailable_reason()) is not None:
             raise LabUnavailable(reason)
         if not 1 <= networks <= 9 or not 1 <= len(node_names) <= 99:
             raise ValueError("lab supports 1-9 networks and 1-99 nodes")
-        self.prefix = f"hl{os.getpid()}x{next(_lab_counter)}"
+        # A fixed prefix outlives this process (``python -m lab.pacemaker up``): it must
+        # not look like ``hl<pid>x<n>``, or the next lab would remove it as a leftover.
+        if prefix is not None and NAMESPACE_PATTERN.match(f"{prefix}-"):
+            raise ValueError(f"prefix {prefix!r} is reserved for per-process labs")
+        self.prefix = prefix or f"hl{os.getpid()}x{next(_lab_counter)}"
         self.networks = networks
         self.switch = f"{self.prefix}-sw"
         self.client = f"{self.prefix}-client" if client else ""

@@ -53,14 +53,27 @@ def cpu_seconds(pids: Sequence[int]) -> float:
     return total
 
 
-def rss_mb(pids: Sequence[int]) -> float:
-    """VmRSS summed over ``pids``, in MB (vanished pids count 0)."""
+def _kib_field_mb(pids: Sequence[int], file: str, key: str) -> float:
+    """``key:`` (a value in kB) of ``/proc/PID/FILE`` summed over ``pids``, in MB
+    (vanished pids count 0)."""
     total = 0
     for pid in pids:
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
+            for line in Path(f"/proc/{pid}/{file}").read_text().splitlines():
+                if line.startswith(f"{key}:"):
                     total += int(line.split()[1])
         except OSError:
             continue
     return total / 1024
+
+
+def rss_mb(pids: Sequence[int]) -> float:
+    """VmRSS summed over ``pids``, in MB (vanished pids count 0)."""
+    return _kib_field_mb(pids, "status", "VmRSS")
+
+
+def pss_mb(pids: Sequence[int]) -> float:
+    """Pss summed over ``pids``, in MB: shared pages are divided among the processes that
+    map them, so a multi-process daemon is not counted several times for the libraries
+    its processes share (vanished pids count 0)."""
+    return _kib_field_mb(pids, "smaps_rollup", "Pss")

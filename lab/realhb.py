@@ -20,25 +20,22 @@ implementations (``<lab workdir>/<node>/state/ha-log``), visible from inside the
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from lab.netns import Lab, Node, run, wait_until
+from lab.hostns import CLEAN_PATH, HostNode, comm_of
+from lab.netns import Lab, Node, wait_until
 
 logger = logging.getLogger(__name__)
 
 HEARTBEAT = Path("/usr/libexec/heartbeat/heartbeat")
 HB_STANDBY = Path("/usr/share/heartbeat/hb_standby")
 HB_TAKEOVER = Path("/usr/share/heartbeat/hb_takeover")
-CLEAN_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
-NAMESPACE_KINDS = ("mnt", "uts", "ipc")
 _STATE_FILES = ("hb_uuid", "hb_generation", "hostcache", "fifo", "delhostcache")
 
 
@@ -63,7 +60,7 @@ def heartbeat_version() -> str:
     return proc.stdout.strip() if proc.returncode == 0 else ""
 
 
-class RealNode:
+class RealNode(HostNode):
     """One real Heartbeat 3.0.6 "host" living in a lab node's network namespace.
 
     Call :meth:`prepare` once (namespaces, mounts), write the configuration into
@@ -72,47 +69,14 @@ class RealNode:
     """
 
     def __init__(self, lab: Lab, node: Node | str) -> None:
-        self.lab = lab
-        self.node = lab.node(node)
-        self.root = lab.workdir / self.node.name / "realhb"
-        self.ns_dir = self.root / "ns"
+        name = lab.node(node).name
+        super().__init__(lab, node, lab.workdir / name / "realhb")
         self.config_dir = self.root / "etc-ha.d"
         self.lib_dir = self.root / "var-lib"
         self.log_dir = self.root / "var-log"
-        self.state_dir = lab.workdir / self.node.name / "state"
-        self._prepared = False
-
-    @property
-    def name(self) -> str:
-        """The node (and host) name."""
-        return self.node.name
+        self.state_dir = lab.workdir / name / "state"
 
     # -- namespaces -----------------------------------------------------------------
-
-    def prepare(self) -> None:
-        """Create the node's mount/UTS/IPC namespaces and its private file-system view."""
-        if self._prepared:
-            return
-        self._copy_trees()
-        self.ns_dir.mkdir(parents=True, exist_ok=True)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        run(["mount", "--bind", str(self.ns_dir), str(self.ns_dir)])
-        run(["mount", "--make-private", str(self.ns_dir)])
-        self._prepared = True
-        for kind in NAMESPACE_KINDS:
-            (self.ns_dir / kind).touch()
-        run(
-            [
-                "unshare",
-                f"--mount={self.ns_dir / 'mnt'}",
-                f"--uts={self.ns_dir / 'uts'}",
-                f"--ipc={self.ns_dir / 'ipc'}",
-                "--propagation",
-                "private",
-                "true",
-            ]
-        )
-        self.exec(["sh", "-c", self._setup_script()], timeout=20)
 
     def _copy_trees(self) -> None:
         if not self.config_dir.exists():
@@ -125,12 +89,12 @@ class RealNode:
                 ignore=shutil.ignore_patterns(*_STATE_FILES),
             )
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
 
     def _setup_script(self) -> str:
         run_dirs = "/run/heartbeat/ccm /run/heartbeat/crm /run/heartbeat/dopd"
         return "\n".join(
             [
-                "set -e",
                 f"hostname {self.name}",
                 "mount -t sysfs sysfs /sys",
                 "mount -t tmpfs -o mode=0755 tmpfs /run",
@@ -144,48 +108,9 @@ class RealNode:
             ]
         )
 
-    def nsenter_argv(self, argv: Sequence[str]) -> list[str]:
-        """``argv`` wrapped to run inside this node's net/mount/UTS/IPC namespaces."""
-        return [
-            "nsenter",
-            f"--net=/run/netns/{self.node.namespace}",
-            f"--mount={self.ns_dir / 'mnt'}",
-            f"--uts={self.ns_dir / 'uts'}",
-            f"--ipc={self.ns_dir / 'ipc'}",
-            "--",
-            *argv,
-        ]
-
-    def exec(
-        self, argv: Sequence[str], check: bool = True, timeout: float = 15.0
-    ) -> subprocess.CompletedProcess[str]:
-        """Run ``argv`` inside the node with a clean environment and wait for it.
-
-        Raises:
-            RuntimeError: the command failed and ``check`` is set (message has stderr).
-        """
-        env = {"PATH": CLEAN_PATH, "LANG": "C"}
-        proc = subprocess.run(
-            self.nsenter_argv(argv), capture_output=True, text=True, timeout=timeout, env=env
-        )
-        if check and proc.returncode != 0:
-            raise RuntimeError(
-                f"[{self.name}] {' '.join(argv)} failed ({proc.returncode}): "
-                f"{(proc.stderr or proc.stdout).strip()}"
-            )
-        return proc
-
-    def close(self) -> None:
-        """Kill Heartbeat's processes and release the namespace files (idempotent)."""
-        if not self._prepared:
-            return
-        for pid in self.heartbeat_pids():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        for kind in NAMESPACE_KINDS:
-            subprocess.run(["umount", str(self.ns_dir / kind)], capture_output=True)
-        subprocess.run(["umount", "-l", str(self.ns_dir)], capture_output=True)
-        self._prepared = False
+    def daemon_pids(self) -> list[int]:
+        """See :meth:`HostNode.daemon_pids`."""
+        return self.heartbeat_pids()
 
     # -- the daemon -----------------------------------------------------------------
 
@@ -207,7 +132,7 @@ class RealNode:
 
     def running(self) -> bool:
         """True when ``cl_status hbstatus`` says the daemon runs."""
-        if not self._prepared:
+        if not self.prepared:
             return False
         return self.exec(["cl_status", "hbstatus"], check=False).returncode == 0
 
@@ -218,15 +143,7 @@ class RealNode:
 
     def heartbeat_pids(self) -> list[int]:
         """Pids of Heartbeat's own processes in the node (not the resources it started)."""
-        pids: list[int] = []
-        for pid in self.node.pids():
-            try:
-                comm = Path(f"/proc/{pid}/comm").read_text().strip()
-            except OSError:
-                continue
-            if comm == "heartbeat":
-                pids.append(pid)
-        return pids
+        return [pid for pid in self.node.pids() if comm_of(pid) == "heartbeat"]
 
     # -- administration -------------------------------------------------------------
 

@@ -15,9 +15,11 @@ from pathlib import Path
 from engine.config import format_report, load_config
 from engine.config.hacf import parse_hacf
 from engine.config.model import ClusterConfig, Issue
-from engine.export.model import ExportError, PacemakerModel, build_model
+from engine.export.model import build_model
 from engine.export.render import FORMATS, render, to_cib, to_crm, to_pcs
 from engine.export.stonith import StonithLine
+from engine.export.terms import ExportError, PacemakerModel
+from engine.export.wrappers import wrapper_scripts, write_wrappers
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ __all__ = [
     "to_cib",
     "to_crm",
     "to_pcs",
+    "write_wrappers",
 ]
 
 
@@ -43,6 +46,8 @@ class ExportResult:
     text: str | None
     error: str = ""
     issues: list[Issue] = field(default_factory=list)
+    wrappers: dict[str, str] = field(default_factory=dict)
+    """Init-script wrappers the configuration needs (file name → text)."""
 
 
 def _resolve(host: str) -> str:
@@ -99,4 +104,4 @@ def export_pacemaker(config_dir: Path, fmt: str = "cib", node: str | None = None
         model = build_model(config, lines)
     except ExportError as exc:
         return ExportResult(None, str(exc), issues)
-    return ExportResult(render(model, fmt), "", issues)
+    return ExportResult(render(model, fmt), "", issues, wrapper_scripts(model))

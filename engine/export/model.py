@@ -9,23 +9,26 @@ never a silent guess. The mapping decisions are documented in docs/migration.md.
 from __future__ import annotations
 
 import logging
-import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.config.model import AutoFailback, ClusterConfig, GroupSpec, ResourceSpec
 from engine.errors import HeartbeatError
+from engine.export.stonith import fencing_devices
+from engine.export.terms import (
+    DEFAULT_MONITOR,
+    MONITOR,
+    STICKY_SCORE,
+    ExportError,
+    Group,
+    Ids,
+    PacemakerModel,
+    Primitive,
+)
 from engine.resources.agents import map_filesystem_args, map_ipaddr_args
 
 logger = logging.getLogger(__name__)
 
-HOME_SCORE = 100
-"""Location preference of a group for its haresources node."""
-STICKY_SCORE = 1000
-"""``auto_failback off``: stickiness well above HOME_SCORE, yet below INFINITY so an
-explicit ``crm resource move`` / ``pcs resource move`` (an INFINITY preference) still wins."""
-
-_ID_BAD = re.compile(r"[^A-Za-z0-9_.-]+")
+INIT_D = Path("/etc/init.d")
 
 OCF_WRAPPERS: dict[str, tuple[str, ...]] = {
     "IPv6addr": ("ipv6addr",),
@@ -42,89 +45,6 @@ OCF_WRAPPERS: dict[str, tuple[str, ...]] = {
 """resource.d wrappers of Heartbeat 3.0.6 → OCF heartbeat agent and positional names
 (IPaddr, IPaddr2 and Filesystem have their own splitting)."""
 
-MONITOR: dict[str, tuple[str, str]] = {
-    "IPaddr": ("10s", "20s"),
-    "IPaddr2": ("10s", "20s"),
-    "IPv6addr": ("10s", "20s"),
-    "Filesystem": ("20s", "40s"),
-}
-"""(interval, timeout) of ``op monitor`` by agent type; others get DEFAULT_MONITOR."""
-DEFAULT_MONITOR = ("30s", "30s")
-STONITH_MONITOR = ("60s", "60s")
-
-
-@dataclass(frozen=True, slots=True)
-class Primitive:
-    """One Pacemaker primitive: ``class[:provider]:type`` with its parameters."""
-
-    id: str
-    cls: str
-    type: str
-    provider: str = ""
-    params: tuple[tuple[str, str], ...] = ()
-    monitor: tuple[str, str] = DEFAULT_MONITOR
-    source: str = ""
-    """The haresources token or ha.cf line it came from (for comments)."""
-
-    @property
-    def agent(self) -> str:
-        """``ocf:heartbeat:IPaddr2``, ``lsb:apache2``, ``stonith:external/ipmi``."""
-        return ":".join(p for p in (self.cls, self.provider, self.type) if p)
-
-
-@dataclass(frozen=True, slots=True)
-class Group:
-    """One haresources line: an ordered, colocated group and its home node."""
-
-    id: str
-    members: tuple[Primitive, ...]
-    home: str
-    source: str
-
-
-@dataclass(frozen=True, slots=True)
-class Avoid:
-    """A fencing device must not run on the node it fences."""
-
-    rsc: str
-    node: str
-
-
-@dataclass
-class PacemakerModel:
-    """Everything the CIB, pcs and crm writers need."""
-
-    cluster: str
-    nodes: tuple[str, ...]
-    groups: list[Group] = field(default_factory=list)
-    fencing: list[Primitive] = field(default_factory=list)
-    avoid: list[Avoid] = field(default_factory=list)
-    stickiness: int = 0
-    home_score: int = HOME_SCORE
-    properties: list[tuple[str, str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
-class ExportError(HeartbeatError):
-    """A haresources token or STONITH line that cannot be turned into Pacemaker terms."""
-
-
-class Ids:
-    """XML ids that are valid NCNames and unique across the whole configuration."""
-
-    def __init__(self) -> None:
-        self._used: set[str] = set()
-
-    def make(self, wanted: str) -> str:
-        base = _ID_BAD.sub("-", wanted).strip("-.") or "rsc"
-        if not (base[0].isalpha() or base[0] == "_"):
-            base = f"r-{base}"
-        candidate, n = base, 2
-        while candidate in self._used:
-            candidate, n = f"{base}-{n}", n + 1
-        self._used.add(candidate)
-        return candidate
-
 
 def build_model(
     config: ClusterConfig,
@@ -140,8 +60,6 @@ def build_model(
     Raises:
         ExportError: a resource or fencing line that cannot be translated.
     """
-    from engine.export.stonith import fencing_devices
-
     ids = Ids()
     model = PacemakerModel(cluster=config.cluster, nodes=config.nodes)
     resource_d = Path(config.config_dir) / "resource.d"
@@ -152,6 +70,13 @@ def build_model(
         lines = [(s.directive, s.host_from, s.plugin, s.params) for s in config.stonith]
     fencing_devices(model, lines, ids)
     _policy(model, config)
+    for prim in model.wrapped:
+        model.notes.append(
+            f"{prim.source} -> lsb:{prim.type}: Pacemaker 2 has no 'heartbeat' resource "
+            f"class, so /etc/init.d/{prim.type} runs '{' '.join(prim.wraps)}' and judges its "
+            "status text as Heartbeat did. Write it on every node with 'hactl export "
+            "pacemaker -w /etc/init.d'."
+        )
     return model
 
 
@@ -166,19 +91,31 @@ def _policy(model: PacemakerModel, config: ClusterConfig) -> None:
             "their home node when it returns."
         )
     model.properties.append(("stonith-enabled", "true" if model.fencing else "false"))
-    model.properties.append(("no-quorum-policy", "ignore"))
+    model.properties.append(("no-quorum-policy", "stop"))
     if not model.fencing:
         model.notes.append(
             "no STONITH device configured: stonith-enabled=false, as Heartbeat ran; shared "
             "data is NOT protected against split brain. Add a fence device and set "
             "stonith-enabled=true before production."
         )
-    if len(model.nodes) == 2:
-        model.notes.append(
-            "two nodes: Heartbeat had no quorum, hence no-quorum-policy=ignore. With "
-            "corosync 2+ prefer 'quorum { provider: corosync_votequorum; two_node: 1 }' "
-            "(implies wait_for_all) and then no-quorum-policy=stop."
+    model.notes.append(_quorum_note(len(model.nodes)))
+
+
+def _quorum_note(nodes: int) -> str:
+    """Why no-quorum-policy=stop, and what corosync.conf needs for it (migration.md)."""
+    if nodes == 2:
+        return (
+            "two nodes: no-quorum-policy=stop needs 'quorum { provider: "
+            "corosync_votequorum; two_node: 1 }' in corosync.conf, so the survivor of a "
+            "crash keeps quorum and takes over as Heartbeat did (two_node implies "
+            "wait_for_all: after a cold start both nodes must have met once). Without "
+            "two_node a lone survivor has no quorum and stops every resource."
         )
+    return (
+        f"{nodes} nodes: Heartbeat had no quorum; Pacemaker's no-quorum-policy=stop stops "
+        "the resources of a partition without a majority, so a split cannot run a group "
+        "twice."
+    )
 
 
 def _group(spec: GroupSpec, ids: Ids, resource_d: Path) -> Group:
@@ -220,12 +157,11 @@ def _translate(spec: ResourceSpec, ids: Ids, resource_d: Path) -> Primitive:
             ids.make(script.lower()), script, dict(zip(names, spec.args, strict=False)), spec
         )
     if spec.args or (resource_d / script).exists():
-        # A resource.d script: Pacemaker's "heartbeat" class runs it from
-        # /etc/ha.d/resource.d with the same positional arguments.
-        params = {str(i): arg for i, arg in enumerate(spec.args, start=1)}
-        return Primitive(
-            ids.make(script), "heartbeat", script, params=tuple(params.items()), source=spec.token
-        )
+        # Pacemaker 2 has no "heartbeat" class (crm_resource --list-standards): the
+        # script runs through an init-script wrapper that passes its arguments.
+        path = resource_d / script if (resource_d / script).exists() else INIT_D / script
+        name = ids.make("-".join([script, *spec.args]))
+        return Primitive(name, "lsb", name, source=spec.token, wraps=(str(path), *spec.args))
     return Primitive(ids.make(script), "lsb", script, source=spec.token)
 
 

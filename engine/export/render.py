@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 from xml.etree import ElementTree as ET
 
-from engine.export.model import Group, PacemakerModel, Primitive
+from engine.export.terms import Group, PacemakerModel, Primitive
 
 CIB_SCHEMA = "pacemaker-3.0"
 """Oldest schema of Pacemaker 2.x: accepted by every Pacemaker still in support."""
@@ -27,12 +27,24 @@ def render(model: PacemakerModel, fmt: str) -> str:
     raise ValueError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
-def _header(model: PacemakerModel, comment: str) -> list[str]:
+LOAD = {
+    "cib": "cibadmin -R -o configuration -x FILE (replace the configuration section "
+    "only: a whole-CIB replace is refused because a running cluster's epoch is already "
+    "higher than this file's)",
+    "pcs": "sh FILE on a cluster node: builds the configuration in a copy of the live CIB "
+    "(pcs -f) and pushes it in one step (pcs cluster cib-push --config)",
+    "crm": "crm configure load update FILE (or 'load replace' to drop everything else)",
+}
+"""How each format is loaded into a running cluster (tested in tests/pacemaker/)."""
+
+
+def _header(model: PacemakerModel, comment: str, fmt: str) -> list[str]:
     lines = [
         f"{comment} Pacemaker configuration exported by hactl from Heartbeat cluster "
         f"'{model.cluster}' (nodes: {', '.join(model.nodes)}).",
         f"{comment} resource-stickiness={model.stickiness}, home node preference "
         f"{model.home_score} (see docs/migration.md for the mapping).",
+        f"{comment} Load: {LOAD[fmt]}.",
     ]
     lines += [f"{comment} NOTE: {note}" for note in model.notes]
     return lines
@@ -72,7 +84,12 @@ def _primitive_xml(parent: ET.Element, prim: Primitive) -> None:
 
 
 def to_cib(model: PacemakerModel) -> str:
-    """A complete ``<cib>`` document (empty status) for ``cibadmin --replace``."""
+    """A complete ``<cib>`` document (empty status) for ``cibadmin --replace --scope
+    configuration`` and ``crm_verify``.
+
+    ``<nodes>`` stays empty: Pacemaker adds each node with corosync's node id when it
+    joins, and an entry written here with a guessed id would clash with that one.
+    """
     cib = ET.Element(
         "cib",
         {
@@ -87,9 +104,7 @@ def to_cib(model: PacemakerModel) -> str:
     crm_config = ET.SubElement(conf, "crm_config")
     props = ET.SubElement(crm_config, "cluster_property_set", id="cib-bootstrap-options")
     _nvpairs(props, "cib-bootstrap-options", tuple(model.properties))
-    nodes = ET.SubElement(conf, "nodes")
-    for number, name in enumerate(model.nodes, start=1):
-        ET.SubElement(nodes, "node", id=str(number), uname=name)
+    ET.SubElement(conf, "nodes")
     resources = ET.SubElement(conf, "resources")
     for group in model.groups:
         elem = ET.SubElement(resources, "group", id=group.id)
@@ -122,7 +137,7 @@ def to_cib(model: PacemakerModel) -> str:
     ET.SubElement(cib, "status")
     ET.indent(cib, space="  ")
     comments = "".join(
-        f"<!--{line[3:].replace('--', '- -')} -->\n" for line in _header(model, "###")
+        f"<!--{line[3:].replace('--', '- -')} -->\n" for line in _header(model, "###", "cib")
     )
     body = ET.tostring(cib, encoding="unicode")
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{comments}{body}\n'
@@ -145,37 +160,46 @@ def _pcs(*words: str) -> str:
 
 
 def to_pcs(model: PacemakerModel) -> str:
-    """``pcs`` commands (pcs 0.10+), one per line, for a shell script."""
-    lines = ["#!/bin/sh", *_header(model, "#"), "set -e"]
-    lines.append(_pcs("pcs", "property", "set", *(f"{k}={v}" for k, v in model.properties)))
+    """A ``sh`` script of ``pcs`` commands (pcs 0.10+) run on a cluster node.
+
+    The commands edit a copy of the live CIB (``pcs -f``) that is pushed once at the end:
+    run one by one on the live cluster, a group would start as soon as its first member
+    exists, before its location preference does.
+    """
+    lines = ["#!/bin/sh", *_header(model, "#", "pcs"), "set -e"]
+    lines += ['CIB="$(mktemp)"', "trap 'rm -f \"$CIB\"' EXIT", 'pcs cluster cib "$CIB"']
+    lines.append(_pcs_f("property", "set", *(f"{k}={v}" for k, v in model.properties)))
     lines.append(
-        _pcs("pcs", "resource", "defaults", "update", f"resource-stickiness={model.stickiness}")
+        _pcs_f("resource", "defaults", "update", f"resource-stickiness={model.stickiness}")
     )
     for group in model.groups:
         lines.append(f"# {group.source}")
         for prim in group.members:
             params = [f"{k}={v}" for k, v in prim.params]
             lines.append(
-                _pcs(
-                    "pcs", "resource", "create", prim.id, prim.agent, *params, *_op(prim),
+                _pcs_f(
+                    "resource", "create", prim.id, prim.agent, *params, *_op(prim),
                     "--group", group.id,
                 )
             )  # fmt: skip
         lines.append(
-            _pcs(
-                "pcs", "constraint", "location", group.id, "prefers",
-                f"{group.home}={model.home_score}",
+            _pcs_f(
+                "constraint", "location", group.id, "prefers", f"{group.home}={model.home_score}"
             )
-        )  # fmt: skip
+        )
     for device in model.fencing:
         params = [f"{k}={v}" for k, v in device.params]
         lines.append(f"# {device.source}")
-        lines.append(
-            _pcs("pcs", "stonith", "create", device.id, device.type, *params, *_op(device))
-        )
+        lines.append(_pcs_f("stonith", "create", device.id, device.type, *params, *_op(device)))
     for avoid in model.avoid:
-        lines.append(_pcs("pcs", "constraint", "location", avoid.rsc, "avoids", avoid.node))
+        lines.append(_pcs_f("constraint", "location", avoid.rsc, "avoids", avoid.node))
+    lines.append('pcs cluster cib-push "$CIB" --config')
     return "\n".join(lines) + "\n"
+
+
+def _pcs_f(*words: str) -> str:
+    """``pcs -f "$CIB" WORDS...`` with every word quoted for sh."""
+    return 'pcs -f "$CIB" ' + _pcs(*words)
 
 
 # --------------------------------------------------------------------------- crm
@@ -196,8 +220,11 @@ def _crm_primitive(prim: Primitive) -> str:
 
 
 def to_crm(model: PacemakerModel) -> str:
-    """``crm configure`` input: load with ``crm configure load update FILE``."""
-    lines = _header(model, "#")
+    """``crm configure`` input: load with ``crm configure load update FILE``.
+
+    crmsh keeps comments as XML comments and refuses a load whose comments hold ``--``.
+    """
+    lines = [line.replace("--", "- -") for line in _header(model, "#", "crm")]
     lines.append("property " + " ".join(_crm_value(k, v) for k, v in model.properties))
     lines.append(f"rsc_defaults resource-stickiness={model.stickiness}")
     for group in model.groups:

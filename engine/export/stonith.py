@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from engine.export.model import (
+from engine.export.terms import (
     STONITH_MONITOR,
     Avoid,
     ExportError,
@@ -139,7 +139,7 @@ def fencing_devices(model: PacemakerModel, lines: list[StonithLine], ids: Ids) -
         if plugin == "meatware":
             model.notes.append(
                 f"{device.id}: meatware waits for an operator; in Pacemaker confirm a "
-                "manual reset with 'stonith_admin --confirm NODE' instead of meatclient."
+                "manual reset with 'stonith_admin -C NODE' instead of meatclient."
             )
 
 

@@ -538,16 +538,27 @@ def _add_export_verb(verbs: Any) -> None:
         help="directory with ha.cf, authkeys, haresources (default /etc/ha.d)",
     )  # fmt: skip
     sub.add_argument("--node", help="read the files as this node (default: uname -n or first)")
+    sub.add_argument(
+        "-w", "--wrappers", type=Path, metavar="DIR",
+        help="also write the init-script wrappers Heartbeat scripts need (e.g. /etc/init.d)",
+    )  # fmt: skip
 
 
 def _export(opts: argparse.Namespace) -> int:
     """``hactl export pacemaker``: reads the files directly, no engine needed."""
-    from engine.export import export_pacemaker
+    from engine.export import export_pacemaker, write_wrappers
 
     result = export_pacemaker(opts.config_dir, opts.fmt, opts.node)
     if result.text is None:
         _err(f"hactl: export pacemaker: {result.error}")
         return EXIT_FAIL
+    if opts.wrappers is not None:
+        try:
+            for path in write_wrappers(result.wrappers, opts.wrappers):
+                _err(f"hactl: wrote {path}")
+        except OSError as exc:
+            _err(f"hactl: export pacemaker: cannot write wrappers to {opts.wrappers}: {exc}")
+            return EXIT_FAIL
     sys.stdout.write(result.text)
     return EXIT_OK
 

@@ -12,9 +12,10 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from engine.export import export_pacemaker
+from engine.export import export_pacemaker, load_cluster
 from engine.export.stonith import split_parameters
 from engine.programs.hactl import main as hactl
+from lab.pacemaker.examples import HBMARK
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"
@@ -101,17 +102,21 @@ def export(config_dir: Path, fmt: str) -> str:
     return result.text
 
 
-def with_online_nodes(xml: str) -> str:
-    """The CIB as a running cluster would have it: every node online, nothing running."""
+def with_online_nodes(xml: str, names: tuple[str, ...]) -> str:
+    """The CIB as a running cluster would have it: every node joined and online (the
+    export leaves ``<nodes>`` to Pacemaker, which fills it from corosync), nothing running."""
     cib = ET.fromstring(xml)
     status = cib.find("status")
-    assert status is not None
-    for node in cib.iterfind("configuration/nodes/node"):
+    nodes = cib.find("configuration/nodes")
+    assert status is not None and nodes is not None
+    assert not list(nodes), "the export must not guess corosync node ids"
+    for number, name in enumerate(names, start=1):
+        ET.SubElement(nodes, "node", id=str(number), uname=name)
         ET.SubElement(
             status,
             "node_state",
-            id=node.attrib["id"],
-            uname=node.attrib["uname"],
+            id=str(number),
+            uname=name,
             in_ccm="true",
             crmd="online",
             join="member",
@@ -137,8 +142,11 @@ NAMES = ("web", "nfs", "sample", "database", "three")
 )
 @pytest.mark.parametrize("name", NAMES)
 def test_crm_verify_accepts_export(name: str, tmp_path: Path) -> None:
-    xml = export(configurations(tmp_path)[name], "cib")
-    online = crm_verify(with_online_nodes(xml), tmp_path, f"{name}-online")
+    config_dir = configurations(tmp_path)[name]
+    xml = export(config_dir, "cib")
+    config = load_cluster(config_dir)[0]
+    assert config is not None
+    online = crm_verify(with_online_nodes(xml, config.nodes), tmp_path, f"{name}-online")
     assert online.returncode == 0, online.stdout + online.stderr
     assert "error" not in (online.stdout + online.stderr).lower()
     # The bare export (no status section) is valid too; with fencing enabled Pacemaker
@@ -155,7 +163,7 @@ def test_crm_verify_accepts_export(name: str, tmp_path: Path) -> None:
 def test_crm_verify_rejects_a_broken_cib(tmp_path: Path) -> None:
     """The check above can fail: a primitive without its type is refused."""
     xml = export(configurations(tmp_path)["web"], "cib").replace(' type="apache2"', "")
-    result = crm_verify(with_online_nodes(xml), tmp_path, "broken")
+    result = crm_verify(with_online_nodes(xml, ("alpha", "bravo")), tmp_path, "broken")
     assert result.returncode != 0
 
 
@@ -177,7 +185,7 @@ def test_mapping_of_the_database_setup(tmp_path: Path) -> None:
         for p in group.iter("primitive")
     ]
     assert agents == [
-        "heartbeat:drbddisk",
+        "lsb:drbddisk-r0",  # Pacemaker 2 has no heartbeat class: an init-script wrapper
         "ocf:heartbeat:Filesystem",
         "ocf:heartbeat:IPaddr2",
         "systemd:postgresql.service",
@@ -240,3 +248,56 @@ def test_hactl_export_writes_to_stdout(tmp_path: Path) -> None:
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert "group rg-apache2 ip-192.168.10.100 apache2" in out.stdout
+
+
+def test_quorum_mapping_three_nodes_stop_two_nodes_need_two_node(tmp_path: Path) -> None:
+    """Heartbeat had no quorum; the export always says ``no-quorum-policy=stop`` (never
+    ``ignore``, which lets each side of a split run the group) and, for two nodes, names
+    the corosync ``two_node`` setting that keeps a lone survivor quorate."""
+    configs = configurations(tmp_path)
+    for name in NAMES:
+        for fmt in ("cib", "pcs", "crm"):
+            text = export(configs[name], fmt)
+            assert "no-quorum-policy" in text and "ignore" not in text, (name, fmt)
+    assert 'name="no-quorum-policy" value="stop"' in export(configs["three"], "cib")
+    assert "3 nodes: Heartbeat had no quorum" in export(configs["three"], "crm")
+    assert "two_node: 1" in export(configs["web"], "pcs")
+    for name in NAMES:  # crmsh refuses a load whose comments hold "--"
+        comments = [ln for ln in export(configs[name], "crm").splitlines() if ln.startswith("#")]
+        assert not [ln for ln in comments if "--" in ln], name
+    assert "two_node" not in export(configs["three"], "pcs")
+
+
+def test_resource_d_scripts_run_through_an_lsb_wrapper(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``hbmark::ready`` (a resource.d script with an argument) → ``lsb:hbmark-ready``, and
+    ``hactl export --wrappers DIR`` writes the init script that runs it: its ``status``
+    exits 0/3 by Heartbeat's text rule although the script itself always exits 0."""
+    config = write_config(
+        tmp_path / "c", "bcast eth0\nnode a\nnode b\n", "a IPaddr2::10.9.9.9/24 hbmark::ready\n"
+    )
+    (config / "resource.d").mkdir()
+    (config / "resource.d" / "hbmark").write_text(HBMARK)
+    (config / "resource.d" / "hbmark").chmod(0o755)
+    crm = export(config, "crm")
+    assert "primitive hbmark-ready lsb:hbmark-ready" in crm
+    assert "Pacemaker 2 has no 'heartbeat' resource class" in crm
+    initd = tmp_path / "init.d"
+    initd.mkdir()
+    code = hactl(["export", "pacemaker", "--format", "pcs", "--config-dir", str(config),
+                  "--wrappers", str(initd)])  # fmt: skip
+    assert code == 0
+    assert f"wrote {initd / 'hbmark-ready'}" in capsys.readouterr().err
+    wrapper = str(initd / "hbmark-ready")
+    env = {"HBMARK_DIR": str(tmp_path), "PATH": os.environ["PATH"]}
+
+    def run(action: str) -> int:
+        return subprocess.run([wrapper, action], env=env, timeout=10).returncode
+
+    assert run("status") == 3
+    assert run("start") == 0 and (tmp_path / "hbmark-ready").exists()
+    assert run("status") == 0
+    assert run("stop") == 0 and not (tmp_path / "hbmark-ready").exists()
+    assert run("status") == 3
+    assert run("bogus") == 2
