@@ -24,7 +24,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input
 
-from engine.control.schema import ControlError
+from engine.control.schema import DISCONNECTED, ControlError
 from hatui.bridge import EngineBridge, call_once, describe_error
 from hatui.messages import ActionResult, ConnectionChanged, LogBatch, StatusUpdated, TimelineBatch
 from hatui.screens.help import HelpScreen
@@ -132,8 +132,23 @@ class HaTuiApp(App[None]):
                 yield LogPanel()
                 yield TimelinePanel()
         yield Footer(compact=True)
-        if self.socket_path is not None:
-            yield EngineBridge(self.socket_path, self._clock)
+        bridge = self.make_bridge()
+        if bridge is not None:
+            yield bridge
+
+    def make_bridge(self) -> EngineBridge | None:
+        """The widget that follows the cluster (None: show the fixed document only).
+        A back end other than the engine's socket returns a bridge with its opener."""
+        if self.socket_path is None:
+            return None
+        return EngineBridge(self.socket_path, self._clock)
+
+    async def call_engine(self, cmd: str, **args: Any) -> Any:
+        """Run one operator command on its own connection (raises ControlError/OSError);
+        a back end other than the engine's socket carries it out its own way."""
+        if self.socket_path is None:
+            raise ControlError(DISCONNECTED, "not connected to an engine")
+        return await call_once(self.socket_path, cmd, **args)
 
     def on_mount(self) -> None:
         """Show what we have, then keep the age column moving."""
@@ -167,7 +182,7 @@ class HaTuiApp(App[None]):
         self.picture = picture
         try:
             self.query_one(SummaryBar).show(picture.summary, picture.health, picture.banners)
-            self.query_one(LinksPanel).show(picture.links)
+            self.query_one(LinksPanel).show(picture.links, picture.link_headers)
             self.query_one(ChainPanel).show(picture.chains, picture.children)
         except NoMatches:
             return  # shutting down: the panels' children are removed before the panels
@@ -309,16 +324,15 @@ class HaTuiApp(App[None]):
     async def send_command(self, cmd: str, **args: Any) -> None:
         """Send one operator command and report accepted / refused."""
         label = " ".join([cmd, *(str(v) for v in args.values())])
-        if self.socket_path is None:
-            self.post_message(ActionResult(label, "refused", "not connected to an engine"))
-            return
         before = holders_text(self._status or {})
         fence_node = str(args.get("node", "")) if cmd == "stonith" else ""
         self._fence_ends.pop(fence_node, None)
         try:
-            result = await call_once(self.socket_path, cmd, **args)
+            result = await self.call_engine(cmd, **args)
         except ControlError as exc:
-            self.post_message(ActionResult(label, "refused", exc.message))
+            # "failed": the command ran and did not succeed (a back end's tool failed)
+            outcome = "failed" if exc.code == "failed" else "refused"
+            self.post_message(ActionResult(label, outcome, exc.message))
             return
         except OSError as exc:
             self.post_message(ActionResult(label, "failed", describe_error(exc)))

@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="serve: let browser sessions act (default: read-only)",
     )
+    from hatui.backends.pacemaker.cli import add_arguments
+
+    add_arguments(parser)
     return parser
 
 
@@ -94,11 +97,16 @@ def print_once(path: Path) -> int:
     except (OSError, ControlError) as exc:
         print(f"hatui: cannot read status from {path}: {describe_error(exc)}", file=sys.stderr)
         return 1
+    sys.stdout.write(render_once(status, timeline))
+    return 0
+
+
+def render_once(status: dict[str, Any], timeline: list[dict[str, Any]]) -> str:
+    """The ``--once`` text of a status document and its recent timeline (any back end)."""
     now = time.monotonic()
     picture = build_picture(status, Connection(LinkState.CONNECTED), now, now, now)
     rows = [timeline_row(entry) for entry in timeline[-ONCE_TIMELINE:]]
-    sys.stdout.write(render_text(picture, rows))
-    return 0
+    return render_text(picture, rows)
 
 
 def run_tool(args: argparse.Namespace) -> int:
@@ -128,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo()
     if args.command in ("setup", "logs"):
         return run_tool(args)
+    if args.pacemaker:
+        from hatui.backends.pacemaker.cli import run_pacemaker
+
+        return run_pacemaker(args)
     path = socket_from_args(args)
     if args.command == "serve":
         from hatui.serve import run_serve

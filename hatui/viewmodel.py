@@ -20,6 +20,10 @@ SPARK_CHARS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 10
 STALE_FACTOR = 3.0
 
+LINK_HEADERS = ("node / link", "state", "age", "intervals", "max", "jit", "warn±", "dead±")
+LATENCY_LINK_HEADERS = ("node / link", "state", "latency", "history", "max", "min", "downs", "peer")
+"""The columns for links measured by round trips (:func:`latency_link_row`)."""
+
 STATE_GLYPHS: dict[str, str] = {
     "running": "●",
     "active": "●",
@@ -38,6 +42,11 @@ STATE_GLYPHS: dict[str, str] = {
     "unreachable": "✖",
     "one-way": "✖",
     "cut": "✖",
+    "maintenance": "◑",
+    "unclean": "✖",
+    "pending": "◐",
+    "partial": "◐",
+    "disabled": "○",
 }
 
 PING_WORDS = {"ping": "reachable", "dead": "unreachable"}
@@ -162,6 +171,7 @@ class Picture:
     chains: tuple[Chain, ...]
     health: Severity = Severity.OK
     children: tuple[ChildRow, ...] = ()
+    link_headers: tuple[str, ...] = LINK_HEADERS
 
 
 def state_label(state: str) -> str:
@@ -238,8 +248,13 @@ def _holders(group: Mapping[str, Any]) -> list[str]:
     return []
 
 
+UP_WORDS = frozenset({"up", "active", "init", "standby", "maintenance"})
+"""Node states of a member in the cluster (a Pacemaker node in standby or maintenance
+is up: it runs nothing, but it is there)."""
+
+
 def _is_up(status: str) -> bool:
-    return status.lower() in {"up", "active", "init"}
+    return status.lower() in UP_WORDS
 
 
 def node_counts(doc: StatusDoc) -> tuple[int, int]:
@@ -252,12 +267,37 @@ def node_counts(doc: StatusDoc) -> tuple[int, int]:
 def cluster_health(doc: StatusDoc) -> Severity:
     """OK when every node is up and every group runs; ERROR on a failed group."""
     states = [str(g.get("state", "")).lower() for g in _groups(doc)]
-    if "failed" in states or split_brain_reasons(doc):
+    noticed = {b.severity for b in notice_banners(doc)}
+    if "failed" in states or split_brain_reasons(doc) or Severity.ERROR in noticed:
         return Severity.ERROR
     up, total = node_counts(doc)
     if up < total or one_way_reasons(doc) or any(s not in {"running", "stopped"} for s in states):
         return Severity.WARNING
-    return Severity.OK
+    return Severity.WARNING if Severity.WARNING in noticed else Severity.OK
+
+
+def notice_banners(doc: StatusDoc) -> list[Banner]:
+    """A back end's own banners (``notices``: Pacemaker's quorum, maintenance mode,
+    failed actions), each with its severity and its reason in words."""
+    notices = doc.get("notices")
+    found = []
+    for notice in notices if isinstance(notices, list) else []:
+        if isinstance(notice, Mapping) and notice.get("text"):
+            word = str(notice.get("severity", "warning"))
+            severity = Severity(word) if word in Severity.__members__.values() else Severity.WARNING
+            found.append(Banner(severity, str(notice["text"])))
+    return found
+
+
+def dc_summary(doc: StatusDoc) -> str:
+    """``DC alpha, quorate`` for a Pacemaker document ("" for the engine's)."""
+    pacemaker = doc.get("pacemaker")
+    if not isinstance(pacemaker, Mapping):
+        return ""
+    quorum = doc.get("quorum")
+    quorate = isinstance(quorum, Mapping) and quorum.get("quorate")
+    dc = str(pacemaker.get("dc") or "none")
+    return f"DC {dc}, {'quorate' if quorate else 'NO QUORUM'}"
 
 
 def _health_word(severity: Severity) -> str:
@@ -287,6 +327,8 @@ def summary_line(doc: StatusDoc) -> str:
         f"this node {doc.get('node', '?')} ({doc.get('status', '?')})",
         holders_text(doc),
     ]
+    if dc_summary(doc):
+        parts.insert(2, dc_summary(doc))
     fencing = stonith_summary(doc)
     if fencing:
         parts.append(fencing)
@@ -310,7 +352,7 @@ def split_brain_reasons(doc: StatusDoc) -> list[str]:
     reasons = []
     for group in _groups(doc):
         holders = _holders(group)
-        if len(holders) > 1:
+        if len(holders) > 1 and not group.get("clone"):  # a clone runs on several nodes
             reasons.append(f"{group.get('key', '?')} held by {' and '.join(holders)}")
     audits = doc.get("audits")
     if isinstance(audits, list):
@@ -496,6 +538,7 @@ def banners(
         detail = reason.removeprefix("one-way communication:").strip() or "no reason given"
         result.append(Banner(Severity.ERROR, f"✖ ONE-WAY link: {node} does not hear us — {detail}"))
     result += one_way_release_banners(doc)
+    result += notice_banners(doc)
     result += stonith_banners(doc)
     result += [
         Banner(Severity.WARNING, f"◐ respawn child {row.command}: {row.state} ({row.detail})")
@@ -636,9 +679,46 @@ def link_rows(doc: StatusDoc, now: float, received_at: float) -> list[LinkRow]:
             _link_row(
                 name, node_state, lk, limits, (now, received_at), kinds.get(str(lk.get("name")), "")
             )
+            if "latency_ms" not in lk
+            else latency_link_row(name, node_state, lk, kinds.get(str(lk.get("name")), ""))
             for lk in _node_links(node)
         )
     return rows + pings
+
+
+def format_latency(millis: float | None) -> str:
+    """A round-trip time: ``180µs``, ``1.25ms``, ``45ms``; ``-`` when unknown."""
+    if millis is None:
+        return "-"
+    if millis < 1:
+        return f"{millis * 1000:.0f}µs"
+    return f"{millis:.2f}ms" if millis < 10 else format_ms(millis)
+
+
+def latency_link_row(
+    node_name: str, node_state: str, link: Mapping[str, Any], kind: str = ""
+) -> LinkRow:
+    """A link measured by round trips (corosync knet) rather than heartbeat ages: the
+    cells are latency, its recent history, max, min, how often it went down, and the
+    peer's address (``LATENCY_LINK_HEADERS``)."""
+    state = str(link.get("status", "?"))
+    history = link.get("latency_history_ms")
+    downs = link.get("down_count")
+    return LinkRow(
+        node=node_name,
+        node_state=node_state,
+        link=str(link.get("name", "?")),
+        state=state_label(state),
+        age=format_latency(_float(link.get("latency_ms"))),
+        sparkline=sparkline(history if isinstance(history, list) else []),
+        max_gap=format_latency(_float(link.get("latency_max_ms"))),
+        jitter=format_latency(_float(link.get("latency_min_ms"))),
+        warn_margin=str(downs) if isinstance(downs, int) else "-",
+        dead_margin=str(link.get("address") or "-"),
+        severity=Severity.OK if state.lower() == "up" else Severity.ERROR,
+        kind="link",
+        medium=kind,
+    )
 
 
 def short_resource_name(token: str) -> str:
@@ -681,6 +761,13 @@ def _monitor_title(monitor: Any) -> str:
     return text if recovery == "none" else f"{text}, {recovery}"
 
 
+def _notes(group: Mapping[str, Any]) -> str:
+    """`` · moved to charlie by crm_resource --move (cli-prefer-rg)``: what a back end
+    says about a group beyond its state (the constraints an operator left)."""
+    notes = group.get("notes")
+    return "".join(f" · {note}" for note in notes if note) if isinstance(notes, list) else ""
+
+
 def resource_chains(doc: StatusDoc) -> list[Chain]:
     """Each group as an ordered chain of steps with glyph+word state per step."""
     chains = []
@@ -691,7 +778,7 @@ def resource_chains(doc: StatusDoc) -> list[Chain]:
         state = str(group.get("state", "?"))
         title = (
             f"{group.get('key', '?')} · home {group.get('home', '?')} · held by {holders}"
-            f" · {state_label(state)}{_monitor_title(group.get('monitor'))}"
+            f" · {state_label(state)}{_monitor_title(group.get('monitor'))}{_notes(group)}"
         )
         severity = _chain_severity([s.state for s in steps] + [state])
         chains.append(
@@ -766,10 +853,14 @@ def build_picture(
         chains=tuple(resource_chains(doc)),
         health=cluster_health(doc),
         children=tuple(child_rows(doc)),
+        link_headers=link_headers(doc),
     )
 
 
-LINK_HEADERS = ("node / link", "state", "age", "intervals", "max", "jit", "warn±", "dead±")
+def link_headers(doc: StatusDoc | None) -> tuple[str, ...]:
+    """The links table's columns for this document (Pacemaker's knet links have
+    latencies, not heartbeat ages)."""
+    return LATENCY_LINK_HEADERS if doc and doc.get("backend") == "pacemaker" else LINK_HEADERS
 
 
 def link_cells(row: LinkRow) -> tuple[str, ...]:
@@ -796,8 +887,8 @@ def render_text(picture: Picture, timeline: Sequence[TimelineRow] = ()) -> str:
     """The picture as plain text (``hatui --once``, mail, scripts)."""
     lines = [picture.summary]
     lines += [banner.text for banner in picture.banners]
-    table = [LINK_HEADERS, *(link_cells(row) for row in picture.links)]
-    widths = [max(len(r[i]) for r in table) for i in range(len(LINK_HEADERS))]
+    table = [picture.link_headers, *(link_cells(row) for row in picture.links)]
+    widths = [max(len(r[i]) for r in table) for i in range(len(picture.link_headers))]
     lines.append("")
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table]
     lines.append("")
