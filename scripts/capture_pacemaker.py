@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hatui.backends.pacemaker.cmap import ICMAP_KEYS, KNET_STATS  # noqa: E402
+from hatui.backends.pacemaker.crmmon import CrmMon, parse_crm_mon  # noqa: E402
 from hatui.backends.pacemaker.tools import CRM_MON  # noqa: E402
 from lab.netns import wait_until  # noqa: E402
 from lab.pacemaker import PacemakerCluster, pacemaker_unavailable_reason  # noqa: E402
@@ -70,8 +71,10 @@ class Capture:
         print(f"  captured {name}")
         return xml
 
-    def series(self, name: str, done: Callable[[], bool], timeout: float = 60.0) -> None:
-        """Every distinct crm_mon document until ``done``: NAME-0.xml, NAME-1.xml…"""
+    def series(self, name: str, done: Callable[[CrmMon], bool], timeout: float = 60.0) -> None:
+        """Every distinct crm_mon document until one shows ``done``: NAME-0.xml, NAME-1.xml…
+        (judged on the captured document itself, so the last file is the one that shows
+        it)."""
         seen: list[str] = []
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -80,17 +83,32 @@ class Capture:
             if not seen or body != seen[-1]:
                 seen.append(body)
                 (self.out / f"{name}-{len(seen) - 1}.xml").write_text(xml)
-            if done():
+            if done(parse_crm_mon(xml)):
                 print(f"  captured {name}: {len(seen)} documents")
                 return
             time.sleep(0.2)
         raise TimeoutError(f"{name}: not done in {timeout} s")
 
 
+def runs_on(mon: CrmMon, group: str) -> str:
+    """The one node where every member of ``group`` is active ("" otherwise)."""
+    for entry in mon.groups:
+        if entry.id == group:
+            nodes = {n for r in entry.resources if r.active for n in r.nodes}
+            everyone = all(r.active for r in entry.resources)
+            return nodes.pop() if everyone and len(nodes) == 1 else ""
+    return ""
+
+
+def online(mon: CrmMon, node: str) -> bool:
+    """Whether crm_mon reports ``node`` online."""
+    return any(n.name == node and n.online for n in mon.nodes)
+
+
 def standby_and_moves(cap: Capture) -> None:
     cluster, alpha = cap.cluster, cap.alpha
     alpha.tool(["crm_attribute", "--node", "alpha", "--name", "standby", "--update", "on"])
-    cap.series("standby", lambda: cluster.group_node("rg-hbweb") not in (None, "alpha"))
+    cap.series("standby", lambda mon: runs_on(mon, "rg-hbweb") not in ("", "alpha"))
     cluster.settle()
     cap.snap("standby", constraints=True)
     alpha.tool(["crm_attribute", "--node", "alpha", "--name", "standby", "--update", "off"])
@@ -120,6 +138,8 @@ def failures(cap: Capture) -> None:
     cap.snap("failed", constraints=True)
     alpha.tool(["stonith_admin", "--reboot", "bravo", "--timeout", "5"], check=False)
     cap.snap("fence-failed")
+    # forget it again: later situations (the crash) are not about this attempt
+    alpha.tool(["stonith_admin", "--history", "*", "--cleanup"])
     alpha.tool(["crm_resource", "--cleanup"])
     cluster.settle()
     for rsc in ("rg-bad",):
@@ -156,10 +176,8 @@ def crash(cap: Capture) -> None:
     cluster = cap.cluster
     cluster.crash("bravo")
 
-    def recovered() -> bool:
-        return "bravo" not in cluster.online("alpha") and cluster.group_node(
-            "rg-hbmark-ready", "alpha"
-        ) not in (None, "bravo")
+    def recovered(mon: CrmMon) -> bool:
+        return not online(mon, "bravo") and runs_on(mon, "rg-hbmark-ready") not in ("", "bravo")
 
     cap.series("crash", recovered)
     cluster.settle()
@@ -172,7 +190,9 @@ def crash(cap: Capture) -> None:
     wait_until(lambda: not cap.alpha.quorate(), 30, 0.2, "alpha without quorum")
     wait_until(lambda: cluster.online("alpha") == {"alpha"}, 30, 0.2, "alpha alone")
     # no-quorum-policy=stop: the partition stops what it ran
-    wait_until(lambda: cluster.group_node("rg-hbweb", "alpha") is None, 30, 0.2, "stopped")
+    wait_until(lambda: cluster.group_node("rg-hbweb", "alpha") is None, 30, 0.2, "stopping")
+    cap.snap("no-quorum-stopping")
+    cluster.settle()
     cap.snap("no-quorum")
 
 
@@ -193,6 +213,8 @@ def main() -> int:
         return 2
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else OUT
     out.mkdir(parents=True, exist_ok=True)
+    for old in [*out.glob("*.xml"), *out.glob("*.txt"), *out.glob("*.log")]:
+        old.unlink()  # a shorter series must not leave files of an earlier run
     with PacemakerCluster() as cluster, tempfile.TemporaryDirectory() as where:
         cap = Capture(cluster, out)
         load_three_node(cluster, Path(where))

@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 from textual.pilot import Pilot  # noqa: E402
 
 from hatui.app import HaTuiApp  # noqa: E402
+from scripts.screenshots_pacemaker import capture_pacemaker  # noqa: E402
 from tests.hatui.sample import LOGS, RECEIVED_AT, TIMELINE, status, with_stonith  # noqa: E402
 from tests.hatui.test_snapshots import (  # noqa: E402
     FAILOVER_TIMELINE,
@@ -205,6 +206,8 @@ def main() -> int:
     time.tzset()
     for name in SCENARIOS:
         svg = asyncio.run(capture(name, out_dir))
+        print(f"{svg} {to_png(svg)}")
+    for svg in asyncio.run(capture_pacemaker(out_dir)):  # hatui --pacemaker (captured data)
         print(f"{svg} {to_png(svg)}")
     if "--console-only" in sys.argv:
         return 0

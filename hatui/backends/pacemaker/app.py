@@ -69,16 +69,23 @@ class PacemakerApp(HaTuiApp):
     ]
     HELP_KEYS: ClassVar[list[tuple[str, str]]] = KEYS
 
-    def __init__(self, options: Options, **kwargs: Any) -> None:
+    def __init__(self, options: Options | None, **kwargs: Any) -> None:
+        """Attach to the node ``options`` names; with None, only show the ``status``
+        document given (tests, screenshots), as ``HaTuiApp`` does without a socket."""
         super().__init__(None, **kwargs)
         self.options = options
 
     def make_bridge(self) -> EngineBridge | None:
         """A bridge whose "connection" polls the node (``PacemakerClient``)."""
-        return EngineBridge(SOURCE, self._clock, opener=lambda _path: open_pacemaker(self.options))
+        options = self.options
+        if options is None:
+            return None
+        return EngineBridge(SOURCE, self._clock, opener=lambda _path: open_pacemaker(options))
 
     async def call_engine(self, cmd: str, **args: Any) -> Any:
         """Run a verb through a short-lived client (it re-reads crm_mon first)."""
+        if self.options is None:
+            return await super().call_engine(cmd, **args)
         client = PacemakerClient(self.options)
         try:
             return await client.call(cmd, **args)

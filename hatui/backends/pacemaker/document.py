@@ -356,8 +356,9 @@ def notices(mon: CrmMon, local: str) -> list[dict[str, str]]:
         count = len(mon.failures)
         found.append(
             {
-                "severity": "error",
-                "text": f"✖ {count} failed action{'' if count == 1 else 's'}: "
+                "severity": "warning",  # Pacemaker recovered or gave up: see each group
+                "text": f"◐ {count} failed action{'' if count == 1 else 's'} "
+                "(crm_resource --cleanup forgets them): "
                 + "; ".join(_failure_text(failure_entry(f)) for f in mon.failures),
             }
         )

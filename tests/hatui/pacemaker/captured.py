@@ -10,6 +10,8 @@ from hatui.backends.pacemaker.cib import parse_locations
 from hatui.backends.pacemaker.cmap import corosync_config, knet_links, parse_cmap
 from hatui.backends.pacemaker.crmmon import CrmMon, parse_crm_mon
 from hatui.backends.pacemaker.document import Inputs, status_document
+from hatui.backends.pacemaker.logs import history_entries, parse_line
+from hatui.backends.pacemaker.timeline import TimelineTracker
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -40,3 +42,30 @@ def series(name: str) -> list[str]:
     """The names of a captured series (``crash-0``, ``crash-1``…), in order."""
     found = sorted(FIXTURES.glob(f"{name}-*.xml"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))
     return [p.stem for p in found]
+
+
+def crash_story() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """bravo crashed and rg-hbmark-ready recovered elsewhere, as alpha's console shows
+    it: the document after the crash, the timeline of the captured series (one poll a
+    second) and the log records of the captured logs (notice and louder)."""
+    tracker = TimelineTracker()
+    names = ["idle", *series("crash"), "crashed"]
+    lines = [
+        parse_line(line)
+        for name in ("corosync.log", "pacemaker.log")
+        for line in text(name).splitlines()
+    ]
+    stamps = [
+        line.time for line in lines if line.time is not None and "state is now lost" in line.text
+    ]
+    start = min(stamps) - len(names) + 1
+    timeline = history_entries(lines, start - 60)
+    for number, name in enumerate(names):
+        timeline += tracker.update(document(name, knet="crashed"), start + number)
+    crashed_at = start + len(names)
+    logs = [
+        line.record()
+        for line in sorted(lines, key=lambda line: line.time or 0.0)
+        if line.time is not None and line.time <= crashed_at and line.level != "INFO"
+    ]
+    return document("crashed", knet="crashed"), timeline, logs

@@ -10,7 +10,7 @@ import pytest
 from hatui.backends.pacemaker.cib import CibError, parse_locations, parse_score
 from hatui.backends.pacemaker.cmap import corosync_config, knet_links, parse_cmap
 from hatui.backends.pacemaker.crmmon import CrmMonError, parse_crm_mon, parse_time
-from tests.hatui.pacemaker.captured import document, mon, text
+from tests.hatui.pacemaker.captured import document, mon, series, text
 
 
 def by_name(items: list[dict[str, Any]], key: str = "name") -> dict[str, dict[str, Any]]:
@@ -132,7 +132,8 @@ def test_failed_actions_with_reasons_and_a_stopped_group() -> None:
     assert "hbweb monitor (recurring) failed on alpha: not running" in groups["rg-hbweb"]["reason"]
     assert groups["rg-hbweb"]["state"] == "running"  # recovered in place
     [notice] = doc["notices"]
-    assert notice["severity"] == "error" and notice["text"].startswith("✖ 2 failed actions")
+    assert notice["severity"] == "warning"
+    assert notice["text"].startswith("◐ 2 failed actions (crm_resource --cleanup forgets them): ")
 
 
 def test_failed_fencing_is_the_last_result_for_its_target() -> None:
@@ -150,7 +151,7 @@ def test_clone_is_one_chain_on_every_node_and_no_split_brain() -> None:
 
 
 def test_crash_series_dead_node_and_recovered_group() -> None:
-    first, *_rest, last = ["crash-0", "crash-1", "crash-2"]
+    first, *_rest, last = series("crash")
     assert by_name(document(first)["nodes"])["bravo"]["status"] == "active"
     doc = document(last, knet="crashed")
     bravo = by_name(doc["nodes"])["bravo"]
@@ -167,6 +168,16 @@ def test_no_quorum_is_a_notice_with_the_policy() -> None:
     assert any("NO QUORUM" in t and "no-quorum-policy=stop" in t for t in texts), texts
     web = by_name(doc["groups"], "key")["rg-hbweb"]
     assert web["held_by"] is None  # no-quorum-policy=stop
+
+
+def test_a_group_being_stopped_is_stopping_and_not_stable() -> None:
+    doc = document("no-quorum-stopping")
+    web = by_name(doc["groups"], "key")["rg-hbweb"]
+    assert web["state"] == "stopping"
+    states = {r["name"]: r["state"] for r in web["resources"]}
+    assert "stopping" in states.values() or "stopped" in states.values(), states
+    assert doc["resources"]["stable"] is False
+    assert "stopping" in doc["resources"]["unstable_because"]
 
 
 def test_unreadable_output_says_why() -> None:
