@@ -16,9 +16,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from textual.widgets import Input, Static
 
 from engine.control.schema import ControlError
-from hatui.backends.pacemaker.app import PacemakerApp
+from hatui.backends.pacemaker.app import PacemakerApp, PacemakerStonithModal
 from hatui.backends.pacemaker.client import Options, PacemakerClient
 from hatui.backends.pacemaker.pick import PickModal
 from hatui.backends.pacemaker.tools import Tools
@@ -29,6 +30,7 @@ from hatui.widgets.timeline import TimelinePanel
 from lab.pacemaker import PacemakerCluster, PacemakerNode
 from lab.pacemaker.console import inside_argv, load_three_node
 from lab.pacemaker.examples import LabExample
+from lab.pacemaker.fencing import LabFencing
 from tests.hatui.waiting import until
 
 WEB_IP = "10.99.0.202"
@@ -212,6 +214,45 @@ async def test_a_node_crash_shows_as_a_death_and_a_recovery_in_the_timeline(
     finally:
         pcmk.restart("bravo")
         pcmk.wait_ready(90, expect=list(NODES))
+        back_home(pcmk)
+
+
+async def test_stonith_from_the_console_resets_the_node_for_real(
+    pcmk: PacemakerCluster, three: LabExample
+) -> None:
+    """A real fence device (the lab's power switch behind ``external/labswitch``): the
+    typed name is checked, stonith_admin resets bravo, the timeline says so."""
+    fencing = LabFencing(pcmk)
+    fencing.enable()
+    app = PacemakerApp(options(pcmk["alpha"]))
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await attached(app, pilot)
+            await until(pilot, lambda: "STONITH external/labswitch" in app.picture.summary)  # type: ignore[union-attr]
+            await pilot.press("S")
+            await until(pilot, lambda: isinstance(app.screen, PacemakerStonithModal))
+            app.screen.query_one("#node-name", Input).focus()
+            await pilot.press(*"brav", "enter")  # a typo: refused in the dialog
+            await pilot.pause(0.3)
+            assert isinstance(app.screen, PacemakerStonithModal)
+            refusal = str(app.screen.query_one("#refusal", Static).render())
+            assert refusal == "refused: 'brav' is not a cluster node (alpha, bravo, charlie)"
+            await pilot.press("backspace", "backspace", "backspace", "backspace", *"bravo", "enter")
+            await until(pilot, lambda: any(k == "fence" for k, _ in timeline(app)), 60)
+            await until(
+                pilot, lambda: any("stonith bravo: done" in t for _k, t in timeline(app)), 30
+            )
+            rows = timeline(app)
+            [fence] = [t for k, t in rows if k == "fence"]
+            assert fence.startswith("bravo — fenced: reboot by "), fence
+            assert any(k == "death" and t.startswith("bravo — ") for k, t in rows), rows
+            assert any("stonith bravo: accepted — bravo is rebooted by a fence device" in t
+                       for _k, t in rows)  # fmt: skip
+        assert fencing.resets() == ["bravo"]  # the switch really cut its power
+    finally:
+        pcmk.restart("bravo")
+        pcmk.wait_ready(90, expect=list(NODES))
+        fencing.disable()
         back_home(pcmk)
 
 

@@ -308,7 +308,11 @@ def stonith_view(mon: CrmMon) -> dict[str, Any]:
     error = ""
     if mon.summary.stonith_enabled and not devices:
         error = "stonith-enabled is true but no fence device is configured"
-    device = {"type": devices[0].agent, "id": devices[0].id} if devices else None
+    device = (
+        {"type": devices[0].agent.removeprefix("stonith:"), "id": devices[0].id}
+        if devices
+        else None
+    )
     return {
         "configured": mon.summary.stonith_enabled and bool(devices),
         "enabled": mon.summary.stonith_enabled,
