@@ -5,70 +5,25 @@ mixed cluster shares byte-identical ha.cf files, so every hatui-only setting liv
 never in ha.cf. The file is optional: ``key = value`` lines, ``#`` comments, times in
 Heartbeat's syntax (``5``, ``1.5``, ``500ms``; ``10s`` is an error, as in ha.cf).
 
-One reader serves every consumer: each declares its keys (``Key``: name, kind, range,
-whether a reload applies it live) and builds its typed view from the ``HatuiConf`` the
-reader returns. A key nobody declared is an error naming every known key; every problem
-is an ``Issue`` with ``file:line``, what is wrong and how to fix it.
+One reader serves every consumer: each declares its keys (``Key`` of
+``engine.config.hatuikey``: name, kind, range, whether a reload applies it live; all of
+them gathered by ``engine.config.hatuikeys``) and builds its typed view from the
+``HatuiConf`` the reader returns. A key nobody declared is an error naming every known
+key; every problem is an ``Issue`` with ``file:line``, what is wrong and how to fix it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
+from engine.config.hatuikey import Check, Key, Kind
+from engine.config.hatuikeys import known_keys
 from engine.config.model import HatuiConf, Issue, Setting, Severity, SourceRef, Value
 from engine.config.timeparse import parse_time_ms, time_hint
 
 HATUI_CONF = "hatui.conf"
-
-Check = Callable[[Value, str], "tuple[str, str] | None"]
-"""``check(value, text)``: None when fine, else (what is wrong, how to fix it)."""
-
-
-class Kind(StrEnum):
-    """How a value is written."""
-
-    TIME = "time"
-    """Heartbeat time syntax, kept in milliseconds."""
-    COUNT = "count"
-    """A whole number within ``Key.minimum``..``Key.maximum``."""
-    PATH = "path"
-    """A file or directory name, kept as written."""
-
-
-@dataclass(frozen=True, slots=True)
-class Key:
-    """One setting a consumer of hatui.conf declares."""
-
-    name: str
-    kind: Kind
-    meaning: str
-    """What it does, for hints (``seconds between resource checks``)."""
-    example: str
-    """A value to show in hints (``10``)."""
-    minimum: int = 0
-    maximum: int = 1_000_000
-    """Bounds of a COUNT."""
-    repeatable: bool = False
-    """Every line adds a value (else the last line wins and a repeat is a warning)."""
-    live: bool = False
-    """A reload applies a change at once; else the change waits for a restart."""
-    check: Check | None = field(default=None, compare=False)
-    """More rules on the parsed value (e.g. "0 or at least 1 s")."""
-
-
-def known_keys() -> tuple[Key, ...]:
-    """Every key of every consumer, in the order the docs list them.
-
-    The consumers: resource monitoring (``engine.config.monitor``) and STONITH
-    (``engine.stonith.config``, imported here late: the STONITH layer imports config).
-    """
-    from engine.config.monitor import MONITOR_KEYS
-    from engine.stonith.config import STONITH_KEYS
-
-    return (*STONITH_KEYS, *MONITOR_KEYS)
+__all__ = ["HATUI_CONF", "Check", "Key", "Kind", "known_keys", "read_hatui_conf"]
 
 
 def read_hatui_conf(

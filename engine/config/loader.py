@@ -5,6 +5,12 @@ checks, then haresources; then our optional hatui.conf (the settings Heartbeat h
 directive for: STONITH knobs, resource monitoring). Unlike Heartbeat we never stop at
 the first problem: every file is read and every issue collected, so ``--check-config``
 shows them all at once.
+
+Rules of this module: loading reads files and runs nothing (no program, no plugin, no
+import of a layer above ``engine.config``), so it may run in a worker thread with a
+timeout. Probing the STONITH plugin is ``engine.stonith.config.probe_device``'s work;
+``engine.shell.reload.load_checked`` does both for start-up, reload and
+``--check-config`` alike.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from engine.config.authkeys import parse_authkeys
 from engine.config.hacf import KNOWN_DIRECTIVES, ParsedHaCf, Resolver, parse_hacf
 from engine.config.haresources import parse_haresources
 from engine.config.hatuiconf import read_hatui_conf
+from engine.config.machine import Machine, machine_issues
 from engine.config.model import (
     AuthConfig,
     ClusterConfig,
@@ -31,6 +38,7 @@ from engine.config.model import (
     Timing,
 )
 from engine.config.monitor import check_monitor, monitor_config
+from engine.config.stonithconf import check_settings, line_issues
 from engine.config.validate import validate_hacf
 
 logger = logging.getLogger(__name__)
@@ -77,6 +85,7 @@ def load_config(
     *,
     resolve: Resolver = socket.gethostbyname,
     euid: int | None = None,
+    machine: Machine | None = None,
 ) -> LoadResult:
     """Read and check the files in ``config_dir``; never raises on bad content.
 
@@ -86,6 +95,8 @@ def load_config(
         node_name: the ``--node`` argument; None to use nodeinfo or ``uname -n``.
         resolve: host-name resolver for ``ucast`` peers.
         euid: the uid allowed to own authkeys besides root (default: our own).
+        machine: where this machine's interfaces, addresses and resource programs
+            are read from (default: the real places), for the warnings about them.
 
     Returns:
         The configuration, or None with the errors that refuse it, and all issues.
@@ -100,10 +111,11 @@ def load_config(
     validated = validate_hacf(parsed, name)
     issues.extend(validated.issues)
     groups = _load_groups(config_dir, parsed, issues)
+    issues.extend(machine_issues(config_dir, parsed.media, parsed.nodes, groups, machine))
     hatui, hatui_issues = read_hatui_conf(config_dir, hacf_directives=KNOWN_DIRECTIVES)
     issues.extend(hatui_issues)
     issues.extend(check_monitor(hatui, crm=parsed.crm, auto_failback=parsed.auto_failback))
-    issues.extend(_stonith_issues(config_dir, name, parsed, hatui))
+    issues.extend(_stonith_issues(parsed, hatui))
     if any(issue.severity is Severity.ERROR for issue in issues) or auth is None:
         return LoadResult(None, issues)
     config = _build(config_dir, name, parsed, validated.timing, auth, groups, hatui)
@@ -111,13 +123,10 @@ def load_config(
     return LoadResult(config, issues)
 
 
-def _stonith_issues(
-    config_dir: Path, name: str, parsed: ParsedHaCf, hatui: HatuiConf
-) -> list[Issue]:
-    """Unknown STONITH types and bad parameters, found now rather than at fencing time."""
-    from engine.stonith.config import validate_stonith  # the STONITH layer imports config
-
-    return validate_stonith(parsed.stonith, config_dir, name, hatui)
+def _stonith_issues(parsed: ParsedHaCf, hatui: HatuiConf) -> list[Issue]:
+    """What the stonith lines and the fencing keys say on their own; which plugin takes
+    a type is the STONITH layer's probe (it runs programs), done off the loop."""
+    return check_settings(hatui) + line_issues(parsed.stonith)
 
 
 def _load_groups(config_dir: Path, parsed: ParsedHaCf, issues: list[Issue]) -> list[GroupSpec]:

@@ -7,7 +7,7 @@ Heartbeat refuses them there: ``Illegal directive``). A reload applies them at o
 
 from __future__ import annotations
 
-from engine.config.hatuiconf import Key, Kind
+from engine.config.hatuikey import Key, Kind, positive_time
 from engine.config.model import (
     AutoFailback,
     HatuiConf,
@@ -32,17 +32,6 @@ def _interval_check(value: Value, text: str) -> tuple[str, str] | None:
     return None
 
 
-def _positive(name: str, meaning: str, example: str) -> Key:
-    """A time that must be more than 0."""
-
-    def check(value: Value, text: str) -> tuple[str, str] | None:
-        if isinstance(value, int) and value > 0:
-            return None
-        return f"{name}: '{text}' must be more than 0", f"{meaning}; e.g. {name} = {example}"
-
-    return Key(name, Kind.TIME, meaning, example, live=True, check=check)
-
-
 MONITOR_KEYS: tuple[Key, ...] = (
     Key(
         "monitor_interval",
@@ -52,10 +41,11 @@ MONITOR_KEYS: tuple[Key, ...] = (
         live=True,
         check=_interval_check,
     ),
-    _positive(
+    positive_time(
         "monitor_timeout",
         "a check that hangs is killed after this time and counts as a failure",
         "20",
+        live=True,
     ),
     Key(
         "monitor_restarts",
@@ -66,7 +56,9 @@ MONITOR_KEYS: tuple[Key, ...] = (
         maximum=100,
         live=True,
     ),
-    _positive("monitor_window", "monitor failures older than this are forgotten", "600"),
+    positive_time(
+        "monitor_window", "monitor failures older than this are forgotten", "600", live=True
+    ),
 )
 """The keys resource monitoring reads from hatui.conf."""
 

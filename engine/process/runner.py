@@ -7,6 +7,12 @@ resource script that starts a daemon without redirecting its output must not han
 waiting for EOF, and the daemon must not die of SIGPIPE later (Heartbeat appends script
 output to the debug log file for the same reason). Nothing here raises for a program
 that cannot be run; the result says why.
+
+The loop never waits for a child to start: ``fork`` and ``exec`` happen in a worker
+thread (the parent of a fork waits until the child has exec'd, and a child set back to
+normal scheduling can wait tens of ms for a CPU on a loaded machine, or forever for a
+script on a hung file system), and the end of a child is seen through a pidfd on the
+loop, so no thread waits for it either.
 """
 
 from __future__ import annotations
@@ -16,11 +22,12 @@ import contextlib
 import logging
 import os
 import signal
+import subprocess
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Protocol
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +46,10 @@ OUTPUT_LIMIT = 64 * 1024
 
 KILL_GRACE = 2.0
 """Seconds between SIGTERM and SIGKILL to the process group on timeout."""
+
+LOG_CHUNK_LINES = 200
+"""Output lines logged per turn of the loop: a script that prints 10 000 lines must not
+hold the loop (and the heartbeats) while they are written (~20 µs a line)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,13 +140,196 @@ async def run_program(
                 args, env, timeout, cwd, stdin, kill_grace, out, err, start, output_limit
             )
     if log:
+        await log_program_output(result)
+    return result
+
+
+def run_program_sync(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    kill_grace: float = KILL_GRACE,
+    log: bool = True,
+) -> ProgramResult:
+    """``run_program`` for callers without an event loop (or off it, in a thread).
+
+    The same rules: own session, stdin on /dev/null, output to temporary files, the
+    process group killed at the timeout; never raises for a program that cannot run.
+    """
+    args = tuple(argv)
+    start = time.monotonic()
+    if not args:
+        return ProgramResult(args, None, "", "", 0.0, error="empty command line")
+    with _capture_file() as out, _capture_file() as err:
+        try:
+            proc = subprocess.Popen(
+                args, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                env=dict(env) if env is not None else None, cwd=cwd,
+                start_new_session=True, preexec_fn=normal_scheduling,
+            )  # fmt: skip
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            error = f"cannot run {args[0]}: {reason}"
+            return ProgramResult(args, None, "", "", _elapsed_ms(start), error=error)
+        timed_out = False
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group_sync(proc, kill_grace)
+        except BaseException:
+            _kill_group_sync(proc, 0.0)
+            raise
+        code = None if timed_out else proc.returncode
+        result = ProgramResult(args, code, _read_tail(out), _read_tail(err),
+                               _elapsed_ms(start), timed_out=timed_out)  # fmt: skip
+    if log:
         log_program_result(result)
     return result
+
+
+def _kill_group_sync(proc: subprocess.Popen[bytes], grace: float) -> None:
+    """``_kill_group`` for a ``Popen``: SIGTERM, ``grace`` seconds, SIGKILL, reap."""
+    if grace > 0:
+        _signal_group(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(grace)
+    _signal_group(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def _capture_file() -> IO[bytes]:
     """An unnamed temporary file for one output stream of a child."""
     return tempfile.TemporaryFile(prefix="hatui-run-")
+
+
+_BACKGROUND: set[asyncio.Task[object]] = set()
+"""Tasks nobody awaits (a stdin feeder, a late reap): kept alive until they end."""
+
+
+def _keep(task: asyncio.Task[object]) -> None:
+    _BACKGROUND.add(task)
+    task.add_done_callback(_BACKGROUND.discard)
+
+
+class _Waitable(Protocol):
+    """A started child: its pid (= its process group) and the wait for its end."""
+
+    @property
+    def pid(self) -> int: ...
+
+    async def wait(self) -> int: ...
+
+
+class _Child:
+    """A child started by ``subprocess.Popen``; its end is seen through a pidfd."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        loop = asyncio.get_running_loop()
+        self._exited: asyncio.Future[None] = loop.create_future()
+        try:
+            self._fd: int | None = os.pidfd_open(proc.pid)
+        except OSError:  # no pidfd (old kernel): a thread waits instead
+            self._fd = None
+            _keep(loop.create_task(self._wait_in_thread()))
+        else:
+            loop.add_reader(self._fd, self._on_exit)
+
+    @property
+    def pid(self) -> int:
+        """The child's pid, which is also its process group (its own session)."""
+        return self.proc.pid
+
+    @property
+    def returncode(self) -> int | None:
+        """Exit status (negative: killed by that signal), None while it runs."""
+        return self.proc.returncode
+
+    def _on_exit(self) -> None:
+        if self._fd is not None:
+            asyncio.get_running_loop().remove_reader(self._fd)
+            os.close(self._fd)
+            self._fd = None
+        self.proc.wait()  # the pidfd is readable: the child is a zombie, this reaps it
+        if not self._exited.done():
+            self._exited.set_result(None)
+
+    async def _wait_in_thread(self) -> None:
+        await asyncio.to_thread(self.proc.wait)
+        if not self._exited.done():
+            self._exited.set_result(None)
+
+    async def wait(self) -> int:
+        """Wait for the child's end; returns its exit status."""
+        await asyncio.shield(self._exited)
+        code = self.proc.returncode
+        return code if code is not None else -1
+
+
+def _spawn(
+    argv: tuple[str, ...],
+    env: Mapping[str, str] | None,
+    cwd: str | None,
+    piped: bool,
+    out: IO[bytes],
+    err: IO[bytes],
+) -> subprocess.Popen[bytes]:
+    """In a worker thread: fork and exec (returns once the child has exec'd)."""
+    return subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE if piped else subprocess.DEVNULL,
+        stdout=out,
+        stderr=err,
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        start_new_session=True,
+        preexec_fn=normal_scheduling,
+    )
+
+
+def _feed(proc: subprocess.Popen[bytes], data: bytes) -> None:
+    """In a worker thread: write ``data`` to the child's stdin and close it."""
+    assert proc.stdin is not None
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError, OSError):
+        proc.stdin.write(data)
+    with contextlib.suppress(OSError):
+        proc.stdin.close()
+
+
+def _reap_late(started: asyncio.Future[subprocess.Popen[bytes]]) -> None:
+    """A child that started after its run had timed out: kill its group, reap it."""
+    if started.cancelled() or started.exception() is not None:
+        return
+    proc = started.result()
+    _signal_group(proc.pid, signal.SIGKILL)
+    _keep(asyncio.get_running_loop().create_task(asyncio.to_thread(proc.wait)))
+
+
+async def _start(
+    argv: tuple[str, ...],
+    env: Mapping[str, str] | None,
+    cwd: str | None,
+    stdin: bytes | None,
+    out: IO[bytes],
+    err: IO[bytes],
+    timeout: float,
+) -> _Child:
+    """Fork and exec off the loop within ``timeout``; raises OSError or TimeoutError."""
+    started = asyncio.ensure_future(
+        asyncio.to_thread(_spawn, argv, env, cwd, stdin is not None, out, err)
+    )
+    try:
+        proc = await asyncio.wait_for(asyncio.shield(started), timeout)
+    except BaseException:
+        started.add_done_callback(_reap_late)
+        raise
+    child = _Child(proc)
+    if stdin is not None:
+        _keep(asyncio.get_running_loop().create_task(asyncio.to_thread(_feed, proc, stdin)))
+    return child
 
 
 async def _run(
@@ -152,16 +346,10 @@ async def _run(
 ) -> ProgramResult:
     """Start the child, wait for it within ``timeout``, then read its output tails."""
     try:
-        proc = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            env=dict(env) if env is not None else None,
-            cwd=cwd,
-            start_new_session=True,
-            preexec_fn=normal_scheduling,
-        )
+        proc = await _start(argv, env, cwd, stdin, out, err, timeout)
+    except TimeoutError:  # (an OSError too: caught first)
+        why = f"{argv[0]} did not start within {timeout:g} s (is its file system hung?)"
+        return ProgramResult(argv, None, "", "", _elapsed_ms(start), timed_out=True, error=why)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         return ProgramResult(
@@ -169,7 +357,8 @@ async def _run(
         )
     timed_out = False
     try:
-        await asyncio.wait_for(_feed_and_wait(proc, stdin), timeout)
+        left = max(0.0, timeout - (time.monotonic() - start))
+        await asyncio.wait_for(proc.wait(), left)
     except TimeoutError:
         timed_out = True
         await _kill_group(proc, kill_grace)
@@ -186,17 +375,7 @@ async def _run(
     )
 
 
-async def _feed_and_wait(proc: asyncio.subprocess.Process, data: bytes | None) -> None:
-    """Write ``data`` to the child's stdin (if any) and wait for it to exit."""
-    if data is not None and proc.stdin is not None:
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            proc.stdin.write(data)
-            await proc.stdin.drain()
-        proc.stdin.close()
-    await proc.wait()
-
-
-async def _kill_group(proc: asyncio.subprocess.Process, grace: float) -> None:
+async def _kill_group(proc: _Waitable, grace: float) -> None:
     """SIGTERM the child's process group, wait ``grace`` s for the child, then SIGKILL.
 
     The SIGKILL goes to the group even when the child itself obeyed SIGTERM, so a
@@ -278,6 +457,17 @@ async def stop_child(proc: asyncio.subprocess.Process, grace: float = KILL_GRACE
         await _kill_group(proc, grace)
 
 
+async def log_program_output(result: ProgramResult, log: logging.Logger = logger) -> None:
+    """``log_program_result``, giving the loop back every ``LOG_CHUNK_LINES`` lines."""
+    if not log.isEnabledFor(logging.DEBUG):
+        return
+    _log_run(result, log)
+    for count, line in enumerate(_output_lines(result), start=1):
+        log.debug("%s", line)
+        if count % LOG_CHUNK_LINES == 0:
+            await asyncio.sleep(0)
+
+
 def log_program_result(result: ProgramResult, log: logging.Logger = logger) -> None:
     """Write one run to ``log`` at debug level: argv, outcome, then each output line.
 
@@ -286,6 +476,12 @@ def log_program_result(result: ProgramResult, log: logging.Logger = logger) -> N
     """
     if not log.isEnabledFor(logging.DEBUG):
         return
+    _log_run(result, log)
+    for line in _output_lines(result):
+        log.debug("%s", line)
+
+
+def _log_run(result: ProgramResult, log: logging.Logger) -> None:
     log.debug(
         "%s: ran %s: %s in %.1f ms",
         result.program,
@@ -293,6 +489,10 @@ def log_program_result(result: ProgramResult, log: logging.Logger = logger) -> N
         result.describe(),
         result.duration_ms,
     )
+
+
+def _output_lines(result: ProgramResult) -> Iterator[str]:
+    """``program[stdout]: line`` for every output line, stdout first."""
     for stream, text in (("stdout", result.stdout), ("stderr", result.stderr)):
         for line in text.splitlines():
-            log.debug("%s[%s]: %s", result.program, stream, line)
+            yield f"{result.program}[{stream}]: {line}"

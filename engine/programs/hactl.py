@@ -460,7 +460,7 @@ def list_stonith_types() -> int:
     from engine.stonith.base import PluginContext
     from engine.stonith.registry import list_types
 
-    for name, provider in list_types(PluginContext()):
+    for name, provider in asyncio.run(list_types(PluginContext())):
         _out(f"{name:<32} {provider}")
     return EXIT_OK
 

@@ -14,9 +14,11 @@ import sys
 from pathlib import Path
 
 from engine import HEARTBEAT_VERSION, __version__
-from engine.config import format_report, load_config
+from engine.config import format_report
 from engine.config.model import ClusterConfig, Severity
+from engine.config.reloadconf import DEFAULT_CONFIG_READ_TIMEOUT_MS
 from engine.control.client import default_socket_path
+from engine.shell.configload import CheckedConfig, load_checked
 from engine.shell.logsetup import hb_log, setup_logging
 from engine.shell.metrics import parse_listen_address
 
@@ -99,9 +101,16 @@ def _metrics_address(text: str) -> tuple[str, int]:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def read_config(config_dir: Path, node: str | None) -> CheckedConfig:
+    """Read and probe the configuration as a reload does (``load_checked``): the files
+    in a worker thread within a timeout, the STONITH plugin through the runner."""
+    timeout = DEFAULT_CONFIG_READ_TIMEOUT_MS / 1000.0
+    return asyncio.run(load_checked(config_dir, node, read_timeout=timeout))
+
+
 def check_config(config_dir: Path, node: str | None) -> int:
     """``--check-config``: print the report; 0 when usable, 6 otherwise."""
-    result = load_config(config_dir, node)
+    result = read_config(config_dir, node)
     print(format_report(result.issues, result.config))
     return EXIT_OK if result.config is not None else EXIT_NOT_CONFIGURED
 
@@ -130,11 +139,13 @@ def _log_startup(config: ClusterConfig, issues: list[object]) -> None:
     hb_log("info", f"heartbeat: version {HEARTBEAT_VERSION} (hatui engine {__version__})")
 
 
-async def _run(args: argparse.Namespace, config: ClusterConfig, issues: list[object]) -> int:
+async def _run(args: argparse.Namespace, checked: CheckedConfig) -> int:
     from engine.shell.daemon import Engine
 
+    config = checked.config
+    assert config is not None
     ring = setup_logging(config.log, config.node_name, stderr=not args.quiet, debug=args.debug)
-    _log_startup(config, issues)
+    _log_startup(config, list(checked.issues))
     engine = Engine(
         config,
         args.state_dir,
@@ -143,6 +154,7 @@ async def _run(args: argparse.Namespace, config: ClusterConfig, issues: list[obj
         allow_fault_injection=args.allow_fault_injection,
         control_socket=args.socket,
         metrics_address=args.metrics,
+        probe=checked.probe,
     )
     return await engine.run()
 
@@ -154,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     args.state_dir = args.state_dir or DEFAULT_STATE_DIR
     if args.check_config:
         return check_config(args.config_dir, args.node)
-    result = load_config(args.config_dir, args.node)
+    result = read_config(args.config_dir, args.node)
     if result.config is None:
         print(format_report(result.issues, None), file=sys.stderr)
         print("ERROR: Configuration error, heartbeat not started.", file=sys.stderr)
@@ -167,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ERROR: cannot use state directory {args.state_dir}: {exc}", file=sys.stderr)
         return EXIT_PERMISSION
     try:
-        return asyncio.run(_run(args, result.config, list(result.issues)))
+        return asyncio.run(_run(args, result))
     except KeyboardInterrupt:
         return EXIT_OK
     except OSError as exc:

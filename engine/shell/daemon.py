@@ -36,10 +36,12 @@ from engine.resources.actions import ActionWorker
 from engine.shell import sdnotify
 from engine.shell.badpackets import BadPacketLog
 from engine.shell.commands import EngineCommands
-from engine.shell.logsetup import RingHandler, hb_log
+from engine.shell.configload import CheckedConfig
+from engine.shell.logsetup import RingHandler, hb_log, logging_follows_realtime
+from engine.shell.looplag import LoopLag
 from engine.shell.metrics import EngineStats, MetricsServer, render
 from engine.shell.realtime import make_realtime, quiet_garbage_collector
-from engine.shell.reload import ConfigReloader, apply_groups, load_and_plan
+from engine.shell.reload import ConfigReloader, ReloadPipeline, apply_groups, plan_reload
 from engine.shell.state import (
     load_peer_generations,
     next_generation,
@@ -47,6 +49,7 @@ from engine.shell.state import (
     save_peer_generations,
 )
 from engine.shell.statusdoc import EngineStatus
+from engine.stonith.config import DeviceProbe
 from engine.stonith.fencer import Fencer
 from engine.transport.base import Link
 from engine.transport.ping import make_ping_links
@@ -97,6 +100,7 @@ class Engine(EngineStatus, EngineCommands):
         allow_fault_injection: bool = False,
         control_socket: Path | None = None,
         metrics_address: tuple[str, int] | None = None,
+        probe: DeviceProbe | None = None,
     ) -> None:
         self.config = config
         self.state_dir = state_dir
@@ -119,7 +123,7 @@ class Engine(EngineStatus, EngineCommands):
             load_average=_LoadAverage(),
             peer_generations=load_peer_generations(state_dir),
         )
-        self.fencer = Fencer(config)
+        self.fencer = Fencer(config, probe=probe)  # probed at start-up (load_checked)
         fence = self.fencer.settings
         self.policy: ResourcePolicy | None = (
             None
@@ -141,6 +145,7 @@ class Engine(EngineStatus, EngineCommands):
         self.control = ControlServer(control_socket or state_dir / "control.sock", self)
         self.children = ChildManager(config.children, on_failfast=self._on_failfast)
         self.stats = EngineStats()
+        self.lag = LoopLag(config.timing.warntime_ms / 4)
         self.metrics: MetricsServer | None = None
         if metrics_address is not None:
             self.metrics = MetricsServer(*metrics_address, self.scrape_metrics)
@@ -156,15 +161,18 @@ class Engine(EngineStatus, EngineCommands):
         self._polling = False
         self._bad_log = BadPacketLog()
         self._saved_generations = load_peer_generations(state_dir)
-        self.reloader = ConfigReloader(Path(config.config_dir), self.reload_config)
+        self.reloads = ReloadPipeline(lambda: self.config, self.apply_reload)
+        self.reloader = ConfigReloader(Path(config.config_dir), self.reloads.request)
 
     # ------------------------------------------------------------- lifecycle
 
     async def run(self) -> int:
         """Open everything, heartbeat until told to stop, then leave gracefully."""
         quiet_garbage_collector()
+        self.lag.install()
         if self.config.realtime:
             make_realtime(self.config.rtprio)
+            logging_follows_realtime()
         if self.policy is not None and await self.actions.release_leftovers():
             logger.critical(
                 "resources left running from before could not be stopped; not joining the "
@@ -275,12 +283,14 @@ class Engine(EngineStatus, EngineCommands):
         self._stopped.set()
 
     async def _close(self) -> None:
+        self.lag.uninstall()
         if self._timer is not None:
             self._timer.cancel()
         await self.children.stop()
         await self.actions.close()
         await self.control.close()
         await self.reloader.close()
+        await self.reloads.close()
         if self.metrics is not None:
             await self.metrics.close()
         for link in self.links:
@@ -471,10 +481,11 @@ class Engine(EngineStatus, EngineCommands):
         if any(gen and self._saved_generations.get(name) != gen for name, gen in current.items()):
             self._remember_generations()
 
-    def reload_config(self, trigger: str) -> None:
-        """Reload the config dir (watchfiles, SIGHUP); keep the old config if invalid."""
+    def apply_reload(self, trigger: str, checked: CheckedConfig) -> None:
+        """Apply a configuration the reload pipeline read and probed off the loop
+        (watchfiles, SIGHUP); keep the old config if it is invalid."""
         held = {g["key"]: g.get("held_by") for g in self._groups_status()}
-        plan = load_and_plan(self.config, held)
+        plan = plan_reload(self.config, checked.config, checked.issues, held)
         level = "info" if plan.accepted and not plan.refused else "WARN"
         hb_log(level, f"{trigger}: {plan.summary()}")
         for line in plan.errors:
@@ -484,6 +495,7 @@ class Engine(EngineStatus, EngineCommands):
         if plan.config is not None:
             now = self.loop.time()
             self.config = plan.config
+            self.lag.set_warn_ms(plan.config.timing.warntime_ms / 4)
             if plan.auth_changed:
                 self.auth = Authenticator(plan.config.auth)
             self.membership.apply_config(plan.config, self.auth, now)
@@ -553,6 +565,7 @@ class Engine(EngineStatus, EngineCommands):
     def _mark_status_dirty(self) -> None:
         """Push the status document to subscribers: at once after a quiet spell, then at
         most every STATUS_PUBLISH_PERIOD (a burst of changes costs one document)."""
+        self.forget_status()
         if self._status_handle is not None or not self.control.subscriber_count:
             return
         since = self.loop.time() - self._last_status_push

@@ -6,13 +6,22 @@
 gets everything in the same format, with millisecond timestamps (our addition: ordering
 of resource steps and failover timings must be readable from the log). A ring buffer and
 a listener hook feed the control socket's ``log`` topic.
+
+Rules of this module: the loop never writes a log file, syslog or stderr itself. Those
+handlers run in one writer thread behind a bounded queue (``logging``'s QueueHandler and
+QueueListener): a log file on a slow disk or NFS, a stalled syslog daemon or a storm of
+lines costs the loop a few microseconds a line, never a late heartbeat. When the queue
+is full, lines are dropped and counted, and the first line after says how many. The
+ring buffer (console clients) stays on the loop: it only appends to memory.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import logging.handlers
 import os
+import queue
 import sys
 import time
 from collections import deque
@@ -22,6 +31,8 @@ from typing import Any
 from engine.config.model import LogConfig
 
 LOGGER_NAME = "heartbeat"
+QUEUE_LINES = 100_000
+"""Log records waiting for the writer thread before new ones are dropped."""
 NOTICE = 25
 logging.addLevelName(NOTICE, "notice")
 
@@ -151,6 +162,91 @@ def _syslog_handler(facility: str) -> logging.Handler | None:
     return handler
 
 
+class _QueueToWriter(logging.handlers.QueueHandler):
+    """Hands records to the writer thread; counts (never blocks on) a full queue."""
+
+    def __init__(self, lines: queue.Queue[logging.LogRecord]) -> None:
+        super().__init__(lines)
+        self.dropped = 0
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        """Queue a record, or drop it when the writer is behind by QUEUE_LINES."""
+        try:
+            if self.dropped:
+                note = logging.LogRecord(
+                    LOGGER_NAME, logging.WARNING, __file__, 0,
+                    "%d log lines dropped: the log file or syslog did not keep up",
+                    (self.dropped,), None,
+                )  # fmt: skip
+                self.queue.put_nowait(self.prepare(note))
+                self.dropped = 0
+            self.queue.put_nowait(record)
+        except queue.Full:
+            self.dropped += 1
+
+
+class _Writer:
+    """The writer thread of the file, syslog and stderr handlers (one per process)."""
+
+    def __init__(self) -> None:
+        self.lines: queue.Queue[logging.LogRecord] = queue.Queue(QUEUE_LINES)
+        self.listener: logging.handlers.QueueListener | None = None
+
+    def start(self, handlers: list[logging.Handler]) -> _QueueToWriter:
+        """Stop the previous writer (after it wrote everything), start one for ``handlers``."""
+        self.stop()
+        self.listener = logging.handlers.QueueListener(
+            self.lines, *handlers, respect_handler_level=True
+        )
+        self.listener.start()
+        return _QueueToWriter(self.lines)
+
+    def follow_realtime(self) -> None:
+        """Give the writer thread the realtime priority of the calling (loop) thread,
+        one below it. The two share the interpreter lock: a writer preempted by ordinary
+        processes while it holds the lock would hold the realtime loop too."""
+        thread = getattr(self.listener, "_thread", None)
+        tid = getattr(thread, "native_id", None)
+        if tid is None or os.sched_getscheduler(0) != os.SCHED_FIFO:
+            return
+        priority = max(
+            os.sched_get_priority_min(os.SCHED_FIFO), os.sched_getparam(0).sched_priority - 1
+        )
+        try:
+            os.sched_setscheduler(tid, os.SCHED_FIFO, os.sched_param(priority))
+        except OSError as exc:
+            logging.getLogger(LOGGER_NAME).warning(
+                "realtime: cannot raise the log writer thread: %s", exc.strerror
+            )
+
+    def flush(self) -> None:
+        """Wait until every queued line is written."""
+        if self.listener is not None:
+            self.lines.join()
+
+    def stop(self) -> None:
+        """Write what is queued, then end the thread."""
+        if self.listener is not None:
+            self.listener.stop()
+            for handler in self.listener.handlers:
+                handler.close()
+            self.listener = None
+
+
+_WRITER = _Writer()
+atexit.register(_WRITER.stop)
+
+
+def logging_follows_realtime() -> None:
+    """After ``realtime on`` made the loop thread SCHED_FIFO: the writer thread follows."""
+    _WRITER.follow_realtime()
+
+
+def flush_logging() -> None:
+    """Wait until the writer thread has written every line logged so far."""
+    _WRITER.flush()
+
+
 def setup_logging(
     log: LogConfig, host: str, *, stderr: bool = True, debug: bool = False
 ) -> RingHandler:
@@ -172,9 +268,9 @@ def setup_logging(
         console.setLevel(logging.DEBUG if debug or log.debug else logging.INFO)
         console.setFormatter(HeartbeatFormatter(host, precise=True))
         handlers.append(console)
+    writer = _WRITER.start([h for h in handlers if h is not None])
     ring = RingHandler()
-    handlers.append(ring)
-    active = [h for h in handlers if h is not None]
+    active = [writer, ring]
     for handler in active:
         root.addHandler(handler)
     # Other engine modules log under their own names; route them to the same place.

@@ -259,6 +259,7 @@ def render(status: Mapping[str, Any], stats: EngineStats | None = None) -> str:
     _render_links(out, status)
     _render_counters(out, status, stats or EngineStats())
     _render_groups(out, status)
+    _render_loop(out, status)
     return out.text()
 
 
@@ -378,6 +379,37 @@ def _render_groups(out: _Writer, status: Mapping[str, Any]) -> None:
         monitor = group.get("monitor") or {}
         labels = {"group": group.get("key", ""), "home": group.get("home", "")}
         out.sample("haengine_group_monitor_failures", _int(monitor.get("failures")), labels)
+
+
+def _render_loop(out: _Writer, status: Mapping[str, Any]) -> None:
+    """The loop-lag monitor (engine/shell/looplag.py): lateness of timer wake-ups."""
+    loop = status.get("loop")
+    if not isinstance(loop, dict):
+        return
+    name = "haengine_loop_lag_seconds"
+    out.family(name, "histogram", "How late the engine's loop ran its timers (due vs ran).")
+    total = 0
+    for bound, count in loop.get("histogram_ms", []):
+        label = "+Inf" if bound == "+Inf" else _number(float(bound) / 1000.0)
+        out.sample(f"{name}_bucket", _int(count), {"le": label})
+        total = _int(count)
+    lag_sum = loop.get("sum_ms")
+    out.sample(f"{name}_sum", float(lag_sum) / 1000.0 if isinstance(lag_sum, int | float) else 0.0)
+    out.sample(f"{name}_count", total)
+    gauges = (
+        ("lag_ms", "haengine_loop_lag_recent_seconds", "Largest loop lag of the last 10-20 s."),
+        ("max_lag_ms", "haengine_loop_lag_max_seconds", "Largest loop lag since start."),
+    )
+    for key, metric, text in gauges:
+        value = loop.get(key)
+        out.family(metric, "gauge", text)
+        out.sample(metric, float(value) / 1000.0 if isinstance(value, int | float) else 0.0)
+    out.family(
+        "haengine_loop_lag_warnings_total",
+        "counter",
+        "Loop lags (or blocking callbacks) longer than warntime/4.",
+    )
+    out.sample("haengine_loop_lag_warnings_total", _int(loop.get("warnings")))
 
 
 # --------------------------------------------------------------------------- serving

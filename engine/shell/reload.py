@@ -7,7 +7,11 @@ Rules of this module:
    what may change without dropping the cluster. Parts that cannot change live (media,
    ports, a group someone holds, ...) are refused with a reason; the rest is applied.
 3. Triggers: a change in the config DIRECTORY (watchfiles; editors write a temporary
-   file and rename it) and SIGHUP. Both end in ``ConfigReloader.reload_now``.
+   file and rename it) and SIGHUP. Both end in ``ReloadPipeline.request``.
+4. The loop never waits for a reload: ``ReloadPipeline`` reads and probes through
+   ``engine.shell.configload.load_checked`` (the same path as start-up), one reload at a
+   time, and applies the plan on the loop when it has answered. Triggers that arrive
+   meanwhile make one more reload afterwards.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from typing import TYPE_CHECKING
 from engine.config import load_config
 from engine.config.hatuiconf import HATUI_CONF, known_keys
 from engine.config.model import ClusterConfig, GroupSpec, HatuiConf, Severity
+from engine.config.reloadconf import config_read_timeout
 from engine.config.report import monitor_text
+from engine.shell.configload import CheckedConfig, load_checked
 
 if TYPE_CHECKING:
     from engine.core.policy import ResourcePolicy
@@ -244,9 +250,75 @@ def _group_change_text(before: GroupSpec | None, after: GroupSpec | None) -> str
 def load_and_plan(
     old: ClusterConfig, held_by: Mapping[str, str | None] | None = None
 ) -> ReloadPlan:
-    """Load the running configuration's directory again and plan the reload."""
+    """Load the running configuration's directory again (here, in this thread: tests
+    and tools) and plan the reload; the engine goes through ``ReloadPipeline``."""
     result = load_config(Path(old.config_dir), old.node_name)
     return plan_reload(old, result.config, result.issues, held_by)
+
+
+class ReloadPipeline:
+    """One reload at a time, off the loop: read and probe (``load_checked``), then
+    ``apply(trigger, checked)`` on the loop; heartbeats go on meanwhile.
+
+    Args:
+        current: the configuration in force (read when a reload starts).
+        apply: plans and applies a checked configuration (``Engine.apply_reload``).
+    """
+
+    def __init__(
+        self,
+        current: Callable[[], ClusterConfig],
+        apply: Callable[[str, CheckedConfig], None],
+    ) -> None:
+        self._current = current
+        self._apply = apply
+        self._task: asyncio.Task[None] | None = None
+        self._again: list[str] = []
+
+    @property
+    def busy(self) -> bool:
+        """True while a reload is being read or probed."""
+        return self._task is not None
+
+    def request(self, trigger: str) -> None:
+        """A trigger (file change, SIGHUP): reload now, or once more after the one that
+        runs (its files may be older than this trigger)."""
+        if self._task is not None:
+            if trigger not in self._again:
+                self._again.append(trigger)
+            return
+        self._task = asyncio.get_running_loop().create_task(self._reload(trigger))
+
+    async def _reload(self, trigger: str) -> None:
+        try:
+            config = self._current()
+            checked = await load_checked(
+                Path(config.config_dir),
+                config.node_name,
+                read_timeout=config_read_timeout(config.hatui),
+                running=config,
+            )
+            self._apply(trigger, checked)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception(
+                "reload (%s) failed inside the engine; configuration unchanged", trigger
+            )
+        finally:
+            self._task = None
+        if self._again:
+            triggers, self._again = self._again, []
+            self.request(", then ".join(triggers))
+
+    async def close(self) -> None:
+        """Abandon a reload in progress (shutdown)."""
+        self._again.clear()
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
 
 class ConfigReloader:
@@ -254,8 +326,8 @@ class ConfigReloader:
 
     Args:
         config_dir: the directory holding ha.cf, authkeys, haresources and hatui.conf.
-        reload: called on the event loop when a reload is due; it does the work
-            (``Engine.reload_config``).
+        reload: called on the event loop with the trigger when a reload is due
+            (``ReloadPipeline.request``); it must return at once.
     """
 
     def __init__(self, config_dir: Path, reload: Callable[[str], None]) -> None:

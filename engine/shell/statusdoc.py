@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from engine.core.policy import ResourcePolicy
     from engine.process.children import ChildManager
     from engine.resources.actions import ActionWorker
+    from engine.shell.looplag import LoopLag
     from engine.shell.metrics import EngineStats
     from engine.stonith.fencer import Fencer
     from engine.transport.base import Link
@@ -36,11 +37,31 @@ class EngineStatus:
     links: list[Link]
     children: ChildManager
     stats: EngineStats
+    lag: LoopLag
     loop: asyncio.AbstractEventLoop
     _last_change: dict[str, Any]
+    _status_cache: dict[str, Any] | None = None
 
     def status(self) -> dict[str, Any]:
-        """The ``status --json`` document (docs/architecture.md)."""
+        """The ``status --json`` document (docs/architecture.md).
+
+        Built once per turn of the loop: 200 consoles subscribing in the same instant
+        get the same document instead of 200 builds in a row while heartbeats wait.
+        Anything that changes state drops it (``forget_status``), and so does the next
+        turn of the loop. Callers must not modify it.
+        """
+        if self._status_cache is not None:
+            return self._status_cache
+        doc = self._build_status()
+        self._status_cache = doc
+        self.loop.call_soon(self.forget_status)
+        return doc
+
+    def forget_status(self) -> None:
+        """State changed (or the loop turned): the next ``status()`` builds anew."""
+        self._status_cache = None
+
+    def _build_status(self) -> dict[str, Any]:
         now = self.loop.time()
         doc = self.membership.snapshot(now)
         timing = self.config.timing
@@ -75,6 +96,7 @@ class EngineStatus:
                 "counters": self._counters(),
                 "last_change": self._last_change,
                 "children": self.children.snapshot(),
+                "loop": self.lag.snapshot(),
             }
         )
         return doc

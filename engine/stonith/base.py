@@ -6,13 +6,12 @@ plugin and a built-in one report failures the same way.
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.config.stonithconf import DEFAULT_TIMEOUT
 from engine.process.runner import ProgramResult, run_program
 
 S_OK = 0
@@ -36,9 +35,6 @@ CODE_NAMES = {
     S_ISOFF: "outlet off",
     S_OOPS: "oops",
 }
-
-DEFAULT_TIMEOUT = 60.0
-"""Seconds one device operation may take (Pacemaker's stonith-timeout default)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +96,10 @@ class StonithPlugin(ABC):
         self.ctx = ctx
 
     @classmethod
-    @abstractmethod
-    def parameter_names(cls, type_name: str, ctx: PluginContext) -> tuple[str, ...]:
-        """The ordered parameter names (``stonith -t TYPE -n``); may run a program."""
+    async def parameter_names(cls, type_name: str, ctx: PluginContext) -> tuple[str, ...]:
+        """The ordered parameter names (``stonith -t TYPE -n``); may run a program, so
+        it is awaited (the probe, off the loop). The built-in types take ``hostlist``."""
+        return ("hostlist",)
 
     @property
     def device_id(self) -> str:
@@ -141,27 +138,3 @@ class StonithPlugin(ABC):
             stdin=stdin,
             timeout=self.ctx.timeout if timeout is None else timeout,
         )
-
-
-def run_program_sync(
-    argv: Sequence[str],
-    *,
-    env: Mapping[str, str] | None = None,
-    timeout: float = 10.0,
-    stdin: bytes | None = None,
-) -> ProgramResult:
-    """Run a program from synchronous code (config checks), inside or outside a loop.
-
-    With no loop running we use ``asyncio.run``; inside a running loop (tests, the
-    daemon) a worker thread gets its own loop so that the caller's loop is not re-entered.
-    """
-
-    async def go() -> ProgramResult:
-        return await run_program(argv, env=env, timeout=timeout, stdin=stdin, log=False)
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(go())
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, go()).result()

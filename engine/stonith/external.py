@@ -8,17 +8,18 @@ parameter in its environment under its own name (spec §8.4). Ops: ``gethosts``,
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from engine.process.runner import run_program
 from engine.stonith.base import (
     S_BADCONFIG,
     S_BADHOST,
     PluginContext,
     StonithPlugin,
     StonithResult,
-    run_program_sync,
 )
 
 GLUE_EXTERNAL_DIRS = (
@@ -91,13 +92,17 @@ class ExternalPlugin(StonithPlugin):
         self._devid = ""
 
     @classmethod
-    def parameter_names(cls, type_name: str, ctx: PluginContext) -> tuple[str, ...]:
-        """What ``<script> getconfignames`` prints (words, any separator)."""
-        script = find_script(type_name, ctx)
+    async def parameter_names(cls, type_name: str, ctx: PluginContext) -> tuple[str, ...]:
+        """What ``<script> getconfignames`` prints (words, any separator), within
+        ``ctx.timeout`` (a plugin behind a slow link can take seconds)."""
+        script = await asyncio.to_thread(find_script, type_name, ctx)  # may be NFS
         if script is None:
             raise LookupError(f"no executable for {type_name} in {_dirs_text(ctx)}")
-        result = run_program_sync(
-            [str(script), "getconfignames"], env=plugin_env({}, ctx), timeout=10
+        result = await run_program(
+            [str(script), "getconfignames"],
+            env=plugin_env({}, ctx),
+            timeout=ctx.timeout,
+            log=False,
         )
         if not result.ok:
             raise LookupError(f"{script} getconfignames failed: {result.describe()}")

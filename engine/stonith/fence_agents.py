@@ -56,23 +56,12 @@ def list_fence_agents(ctx: PluginContext) -> list[str]:
     return sorted(found)
 
 
-def parse_options(text: str) -> dict[str, str]:
-    """``key=value`` words → dict; raises ValueError naming the first bad word."""
-    options: dict[str, str] = {}
-    for word in text.split():
-        key, sep, value = word.partition("=")
-        if not sep or not key:
-            raise ValueError(f"'{word}' is not key=value")
-        options[key] = value
-    return options
-
-
 class FenceAgentPlugin(StonithPlugin):
     """Runs a fence agent with its options on stdin."""
 
     @classmethod
-    def parameter_names(cls, type_name: str, ctx: PluginContext) -> tuple[str, ...]:
-        """Fence agents take named options only (see :func:`parse_options`)."""
+    async def parameter_names(cls, type_name: str, ctx: PluginContext) -> tuple[str, ...]:
+        """Fence agents take named options only (``engine.config.stonithconf``)."""
         return ()
 
     @property

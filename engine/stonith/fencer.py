@@ -20,9 +20,10 @@ from engine.shell.logsetup import hb_log
 from engine.stonith.base import S_BADCONFIG, S_BADHOST, S_TIMEOUT, StonithPlugin, StonithResult
 from engine.stonith.config import (
     DeviceConfig,
+    DeviceProbe,
     StonithSettings,
     context_for,
-    effective_device,
+    probe_device,
     stonith_settings,
 )
 from engine.stonith.external import ExternalPlugin
@@ -38,9 +39,17 @@ class Fencer:
         config: the cluster configuration (its ``stonith`` lines).
         settings: the STONITH settings; None takes them from the hatui.conf the loader
             read (``config.hatui``; its problems were reported by ``load_config``).
+        probe: what probing the lines found (``probe_device``, awaited before: building
+            a fencer never runs a program). Without one, a configuration with stonith
+            lines has no device; ``Fencer.probed`` probes first.
     """
 
-    def __init__(self, config: ClusterConfig, settings: StonithSettings | None = None) -> None:
+    def __init__(
+        self,
+        config: ClusterConfig,
+        settings: StonithSettings | None = None,
+        probe: DeviceProbe | None = None,
+    ) -> None:
         self.config = config
         self.settings = settings if settings is not None else stonith_settings(config.hatui)
         self.ctx = context_for(Path(config.config_dir), config.node_name, self.settings)
@@ -54,12 +63,22 @@ class Fencer:
         self._check: dict[str, Any] = {}
         self._check_task: asyncio.Task[None] | None = None
         if config.stonith:
-            self._configure()
+            self._configure(probe)
 
-    def _configure(self) -> None:
-        device, issues = effective_device(self.config.stonith, self.ctx)
-        errors = [str(i) for i in issues if i.severity.value == "error"]
-        self.error = "; ".join(errors)
+    @classmethod
+    async def probed(cls, config: ClusterConfig, settings: StonithSettings | None = None) -> Fencer:
+        """Probe the configuration's stonith lines (awaited), then build the fencer."""
+        chosen = settings if settings is not None else stonith_settings(config.hatui)
+        ctx = context_for(Path(config.config_dir), config.node_name, chosen)
+        return cls(config, chosen, await probe_device(config.stonith, ctx))
+
+    def _configure(self, probe: DeviceProbe | None) -> None:
+        if probe is None:
+            probe = DeviceProbe(None)
+            self.error = "the STONITH lines were not probed (no device)"
+        else:
+            self.error = "; ".join(str(i) for i in probe.errors)
+        device = probe.device
         if device is None:
             logger.error("STONITH device not configured: %s", self.error)
             return

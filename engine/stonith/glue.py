@@ -8,18 +8,17 @@ The exit status is the plugin result code (spec §8.3).
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 from collections.abc import Mapping
 
+from engine.process.runner import run_program
 from engine.stonith.base import (
     S_BADCONFIG,
     S_BADHOST,
     PluginContext,
     StonithPlugin,
     StonithResult,
-    run_program_sync,
 )
 
 STONITH_COMMAND = "stonith"
@@ -37,16 +36,25 @@ def glue_type(type_name: str) -> str:
     return type_name.removeprefix(GLUE_PREFIX)
 
 
-@functools.lru_cache(maxsize=1)
-def list_glue_types() -> tuple[str, ...]:
-    """``stonith -L`` (cached for the life of the process); empty without cluster-glue."""
+LIST_TIMEOUT = 10.0
+"""Seconds ``stonith -L`` may take."""
+_glue_types: tuple[str, ...] | None = None
+
+
+async def glue_types() -> tuple[str, ...]:
+    """``stonith -L``; empty without cluster-glue. Kept for the life of the process once
+    it answered (the installed plugins do not change under a running engine)."""
+    global _glue_types
+    if _glue_types is not None:
+        return _glue_types
     command = stonith_command()
     if command is None:
         return ()
-    result = run_program_sync([command, "-L"], timeout=10)
+    result = await run_program([command, "-L"], timeout=LIST_TIMEOUT, log=False)
     if not result.ok:
         return ()
-    return tuple(line.strip() for line in result.stdout.splitlines() if line.strip())
+    _glue_types = tuple(line.strip() for line in result.stdout.splitlines() if line.strip())
+    return _glue_types
 
 
 def _env(ctx: PluginContext) -> dict[str, str]:
@@ -59,12 +67,17 @@ class GluePlugin(StonithPlugin):
     """Runs every operation through ``stonith -t TYPE``."""
 
     @classmethod
-    def parameter_names(cls, type_name: str, ctx: PluginContext) -> tuple[str, ...]:
-        """``stonith -t TYPE -n``."""
+    async def parameter_names(cls, type_name: str, ctx: PluginContext) -> tuple[str, ...]:
+        """``stonith -t TYPE -n`` within ``ctx.timeout``."""
         command = stonith_command()
         if command is None:
             raise LookupError("cluster-glue's stonith command is not installed")
-        result = run_program_sync([command, "-t", glue_type(type_name), "-n"], env=_env(ctx))
+        result = await run_program(
+            [command, "-t", glue_type(type_name), "-n"],
+            env=_env(ctx),
+            timeout=ctx.timeout,
+            log=False,
+        )
         if not result.ok:
             raise LookupError(
                 f"stonith -t {glue_type(type_name)} -n failed: {result.describe()} "

@@ -17,14 +17,11 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.stonith.base import S_TIMEOUT, PluginContext, StonithPlugin, StonithResult
+from engine.config.stonithconf import MEATWARE_DIR, MEATWARE_TIMEOUT  # defaults: hatui.conf
+from engine.stonith.base import S_TIMEOUT, StonithPlugin, StonithResult
 
 logger = logging.getLogger("heartbeat")
 
-MEATWARE_TIMEOUT = 600.0
-"""Seconds the plugin waits for the operator (the plugin's 600 s alarm)."""
-MEATWARE_DIR = "/run"
-"""Where Heartbeat's plugin makes its FIFO; ``meatclient`` has this path built in."""
 REPLY_SIZE = 256
 """meatclient writes one buffer of this size: ``meatware reply <node>`` then NULs."""
 
@@ -138,11 +135,6 @@ class MeatwarePlugin(StonithPlugin):
 
     timeout: float = MEATWARE_TIMEOUT
     fifo_dir: Path = Path(MEATWARE_DIR)
-
-    @classmethod
-    def parameter_names(cls, type_name: str, ctx: PluginContext) -> tuple[str, ...]:
-        """``hostlist`` only."""
-        return ("hostlist",)
 
     @property
     def device_id(self) -> str:

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from engine.stonith.base import PluginContext, StonithPlugin, StonithResult
+from engine.stonith.base import StonithPlugin, StonithResult
 
 logger = logging.getLogger("heartbeat")
 
 
 class NullPlugin(StonithPlugin):
     """cluster-glue's ``null`` plugin: knows its ``hostlist`` and pretends to reset it."""
-
-    @classmethod
-    def parameter_names(cls, type_name: str, ctx: PluginContext) -> tuple[str, ...]:
-        """``hostlist`` only."""
-        return ("hostlist",)
 
     @property
     def device_id(self) -> str:

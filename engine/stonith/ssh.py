@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from engine.stonith.base import S_BADHOST, PluginContext, StonithPlugin, StonithResult
+from engine.stonith.base import S_BADHOST, StonithPlugin, StonithResult
 
 REBOOT_COMMAND = "echo 'sleep 2; /sbin/reboot -nf' | SHELL=/bin/sh at now >/dev/null 2>&1"
 """What cluster-glue's ssh plugin runs on the victim (reboot after we disconnected)."""
@@ -15,11 +15,6 @@ class SshPlugin(StonithPlugin):
     """cluster-glue's ``ssh`` plugin: ``ssh -l root HOST <reboot>``; needs key-based login."""
 
     program = "ssh"
-
-    @classmethod
-    def parameter_names(cls, type_name: str, ctx: PluginContext) -> tuple[str, ...]:
-        """``hostlist`` only."""
-        return ("hostlist",)
 
     @property
     def device_id(self) -> str:

@@ -9,16 +9,18 @@ from engine.config import Severity, load_config
 from engine.config.hacf import KNOWN_DIRECTIVES
 from engine.config.hatuiconf import Key, Kind, known_keys, read_hatui_conf
 from engine.config.monitor import MONITOR_KEYS
-from engine.stonith.config import STONITH_KEYS
+from engine.config.reloadconf import RELOAD_KEYS
+from engine.config.stonithconf import STONITH_KEYS
 from tests.config.conftest import REFERENCE_HACF, write_config
 
 
 def test_known_keys_are_every_consumers_and_none_is_a_ha_cf_directive() -> None:
     names = [key.name for key in known_keys()]
-    assert names == [key.name for key in (*STONITH_KEYS, *MONITOR_KEYS)]
+    assert names == [key.name for key in (*STONITH_KEYS, *MONITOR_KEYS, *RELOAD_KEYS)]
     assert len(set(names)) == len(names)
     assert not set(names) & KNOWN_DIRECTIVES
     assert all(key.live for key in MONITOR_KEYS) and not any(key.live for key in STONITH_KEYS)
+    assert all(key.live for key in RELOAD_KEYS)
 
 
 def test_a_missing_file_is_no_settings_and_no_issue(tmp_path: Path) -> None:

@@ -12,7 +12,14 @@ from pathlib import Path
 import pytest
 
 from engine.config.model import LogConfig
-from engine.shell.logsetup import NOTICE, HeartbeatFormatter, hb_log, setup_logging
+from engine.shell import logsetup
+from engine.shell.logsetup import (
+    NOTICE,
+    HeartbeatFormatter,
+    flush_logging,
+    hb_log,
+    setup_logging,
+)
 
 CREATED = time.mktime((2026, 11, 25, 13, 5, 33, 0, 0, -1)) + 0.25
 """Nov 25 13:05:33.250 local time."""
@@ -76,6 +83,7 @@ def _log_three_lines() -> None:
     hb_log("debug", "debug: a debug line")
     hb_log("info", "Link bravo:eth0 up.")
     logging.getLogger("engine.core.policy").warning("a line from an engine module")
+    flush_logging()  # the writer thread wrote them
 
 
 @pytest.mark.usefixtures("restore_loggers")
@@ -119,9 +127,69 @@ def test_syslogmsgfmt_false_writes_heartbeats_other_format(tmp_path: Path) -> No
 @pytest.mark.usefixtures("restore_loggers")
 def test_dev_null_and_absent_files_get_no_handler(tmp_path: Path) -> None:
     setup_logging(LogConfig(logfile="/dev/null"), "alpha", stderr=False)
-    handlers = logging.getLogger("heartbeat").handlers
-    assert not [h for h in handlers if isinstance(h, logging.FileHandler)]
+    listener = logsetup._WRITER.listener
+    assert listener is not None
+    assert not [h for h in listener.handlers if isinstance(h, logging.FileHandler)]
     ring = setup_logging(LogConfig(), "alpha", stderr=False)
     hb_log("info", "still kept for the console")
     assert ring.lines[-1]["text"] == "still kept for the console"
     assert ring.lines[-1]["level"] == "info"
+
+
+@pytest.mark.usefixtures("restore_loggers")
+def test_files_are_written_by_a_thread_and_a_full_queue_drops_and_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop only queues a line; a writer that cannot keep up loses lines, counted."""
+    import threading
+
+    log = LogConfig(logfile=str(tmp_path / "ha-log"))
+    setup_logging(log, "alpha", stderr=False)
+    listener = logsetup._WRITER.listener
+    assert listener is not None
+    writing = threading.Event()
+    release = threading.Event()
+    [handler] = listener.handlers
+    original = handler.handle
+
+    def slow_handle(record: logging.LogRecord) -> bool:
+        writing.set()
+        release.wait(10)  # the disk hangs
+        return original(record)
+
+    monkeypatch.setattr(handler, "handle", slow_handle)
+    monkeypatch.setattr(logsetup._WRITER.lines, "maxsize", 3)
+    hb_log("info", "first")
+    assert writing.wait(5)
+    started = time.monotonic()
+    for number in range(10):
+        hb_log("info", f"line {number}")
+    assert time.monotonic() - started < 0.5  # the loop never waited for the disk
+    release.set()
+    flush_logging()
+    hb_log("info", "after")
+    flush_logging()
+    text = (tmp_path / "ha-log").read_text()
+    assert "first" in text and "line 0" in text and "line 9" not in text
+    assert "log lines dropped: the log file or syslog did not keep up" in text
+    assert text.rstrip().endswith("info: after")
+
+
+@pytest.mark.usefixtures("restore_loggers")
+def test_writer_thread_follows_the_loop_into_realtime(tmp_path: Path) -> None:
+    """With ``realtime on`` the writer runs SCHED_FIFO one below the loop: ordinary
+    processes never preempt it while it holds the interpreter lock the loop needs."""
+    setup_logging(LogConfig(logfile=str(tmp_path / "ha-log")), "alpha", stderr=False)
+    listener = logsetup._WRITER.listener
+    assert listener is not None
+    tid = listener._thread.native_id  # type: ignore[attr-defined]
+    try:
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(50))
+    except PermissionError:
+        pytest.skip("SCHED_FIFO needs root (or CAP_SYS_NICE)")
+    try:
+        logsetup.logging_follows_realtime()
+        assert os.sched_getscheduler(tid) == os.SCHED_FIFO
+        assert os.sched_getparam(tid).sched_priority == 49
+    finally:
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from engine.process.runner import OUTPUT_LIMIT, ProgramResult, log_program_result, run_program
+from engine.process.runner import (
+    OUTPUT_LIMIT,
+    ProgramResult,
+    log_program_result,
+    run_program,
+    run_program_sync,
+)
 
 
 def _is_gone(pid: int) -> bool:
@@ -153,3 +159,64 @@ async def test_run_program_logs_output_at_debug(caplog: pytest.LogCaptureFixture
     with caplog.at_level(logging.DEBUG, logger="engine.process.runner"):
         await run_program(["sh", "-c", "echo visible"], timeout=5)
     assert "sh[stdout]: visible" in [r.getMessage() for r in caplog.records]
+
+
+def test_sync_runner_captures_output_and_never_raises(tmp_path: Path) -> None:
+    """The wizard's probes (no event loop) use the same runner rules."""
+    done = run_program_sync(["sh", "-c", "echo out; echo err >&2; exit 3"], timeout=5)
+    assert (done.returncode, done.stdout, done.stderr) == (3, "out\n", "err\n")
+    missing = run_program_sync([str(tmp_path / "nope")], timeout=5)
+    assert missing.returncode is None and "cannot run" in missing.error
+    assert run_program_sync([], timeout=5).error == "empty command line"
+
+
+def test_sync_runner_timeout_kills_the_whole_group() -> None:
+    script = "trap '' TERM; sleep 30 & echo $!; wait"
+    started = time.monotonic()
+    done = run_program_sync(["sh", "-c", script], timeout=0.3, kill_grace=0.3)
+    assert done.timed_out and done.returncode is None
+    assert _wait_gone(int(done.stdout.split()[0]))
+    assert time.monotonic() - started < 5
+
+
+async def test_the_loop_runs_while_a_child_starts_and_a_late_start_is_killed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """fork/exec happen in a worker thread: an exec that takes long (a script on a hung
+    file system, a CPU-starved child) holds neither the loop nor, past the timeout, the
+    caller; the child that starts late after all is killed and reaped."""
+    import asyncio
+    import subprocess
+
+    from engine.process import runner
+
+    started: list[subprocess.Popen[bytes]] = []
+    real_spawn = runner._spawn
+
+    def slow_spawn(*args: object) -> subprocess.Popen[bytes]:
+        proc = real_spawn(*args)  # type: ignore[arg-type]
+        started.append(proc)
+        time.sleep(1.0)  # in the worker thread: Popen returning late (a slow exec)
+        return proc
+
+    monkeypatch.setattr(runner, "_spawn", slow_spawn)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    counting = asyncio.create_task(ticker())
+    result = await run_program(["sleep", "30"], timeout=0.3)
+    assert ticks >= 10  # the loop kept turning during the 0.3 s
+    assert result.timed_out and result.returncode is None
+    assert "sleep did not start within 0.3 s" in result.error
+    assert started and started[0].returncode is None  # it runs, unseen by the caller
+    for _ in range(300):
+        if started[0].returncode is not None:
+            break
+        await asyncio.sleep(0.01)
+    counting.cancel()
+    assert started[0].returncode == -9  # killed and reaped once Popen returned

@@ -35,7 +35,7 @@ async def test_null_device_check_is_logged_and_shown(
     config_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    fencer = Fencer(cluster_config(config_dir, host_line("null", "alpha bravo")))
+    fencer = await Fencer.probed(cluster_config(config_dir, host_line("null", "alpha bravo")))
     result = await fencer.check_status()
     assert result is not None and result.ok
     assert _lines(caplog) == ["Checking status of STONITH device [NULL STONITH device]"]
@@ -48,7 +48,9 @@ async def test_failed_external_check_logs_heartbeats_three_lines(
 ) -> None:
     caplog.set_level(logging.INFO)
     log = tmp_path / "calls.log"
-    fencer = Fencer(cluster_config(config_dir, host_line("external/testdev", f"{log} bravo")))
+    fencer = await Fencer.probed(
+        cluster_config(config_dir, host_line("external/testdev", f"{log} bravo"))
+    )
     _device_down(log, True)
     result = await fencer.check_status()
     assert result is not None and not result.ok
@@ -70,7 +72,9 @@ async def test_periodic_checks_follow_the_configured_interval(
 ) -> None:
     log = tmp_path / "calls.log"
     spec = host_line("external/testdev", f"{log} bravo")
-    fencer = Fencer(cluster_config(config_dir, spec), StonithSettings(check_interval=0.05))
+    fencer = await Fencer.probed(
+        cluster_config(config_dir, spec), StonithSettings(check_interval=0.05)
+    )
     fencer.start_status_checks()
     fencer.start_status_checks()  # a second comm-up does not start a second loop
     for _ in range(200):
@@ -82,7 +86,7 @@ async def test_periodic_checks_follow_the_configured_interval(
 
 
 async def test_without_device_there_is_nothing_to_check(config_dir: Path) -> None:
-    fencer = Fencer(cluster_config(config_dir))
+    fencer = await Fencer.probed(cluster_config(config_dir))
     assert await fencer.check_status() is None
     fencer.start_status_checks()
     assert fencer.snapshot()["check"] == {}
@@ -102,9 +106,11 @@ def test_check_interval_and_meatware_dir_settings(tmp_path: Path) -> None:
 # ---------------------------------------------------------------------- meatware FIFO
 
 
-def _meatware(config_dir: Path, fifo_dir: Path, timeout: float = 10.0) -> Fencer:
+async def _meatware(config_dir: Path, fifo_dir: Path, timeout: float = 10.0) -> Fencer:
     settings = StonithSettings(meatware_dir=fifo_dir, meatware_timeout=timeout)
-    return Fencer(cluster_config(config_dir, host_line("meatware", "alpha bravo")), settings)
+    return await Fencer.probed(
+        cluster_config(config_dir, host_line("meatware", "alpha bravo")), settings
+    )
 
 
 async def _wait_for_fifo(path: Path) -> None:
@@ -131,7 +137,7 @@ async def test_fifo_reply_confirms_the_reset(
     config_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    fencer = _meatware(config_dir, tmp_path)
+    fencer = await _meatware(config_dir, tmp_path)
     task = asyncio.create_task(fencer.fence("bravo", "dead"))
     fifo = tmp_path / "meatware.bravo"
     await _wait_for_fifo(fifo)
@@ -151,7 +157,7 @@ async def test_fifo_reply_with_a_bad_format_fails_the_reset(
     config_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    fencer = _meatware(config_dir, tmp_path)
+    fencer = await _meatware(config_dir, tmp_path)
     task = asyncio.create_task(fencer.fence("bravo", "dead"))
     await _wait_for_fifo(tmp_path / "meatware.bravo")
     _write_reply(tmp_path / "meatware.bravo", "yes please")
@@ -163,7 +169,7 @@ async def test_fifo_reply_with_a_bad_format_fails_the_reset(
 async def test_unusable_fifo_dir_leaves_the_control_socket(
     config_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    fencer = _meatware(config_dir, tmp_path / "missing")
+    fencer = await _meatware(config_dir, tmp_path / "missing")
     task = asyncio.create_task(fencer.fence("bravo", "dead"))
     for _ in range(100):
         await asyncio.sleep(0.01)
@@ -182,7 +188,7 @@ async def test_real_meatclient_confirms(config_dir: Path) -> None:
     node = f"mw{os.getpid()}"
     settings = StonithSettings(meatware_dir=run_dir, meatware_timeout=20)
     spec = host_line("meatware", f"alpha {node}")
-    fencer = Fencer(cluster_config(config_dir, spec), settings)
+    fencer = await Fencer.probed(cluster_config(config_dir, spec), settings)
     task = asyncio.create_task(fencer.fence(node, "dead"))
     await _wait_for_fifo(run_dir / f"meatware.{node}")
     assert MEATCLIENT is not None

@@ -15,7 +15,7 @@ from engine.stonith.config import StonithSettings
 from engine.stonith.external import ExternalPlugin
 from engine.stonith.fence_agents import FENCE_DIRS, FenceAgentPlugin
 from engine.stonith.fencer import Fencer
-from engine.stonith.glue import list_glue_types, stonith_command
+from engine.stonith.glue import glue_types, stonith_command
 from engine.stonith.registry import list_types
 from engine.stonith.ssh import REBOOT_COMMAND, SshPlugin
 from tests.stonith.conftest import SCRIPTS, cluster_config, host_line
@@ -54,7 +54,7 @@ async def test_fencer_logs_heartbeat_lines(
 ) -> None:
     caplog.set_level(logging.INFO)
     spec = host_line("external/testdev", f"{tmp_path / 'l'} bravo stubborn")
-    fencer = Fencer(cluster_config(config_dir, spec), StonithSettings())
+    fencer = await Fencer.probed(cluster_config(config_dir, spec), StonithSettings())
     assert fencer.configured
     ok = await fencer.fence("bravo", "declared dead")
     assert ok.ok
@@ -75,7 +75,7 @@ async def test_fencer_logs_heartbeat_lines(
 
 async def test_fence_times_out(config_dir: Path, tmp_path: Path) -> None:
     spec = host_line("external/testdev", f"{tmp_path / 'l'} slow")
-    fencer = Fencer(cluster_config(config_dir, spec), StonithSettings(timeout=0.5))
+    fencer = await Fencer.probed(cluster_config(config_dir, spec), StonithSettings(timeout=0.5))
     result = await fencer.fence("slow")
     assert not result.ok and result.code == S_TIMEOUT
 
@@ -84,7 +84,7 @@ async def test_meatware_waits_for_the_operator(
     config_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    fencer = Fencer(cluster_config(config_dir, host_line("meatware", "alpha bravo")))
+    fencer = await Fencer.probed(cluster_config(config_dir, host_line("meatware", "alpha bravo")))
     assert "no meatware reset of bravo is waiting" in str(fencer.confirm_meatware("bravo", "x"))
     task = asyncio.create_task(fencer.fence("bravo", "dead"))
     for _ in range(50):
@@ -106,13 +106,15 @@ async def test_meatware_waits_for_the_operator(
 
 async def test_meatware_times_out(config_dir: Path) -> None:
     spec = host_line("meatware", "bravo")
-    fencer = Fencer(cluster_config(config_dir, spec), StonithSettings(meatware_timeout=0.05))
+    fencer = await Fencer.probed(
+        cluster_config(config_dir, spec), StonithSettings(meatware_timeout=0.05)
+    )
     result = await fencer.fence("bravo")
     assert not result.ok and "no operator confirmed" in result.reason
 
 
 async def test_without_device_fencing_fails_with_the_reason(config_dir: Path) -> None:
-    fencer = Fencer(cluster_config(config_dir, host_line("nosuch", "x")))
+    fencer = await Fencer.probed(cluster_config(config_dir, host_line("nosuch", "x")))
     assert not fencer.configured
     result = await fencer.fence("bravo")
     assert not result.ok and "Invalid Stonith type [nosuch]" in result.reason
@@ -126,7 +128,7 @@ async def test_glue_null_runs_through_the_bridge(
     config_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    fencer = Fencer(cluster_config(config_dir, host_line("glue:null", "alpha bravo")))
+    fencer = await Fencer.probed(cluster_config(config_dir, host_line("glue:null", "alpha bravo")))
     assert fencer.device_id == "null STONITH device"
     assert type(fencer.plugin).__name__ == "GluePlugin"
     assert (await fencer.fence("bravo")).ok
@@ -137,9 +139,9 @@ async def test_glue_null_runs_through_the_bridge(
 
 
 @needs_glue
-def test_list_has_every_stonith_dash_l_type(config_dir: Path) -> None:
-    listed = {name for name, _ in list_types(PluginContext(config_dir))}
-    glue = list_glue_types()
+async def test_list_has_every_stonith_dash_l_type(config_dir: Path) -> None:
+    listed = {name for name, _ in await list_types(PluginContext(config_dir))}
+    glue = await glue_types()
     assert "null" in glue and "baytech" in glue
     for name in glue:
         assert name in listed or f"glue:{name}" in listed, name
@@ -164,7 +166,9 @@ async def test_fence_agent_bridge_reboots_with_fence_dummy(
 ) -> None:
     caplog.set_level(logging.INFO)
     power = tmp_path / "power"  # fence_dummy keeps the outlet state in this file
-    fencer = Fencer(cluster_config(config_dir, host_line("fence_dummy", f"status_file={power}")))
+    fencer = await Fencer.probed(
+        cluster_config(config_dir, host_line("fence_dummy", f"status_file={power}"))
+    )
     assert isinstance(fencer.plugin, FenceAgentPlugin)
     check = await fencer.check_status()
     assert check is not None and check.ok, check
