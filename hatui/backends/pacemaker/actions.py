@@ -64,20 +64,21 @@ def _arg(args: Mapping[str, Any], name: str, verb: str) -> str:
     return value.strip()
 
 
+def _named(
+    items: Mapping[str, Mapping[str, Any]], args: Mapping[str, Any], verb: str, what: str
+) -> Mapping[str, Any]:
+    name = _arg(args, what, verb)
+    if name not in items:
+        raise Refused(f"unknown {what} {name!r}; {what}s: {', '.join(items) or 'none'}")
+    return items[name]
+
+
 def _node(doc: Doc, args: Mapping[str, Any], verb: str) -> Mapping[str, Any]:
-    name = _arg(args, "node", verb)
-    nodes = _nodes(doc)
-    if name not in nodes:
-        raise Refused(f"unknown node {name!r}; nodes: {', '.join(nodes)}")
-    return nodes[name]
+    return _named(_nodes(doc), args, verb, "node")
 
 
 def _group(doc: Doc, args: Mapping[str, Any], verb: str) -> Mapping[str, Any]:
-    name = _arg(args, "group", verb)
-    groups = _groups(doc)
-    if name not in groups:
-        raise Refused(f"unknown group {name!r}; groups: {', '.join(groups) or 'none'}")
-    return groups[name]
+    return _named(_groups(doc), args, verb, "group")
 
 
 def can_run(node: Mapping[str, Any]) -> bool:

@@ -257,7 +257,7 @@ class PacemakerClient:
         logger.info("operator %s: %s", peer["user"], " ".join(plan.argv))
         result = await self.options.tools.act(plan.argv, plan.timeout)
         if not result.ok:
-            raise ControlError(FAILED, describe_failure(result))
+            raise ControlError(FAILED, describe_failure(result, plan.argv[0]))
         return {"effect": plan.effect, "command": " ".join(plan.argv)}
 
     async def attach(self) -> Attached:

@@ -7,26 +7,20 @@ columns; a list does. Tab reaches the list, arrows move, Enter picks; Escape can
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import ClassVar
-
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Button, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from hatui.screens.modals import MODAL_CSS
+from hatui.screens.modals import MODAL_CSS, ChoiceModal
 
 
-class PickModal(ModalScreen[str | None]):
-    """``choices`` are (value, label) pairs; the result is the value, or None."""
+class PickModal(ChoiceModal):
+    """``ChoiceModal`` with a list: ``choices`` are (value, label); the result is the
+    value, or None."""
 
-    AUTO_FOCUS = "#cancel"
-    BINDINGS: ClassVar[list[BindingType]] = [("escape", "cancel", "Cancel")]
     DEFAULT_CSS = (
         MODAL_CSS.format(name="PickModal")
         + """
@@ -34,21 +28,13 @@ class PickModal(ModalScreen[str | None]):
     """
     )
 
-    def __init__(self, title: str, body: str, choices: Sequence[tuple[str, str]]) -> None:
-        super().__init__()
-        self._title = title
-        self._body = body
-        self._choices = list(choices)
-
     def compose(self) -> ComposeResult:
         """Title, explanation, the list (nothing highlighted), Cancel."""
         with Vertical():
             yield Label(self._title, classes="title", markup=False)
             yield Static(self._body, classes="body", markup=False)
-            options = [
-                Option(Content(label), id=str(n)) for n, (_v, label) in enumerate(self._choices)
-            ]
-            yield OptionList(*options, id="choices")
+            labels = [label for _value, label in self._choices]
+            yield OptionList(*[Option(Content(t), id=str(n)) for n, t in enumerate(labels)])
             with Horizontal():
                 yield Button("Cancel", id="cancel", variant="primary")
 
@@ -59,8 +45,3 @@ class PickModal(ModalScreen[str | None]):
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(self._choices[int(event.option.id or 0)][0])
-
-    @on(Button.Pressed, "#cancel")
-    def action_cancel(self) -> None:
-        """Close without picking."""
-        self.dismiss(None)

@@ -34,10 +34,12 @@ class ToolError(Exception):
         self.result = result
 
 
-def describe_failure(result: ProgramResult) -> str:
-    """``crm_mon: Connection to cluster failed: Transport endpoint…`` (or the exit)."""
-    said = result.last_line()
-    return f"{result.program}: {said or result.describe()}"
+def describe_failure(result: ProgramResult, tool: str = "") -> str:
+    """``crm_mon: Connection to cluster failed: Transport endpoint…`` (or the exit);
+    ``tool`` names the program behind a prefix (else the program run is named)."""
+    said = result.last_line() or result.describe()
+    name = tool or result.program
+    return said if said.startswith(f"{name}:") else f"{name}: {said}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +74,7 @@ class Tools:
         """
         result = await self.run(argv, timeout)
         if not result.ok:
-            raise ToolError(describe_failure(result), result)
+            raise ToolError(describe_failure(result, argv[0]), result)
         return result.stdout
 
     async def crm_mon(self) -> str:
