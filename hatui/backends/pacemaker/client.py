@@ -25,9 +25,9 @@ from typing import Any
 
 from engine.control.schema import DISCONNECTED, PROTOCOL_VERSION, REFUSED, ControlError
 from hatui.backends.pacemaker import actions
-from hatui.backends.pacemaker.cib import CibError, parse_locations
+from hatui.backends.pacemaker.cib import CibError, Location, parse_locations
 from hatui.backends.pacemaker.cmap import corosync_config, knet_links, parse_cmap
-from hatui.backends.pacemaker.crmmon import CrmMonError, parse_crm_mon
+from hatui.backends.pacemaker.crmmon import CrmMon, CrmMonError, parse_crm_mon
 from hatui.backends.pacemaker.document import Inputs, status_document
 from hatui.backends.pacemaker.logs import (
     COROSYNC_LOG,
@@ -48,6 +48,10 @@ FAILED = "failed"
 RECENT_TIMELINE = 50
 RECENT_LOG = 500
 LATENCY_SAMPLES = 20
+REREAD_S = 30.0
+"""What rarely changes (corosync's nodelist, the constraints) is read at least this often."""
+CHANGE_WINDOW_S = 2.5
+"""The constraints are read on every poll this long after the CIB last changed."""
 ADMIN_GROUP = "haclient"
 
 
@@ -112,14 +116,25 @@ def who_may_act(tools: Tools) -> dict[str, Any]:
 class Poller:
     """Reads the node once per call; keeps what a diff needs between calls."""
 
-    def __init__(self, options: Options, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        options: Options,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """``clock`` stamps timeline entries; ``monotonic`` times what is read again."""
         self.options = options
         self._clock = clock
+        self._monotonic = monotonic
         self._tracker = TimelineTracker()
         self._latency: dict[tuple[int, int], collections.deque[float]] = {}
         self._tails: list[LogTail] | None = None
         self.history_logs: list[dict[str, Any]] = []
         self.history_timeline: list[dict[str, Any]] = []
+        self._icmap_cache: tuple[float, str] | None = None
+        self._constraints_cache: tuple[float, list[Location] | None] | None = None
+        self._cib_change: tuple[float | None, str] | None = None
+        self._cib_changed_at = 0.0
 
     async def document(self) -> dict[str, Any]:
         """The status document now (no timeline, no logs): for checks before a verb."""
@@ -129,12 +144,13 @@ class Poller:
         tools = self.options.tools
         try:
             mon_xml, icmap, stats = await asyncio.gather(
-                tools.crm_mon(), tools.icmap(), tools.knet_stats()
+                tools.crm_mon(), self._icmap(), tools.knet_stats()
             )
-            constraints = await self._constraints()
             mon = parse_crm_mon(mon_xml)
         except (ToolError, CrmMonError) as exc:
+            self._icmap_cache = None  # the node may have changed: read everything again
             raise ControlError(DISCONNECTED, str(exc)) from None
+        constraints = await self._constraints(mon)
         corosync = corosync_config(parse_cmap(icmap))
         links = knet_links(parse_cmap(stats))
         for link in links:
@@ -155,14 +171,40 @@ class Poller:
         )
         return status_document(inputs)
 
-    async def _constraints(self) -> list[Any] | None:
-        """The CIB's location constraints; None (crm_mon's bans are used) when cibadmin
-        cannot answer: a console without them still shows the cluster."""
+    async def _icmap(self) -> str:
+        """The icmap keys (nodelist, runtime token, log file): they change only when
+        corosync's configuration is reloaded, so they are read every ``REREAD_S``."""
+        now = self._monotonic()
+        if self._icmap_cache is None or now - self._icmap_cache[0] > REREAD_S:
+            self._icmap_cache = (now, await self.options.tools.icmap())
+        return self._icmap_cache[1]
+
+    async def _constraints(self, mon: CrmMon) -> list[Location] | None:
+        """The CIB's location constraints, read again while the CIB changes.
+
+        crm_mon's "last change" (whole seconds) tells when the CIB changed; the
+        constraints are read again for ``CHANGE_WINDOW_S`` after it changed (a second
+        change within the same second has the same stamp), and every ``REREAD_S``.
+        None (crm_mon's bans are used) when cibadmin cannot answer: a console without
+        them still shows the cluster.
+        """
+        now = self._monotonic()
+        change = (mon.summary.last_change, mon.summary.last_change_by)
+        if change != self._cib_change:
+            self._cib_change, self._cib_changed_at = change, now
+        cached = self._constraints_cache
+        fresh = cached is not None and now - cached[0] <= REREAD_S
+        if fresh and now - self._cib_changed_at > CHANGE_WINDOW_S and cached is not None:
+            return cached[1]
         try:
-            return parse_locations(await self.options.tools.constraints())
+            locations: list[Location] | None = parse_locations(
+                await self.options.tools.constraints()
+            )
         except (ToolError, CibError) as exc:
             logger.info("constraints not read: %s", exc)
-            return None
+            locations = None
+        self._constraints_cache = (now, locations)
+        return locations
 
     def _log_paths(self, corosync_logfile: str) -> tuple[Path, ...]:
         if self.options.logs is not None:
@@ -205,9 +247,11 @@ class Poller:
 class PacemakerClient:
     """One "connection" to a Pacemaker node, as the console's bridge expects."""
 
-    def __init__(self, options: Options, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, options: Options, clock: Callable[[], float] = time.time, poller: Poller | None = None
+    ) -> None:
         self.options = options
-        self._poller = Poller(options, clock)
+        self._poller = poller or Poller(options, clock)
         self._seq = 0
         self._closed = False
         self._pending_history: list[dict[str, Any]] = []
