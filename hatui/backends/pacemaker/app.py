@@ -18,7 +18,6 @@ from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-import hatui.app
 from hatui.app import HaTuiApp
 from hatui.backends.pacemaker.client import Options, PacemakerClient, open_pacemaker
 from hatui.backends.pacemaker.pick import PickModal
@@ -56,9 +55,6 @@ class PacemakerApp(HaTuiApp):
     """``hatui --pacemaker``: attach to a Corosync/Pacemaker node."""
 
     TITLE = "hatui · Pacemaker"
-    CSS_PATH = str(Path(hatui.app.__file__).with_name("app.tcss"))
-    """The console's own stylesheet (a relative path would be looked up next to this
-    module)."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "standby", "Standby"),
         Binding("u", "online", "Unstandby"),

@@ -71,7 +71,7 @@ def print_once(options: Options) -> int:
         return 1
     finally:
         client.close()
-    sys.stdout.write(render_once(reply["snapshot"], reply["timeline"]))
+    sys.stdout.write(render_once(reply["snapshot"], reply["timeline"], reply["log"]))
     return 0
 
 

@@ -1,6 +1,6 @@
 """The Pacemaker back end as an engine connection (``hatui.bridge.ClientLike``).
 
-``subscribe``/``attach`` answer like the engine's control socket (snapshot, recent
+``attach`` (and the ``subscribe`` verb) answer like the engine's control socket (snapshot, recent
 timeline, recent log); ``events`` then polls the node once per interval and yields
 ``status``, ``log`` and ``timeline`` events; ``call`` answers ``hello``, ``status`` and
 the operator verbs of :mod:`hatui.backends.pacemaker.actions`. A poll that cannot reach
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.control.client import Subscription
 from engine.control.schema import DISCONNECTED, PROTOCOL_VERSION, REFUSED, ControlError
 from hatui.backends.pacemaker import actions
 from hatui.backends.pacemaker.cib import CibError, Location, parse_locations
@@ -76,16 +77,6 @@ class Poll:
     doc: dict[str, Any]
     timeline: list[dict[str, Any]]
     logs: list[dict[str, Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class Attached:
-    """What ``attach`` returns: the engine client's ``Subscription`` shape."""
-
-    snapshot: dict[str, Any]
-    seq: int
-    timeline: list[dict[str, Any]]
-    log: list[dict[str, Any]]
 
 
 def who_may_act(tools: Tools) -> dict[str, Any]:
@@ -254,9 +245,6 @@ class PacemakerClient:
         self._poller = poller or Poller(options, clock)
         self._seq = 0
         self._closed = False
-        self._pending_history: list[dict[str, Any]] = []
-        """History log records for a consumer that used ``subscribe`` (no ``log`` in
-        its reply): sent as the first events."""
 
     async def call(self, cmd: str, **args: Any) -> Any:
         """``hello``, ``ping``, ``status``, ``subscribe`` or an operator verb."""
@@ -304,19 +292,12 @@ class PacemakerClient:
             raise ControlError(FAILED, describe_failure(result, plan.argv[0]))
         return {"effect": plan.effect, "command": " ".join(plan.argv)}
 
-    async def attach(self) -> Attached:
+    async def attach(self) -> Subscription:
         """Subscribe: the document now, the recent timeline and log, and the seq."""
         poll = await self._poller.poll()
-        return Attached(
+        return Subscription(
             poll.doc, self._seq, self._poller.history_timeline, self._poller.history_logs
         )
-
-    async def subscribe(self) -> tuple[dict[str, Any], int, list[dict[str, Any]]]:
-        """The older bridge's subscribe (no log history in the reply: it comes first
-        among the events instead)."""
-        attached = await self.attach()
-        self._pending_history = attached.log
-        return attached.snapshot, attached.seq, attached.timeline
 
     def _event(self, kind: str, data: dict[str, Any]) -> dict[str, Any]:
         self._seq += 1
@@ -324,9 +305,6 @@ class PacemakerClient:
 
     async def events(self) -> AsyncIterator[dict[str, Any]]:
         """Poll every interval; ends only by ``close`` or by raising ``ControlError``."""
-        for record in self._pending_history:
-            yield self._event("log", record)
-        self._pending_history = []
         last = time.monotonic()
         while not self._closed:
             await asyncio.sleep(max(0.0, self.options.interval_s - (time.monotonic() - last)))

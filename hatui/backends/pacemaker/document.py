@@ -244,6 +244,7 @@ def group_entry(group: Group, mon: CrmMon, locations: Sequence[Location]) -> dic
         "key": group.id,
         "kind": group.kind,
         "clone": group.kind == "clone",
+        "cluster_wide": True,
         "home": home_of(group.id, locations),
         "held_by": held,
         "state": group_state(group),
