@@ -85,6 +85,8 @@ class HaTuiApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012 (Textual API)
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # noqa: RUF012 (Textual API)
     HELP_KEYS: ClassVar[list[tuple[str, str]]] = []
+    SOURCE: ClassVar[str] = "engine"
+    """What this console follows, in the banners' and the timeline's words."""
     """Keys of a subclass, listed in the help screen (key, what it does)."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "standby", "Standby"),
@@ -126,7 +128,8 @@ class HaTuiApp(App[None]):
         self._received_at = clock()
         self._hello: dict[str, Any] = hello or {}
         fixed = socket_path is None and status is not None
-        self._connection = Connection(LinkState.CONNECTED if fixed else LinkState.CONNECTING)
+        state = LinkState.CONNECTED if fixed else LinkState.CONNECTING
+        self._connection = Connection(state, source=self.SOURCE)
         self._initial_logs = list(logs)
         self._initial_timeline = list(timeline)
         self._pending: PendingAction | None = None
@@ -255,13 +258,13 @@ class HaTuiApp(App[None]):
     def on_connection_changed(self, message: ConnectionChanged) -> None:
         """Show connected / reconnecting, and learn what this user may do."""
         was = self._connection.state
-        self._connection = message.connection
+        self._connection = dataclasses.replace(message.connection, source=self.SOURCE)
         if message.hello:
             self._hello = message.hello
         if was is not message.connection.state:
             state = message.connection.state.value
             detail = message.connection.error
-            self.add_timeline("engine", f"{state}{' — ' + detail if detail else ''}")
+            self.add_timeline(self.SOURCE, f"{state}{' — ' + detail if detail else ''}")
         self.refresh_bindings()
         self.redraw()
 
@@ -270,7 +273,7 @@ class HaTuiApp(App[None]):
         stays (marked stale until the new engine's first snapshot replaces it)."""
         await self.query(EngineBridge).remove()
         self.socket_path = socket_path
-        self._connection = Connection(LinkState.CONNECTING)
+        self._connection = Connection(LinkState.CONNECTING, source=self.SOURCE)
         self.refresh_bindings()
         await self.mount(EngineBridge(socket_path, self._clock))
         self.redraw()
@@ -280,7 +283,7 @@ class HaTuiApp(App[None]):
     def action_block_reason(self) -> str:
         """Why operator actions are unavailable now ("" when they are allowed)."""
         if self._connection.state is not LinkState.CONNECTED:
-            return "not connected to the engine"
+            return f"not connected to the {self.SOURCE}"
         peer = self._hello.get("peer")
         if isinstance(peer, Mapping) and peer.get("can_act") is False:
             who = peer.get("user") or f"uid {peer.get('uid', '?')}"

@@ -83,6 +83,9 @@ class Connection:
     state: LinkState = LinkState.CONNECTING
     retry_in: float = 0.0
     error: str = ""
+    source: str = "engine"
+    """What the console follows, in the banners' words (``engine``; ``cluster`` for a
+    Pacemaker node)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -572,16 +575,20 @@ def banners(
         result.append(
             Banner(
                 Severity.ERROR,
-                f"✖ DISCONNECTED from engine{detail} — reconnecting ({connection.retry_in:g} s)",
+                f"✖ DISCONNECTED from {connection.source}{detail} — reconnecting "
+                f"({connection.retry_in:g} s)",
             )
         )
     elif connection.state is LinkState.CONNECTING:
-        result.append(Banner(Severity.INFO, "◐ connecting to engine…"))
+        result.append(Banner(Severity.INFO, f"◐ connecting to {connection.source}…"))
     if doc is None:
         return result
     if connection.state is LinkState.CONNECTED and staleness(doc, connection, now, last_event_at):
         silent = format_ms(max(0.0, now - (last_event_at or now)) * 1000.0)
-        result.append(Banner(Severity.WARNING, f"◐ STALE data: no update from engine for {silent}"))
+        source = connection.source
+        result.append(
+            Banner(Severity.WARNING, f"◐ STALE data: no update from {source} for {silent}")
+        )
     for reason in split_brain_reasons(doc):
         result.append(Banner(Severity.ERROR, f"✖ SPLIT BRAIN suspected: {reason}"))
     for node, reason in one_way_reasons(doc).items():
@@ -610,7 +617,7 @@ def staleness(
         return ""
     silent_ms = max(0.0, now - last_event_at) * 1000.0
     if connection.state is not LinkState.CONNECTED:
-        return f"no engine for {format_ms(silent_ms)}"
+        return f"no {connection.source} for {format_ms(silent_ms)}"
     keepalive = _float(_timing(doc).get("keepalive_ms")) or 1000.0
     if silent_ms > STALE_FACTOR * keepalive:
         return f"no update for {format_ms(silent_ms)}"
@@ -781,7 +788,8 @@ def latency_link_row(
         node_state=node_state,
         link=str(link.get("name", "?")),
         state=state_label(state),
-        age=format_latency(_float(link.get("latency_ms"))),
+        # a dead link's last average is history, not a latency now
+        age=format_latency(_float(link.get("latency_ms"))) if state.lower() == "up" else "-",
         sparkline=sparkline(history if isinstance(history, list) else []),
         max_gap=format_latency(_float(link.get("latency_max_ms"))),
         jitter=format_latency(_float(link.get("latency_min_ms"))),

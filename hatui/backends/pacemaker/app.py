@@ -20,6 +20,7 @@ from textual.screen import Screen
 
 from hatui.app import HaTuiApp
 from hatui.backends.pacemaker.client import Options, PacemakerClient, open_pacemaker
+from hatui.backends.pacemaker.help import PacemakerHelpScreen
 from hatui.backends.pacemaker.pick import PickModal
 from hatui.bridge import EngineBridge
 from hatui.screens.modals import ConfirmModal, StonithModal
@@ -29,14 +30,6 @@ SOURCE = Path("pacemaker")
 """What the bridge is told it follows (the opener ignores it: the node is in Options)."""
 ENGINE_ONLY = frozenset({"takeover", "failback", "meatware_confirm"})
 PCMK_ACTIONS = frozenset({"standby", "online", "move", "clear", "cleanup", "stonith"})
-KEYS: list[tuple[str, str]] = [
-    ("s", "standby: put a node in standby (its resources move away)"),
-    ("u", "unstandby: let a standby node run resources again"),
-    ("m", "move a group to a node (crm_resource --move; leaves cli-prefer-GROUP)"),
-    ("x", "clear the constraint a move or ban left (crm_resource --clear)"),
-    ("c", "clean up failed actions (crm_resource --cleanup)"),
-    ("S", "STONITH: fence a node with stonith_admin --reboot (type its name)"),
-]
 
 
 class PacemakerStonithModal(StonithModal):
@@ -55,6 +48,7 @@ class PacemakerApp(HaTuiApp):
     """``hatui --pacemaker``: attach to a Corosync/Pacemaker node."""
 
     TITLE = "hatui · Pacemaker"
+    SOURCE: ClassVar[str] = "cluster"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "standby", "Standby"),
         Binding("u", "online", "Unstandby"),
@@ -63,7 +57,6 @@ class PacemakerApp(HaTuiApp):
         Binding("x", "clear", "Clear move", show=False),
         Binding("S", "stonith", "STONITH"),
     ]
-    HELP_KEYS: ClassVar[list[tuple[str, str]]] = KEYS
 
     def __init__(self, options: Options | None, **kwargs: Any) -> None:
         """Attach to the node ``options`` names; with None, only show the ``status``
@@ -87,6 +80,10 @@ class PacemakerApp(HaTuiApp):
             return await client.call(cmd, **args)
         finally:
             client.close()
+
+    def action_help(self) -> None:
+        """Pacemaker's keys and glossary."""
+        self.push_screen(PacemakerHelpScreen())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The engine's takeover/failback/meatware keys do not exist here; the rest

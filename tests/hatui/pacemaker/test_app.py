@@ -138,3 +138,25 @@ async def test_without_a_node_an_action_is_refused_not_sent() -> None:
         await until(pilot, lambda: any(r.kind == "action" for r in panel.rows))
         [row] = [r for r in panel.rows if r.kind == "action"]
         assert row.text == "node_standby alpha: refused — not connected to an engine"
+
+
+async def test_help_lists_pacemakers_keys_not_the_engines() -> None:
+    from hatui.backends.pacemaker.help import PACEMAKER_HELP, PacemakerHelpScreen
+
+    app = make(document("idle"))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, PacemakerHelpScreen))
+    assert "takeover" not in PACEMAKER_HELP and "meatware" not in PACEMAKER_HELP
+    assert "crm_resource --move" in PACEMAKER_HELP
+    assert max(len(line) for line in PACEMAKER_HELP.splitlines()) <= 72  # fits 80 columns
+
+
+def test_a_dead_links_last_latency_is_not_shown_as_now() -> None:
+    from hatui.viewmodel import link_rows
+
+    rows = link_rows(document("crashed", knet="crashed"), 0.0, 0.0)
+    dead = [r for r in rows if r.node == "bravo" and r.link]
+    up = [r for r in rows if r.node == "charlie" and r.link]
+    assert [r.age for r in dead] == ["-", "-"]
+    assert all(r.age.endswith(("µs", "ms")) for r in up)

@@ -171,3 +171,23 @@ async def test_hello_and_subscribe_answer_like_the_engine() -> None:
     reply = await client(tools).call("subscribe")
     assert set(reply) == {"snapshot", "seq", "timeline", "log"}
     assert reply["snapshot"]["backend"] == "pacemaker"
+
+
+async def test_the_console_says_when_the_cluster_does_not_answer_and_recovers() -> None:
+    from hatui.backends.pacemaker.app import PacemakerApp
+    from tests.hatui.waiting import until
+
+    tools = Replay(script=["down", "idle"])
+    app = PacemakerApp(Options(tools, (Path("/nonexistent/log"),), interval_s=0.2))
+    async with app.run_test(size=(80, 24)) as pilot:
+        banner = (
+            "✖ DISCONNECTED from cluster: crm_mon: Connection to cluster failed: "
+            "Connection refused — reconnecting"
+        )
+        await until(
+            pilot,
+            lambda: app.picture and any(b.text.startswith(banner) for b in app.picture.banners),
+        )
+        assert app.action_block_reason() == "not connected to the cluster"
+        await until(pilot, lambda: app.picture and "3/3 nodes up" in app.picture.summary, 10)
+        assert not [b for b in app.picture.banners if "DISCONNECTED" in b.text]  # type: ignore[union-attr]
