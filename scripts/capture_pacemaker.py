@@ -196,6 +196,13 @@ def crash(cap: Capture) -> None:
     cap.snap("no-quorum")
 
 
+def pacemaker_down(cap: Capture) -> None:
+    """What crm_mon says on a node whose Pacemaker is stopped (its XML error)."""
+    cap.alpha.stop()
+    (cap.out / "down.xml").write_text(cap.text(list(CRM_MON)))
+    print("  captured down")
+
+
 def logs(cap: Capture) -> None:
     """Both logs since the example was loaded; Pacemaker's info/debug lines are left
     out (they are most of the file, and the console does not show them either)."""
@@ -228,6 +235,7 @@ def main() -> int:
         links(cap)
         crash(cap)
         logs(cap)
+        pacemaker_down(cap)
     print(f"fixtures in {out}")
     return 0
 

@@ -78,8 +78,13 @@ class Tools:
         return result.stdout
 
     async def crm_mon(self) -> str:
-        """The cluster status as XML."""
-        return await self.output(CRM_MON)
+        """The cluster status as XML; also when crm_mon fails but says why in XML (not
+        connected: ``<status code="102" message="Not connected">`` with its errors),
+        so that the reason shown is crm_mon's own, not its last line of XML."""
+        result = await self.run(CRM_MON)
+        if result.ok or result.stdout.lstrip().startswith("<pacemaker-result"):
+            return result.stdout
+        raise ToolError(describe_failure(result, CRM_MON[0]), result)
 
     async def icmap(self) -> str:
         """The icmap keys the console reads (nodelist, runtime token, logging)."""

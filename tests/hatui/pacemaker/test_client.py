@@ -40,9 +40,9 @@ class Replay(Tools):
     async def crm_mon(self) -> str:
         self.calls.append("crm_mon")
         name = self.script.pop(0) if len(self.script) > 1 else self.script[0]
-        if name == "down":
-            raise ToolError("crm_mon: Connection to cluster failed: Connection refused")
-        return text(f"{name}.xml")
+        if name == "gone":
+            raise ToolError("crm_mon: env: 'crm_mon': No such file or directory")
+        return text(f"{name}.xml")  # "down": crm_mon's XML when Pacemaker is stopped
 
     async def icmap(self) -> str:
         self.calls.append("icmap")
@@ -126,13 +126,18 @@ async def test_a_cib_change_reads_the_constraints_again() -> None:
 
 
 async def test_a_cluster_that_does_not_answer_is_a_disconnection_with_its_reason() -> None:
-    tools, clock = Replay(script=["idle", "down", "idle"]), Clock()
+    tools, clock = Replay(script=["idle", "down", "gone", "idle"]), Clock()
     source = poller(tools, clock)
     await source.poll()
     with pytest.raises(ControlError) as caught:
         await source.poll()
     assert caught.value.code == "disconnected"
-    assert caught.value.message == "crm_mon: Connection to cluster failed: Connection refused"
+    assert caught.value.message == (
+        "crm_mon: Not connected: error: Could not connect to launcher: Connection refused; "
+        "crm_mon: Connection to cluster failed: Connection refused"
+    )
+    with pytest.raises(ControlError, match="No such file or directory"):
+        await source.poll()  # the tool itself cannot run: its own words
     tools.calls.clear()
     await source.poll()
     assert "icmap" in tools.calls  # read again after the gap: the node may have changed
@@ -181,7 +186,8 @@ async def test_the_console_says_when_the_cluster_does_not_answer_and_recovers() 
     app = PacemakerApp(Options(tools, (Path("/nonexistent/log"),), interval_s=0.2))
     async with app.run_test(size=(80, 24)) as pilot:
         banner = (
-            "✖ DISCONNECTED from cluster: crm_mon: Connection to cluster failed: "
+            "✖ DISCONNECTED from cluster: crm_mon: Not connected: error: Could not connect "
+            "to launcher: Connection refused; crm_mon: Connection to cluster failed: "
             "Connection refused — reconnecting"
         )
         await until(

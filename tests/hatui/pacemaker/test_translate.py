@@ -196,6 +196,15 @@ def test_unreadable_output_says_why() -> None:
         parse_locations("Call cib_query failed (-107): Transport endpoint is not connected")
 
 
+def test_crm_mon_on_a_node_without_pacemaker_says_why() -> None:
+    with pytest.raises(CrmMonError) as caught:
+        parse_crm_mon(text("down.xml"))
+    assert str(caught.value) == (
+        "crm_mon: Not connected: error: Could not connect to launcher: Connection refused; "
+        "crm_mon: Connection to cluster failed: Connection refused"
+    )
+
+
 def test_scores_and_times() -> None:
     assert parse_score("INFINITY") == parse_score("+INFINITY") == 1_000_000
     assert parse_score("-INFINITY") == -1_000_000
