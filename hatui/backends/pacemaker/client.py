@@ -134,9 +134,15 @@ class Poller:
     async def _read(self) -> dict[str, Any]:
         tools = self.options.tools
         try:
-            mon_xml, icmap, stats = await asyncio.gather(
-                tools.crm_mon(), self._icmap(), tools.knet_stats()
+            # all three run at once; every failure is collected (none is left unread),
+            # the first in this order is the one reported
+            answers = await asyncio.gather(
+                tools.crm_mon(), self._icmap(), tools.knet_stats(), return_exceptions=True
             )
+            for answer in answers:
+                if isinstance(answer, BaseException):
+                    raise answer
+            mon_xml, icmap, stats = (str(answer) for answer in answers)
             mon = parse_crm_mon(mon_xml)
         except (ToolError, CrmMonError) as exc:
             self._icmap_cache = None  # the node may have changed: read everything again
