@@ -10,7 +10,7 @@ from hatui.backends.pacemaker.cib import parse_locations
 from hatui.backends.pacemaker.cmap import corosync_config, knet_links, parse_cmap
 from hatui.backends.pacemaker.crmmon import CrmMon, parse_crm_mon
 from hatui.backends.pacemaker.document import Inputs, status_document
-from hatui.backends.pacemaker.logs import history_entries, parse_line
+from hatui.backends.pacemaker.logs import history_entries, loud_enough, parse_line
 from hatui.backends.pacemaker.timeline import TimelineTracker
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -47,7 +47,8 @@ def series(name: str) -> list[str]:
 def crash_story() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """bravo crashed and rg-hbmark-ready recovered elsewhere, as alpha's console shows
     it: the document after the crash, the timeline of the captured series (one poll a
-    second) and the log records of the captured logs (notice and louder)."""
+    second) and the log records of the captured logs (as the console filters them:
+    corosync's from info, Pacemaker's from notice)."""
     tracker = TimelineTracker()
     names = ["idle", *series("crash"), "crashed"]
     lines = [
@@ -66,6 +67,8 @@ def crash_story() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, 
     logs = [
         line.record()
         for line in sorted(lines, key=lambda line: line.time or 0.0)
-        if line.time is not None and line.time <= crashed_at and line.level != "INFO"
+        if line.time is not None
+        and line.time <= crashed_at
+        and loud_enough(line, "INFO" if line.daemon.startswith("corosync") else "NOTICE")
     ]
     return document("crashed", knet="crashed"), timeline, logs
