@@ -16,7 +16,7 @@ from typing import Any
 
 from hatui.backends.pacemaker.cib import Location
 from hatui.backends.pacemaker.cmap import CorosyncConfig, KnetLink
-from hatui.backends.pacemaker.crmmon import CrmMon, FenceEvent, Group, Node, Resource
+from hatui.backends.pacemaker.crmmon import CrmMon, Failure, FenceEvent, Group, Node, Resource
 
 ROLE_STATES = {
     "started": "running",
@@ -264,8 +264,8 @@ def group_entry(group: Group, mon: CrmMon, locations: Sequence[Location]) -> dic
     }
 
 
-def failure_entry(failure: Any) -> dict[str, Any]:
-    """One ``failed_actions[]`` entry (from a :class:`crmmon.Failure`)."""
+def failure_entry(failure: Failure) -> dict[str, Any]:
+    """One ``failed_actions[]`` entry."""
     return {
         "key": failure.key,
         "resource": failure.resource,
