@@ -10,8 +10,8 @@ from pathlib import Path
 
 from engine.config.model import AuthConfig, ClusterConfig, Timing
 from engine.core.policy_types import Acquire, CancelMonitor, Monitor, MonitorCheck
-from engine.resources.actions import ActionWorker
 from engine.process.runner import KILL_GRACE
+from engine.resources.actions import ActionWorker
 from engine.resources.group import GroupRunner
 from tests.resources.lab import LsbLab, group
 from tests.resources.test_runner import _wait_gone
