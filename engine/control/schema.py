@@ -149,8 +149,13 @@ def _check_fields(obj: dict[str, Any], known_verbs: frozenset[str]) -> Request:
     return Request(id=request_id, cmd=cmd, args=args)
 
 
+def encode_json(value: Any) -> bytes:
+    """Compact JSON, as every line carries it (anything else is written as its text)."""
+    return json.dumps(value, separators=(",", ":"), default=str).encode("utf-8")
+
+
 def _line(obj: dict[str, Any]) -> bytes:
-    return (json.dumps(obj, separators=(",", ":"), default=str) + "\n").encode("utf-8")
+    return encode_json(obj) + b"\n"
 
 
 def encode_request(request_id: int, cmd: str, args: dict[str, Any]) -> bytes:
@@ -163,19 +168,29 @@ def encode_result(request_id: int, result: Any) -> bytes:
     return _line({"id": request_id, "ok": True, "result": result})
 
 
+def encode_result_json(request_id: int, result_json: bytes) -> bytes:
+    """One ``ok: true`` reply line around an already-encoded result."""
+    return b'{"id":%d,"ok":true,"result":%s}\n' % (request_id, result_json)
+
+
+def subscribe_result_json(snapshot: bytes, seq: int, timeline: bytes, log: bytes) -> bytes:
+    """The ``subscribe`` result from its encoded parts (each shared by many replies)."""
+    return b'{"snapshot":%s,"seq":%d,"timeline":%s,"log":%s}' % (snapshot, seq, timeline, log)
+
+
 def encode_error(request_id: int | None, code: str, message: str) -> bytes:
     """One ``ok: false`` reply line (``id`` is null when the request had none)."""
     return _line({"id": request_id, "ok": False, "error": message, "code": code})
 
 
-def encode_event_data(data: dict[str, Any]) -> str:
-    """Serialise event data once so that publishing to many clients costs one dump."""
-    return json.dumps(data, separators=(",", ":"), default=str)
+def event_body(data_json: bytes) -> bytes:
+    """The end of an event line, the same for every client: its data and the newline."""
+    return data_json + b"}\n"
 
 
-def encode_event(event: str, seq: int, data_json: str) -> bytes:
-    """One event line around already-serialised data."""
-    return f'{{"event":{json.dumps(event)},"seq":{seq},"data":{data_json}}}\n'.encode()
+def event_head(event: str, seq: int) -> bytes:
+    """The start of an event line, one client's own: the event's name and its seq."""
+    return f'{{"event":{json.dumps(event)},"seq":{seq},"data":'.encode()
 
 
 def decode_line(line: bytes) -> dict[str, Any]:

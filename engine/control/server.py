@@ -1,9 +1,13 @@
 """The control socket server: JSON lines over a Unix stream socket (docs/architecture.md).
 
 Rules of this module: ``publish`` never awaits and never raises, so a slow or stalled
-client can never delay the daemon's loop; each connection has its own bounded event queue
-and its own writer task, and an overflowing queue drops events (the client sees a seq gap
-and resubscribes). Authorisation is by SO_PEERCRED, not by the socket's file mode.
+client can never delay the daemon's loop; events are encoded once and written to the
+subscribers in slices (engine/control/fanout.py), each subscriber's backlog is bounded
+and an overflowing one drops events (the client sees a seq gap and resubscribes). The
+replies many clients ask for at once (snapshot, history) are encoded once
+(engine/control/encoded.py), and a turn of the loop serves at most a few connections
+(engine/control/turns.py): heartbeats never wait behind 200 consoles. Authorisation is
+by SO_PEERCRED, not by the socket's file mode.
 """
 
 from __future__ import annotations
@@ -21,13 +25,16 @@ import stat
 import struct
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from engine import __version__
 from engine.control import schema
+from engine.control.encoded import EncodedDocument, EncodedHistory
+from engine.control.fanout import MAX_QUEUED_BYTES, FanOut, Outbox
 from engine.control.schema import CommandRefused, PeerInfo, Request, RequestError
+from engine.control.turns import TurnBudget
 from engine.errors import HeartbeatError
 
 logger = logging.getLogger(__name__)
@@ -74,15 +81,19 @@ class ControlSocketInUse(HeartbeatError):
 
 @dataclass(eq=False)
 class _Connection:
-    """One client: its credentials, its writer and its private event queue."""
+    """One client: its credentials, its writer and its event stream."""
 
     peer: PeerInfo
     writer: asyncio.StreamWriter
-    queue: asyncio.Queue[bytes]
-    seq: int = 0
-    subscribed: bool = False
+    events: Outbox
     bad_requests: int = 0
-    sender: asyncio.Task[None] | None = field(default=None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Encoded:
+    """A result already encoded as JSON (shared by many replies)."""
+
+    json: bytes
 
 
 class _ActRule:
@@ -214,11 +225,13 @@ class ControlServer:
         *,
         admin_group: str = "haclient",
         queue_size: int = 256,
+        queue_bytes: int = MAX_QUEUED_BYTES,
         log_history: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
-        """``log_history`` is the engine's log ring buffer (read, never written here): a
-        console attaching after a failover gets the lines that led to it. Without one,
-        the server keeps the records it publishes itself."""
+        """``queue_size`` and ``queue_bytes`` bound the events one subscriber may have
+        waiting for its socket. ``log_history`` is the engine's log ring buffer (read,
+        never written here): a console attaching after a failover gets the lines that
+        led to it. Without one, the server keeps the records it publishes itself."""
         self.path = Path(path)
         self.handler = handler
         self.queue_size = queue_size
@@ -230,6 +243,11 @@ class ControlServer:
             "dropped_events": 0,
         }
         self._rule = _ActRule(admin_group, os.geteuid())
+        self._fanout = FanOut(queue_size, queue_bytes, self._count_drop)
+        self._turns = TurnBudget()
+        self._snapshot_json = EncodedDocument()
+        self._timeline_json = EncodedHistory()
+        self._log_json = EncodedHistory()
         self._server: asyncio.AbstractServer | None = None
         self._connections: set[_Connection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -313,32 +331,36 @@ class ControlServer:
     def publish(self, event: str, data: dict[str, Any]) -> None:
         """Queue an event for every subscribed client; never awaits, never raises.
 
-        A client whose queue is full loses this event, but its seq still advances, so it
-        sees a gap and knows to resubscribe. Timeline entries (and log records, when no
-        ring buffer was given) are also kept for the ``subscribe`` reply.
+        ``data`` is encoded once, whatever the number of subscribers. A client whose
+        backlog is full loses this event, but its seq still advances, so it sees a gap
+        and knows to resubscribe. Timeline entries (and log records, when no ring buffer
+        was given) are also kept for the ``subscribe`` reply.
         """
         if event == "timeline":
             self._recent_timeline.append(data)
         elif event == "log" and self._own_log is not None:
             self._own_log.append(data)
-        try:
-            data_json = schema.encode_event_data(data)
+        if not self._fanout.count:
+            return
+        try:  # the pushed status document is the one status and subscribe answer with
+            data_json = self._snapshot_json(data) if event == "status" else schema.encode_json(data)
         except (TypeError, ValueError):
             logger.exception("control: cannot encode %s event; dropped", event)
             return
-        for conn in self._connections:
-            if not conn.subscribed:
-                continue
-            conn.seq += 1
-            try:
-                conn.queue.put_nowait(schema.encode_event(event, conn.seq, data_json))
-            except asyncio.QueueFull:
-                self.stats["dropped_events"] += 1
+        self._fanout.publish(event, data_json)
+
+    def _count_drop(self) -> None:
+        self.stats["dropped_events"] += 1
 
     @property
     def subscriber_count(self) -> int:
         """How many connections currently receive events."""
-        return sum(1 for conn in self._connections if conn.subscribed)
+        return self._fanout.count
+
+    @property
+    def event_encodings(self) -> int:
+        """Event data encoded so far: one per published event, however many subscribe."""
+        return self._fanout.encodings
 
     def _known_verbs(self) -> frozenset[str]:
         return schema.READ_ONLY_VERBS | self.handler.command_names()
@@ -375,16 +397,14 @@ class ControlServer:
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
-        conn = _Connection(
-            peer=self._make_peer(writer),
-            writer=writer,
-            queue=asyncio.Queue(maxsize=self.queue_size),
-        )
-        self._connections.add(conn)
-        self.stats["connections"] += 1
-        self.stats["open_connections"] += 1
-        conn.sender = asyncio.create_task(self._send_events(conn))
-        logger.debug("control: connection from %s (uid %d, pid %d)", *_who(conn.peer))
+        try:
+            await self._turns.take()  # 200 clients connecting at once: a few per turn
+        except asyncio.CancelledError:  # close() while it waited for its turn
+            writer.close()
+            if task is not None:
+                self._tasks.discard(task)
+            raise
+        conn = self._open(writer)
         try:
             await self._read_requests(conn, reader)
         except (ConnectionError, asyncio.IncompleteReadError):
@@ -396,26 +416,20 @@ class ControlServer:
             if task is not None:
                 self._tasks.discard(task)
 
+    def _open(self, writer: asyncio.StreamWriter) -> _Connection:
+        self.stats["connections"] += 1
+        self.stats["open_connections"] += 1
+        peer = self._make_peer(writer)
+        conn = _Connection(peer, writer, Outbox(writer, _describe(peer)))
+        self._connections.add(conn)
+        logger.debug("control: connection from %s (uid %d, pid %d)", *_who(peer))
+        return conn
+
     async def _drop_connection(self, conn: _Connection) -> None:
         self._connections.discard(conn)
+        self._fanout.remove(conn.events)
         self.stats["open_connections"] -= 1
-        if conn.sender is not None:
-            conn.sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await conn.sender
         conn.writer.close()
-
-    async def _send_events(self, conn: _Connection) -> None:
-        """The only place that awaits a slow client: it blocks this task and no other."""
-        try:
-            while True:
-                line = await conn.queue.get()
-                if conn.writer.is_closing():
-                    return
-                conn.writer.write(line)
-                await conn.writer.drain()
-        except (ConnectionError, RuntimeError):
-            return
 
     async def _read_requests(self, conn: _Connection, reader: asyncio.StreamReader) -> None:
         while True:
@@ -424,6 +438,7 @@ class ControlServer:
                 return
             if not oversized and not line.strip():
                 continue
+            await self._turns.take()
             self.stats["requests"] += 1
             if oversized:
                 error = RequestError(
@@ -475,6 +490,8 @@ class ControlServer:
             return schema.encode_error(
                 request.id, schema.INTERNAL, f"{request.cmd} failed inside the engine: {exc}"
             )
+        if isinstance(result, _Encoded):
+            return schema.encode_result_json(request.id, result.json)
         return schema.encode_result(request.id, result)
 
     async def _answer(self, conn: _Connection, request: Request) -> Any:
@@ -484,7 +501,7 @@ class ControlServer:
         if cmd == "hello":
             return self._hello(conn)
         if cmd == "status":
-            return self.handler.status()
+            return _Encoded(self._snapshot_json(self.handler.status()))
         if cmd == "subscribe":
             return self._subscribe(conn)
         if cmd not in schema.READ_ONLY_VERBS:
@@ -500,22 +517,25 @@ class ControlServer:
             "peer": conn.peer.as_dict(),
         }
 
-    def _subscribe(self, conn: _Connection) -> dict[str, Any]:
+    def _subscribe(self, conn: _Connection) -> _Encoded:
         """Snapshot, recent timeline, recent log and seq are taken together, without
         awaiting, so no event is lost and none is delivered twice: a record in ``log``
         was published (to subscribers) before this reply, every later one comes as an
-        event. A client subscribing again has seen some of ``timeline``/``log`` before."""
-        while not conn.queue.empty():
-            conn.queue.get_nowait()
-        snapshot = self.handler.status()
-        conn.subscribed = True
-        history = list(self._log_history)[-RECENT_LOG:]
-        return {
-            "snapshot": snapshot,
-            "seq": conn.seq,
-            "timeline": list(self._recent_timeline),
-            "log": history,
-        }
+        event. A client subscribing again has seen some of ``timeline``/``log`` before.
+        Each part is encoded once for all the clients that subscribe meanwhile."""
+        snapshot = self._snapshot_json(self.handler.status())
+        self._fanout.subscribe(conn.events)
+        history = self._log_history
+        if len(history) > RECENT_LOG:
+            history = list(history)[-RECENT_LOG:]
+        return _Encoded(
+            schema.subscribe_result_json(
+                snapshot,
+                conn.events.seq,
+                self._timeline_json(self._recent_timeline),
+                self._log_json(history),
+            )
+        )
 
     def _authorise(self, peer: PeerInfo, request: Request) -> None:
         described = " ".join([request.cmd, *(str(v) for v in request.args.values())])
@@ -548,6 +568,11 @@ class ControlServer:
 
 def _who(peer: PeerInfo) -> tuple[str, int, int]:
     return peer.user, peer.uid, peer.pid
+
+
+def _describe(peer: PeerInfo) -> str:
+    """The client as messages name it."""
+    return f"{peer.user} (uid {peer.uid}, pid {peer.pid}: {peer.cmdline})"
 
 
 async def _read_line(reader: asyncio.StreamReader) -> tuple[bytes | None, bool]:
