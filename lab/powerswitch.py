@@ -7,12 +7,15 @@ addresses and links (the node "boots" with nothing running). ``status`` → ``OK
 ``hosts`` → the node names. Every reset is appended to ``resets.log`` as ``NODE TIME``.
 
 Run as ``python -m lab.powerswitch CONFIG.json`` inside the switch namespace; the
-:class:`PowerSwitch` helper does that and plugs it into one lab network.
+:class:`PowerSwitch` helper does that and plugs it into one lab network. Nodes drive it
+through the cluster-glue external STONITH plugin ``external/labswitch``
+(``lab/plugins/labswitch``; :func:`install_plugin` puts it in an engine's config dir).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import socketserver
 import subprocess
 import sys
@@ -25,6 +28,19 @@ from lab.engine import REPO_ROOT
 from lab.netns import Lab, kill_namespace_processes, run, wait_until
 
 PORT = 7070
+PLUGIN = Path(__file__).parent / "plugins" / "labswitch"
+"""The ``external/labswitch`` STONITH plugin that drives the switch."""
+
+
+def install_plugin(config_dir: Path) -> Path:
+    """Give an engine ``external/labswitch``: in its config dir's ``stonith/external``,
+    where the engine looks first for external plugins. Returns the installed file."""
+    external = config_dir / "stonith" / "external"
+    external.mkdir(parents=True, exist_ok=True)
+    installed = external / PLUGIN.name
+    shutil.copy(PLUGIN, installed)
+    installed.chmod(0o755)
+    return installed
 
 
 class PowerSwitch:

@@ -4,7 +4,7 @@ The lab's power switch (``lab.powerswitch``: a TCP service in its own namespace 
 "power-cycles" a node: every process killed, links down and addresses flushed, links
 back after ``off_time``) is plugged into a lab network. Every node gets the
 cluster-glue external STONITH plugin ``external/labswitch``
-(``tests/stonith/scripts/labswitch``, the one the engine's fencing tests use) in its own
+(``lab/plugins/labswitch``, the one the engine's fencing tests use) in its own
 copy of ``/usr/lib/stonith/plugins/external``, bind-mounted in the node's mount
 namespace (the host's directory is not touched). Pacemaker then runs it as the fence
 device ``fence-lab`` (class ``stonith:external/labswitch``), so ``stonith_admin --reboot``
@@ -17,12 +17,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from lab.engine import REPO_ROOT
 from lab.netns import wait_until
 from lab.pacemaker.cluster import PacemakerCluster
-from lab.powerswitch import PORT, PowerSwitch
+from lab.powerswitch import PLUGIN, PORT, PowerSwitch
 
-PLUGIN = REPO_ROOT / "tests" / "stonith" / "scripts" / "labswitch"
 PLUGIN_DIR = "/usr/lib/stonith/plugins/external"
 DEVICE = "fence-lab"
 
@@ -41,8 +39,8 @@ class LabFencing:
             copy = plugin_dir(node.root)
             if not copy.exists():
                 shutil.copytree(PLUGIN_DIR, copy, symlinks=True)
-                shutil.copy(PLUGIN, copy / "labswitch")
-                (copy / "labswitch").chmod(0o755)
+                shutil.copy(PLUGIN, copy / PLUGIN.name)
+                (copy / PLUGIN.name).chmod(0o755)
             mounted = node.exec(["mountpoint", "-q", PLUGIN_DIR], check=False).returncode == 0
             if not mounted:
                 node.exec(["mount", "--bind", str(copy), PLUGIN_DIR])

@@ -21,14 +21,14 @@ from pathlib import Path
 
 from lab import audits
 from lab.cluster import Timers, ucast_lines
-from lab.engine import REPO_ROOT, write_config
+from lab.engine import write_config
 from lab.faults import cpu_starved, frozen
 from lab.fuzz import mutated_datagrams
 from lab.hbweb import PORT as WEB_PORT
 from lab.hbweb import hbweb_script, service_events
 from lab.netns import CLIENT_ADDRESS, Lab, LabUnsupported, Sample, wait_until
 from lab.powerswitch import PORT as SWITCH_PORT
-from lab.powerswitch import PowerSwitch
+from lab.powerswitch import PowerSwitch, install_plugin
 from lab.realhb import heartbeat_version, realhb_unavailable_reason
 from tests.soak.scenarios import (
     FULL,
@@ -52,7 +52,6 @@ from tests.soak.wire import (
     wire_floor,
 )
 
-LABSWITCH = REPO_ROOT / "tests" / "stonith" / "scripts" / "labswitch"
 STONITH_CONF = "stonith_retry_min = 500ms\nstonith_retry_max = 2\nstonith_timeout = 5\n"
 FLIPS = int(os.environ.get("HATUI_SOAK_FLIPS", "100" if FULL else "6"))
 STOP_START_S = 2.0
@@ -134,10 +133,7 @@ def setup_stonith(run: Run, network: int, delay: float = 0.0) -> PowerSwitch:
     run.cluster.hatui_conf = f"{run.cluster.hatui_conf}{conf}"
     for name in run.cluster.names:
         run.cluster.configure(name)
-        config_dir = run.lab.node_dirs(name)[0]
-        external = config_dir / "stonith" / "external"
-        external.mkdir(parents=True, exist_ok=True)
-        shutil.copy(LABSWITCH, external / "labswitch")
+        install_plugin(run.lab.node_dirs(name)[0])
     return switch
 
 

@@ -10,7 +10,6 @@ it waiting for the restarted node's deadtime to settle), 10 with ``HATUI_SOAK=1`
 from __future__ import annotations
 
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,8 +20,7 @@ from lab import Lab, VipSampler, engine_importable, lab_unavailable_reason, wait
 from lab.cluster import Cluster, Timers, ucast_lines
 from lab.hbweb import PORT, hbweb_script
 from lab.powerswitch import PORT as SWITCH_PORT
-from lab.powerswitch import PowerSwitch
-from tests.stonith.conftest import SCRIPTS
+from lab.powerswitch import PowerSwitch, install_plugin
 
 VIP = "10.99.0.10"
 HARESOURCES = f"alpha IPaddr2::{VIP}/24/eth0 hbweb\n"
@@ -85,9 +83,7 @@ def fenced_pair() -> Iterator[Callable[..., FencedPair]]:
         for name in cluster.names:
             cluster.configure(name)
             config_dir = lab.node_dirs(name)[0]
-            external = config_dir / "stonith" / "external"
-            external.mkdir(parents=True, exist_ok=True)
-            shutil.copy(SCRIPTS / "labswitch", external / "labswitch")
+            install_plugin(config_dir)
             conf = "stonith_retry_min = 500ms\nstonith_retry_max = 2\nstonith_timeout = 5\n"
             (config_dir / "hatui.conf").write_text(conf + hatui_conf)
         sampler = lab.vip_sampler(VIP)
