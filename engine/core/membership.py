@@ -11,7 +11,7 @@ Rules of this module:
 4. Nothing received from the network may raise out of ``receive``: it is counted and
    turned into a ``PacketRejected`` event.
 5. After our start, and after a peer was declared dead, the peer counts only once its
-   packets prove they are fresh (engine/core/freshrules.py, the mixin of this class).
+   packets prove they are fresh (engine/core/freshrules.py, an object this class owns).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 from engine.config.model import ClusterConfig
 from engine.core import events as ev
 from engine.core.freshness import ECHO_FIELD, format_echo, seq_base
-from engine.core.freshrules import FreshnessRules
+from engine.core.freshrules import FreshnessRules, echo_seqs, first_of_a_run
 from engine.core.linkplan import plan_links
 from engine.core.peers import LinkState, NodeState
 from engine.core.sequence import SeqResult, Verdict
@@ -73,7 +73,7 @@ def _parse_hex(text: str | None) -> int | None:
         return None
 
 
-class Membership(FreshnessRules):
+class Membership:
     """Heartbeat's protocol engine for one node, without any I/O."""
 
     def __init__(
@@ -114,6 +114,7 @@ class Membership(FreshnessRules):
         self._recent: OrderedDict[bytes, tuple[NodeState, int, bool, float]] = OrderedDict()
         self.counters: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
+        self._freshness = FreshnessRules(self.me, generation, self.counters)
         self.nodes = self._make_nodes(now)
         self._unheard_since: dict[str, float] = {}
         """Peer -> when its ``hears`` list first lacked us (one-way loss detection)."""
@@ -369,7 +370,7 @@ class Membership(FreshnessRules):
         # " " when we hear nobody, as Heartbeat's own empty ``delnodelist``: absent means
         # an old peer that does not report what it hears.
         msg.set(HEARS_FIELD, " ".join(self._heard_peers(now)) or " ")
-        msg.set(ECHO_FIELD, format_echo(self._echo_seqs()))
+        msg.set(ECHO_FIELD, format_echo(echo_seqs(self.peers())))
         return msg
 
     def _heard_peers(self, now: float) -> list[str]:
@@ -521,7 +522,7 @@ class Membership(FreshnessRules):
             return
         if node.uuid is None:
             node.uuid = msg.get_bytes("srcuuid")
-        if self._first_of_a_run(node, seq != UNNUMBERED, result, known_run):
+        if first_of_a_run(node, seq != UNNUMBERED, result, known_run):
             # It needs our echo to count us alive (after its start): give it at once
             # instead of at our next keepalive.
             self._send_status(now, wall)
@@ -603,6 +604,39 @@ class Membership(FreshnessRules):
         if result.healed:
             self._events.append(ev.PartitionHealed(node.name))
             self.counters["partitions_healed"] += 1
+
+    def _proves_fresh(self, node: NodeState, msg: Message, mtype: str, now: float) -> bool:
+        """Ask the freshness rules; on a proof, say what they say and handle the status
+        the peer claimed while it was held back."""
+        confirmed = self._freshness.proves_fresh(
+            node,
+            msg,
+            mtype,
+            now,
+            our_seq=self._seq,
+            for_us=self._for_us(msg),
+            flow_control=self._flow_control,
+        )
+        if confirmed is None:
+            return False
+        self._events.extend(confirmed.events)
+        if confirmed.pending is not None:
+            self._on_status(node, *confirmed.pending, now)
+        return True
+
+    def _hold(
+        self, node: NodeState, msg: Message, mtype: str, seq: int, ts: int, now: float, wall: float
+    ) -> None:
+        """A packet from a peer that has not proven freshness (freshrules.py): only the
+        probes it calls for are sent, and a ``reqnodes`` or NAK for us is answered."""
+        held = self._freshness.hold(node, msg, mtype, seq, ts)
+        self._events.extend(held.events)
+        for _ in range(held.probes):
+            self._send_status(now, wall)
+        if mtype == "reqnodes" and self._for_us(msg):
+            self._on_reqnodes(node, now, wall)
+        elif mtype == "NS_nak_rexmit" and self._for_us(msg):
+            self._on_nak(node, msg)
 
     def _for_us(self, msg: Message) -> bool:
         destuuid = msg.get_bytes("destuuid")
