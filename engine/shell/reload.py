@@ -6,8 +6,9 @@ Rules of this module:
 2. ``plan_reload`` is pure: it compares two configurations and decides, part by part,
    what may change without dropping the cluster. Parts that cannot change live (media,
    ports, a group someone holds, ...) are refused with a reason; the rest is applied.
-3. Triggers: a change in the config DIRECTORY (watchfiles; editors write a temporary
-   file and rename it) and SIGHUP. Both end in ``ReloadPipeline.request``.
+3. Triggers: a change in the config DIRECTORY (watchfiles, in a thread of its own;
+   editors write a temporary file and rename it) and SIGHUP. Both end in
+   ``ReloadPipeline.request`` on the loop.
 4. The loop never waits for a reload: ``ReloadPipeline`` reads and probes through
    ``engine.shell.configload.load_checked`` (the same path as start-up), one reload at a
    time, and applies the plan on the loop when it has answered. Triggers that arrive
@@ -20,10 +21,11 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from engine.config import load_config
 from engine.config.hatuiconf import HATUI_CONF, known_keys
@@ -40,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 WATCHED_FILES = frozenset({"ha.cf", "authkeys", "haresources", HATUI_CONF})
 WATCH_DEBOUNCE_MS = 300
+WATCH_STEP_MS = 1000
+"""How often the watcher thread looks for the stop event."""
 LIVE_FIELDS = frozenset(
     {
         "timing",
@@ -324,6 +328,13 @@ class ReloadPipeline:
 class ConfigReloader:
     """Watches the config directory and turns changes or SIGHUP into reloads.
 
+    The watch runs in a thread of its own (watchfiles' Rust watcher, through its plain
+    ``watch`` generator): the loop only gets the names of the changed files. Through
+    ``awatch`` every change cost the loop a task step of anyio machinery, and the first
+    one imported anyio's backend there (25-45 ms on the loop, issue 15's loop-lag
+    suite); watchfiles itself is imported when the reloader is built, before the engine
+    heartbeats.
+
     Args:
         config_dir: the directory holding ha.cf, authkeys, haresources and hatui.conf.
         reload: called on the event loop with the trigger when a reload is due
@@ -333,52 +344,80 @@ class ConfigReloader:
     def __init__(self, config_dir: Path, reload: Callable[[str], None]) -> None:
         self.config_dir = config_dir
         self._reload = reload
-        self._task: asyncio.Task[None] | None = None
-        self._stop = asyncio.Event()
+        self._watch_files = _watchfiles()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
         """Start watching (no-op when watchfiles is missing: SIGHUP still works)."""
-        self._task = asyncio.get_running_loop().create_task(self._watch())
+        if self._watch_files is None:
+            logger.warning("watchfiles missing: config changes apply on SIGHUP only")
+            return
+        self._loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(
+            target=self._watch, args=(self._watch_files,), name="config-watch", daemon=True
+        )
+        self._thread.start()
 
     async def close(self) -> None:
-        """Stop watching."""
+        """Stop watching: the thread ends at its next look at the stop event (within
+        ``WATCH_STEP_MS``) and hands nothing more to the loop."""
         self._stop.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        self._thread = None
 
     def on_sighup(self) -> None:
         """SIGHUP handler body (the loop calls it; signal context is not used)."""
         self._reload("SIGHUP")
 
-    async def _watch(self) -> None:
+    def _changed(self, names: list[str]) -> None:
+        """On the loop: files changed."""
+        if not self._stop.is_set():
+            self._reload(f"changed {', '.join(names)}")
+
+    def _watch(self, watch: _Watch) -> None:
+        """The watcher thread: blocks in Rust (without the interpreter lock) between
+        changes, and posts each batch to the loop."""
         try:
-            from watchfiles import awatch
-        except ImportError:
-            logger.warning("watchfiles missing: config changes apply on SIGHUP only")
-            return
-        try:
-            async for changes in awatch(
+            for changes in watch(
                 self.config_dir,
                 stop_event=self._stop,
                 debounce=WATCH_DEBOUNCE_MS,
-                # The watcher thread wakes every ``step`` ms to look for changes and for
-                # the stop event (with the GIL): 50 ms cost as much CPU as heartbeating.
-                step=1000,
-                # No periodic timeout: by default the thread returns every 5 s and a new
-                # one is started (a burst of loop iterations for nothing); the stop event
-                # is what ends the watch on Linux.
-                rust_timeout=0,
+                # The watcher wakes every ``step`` ms to look for the stop event (with
+                # the interpreter lock): 50 ms cost as much CPU as heartbeating.
+                step=WATCH_STEP_MS,
+                rust_timeout=0,  # no periodic return: only a change or the stop ends a wait
                 recursive=False,
+                raise_interrupt=False,
                 watch_filter=lambda _change, path: Path(path).name in WATCHED_FILES,
             ):
-                names = sorted({Path(path).name for _change, path in changes})
-                self._reload(f"changed {', '.join(names)}")
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            logger.error("cannot watch %s: %s; SIGHUP still reloads", self.config_dir, exc)
+                self._post(self._changed, sorted({Path(path).name for _change, path in changes}))
+        except Exception as exc:  # the watch is gone; SIGHUP still reloads
+            text = f"cannot watch {self.config_dir}: {exc}; SIGHUP still reloads"
+            self._post(logger.error, text)
+
+    def _post(self, callback: Callable[[Any], None], arg: Any) -> None:
+        """Run ``callback(arg)`` on the loop (logging too: the log's ring buffer and the
+        console's subscribers belong to the loop); nothing once stopped."""
+        loop = self._loop
+        if loop is None or self._stop.is_set():
+            return
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(callback, arg)
+
+
+_Watch = Callable[..., Iterator[set[tuple[Any, str]]]]
+"""watchfiles' ``watch`` generator."""
+
+
+def _watchfiles() -> _Watch | None:
+    """watchfiles' ``watch``, imported once (at engine start, before any heartbeat);
+    None when watchfiles is not installed."""
+    try:
+        from watchfiles import watch
+    except ImportError:
+        return None
+    return watch
 
 
 def apply_groups(

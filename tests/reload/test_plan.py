@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 from engine.config import load_config
 from engine.config.model import ClusterConfig
-from engine.shell.reload import WATCHED_FILES, ConfigReloader, load_and_plan, plan_reload
+from engine.shell.reload import (
+    WATCH_STEP_MS,
+    WATCHED_FILES,
+    ConfigReloader,
+    load_and_plan,
+    plan_reload,
+)
 from lab.engine import write_config
 
 GROUP = "alpha 10.99.0.10/24/eth0\n"
@@ -158,3 +165,34 @@ async def test_a_changed_hatui_conf_is_watched_like_the_other_files(tmp_path: Pa
     finally:
         await reloader.close()
     assert triggers == ["changed hatui.conf"]
+
+
+async def test_the_watch_runs_in_its_own_thread_and_the_loop_gets_only_the_trigger(
+    tmp_path: Path,
+) -> None:
+    """The loop runs no watch machinery (issue 15: through ``awatch`` each change cost a
+    task step of anyio on the loop, the first one 25-45 ms of imports): the watcher is
+    a thread, and the loop only runs the trigger."""
+    loop_thread = threading.get_ident()
+    seen: list[tuple[str, int]] = []
+
+    def trigger(text: str) -> None:
+        seen.append((text, threading.get_ident()))
+
+    reloader = ConfigReloader(tmp_path, trigger)
+    before = set(threading.enumerate())  # an earlier test's watcher may still be ending
+    reloader.start()
+    [watcher] = [t for t in set(threading.enumerate()) - before if t.name == "config-watch"]
+    try:
+        assert not [t for t in asyncio.all_tasks() if "ConfigReloader" in repr(t.get_coro())]
+        await asyncio.sleep(0.5)  # the watcher is set up
+        (tmp_path / "ha.cf").write_text("keepalive 1\n")
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await reloader.close()
+    assert seen == [("changed ha.cf", loop_thread)]
+    await asyncio.to_thread(watcher.join, 3 * WATCH_STEP_MS / 1000)
+    assert not watcher.is_alive()
