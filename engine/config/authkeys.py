@@ -1,14 +1,16 @@
 """The ``authkeys`` parser and its file-permission check (spec §3, reliability §4.1/§4.3).
 
 Heartbeat's rules are kept (``auth N`` must come before line ``N``, index 0-15, crc has
-no key, md5/sha1 need one) and three holes are closed: the file may not be a symlink,
-must be owned by root or by us, and may not be group/other writable; and ``crc`` entries
-are not accepted on receive when a keyed method is configured (downgrade attack).
+no key, md5/sha1 need one, as do our methods) and three holes are closed: the file may
+not be a symlink, must be owned by root or by us, and may not be group/other writable;
+and ``crc`` entries are not accepted on receive when a keyed method is configured
+(downgrade attack).
 
-Two methods are ours alone: ``aes256gcm`` and ``chacha20poly1305`` encrypt every
-datagram (engine/protocol/aead.py). Heartbeat 3.0.6 refuses a file that names them
-(``Invalid authtype``), so they are for clusters where every node runs hatui; a secret
-for them must have at least 16 characters.
+Our methods: ``sha256`` signs like sha1 (HMAC-SHA256); ``aes256gcm`` and
+``chacha20poly1305`` encrypt every datagram (engine/protocol/aead.py). Heartbeat 3.0.6
+refuses a file that names any of them (``Invalid authtype``), so they are for clusters
+where every node runs hatui; a secret for an encrypting one must have at least 16
+characters.
 """
 
 from __future__ import annotations

@@ -104,12 +104,18 @@ class AutoFailback(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class AuthKey:
-    """One numbered ``authkeys`` entry."""
+    """One numbered ``authkeys`` entry (engine/config/authkeys.py checks it)."""
 
     index: int
+    """0-15, the number a signature or sealed datagram names."""
     method: str
-    """``crc``, ``md5``, ``sha1`` or ``sha256`` (our addition)."""
+    """Heartbeat's signing methods ``crc``, ``md5`` and ``sha1``; ours: ``sha256``
+    (signs, like sha1) and ``aes256gcm`` / ``chacha20poly1305`` (encrypt and authenticate
+    whole datagrams, engine/protocol/aead.py; hatui-only clusters: Heartbeat 3.0.6
+    refuses a file that names them)."""
     secret: bytes
+    """Empty for ``crc``; the HMAC key of the signing methods; the encrypting methods
+    derive their cipher key from it (HKDF-SHA256) and need at least 16 characters."""
     where: SourceRef
 
 
@@ -121,7 +127,8 @@ class AuthConfig:
     keys: tuple[AuthKey, ...]
     accept_indices: frozenset[int] = frozenset()
     """Indices accepted on receive. Real Heartbeat accepts every listed key; we refuse
-    ``crc`` entries when a keyed method is configured (downgrade hole, reliability §4.1)."""
+    ``crc`` entries when a keyed method (signing or encrypting) is configured (downgrade
+    hole, reliability §4.1). Empty: every listed key."""
 
     def key(self, index: int) -> AuthKey | None:
         """Return the entry with this number, if any."""
