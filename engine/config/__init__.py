@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from engine.config.authkeys import ENCRYPTING, MIN_ENCRYPTING_SECRET
 from engine.config.haresources import check_resource, resource_from_token
 from engine.config.loader import LoadResult, load_config, local_node_name
 from engine.config.model import (
@@ -30,6 +31,8 @@ from engine.config.timeparse import parse_bool, parse_time_ms
 from engine.config.validate import check_timing
 
 __all__ = [
+    "ENCRYPTING",
+    "MIN_ENCRYPTING_SECRET",
     "ApiAuthSpec",
     "AuthConfig",
     "AuthKey",

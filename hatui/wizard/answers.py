@@ -11,16 +11,19 @@ paths produce byte-identical files. Example::
     timing = "lan"            # or a table: {keepalive = "1", deadtime = "15", ...}
     auto_failback = "on"
     media = [{kind = "ucast", dev = "eth0", addresses = ["10.0.0.1", "10.0.0.2"]}]
-    auth = {method = "sha256", key = "..."}   # no key: see below
+    auth = {method = "sha256", key = "..."}   # or sha1 (real Heartbeat), aes256gcm
     groups = [{node = "alpha", resources = ["IPaddr2::10.0.0.10/24/eth0", "apache2"]}]
     stonith = [{type = "external/ssh", params = "alpha bravo"}]
     log = {logfile = "/var/log/ha-log", logfacility = "local0"}
     skip_ip_check = false     # true: write even if a cluster IP answers (not advised)
 
 A ucast medium lists every node's address (``addresses``; ``peer = "..."`` is one
-line), so the same ha.cf works on every node. Without a key the answers reuse the key
-of the ``authkeys`` already in the directory (so the same answers give the same files
-on every run), else a random one is generated; either way it is said.
+line), so the same ha.cf works on every node. ``auth.method`` is ``sha256`` (the
+default), ``sha1`` when a real Heartbeat node will join, or ``aes256gcm`` (every
+datagram encrypted; hatui nodes only; a key of at least 16 characters). Without a key
+the answers reuse the key of the ``authkeys`` already in the directory (so the same
+answers give the same files on every run), else a random one is generated; either way
+it is said.
 
 Before writing, every cluster IP is probed as on the review page (arping -D on its
 interface, else ping); one that answers refuses the write unless ``skip_ip_check``.

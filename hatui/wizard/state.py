@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.config import (
+    ENCRYPTING,
+    MIN_ENCRYPTING_SECRET,
     Issue,
     Severity,
     SourceRef,
@@ -33,7 +35,9 @@ logger = logging.getLogger(__name__)
 
 HACF, AUTHKEYS, HARESOURCES = "ha.cf", "authkeys", "haresources"
 MEDIUM_KINDS = ("ucast", "bcast", "mcast", "serial")
-AUTH_METHODS = ("sha256", "sha1")
+AUTH_METHODS = ("sha256", "sha1", "aes256gcm")
+"""sha256 by default; sha1 when a real Heartbeat node will join (it knows no other of
+these); aes256gcm encrypts every datagram and suits clusters of hatui nodes only."""
 NODE_NAME = re.compile(r"[a-z0-9_][a-z0-9_.-]*")
 INTERFACE = re.compile(r"[A-Za-z0-9_.:@-]{1,15}")
 HOST_NAME = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?")
@@ -349,20 +353,31 @@ class WizardState:
         return [Issue(i.severity, SourceRef("step timing"), i.message, i.hint) for i in found]
 
     def check_auth(self) -> list[Issue]:
-        """A keyed method and a secret long enough to matter."""
+        """A keyed method and a secret long enough to matter (an encrypting method
+        refuses a shorter one: the engine would)."""
         issues: list[Issue] = []
         if self.auth_method not in AUTH_METHODS:
             issues.append(
                 wizard_issue(
                     "auth",
                     f"Unsupported method [{self.auth_method}]",
-                    "use sha256, or sha1 when a peer runs real Heartbeat",
+                    "use sha256, sha1 when a peer runs real Heartbeat, or aes256gcm when "
+                    "every node runs hatui",
                 )
             )
         key = self.auth_key.strip()
         if not key or any(ch.isspace() for ch in key):
             issues.append(
                 wizard_issue("auth", "The key is empty or has blanks", "generate a new key")
+            )
+        elif self.auth_method in ENCRYPTING and len(key) < MIN_ENCRYPTING_SECRET:
+            issues.append(
+                wizard_issue(
+                    "auth",
+                    f"The key has {len(key)} characters; {self.auth_method} needs at least "
+                    f"{MIN_ENCRYPTING_SECRET}",
+                    "generate a new key (64 random hex digits)",
+                )
             )
         elif len(key) < 16:
             issues.append(

@@ -306,6 +306,8 @@ class AuthStep(Step):
         with RadioSet(id="method"):
             yield GlyphRadio("sha256 (HMAC-SHA256)", name="sha256")
             yield GlyphRadio("sha1 (mixed cluster with real Heartbeat)", name="sha1")
+            yield GlyphRadio("aes256gcm (hatui nodes only: encrypted)", name="aes256gcm")
+        yield _help("aes256gcm encrypts every heartbeat; real Heartbeat nodes cannot join.")
         yield _row("key", Input(id="key", password=True, placeholder="the shared secret"))
         yield Button("new random key", id="new-key")
 

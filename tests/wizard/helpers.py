@@ -73,6 +73,7 @@ async def walk(
     preset: str = "fast",
     groups: str = "alpha ocf:heartbeat:Dummy",
     stonith: str = "",
+    auth: str = "",
 ) -> None:
     """Fill every step and stop on the review page."""
     await pilot.pause()
@@ -86,7 +87,9 @@ async def walk(
     await next_step(pilot)
     await choose(pilot, preset)
     await next_step(pilot)
-    await next_step(pilot)  # auth: keep sha256 and the key
+    if auth:
+        await choose(pilot, auth)
+    await next_step(pilot)  # auth: the key proposed (sha256 unless ``auth``)
     pilot.app.query_one("#groups", TextArea).text = groups
     await next_step(pilot)
     await fill(pilot, "#stonith-type", stonith)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, TextArea
 
@@ -150,7 +151,7 @@ async def test_answers_produce_the_same_files_as_the_screens(tmp_path: Path) -> 
         assert (interactive / name).read_text() == (automated / name).read_text(), name
 
 
-def loopback_answers(tmp_path: Path) -> tuple[Node, Node]:
+def loopback_answers(tmp_path: Path, method: str = "sha256") -> tuple[Node, Node]:
     """alpha and bravo configured by the wizard for 127.0.x.{11,12}, ucast + mcast on lo."""
     port, mport = free_port(), free_port()
     group = f"239.0.{os.getpid() % 250}.{mport % 250}"
@@ -164,12 +165,14 @@ def loopback_answers(tmp_path: Path) -> tuple[Node, Node]:
                               mport=mport, key=KEY, state=node.state_dir)  # fmt: skip
         text = text.replace('node = "alpha"', f'node = "{me}"')
         text = text.replace('peers = ["bravo"]', f'peers = ["{peer}"]')
+        text = text.replace('method = "sha256"', f'method = "{method}"')
         nodes.append((node, text))
     return nodes[0][0], nodes[1][0], nodes[0][1], nodes[1][1]  # type: ignore[return-value]
 
 
-async def test_two_engines_from_wizard_files_form_a_cluster(tmp_path: Path) -> None:
-    alpha, bravo, alpha_answers, bravo_answers = loopback_answers(tmp_path)  # type: ignore[misc]
+@pytest.mark.parametrize("method", ["sha256", "aes256gcm"])
+async def test_two_engines_from_wizard_files_form_a_cluster(tmp_path: Path, method: str) -> None:
+    alpha, bravo, alpha_answers, bravo_answers = loopback_answers(tmp_path, method)  # type: ignore[misc]
     (tmp_path / "bravo.toml").write_text(bravo_answers)
     with (tmp_path / "log").open("w") as log:
         assert run_answers(tmp_path / "bravo.toml", bravo.config_dir, out=log) == 0
@@ -185,14 +188,50 @@ async def test_two_engines_from_wizard_files_form_a_cluster(tmp_path: Path) -> N
             await next_step(pilot)
         assert "Review" in title(pilot)
         assert "wrote" in await write_with(pilot, app)
+    assert f"1 {method} {KEY}" in (alpha.config_dir / "authkeys").read_text()
     try:
         alpha.start()
         bravo.start()
         wait_for(lambda: node_status(alpha.status(), "bravo") == "active", 20)
         wait_for(lambda: node_status(bravo.status(), "alpha") == "active", 20)
+        if method == "aes256gcm":  # what they exchange is sealed: no plaintext arrived
+            assert not alpha.status()["counters"]["rejected"].get("plaintext")
     finally:
         alpha.kill()
         bravo.kill()
+
+
+async def test_the_auth_step_offers_aes256gcm_for_hatui_only_clusters(tmp_path: Path) -> None:
+    """sha256 is proposed, sha1 is the mixed-cluster choice, aes256gcm is explained on the
+    step; chosen, it is written and the engine accepts it; a short key is refused."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await walk(pilot, auth="aes256gcm")
+        assert "Review" in title(pilot)
+        for _ in range(4):
+            await pilot.press("pageup")
+        await pilot.pause()
+        assert "Authentication" in title(pilot)
+        shown = " ".join(str(w.render()) for w in app.step.query(".help"))
+        assert "aes256gcm encrypts every heartbeat; real Heartbeat nodes cannot join" in shown
+        buttons = {str(b.name): b for b in app.step.query(GlyphRadio)}
+        assert list(buttons) == ["sha256", "sha1", "aes256gcm"]
+        assert "mixed cluster with real Heartbeat" in str(buttons["sha1"].label)
+        assert buttons["aes256gcm"].value
+        await fill(pilot, "#key", "short-secret")
+        await next_step(pilot)
+        assert "Authentication" in title(pilot)
+        assert "aes256gcm needs at least 16" in problems(pilot)
+        await fill(pilot, "#key", KEY)
+        for _ in range(4):
+            await next_step(pilot)
+        assert "Review" in title(pilot)
+        assert "accepted by the engine" in str(app.query_one("#review-findings").render())
+        await write_with(pilot, app)
+    assert (tmp_path / "authkeys").read_text() == f"auth 1\n1 aes256gcm {KEY}\n"
+    done = check_config(tmp_path)
+    assert done.returncode == 0, done.stdout
+    assert "aes256gcm: every datagram is encrypted" in done.stdout
 
 
 MARKUP = r"[/cidr[/nic\[/broadcast] [b]x[/b]"

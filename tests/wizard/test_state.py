@@ -209,6 +209,32 @@ def test_same_answers_without_a_key_give_the_same_files_and_exit_0(tmp_path: Pat
     assert (tmp_path / "etc" / "ha.cf").read_text().count("ucast lo 127.0.0.") == 2
 
 
+def test_answers_choose_aes256gcm_for_a_hatui_only_cluster(tmp_path: Path) -> None:
+    assert good_state().render().authkeys.startswith("auth 1\n1 sha256 ")  # the proposal
+    code, text = answered(tmp_path, ANSWERS + 'auth = {method = "aes256gcm"}\n')
+    assert code == 0, text
+    method, secret = (tmp_path / "etc" / "authkeys").read_text().splitlines()[1].split()[1:]
+    assert method == "aes256gcm" and len(secret) == 64
+    assert "aes256gcm: every datagram is encrypted" in text  # the engine's own finding
+
+
+def test_answers_refuse_an_encrypting_method_with_a_short_key(tmp_path: Path) -> None:
+    code, text = answered(tmp_path, ANSWERS + 'auth = {method = "aes256gcm", key = "tooshort"}\n')
+    assert code == 1
+    assert "The key has 8 characters; aes256gcm needs at least 16" in text
+    assert not (tmp_path / "etc").exists()
+    state = good_state()
+    state.auth_method, state.auth_key = "sha256", "tooshort"
+    assert errors_of(state.check_auth()) == []  # a signing key that short only warns
+
+
+def test_answers_refuse_an_unknown_method_naming_the_choices(tmp_path: Path) -> None:
+    code, text = answered(tmp_path, ANSWERS + 'auth = {method = "aes128"}\n')
+    assert code == 1
+    assert "Unsupported method [aes128]" in text
+    assert "sha1 when a peer runs real Heartbeat, or aes256gcm when every node" in text
+
+
 def test_an_answers_error_is_reported_once_without_follow_ups(tmp_path: Path) -> None:
     code, text = answered(tmp_path, ANSWERS.replace('"127.0.0.2"', '"127.0.0.299"'))
     assert code == 1
