@@ -30,6 +30,7 @@ from engine.core.linkplan import plan_links
 from engine.core.membership import Membership
 from engine.core.policy import ResourcePolicy
 from engine.core.policy_types import MonitorCheck, PolicyEvent
+from engine.hblog import hb_log
 from engine.process.children import ChildManager
 from engine.protocol.auth import Authenticator
 from engine.resources.actions import ActionWorker
@@ -37,7 +38,7 @@ from engine.shell import sdnotify
 from engine.shell.badpackets import BadPacketLog
 from engine.shell.commands import EngineCommands
 from engine.shell.configload import CheckedConfig
-from engine.shell.logsetup import RingHandler, hb_log, logging_follows_realtime
+from engine.shell.logsetup import RingHandler, logging_follows_realtime
 from engine.shell.looplag import LoopLag
 from engine.shell.metrics import EngineStats, MetricsServer, render
 from engine.shell.realtime import make_realtime, quiet_garbage_collector

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.config.model import ClusterConfig
-from engine.shell.logsetup import hb_log
+from engine.hblog import hb_log
 from engine.stonith.base import S_BADCONFIG, S_BADHOST, S_TIMEOUT, StonithPlugin, StonithResult
 from engine.stonith.config import (
     DeviceConfig,
