@@ -51,7 +51,9 @@ def copied_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The packages and pyproject.toml, copied once; each case plants and removes its line."""
     tree = tmp_path_factory.mktemp("layers")
     for package in PACKAGES:
-        shutil.copytree(ROOT / package, tree / package, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            ROOT / package, tree / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
     shutil.copy(ROOT / "pyproject.toml", tree)
     return tree
 
@@ -59,7 +61,7 @@ def copied_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 VIOLATIONS = [
     pytest.param(
         "engine/config/model.py",
-        "def _late() -> None:\n    import engine.stonith.fencer  # an upward arrow, imported late\n",
+        "def _late() -> None:\n    import engine.stonith.fencer  # upward, imported late\n",
         "engine layers",
         "engine.config.model -> engine.stonith.fencer",
         id="config-reaches-up-into-stonith",

@@ -27,7 +27,6 @@ from engine.protocol.message import Message
 logger = logging.getLogger(__name__)
 
 MIN_GIVEUP_DELAY = 1.0
-IPFAIL_TYPES = frozenset({"num_ping_nodes", "you_are_dead", "abort_giveup"})
 
 
 class IpFail:

@@ -154,7 +154,6 @@ class Engine(EngineStatus, EngineCommands):
         self._stopping = False
         self._stopped = asyncio.Event()
         self._exit_code = 0
-        self._status_dirty = False
         self._status_handle: asyncio.TimerHandle | None = None
         self._last_status_push = 0.0
         self._last_change: dict[str, Any] = {"time": time.time(), "what": "started", "reason": ""}

@@ -101,13 +101,6 @@ class _CheckView(Protocol):
     def result(self) -> str: ...
 
 
-class _LinkView(Protocol):
-    """The parts of ``engine.core.peers.LinkState`` the link histogram reads."""
-
-    last_status_at: float | None
-    intervals_ms: deque[int]
-
-
 class _NodeView(Protocol):
     """The parts of ``engine.core.peers.NodeState`` the link histogram reads."""
 

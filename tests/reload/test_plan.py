@@ -7,10 +7,17 @@ from pathlib import Path
 
 from engine.config import load_config
 from engine.config.model import ClusterConfig
-from engine.shell.reload import WATCHED_FILES, ConfigReloader, load_and_plan, plan_reload
+from engine.shell.reload import WATCHED_FILES, ConfigReloader, ReloadPlan, plan_reload
 from lab.engine import write_config
 
 GROUP = "alpha 10.99.0.10/24/eth0\n"
+
+
+def load_and_plan(old: ClusterConfig) -> ReloadPlan:
+    """Read the running configuration's directory again and plan the reload (the engine
+    does the same off the loop, through ReloadPipeline)."""
+    result = load_config(Path(old.config_dir), old.node_name)
+    return plan_reload(old, result.config, result.issues)
 
 
 def _write(tmp: Path, nodes: tuple[str, ...] = ("alpha", "bravo"), **kw: str) -> None:
