@@ -8,14 +8,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from pathlib import Path
 
 from lab.engine import REPO_ROOT
 
-FIXTURE_DIRS = (
-    REPO_ROOT / "tests" / "protocol" / "fixtures",
-    Path("/work/shared/spec/wire-fixtures"),
-)
+FIXTURE_DIRS = (REPO_ROOT / "tests" / "protocol" / "fixtures",)
 MAX_UDP_PAYLOAD = 65507
 _FALLBACK_SEED = (
     b"###\n14:(0)t=status, 12:(0)st=active, 11:(0)dt=3e8, 16:(0)protocol=1, "

@@ -125,16 +125,8 @@ def to_png(svg: Path) -> Path:
 
 
 WIZARD_SIZE = (80, 24)
-LOG_LINES = (
-    "info: Link bravo:eth0 up.",
-    "info: Status update for node bravo: status active",
-    "WARN: Late heartbeat: Node bravo: interval 1250 ms",
-    "info: Running /etc/ha.d/resource.d/IPaddr2 10.99.0.10/24/eth0 start",
-    "WARN: node bravo: is dead",
-    "info: Taking over resource group IPaddr2::10.99.0.10/24/eth0",
-    "WARN: Resetting node bravo with [external/ssh]",
-    "ERROR: Return code 1 from /etc/ha.d/resource.d/Filesystem",
-)
+LOG_FIXTURES = ROOT / "tests" / "logs" / "fixtures"
+"""Logs real Heartbeat 3.0.6 (alpha) and our engine (bravo) wrote in one run."""
 
 
 async def capture_wizard(out_dir: Path) -> list[Path]:
@@ -145,10 +137,11 @@ async def capture_wizard(out_dir: Path) -> list[Path]:
     shots: list[Path] = []
     async with app.run_test(size=WIZARD_SIZE) as pilot:
         groups = "alpha IPaddr2::10.99.0.10/24/eth0 Filesystem::/dev/sdb1::/srv::ext4"
-        await walk(pilot, mcast="eth1 239.0.0.42 694 1 0", ucast="eth0 10.99.0.2", groups=groups)
-        for _ in range(7):
+        await walk(pilot, mcast="eth0 239.0.0.42 694 1 0", ucast="eth0 10.99.0.1 10.99.0.2",
+                   groups=groups)  # fmt: skip
+        for _ in range(len(app.steps) - 1):
             await pilot.press("pageup")
-        for number in range(1, 9):
+        for number in range(1, len(app.steps) + 1):
             await pilot.pause(0.2)
             step_id = str(app.step.id)
             name = f"wizard-{number}-{step_id.removeprefix('step-')}"
@@ -160,31 +153,24 @@ async def capture_wizard(out_dir: Path) -> list[Path]:
 
 
 async def capture_logs(out_dir: Path) -> list[Path]:
-    """The log watcher on a generated ha-log, after a jump to a timeline event."""
+    """Two nodes' classic-form logs merged by time; then filtered, with a search."""
     import tempfile
 
     from hatui.logs.screen import LogWatcherApp
 
     shots: list[Path] = []
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "ha-log"
-        rows = [
-            f"Nov 25 13:{n // 60 % 60:02d}:{n % 60:02d} alpha heartbeat: [4242]: "
-            f"{LOG_LINES[n % 2] if n % 37 else LOG_LINES[2 + n // 37 % 6]}"
-            for n in range(3000)
-        ]
-        path.write_text("\n".join(rows) + "\n")
-        app = LogWatcherApp([path], watch_files=False)
+        paths = [Path(tmp) / "alpha-ha-log", Path(tmp) / "bravo-ha-log"]
+        shutil.copy(LOG_FIXTURES / "classic-heartbeat-alpha-ha-log", paths[0])
+        shutil.copy(LOG_FIXTURES / "classic-hatui-bravo-ha-log", paths[1])
+        app = LogWatcherApp(paths, watch_files=False)
         async with app.run_test(size=LOG_SIZE) as pilot:
             while not app.scanned:
                 await pilot.pause(0.05)
+            await pilot.press("home", "pagedown", "pagedown")  # where the two interleave
             await pilot.pause(0.3)
             shots.append(out_dir / "logs.svg")
-            shots[-1].write_text(app.export_screenshot(title="hatui logs"))
-            app.view.scroll_to(y=1400, animate=False)
-            app.view.following = False
-            await pilot.pause(0.1)
-            await pilot.press("e")
+            shots[-1].write_text(app.export_screenshot(title="hatui logs — two nodes merged"))
             app.query_one("#search").value = "bravo"  # type: ignore[attr-defined]
             app.query_one("#filter").value = "level:WARN"  # type: ignore[attr-defined]
             await pilot.pause(0.5)

@@ -944,17 +944,28 @@ def _finish(parser: _HaCfParser) -> ParsedHaCf:
 
 
 def _number_duplicates(parser: _HaCfParser, media: list[MediumSpec]) -> list[MediumSpec]:
-    """Give ports/baud to media and suffix ``#2``, ``#3`` to repeated link names."""
+    """Give ports/baud to media and suffix ``#2``, ``#3`` to repeated link names.
+
+    Several ``ucast`` lines on one device are one link (``engine.core.linkplan`` merges
+    them), so they share the first one's name: no suffix, nothing to report.
+    """
     seen: dict[str, int] = {}
+    ucast_names: dict[str, str] = {}
     result: list[MediumSpec] = []
     out = parser.out
     for spec in media:
         port = spec.port
         if spec.kind in (MediumKind.UCAST, MediumKind.BCAST):
             port = out.udpport
-        count = seen.get(spec.name, 0) + 1
-        seen[spec.name] = count
-        name = spec.name if count == 1 else f"{spec.name}#{count}"
+        count = 0
+        if spec.kind is MediumKind.UCAST and spec.dev in ucast_names:
+            name = ucast_names[spec.dev]
+        else:
+            count = seen.get(spec.name, 0) + 1
+            seen[spec.name] = count
+            name = spec.name if count == 1 else f"{spec.name}#{count}"
+        if spec.kind is MediumKind.UCAST:
+            ucast_names.setdefault(spec.dev, name)
         if count > 1:
             parser.info(
                 spec.where,

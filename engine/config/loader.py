@@ -25,6 +25,7 @@ from engine.config.authkeys import parse_authkeys
 from engine.config.hacf import KNOWN_DIRECTIVES, ParsedHaCf, Resolver, parse_hacf
 from engine.config.haresources import parse_haresources
 from engine.config.hatuiconf import read_hatui_conf
+from engine.config.machine import Machine, machine_issues
 from engine.config.model import (
     AuthConfig,
     ClusterConfig,
@@ -84,6 +85,7 @@ def load_config(
     *,
     resolve: Resolver = socket.gethostbyname,
     euid: int | None = None,
+    machine: Machine | None = None,
 ) -> LoadResult:
     """Read and check the files in ``config_dir``; never raises on bad content.
 
@@ -93,6 +95,8 @@ def load_config(
         node_name: the ``--node`` argument; None to use nodeinfo or ``uname -n``.
         resolve: host-name resolver for ``ucast`` peers.
         euid: the uid allowed to own authkeys besides root (default: our own).
+        machine: where this machine's interfaces, addresses and resource programs
+            are read from (default: the real places), for the warnings about them.
 
     Returns:
         The configuration, or None with the errors that refuse it, and all issues.
@@ -107,6 +111,7 @@ def load_config(
     validated = validate_hacf(parsed, name)
     issues.extend(validated.issues)
     groups = _load_groups(config_dir, parsed, issues)
+    issues.extend(machine_issues(config_dir, parsed.media, parsed.nodes, groups, machine))
     hatui, hatui_issues = read_hatui_conf(config_dir, hacf_directives=KNOWN_DIRECTIVES)
     issues.extend(hatui_issues)
     issues.extend(check_monitor(hatui, crm=parsed.crm, auto_failback=parsed.auto_failback))

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from engine.config.model import ClusterConfig, Issue, MonitorConfig, Severity
+from engine.config.model import ClusterConfig, Issue, MediumKind, MonitorConfig, Severity
 from engine.config.timeparse import format_ms
 
 
 def _count(number: int, word: str) -> str:
     return f"{number} {word}" if number == 1 else f"{number} {word}s"
+
+
+def _links(config: ClusterConfig) -> int:
+    """Heartbeat links: ucast lines on one device share a name and are one link."""
+    pings = (MediumKind.PING, MediumKind.PING_GROUP)
+    return len({m.name for m in config.media if m.kind not in pings})
 
 
 def summary_line(issues: Sequence[Issue], config: ClusterConfig | None = None) -> str:
@@ -21,9 +27,7 @@ def summary_line(issues: Sequence[Issue], config: ClusterConfig | None = None) -
     text = "configuration OK"
     if config is not None:
         groups = _count(len(config.groups), "resource group")
-        text += (
-            f": {_count(len(config.nodes), 'node')}, {_count(len(config.media), 'link')}, {groups}"
-        )
+        text += f": {_count(len(config.nodes), 'node')}, {_count(_links(config), 'link')}, {groups}"
     if warnings:
         text += f" ({_count(warnings, 'warning')})"
     return text

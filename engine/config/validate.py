@@ -7,6 +7,7 @@ steps of Heartbeat's ``init_config`` in order and fills in derived defaults.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -48,6 +49,7 @@ def check_timing(
     refs: Mapping[str, SourceRef] | None = None,
     fallback: SourceRef | None = None,
     has_ping_nodes: bool = True,
+    texts: Mapping[str, str] | None = None,
 ) -> list[Issue]:
     """Every cross-field timer rule, in Heartbeat's order (spec §2.5 steps 8, 10, 11).
 
@@ -68,6 +70,8 @@ def check_timing(
         refs: where each timer was written (``"keepalive"`` → SourceRef), for messages.
         fallback: where to point when none of the timers involved has a ref.
         has_ping_nodes: check deadping only when ping nodes exist.
+        texts: the timers as the user typed them (the setup wizard): messages quote
+            them in those units instead of Heartbeat's milliseconds.
 
     Returns:
         The issues found; an empty list when the timers are consistent.
@@ -80,13 +84,14 @@ def check_timing(
                 return where[name]
         return fallback or SourceRef("")
 
+    show = _Shown(texts)
     issues: list[Issue] = []
     if keepalive_ms <= 0:
         issues.append(
             Issue(
                 Severity.ERROR,
                 at("keepalive"),
-                f"Keepalive [{keepalive_ms}ms] must be more than 0",
+                f"Keepalive [{show('keepalive', keepalive_ms, 'ms')}] must be more than 0",
                 "write e.g. 'keepalive 1' (one second)",
             )
         )
@@ -96,9 +101,10 @@ def check_timing(
             Issue(
                 Severity.ERROR,
                 at("deadtime", "keepalive"),
-                f"Dead time [{deadtime_ms}] is too small compared to keepalive [{keepalive_ms}]",
+                f"Dead time [{show('deadtime', deadtime_ms)}] is too small compared to "
+                f"keepalive [{show('keepalive', keepalive_ms)}]",
                 f"deadtime must be more than twice keepalive: raise deadtime above "
-                f"{2 * keepalive_ms}ms or lower keepalive",
+                f"{show.derived(2 * keepalive_ms)} or lower keepalive",
             )
         )
     if warntime_ms >= deadtime_ms:
@@ -106,7 +112,8 @@ def check_timing(
             Issue(
                 Severity.WARNING,
                 at("warntime", "deadtime"),
-                f"Warn time [{warntime_ms}] is not smaller than dead time [{deadtime_ms}]",
+                f"Warn time [{show('warntime', warntime_ms)}] is not smaller than dead time "
+                f"[{show('deadtime', deadtime_ms)}]",
                 "late heartbeats will never be reported; set warntime below deadtime",
             )
         )
@@ -115,31 +122,57 @@ def check_timing(
             Issue(
                 Severity.WARNING,
                 at("warntime", "keepalive"),
-                f"Warn time [{warntime_ms}] is smaller than keepalive [{keepalive_ms}]",
+                f"Warn time [{show('warntime', warntime_ms)}] is smaller than keepalive "
+                f"[{show('keepalive', keepalive_ms)}]",
                 "every heartbeat would be reported late; set warntime >= keepalive",
             )
         )
-    issues.extend(_check_initdead(initdead_ms, deadtime_ms, at("initdead", "deadtime")))
+    issues.extend(_check_initdead(initdead_ms, deadtime_ms, at("initdead", "deadtime"), show))
     if deadping_ms is not None and has_ping_nodes and deadping_ms <= 2 * keepalive_ms:
         issues.append(
             Issue(
                 Severity.ERROR,
                 at("deadping", "keepalive"),
-                f"Ping dead time [{deadping_ms}] is too small compared to keepalive "
-                f"[{keepalive_ms}]",
-                f"deadping must be more than twice keepalive ({2 * keepalive_ms}ms)",
+                f"Ping dead time [{show('deadping', deadping_ms)}] is too small compared to "
+                f"keepalive [{show('keepalive', keepalive_ms)}]",
+                f"deadping must be more than twice keepalive ({show.derived(2 * keepalive_ms)})",
             )
         )
     return issues
 
 
-def _check_initdead(initdead_ms: int, deadtime_ms: int, where: SourceRef) -> list[Issue]:
+class _Shown:
+    """A timer as a message quotes it: Heartbeat's milliseconds, or what was typed."""
+
+    def __init__(self, texts: Mapping[str, str] | None) -> None:
+        self.texts = texts
+
+    def __call__(self, name: str, ms: int, unit: str = "") -> str:
+        if self.texts is None or name not in self.texts:
+            return f"{ms}{unit}"
+        text = self.texts[name].strip()
+        return f"{text} s" if _DIGITS.fullmatch(text) else text
+
+    def derived(self, ms: int) -> str:
+        """A computed bound, in seconds when the keepalive was typed in seconds."""
+        typed = (self.texts or {}).get("keepalive", "ms").strip()
+        return f"{ms}ms" if typed.endswith("ms") else f"{ms / 1000:g} s"
+
+
+_DIGITS = re.compile(r"\d+(\.\d+)?")
+
+
+def _check_initdead(
+    initdead_ms: int, deadtime_ms: int, where: SourceRef, show: _Shown | None = None
+) -> list[Issue]:
+    show = show or _Shown(None)
     if initdead_ms < deadtime_ms:
         return [
             Issue(
                 Severity.ERROR,
                 where,
-                f"Initial dead time [{initdead_ms}] is smaller than deadtime [{deadtime_ms}]",
+                f"Initial dead time [{show('initdead', initdead_ms)}] is smaller than "
+                f"deadtime [{show('deadtime', deadtime_ms)}]",
                 "initdead must be >= deadtime (advised: twice deadtime, at least 10 s)",
             )
         ]
@@ -148,7 +181,7 @@ def _check_initdead(initdead_ms: int, deadtime_ms: int, where: SourceRef) -> lis
             Issue(
                 Severity.WARNING,
                 where,
-                f"Initial dead time [{initdead_ms} ms] may be too small!",
+                f"Initial dead time [{show('initdead', initdead_ms, ' ms')}] may be too small!",
                 "Initial dead time accounts for slow network startup time; "
                 "it should be >= deadtime and >= 10 seconds",
             )

@@ -139,6 +139,62 @@ async def run_program(
     return result
 
 
+def run_program_sync(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    kill_grace: float = KILL_GRACE,
+    log: bool = True,
+) -> ProgramResult:
+    """``run_program`` for callers without an event loop (or off it, in a thread).
+
+    The same rules: own session, stdin on /dev/null, output to temporary files, the
+    process group killed at the timeout; never raises for a program that cannot run.
+    """
+    args = tuple(argv)
+    start = time.monotonic()
+    if not args:
+        return ProgramResult(args, None, "", "", 0.0, error="empty command line")
+    with _capture_file() as out, _capture_file() as err:
+        try:
+            proc = subprocess.Popen(
+                args, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                env=dict(env) if env is not None else None, cwd=cwd,
+                start_new_session=True, preexec_fn=normal_scheduling,
+            )  # fmt: skip
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            error = f"cannot run {args[0]}: {reason}"
+            return ProgramResult(args, None, "", "", _elapsed_ms(start), error=error)
+        timed_out = False
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group_sync(proc, kill_grace)
+        except BaseException:
+            _kill_group_sync(proc, 0.0)
+            raise
+        code = None if timed_out else proc.returncode
+        result = ProgramResult(args, code, _read_tail(out), _read_tail(err),
+                               _elapsed_ms(start), timed_out=timed_out)  # fmt: skip
+    if log:
+        log_program_result(result)
+    return result
+
+
+def _kill_group_sync(proc: subprocess.Popen[bytes], grace: float) -> None:
+    """``_kill_group`` for a ``Popen``: SIGTERM, ``grace`` seconds, SIGKILL, reap."""
+    if grace > 0:
+        _signal_group(proc.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(grace)
+    _signal_group(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 def _capture_file() -> IO[bytes]:
     """An unnamed temporary file for one output stream of a child."""
     return tempfile.TemporaryFile(prefix="hatui-run-")

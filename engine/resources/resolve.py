@@ -11,10 +11,16 @@ is built on them.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.config.agentsearch import (
+    INIT_DIR,
+    OCF_ROOT,
+    is_executable,
+    ocf_agent_path,
+    script_candidates,
+)
 from engine.config.haresources import PARAM_NAME, SCRIPT_NAME, check_agent_form
 from engine.config.model import ResourceSpec
 from engine.errors import ResourceError
@@ -36,8 +42,8 @@ class AgentResolver:
     """:func:`resolve_agent` with its places and options bound (what GroupRunner takes)."""
 
     config_dir: Path
-    init_dir: Path = Path("/etc/init.d")
-    ocf_root: Path = Path("/usr/lib/ocf")
+    init_dir: Path = INIT_DIR
+    ocf_root: Path = OCF_ROOT
     options: AgentOptions = field(default_factory=AgentOptions)
 
     def __call__(self, spec: ResourceSpec) -> Agent:
@@ -55,8 +61,8 @@ def resolve_agent(
     spec: ResourceSpec,
     *,
     config_dir: Path,
-    init_dir: Path = Path("/etc/init.d"),
-    ocf_root: Path = Path("/usr/lib/ocf"),
+    init_dir: Path = INIT_DIR,
+    ocf_root: Path = OCF_ROOT,
     options: AgentOptions | None = None,
 ) -> Agent:
     """Find the program for one resource token.
@@ -73,23 +79,18 @@ def resolve_agent(
         return _explicit_ocf_agent(spec, ocf_root, opts)
     if not SCRIPT_NAME.fullmatch(script):
         raise ResourceError(f"Invalid resource script name {script!r} in {spec.token!r}")
-    candidates = [config_dir / "resource.d" / script, init_dir / script]
+    candidates = script_candidates(script, config_dir, init_dir)
     for candidate in candidates:
-        if _is_executable(candidate):
+        if is_executable(candidate):
             return HeartbeatScript(spec, candidate, opts)
     native = native_ip_agent(spec, opts)  # stands in for the OCF IPaddr/IPaddr2 only
     if native is not None:
         return native
-    ocf_path = ocf_root / "resource.d" / "heartbeat" / script
-    if _is_executable(ocf_path):
+    ocf_path = ocf_agent_path("heartbeat", script, ocf_root)
+    if is_executable(ocf_path):
         return _ocf_agent(spec, ocf_path, ocf_root, opts)
     searched = ", ".join(str(p) for p in [*candidates, ocf_path])
     raise ResourceError(f"Cannot locate resource script {script} (searched {searched})")
-
-
-def _is_executable(path: Path) -> bool:
-    """A regular file we may execute (ResourceManager: ``-f`` and ``-x``)."""
-    return path.is_file() and os.access(path, os.X_OK)
 
 
 def _systemd_agent(spec: ResourceSpec, unit: str, options: AgentOptions) -> Agent:
@@ -104,8 +105,8 @@ def _explicit_ocf_agent(spec: ResourceSpec, ocf_root: Path, options: AgentOption
     for message, _hint in check_agent_form(spec):
         raise ResourceError(message)
     _, provider, kind = spec.script.split(":")
-    path = ocf_root / "resource.d" / provider / kind
-    if not _is_executable(path):
+    path = ocf_agent_path(provider, kind, ocf_root)
+    if not is_executable(path):
         raise ResourceError(f"Cannot locate resource script {spec.script} (searched {path})")
     params = _keyword_params(spec, kind)
     return OcfAgent(

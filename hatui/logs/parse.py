@@ -1,8 +1,16 @@
 """What a Heartbeat log line says: time, level, node, link, resource, timeline event.
 
-Three timestamp forms are understood: syslog/ha-log ``Nov 25 13:05:33``, our debugfile's
-``Nov 25 13:05:33.123``, and Heartbeat's own ``YYYY/MM/DD_HH:MM:SS`` (ha-debug when
-logging without syslog format). Syslog stamps carry no year; the caller passes one.
+The lines the engine and Heartbeat 3.0.6 write (spec §10.1), all understood:
+
+* syslog form (``syslogmsgfmt`` on, the default): ``Nov 25 13:05:33 alpha heartbeat:
+  [13783]: info: ...``; our debugfile adds milliseconds (``13:05:33.123``);
+* classic form (``syslogmsgfmt off``): ``heartbeat[13783]: 2026/11/25_13:05:33 info:``,
+  the stamp after the ``ident[pid]:`` prefix;
+* the scripts' ``ha_log`` lines: ``2026/11/25_13:05:44\t ResourceManager(default)[14796]:
+  info: ...`` in the log file and ``ResourceManager(default)[14796]:\t2026/11/25_13:05:44
+  \tinfo: ...`` in the debug file.
+
+Syslog stamps carry no year; the caller passes one.
 """
 
 from __future__ import annotations
@@ -18,7 +26,12 @@ MONTHS = {m: i for i, m in enumerate(
 )}  # fmt: skip
 _SYSLOG = re.compile(r"([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d)(\.\d{1,6})?")
 _SLASHED = re.compile(r"(\d{4})/(\d\d)/(\d\d)_(\d\d):(\d\d):(\d\d)(\.\d{1,6})?")
-_LEVEL = re.compile(r"\b(EMERG|ALERT|CRIT|ERROR|WARN|notice|info|debug):")
+_PREFIX = re.compile(r"[\w./@+-]+(?:\([^)\s]*\))?\[\d+\]:[ \t]*")
+"""``heartbeat[13783]: ``, ``ResourceManager(default)[14796]:\t`` or an OCF agent's
+``/usr/lib/ocf/resource.d//heartbeat/IPaddr2(IPaddr2_10.99.0.10)[23631]:\t`` before a
+stamp."""
+_LEVEL = re.compile(r"\b(EMERG|ALERT|CRIT|ERROR|WARNING|WARN|notice|NOTICE|info|INFO|debug|DEBUG):")
+"""Heartbeat's priority words, and the upper-case ones OCF agents' ``ocf_log`` writes."""
 _HOST = re.compile(r"^\S+ +\d+ [\d:.]+ (\S+) ")
 _LINK = re.compile(r"[Ll]ink (\S+?):(\S+?)[ .]")
 _NODE = re.compile(r"[Nn]ode \[?([a-z0-9_][a-z0-9_.-]*?)\]?[:,. ]")
@@ -79,6 +92,15 @@ def parse_stamp(text: str, year: int | None = None) -> float | None:
     memo = _MEMO.get(year)
     if memo is None:
         memo = _MEMO[year] = {}
+    stamp = _stamp_at_start(text, year, memo)
+    if stamp is None:
+        prefix = _PREFIX.match(text)
+        if prefix is not None:
+            stamp = _stamp_at_start(text[prefix.end() :], year, memo)
+    return stamp
+
+
+def _stamp_at_start(text: str, year: int | None, memo: dict[str, float]) -> float | None:
     for width in (15, 19):
         base = memo.get(text[:width])
         if base is not None:

@@ -7,6 +7,10 @@ filtering, following) runs in ``hatui.logs.feed`` on a thread worker; searches r
 another. The UI thread only picks up the feed's latest snapshot on a 10 Hz timer, so
 50 000 lines/s cost one refresh per tick, and a 1 GB file shows its end at once while
 the rest is indexed.
+
+Following works like ``less +F``: the newest line stays on screen; scrolling up (arrows,
+PgUp, Home, the mouse wheel) pauses, and the status line says how to resume (End, G or
+p). File names, log lines and what is typed in the filter are plain text, never markup.
 """
 
 from __future__ import annotations
@@ -24,7 +28,10 @@ from rich.style import Style
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.content import Content
+from textual.events import MouseScrollUp
 from textual.geometry import Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Footer, Input, Static
@@ -33,7 +40,7 @@ from textual.worker import get_current_worker
 from hatui.logs.feed import LogFeed, Snapshot
 from hatui.logs.follow import Change
 from hatui.logs.merge import Lines, ListLines
-from hatui.logs.parse import event_of, level_of, parse_filter
+from hatui.logs.parse import event_of, level_of, level_rank, parse_filter
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +55,9 @@ class LogView(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     LogView { height: 1fr; background: $surface; }
     """
+
+    class FollowChanged(Message):
+        """The view paused or resumed following by itself (a scroll key, the wheel)."""
 
     def __init__(self, source: Lines, id: str | None = None) -> None:
         """Show ``source``; ``show`` replaces it with each new snapshot."""
@@ -89,17 +99,26 @@ class LogView(ScrollView, can_focus=True):
         """The rows changed: resize, and stick to the end when following."""
         self.virtual_size = Size(self._width, self.row_count)
         if self.following:
-            self.scroll_end(animate=False, x_axis=False)
+            self.call_after_refresh(self.stick_to_end)
         self.refresh()
+
+    def stick_to_end(self) -> None:
+        """Show the newest line, unless following was paused in the meantime (a scroll
+        key between a snapshot and this refresh must not be overridden)."""
+        if self.following:
+            self.scroll_end(animate=False, x_axis=False, immediate=True)
 
     def _styles(self, text: str) -> Style:
         level = level_of(text)
+        if not level:
+            return Style()
+        rank = level_rank(level)
         theme = self.app.current_theme
-        if level in ("CRIT", "ERROR", "EMERG", "ALERT"):
+        if rank <= 1:
             return Style.parse(f"bold {theme.error}")
-        if level == "WARN":
+        if rank == 2:
             return Style.parse(theme.warning or "yellow")
-        if level == "debug":
+        if rank == 5:
             return Style(dim=True)
         return Style()
 
@@ -130,6 +149,39 @@ class LogView(ScrollView, can_focus=True):
             pos = match.end()
         segments.append(Segment(text[pos:], base))
         return segments
+
+    def pause_following(self) -> None:
+        """Scrolling up stops following (``less +F``); the app says how to resume."""
+        if self.following and self.allow_vertical_scroll:
+            self.following = False
+            self.post_message(self.FollowChanged())
+
+    def action_scroll_up(self) -> None:
+        """Up arrow: pause, then scroll."""
+        self.pause_following()
+        super().action_scroll_up()
+
+    def action_page_up(self) -> None:
+        """PgUp: pause, then scroll."""
+        self.pause_following()
+        super().action_page_up()
+
+    def action_scroll_home(self) -> None:
+        """Home: pause at the first line."""
+        self.pause_following()
+        super().action_scroll_home()
+
+    def action_scroll_end(self) -> None:
+        """End: back to the newest line, following again."""
+        self.cursor = -1
+        if not self.following:
+            self.following = True
+            self.post_message(self.FollowChanged())
+        self.sync_lines()
+
+    def _on_mouse_scroll_up(self, event: MouseScrollUp) -> None:
+        self.pause_following()
+        super()._on_mouse_scroll_up(event)
 
     def show_row(self, row: int) -> None:
         """Highlight ``row`` and scroll it into the middle; stops following."""
@@ -232,7 +284,7 @@ class LogWatcherApp(App[None]):
         snapshot = self.feed.snapshot
         view = self.view
         if view.following and view.scroll_offset.y < view.max_scroll_y:
-            view.scroll_end(animate=False, x_axis=False)  # a scroll refused before layout
+            view.stick_to_end()  # a scroll refused before layout
         if snapshot.version == self.seen:
             return
         top, cursor = view.scroll_offset.y, view.cursor
@@ -254,7 +306,7 @@ class LogWatcherApp(App[None]):
         """File, line count, mode, filter, progress."""
         names = ", ".join(p.name for p in self.paths)
         view = self.view
-        mode = "following" if view.following else "PAUSED (p)"
+        mode = "following" if view.following else "PAUSED: End, G or p follows"
         total = view.rows
         shown = view.row_count
         count = f"{shown:,}/{total:,} lines" if view.shown is not None else f"{total:,} lines"
@@ -264,7 +316,7 @@ class LogWatcherApp(App[None]):
             text += f" · {progress}"
         # The 10 Hz tick can fire once more while the app is closing: no status bar then.
         for status in self.query("#status").results(Static):
-            status.update(text)
+            status.update(Content(text))
 
     # ------------------------------------------------------------------ filter
 
@@ -320,13 +372,17 @@ class LogWatcherApp(App[None]):
 
     def _missing(self, message: str) -> None:
         self.seeks += 1
-        self.notify(message, timeout=2)
+        self.notify(message, timeout=2, markup=False)
 
     def _found(self, row: int, text: str) -> None:
         self.seeks += 1
         self.view.show_row(row)
         kind = event_of(text)
         self.update_status(f"event: {kind}" if kind else "")
+
+    def on_log_view_follow_changed(self, _event: LogView.FollowChanged) -> None:
+        """A scroll paused (or End resumed) following: say so on the status line."""
+        self.update_status()
 
     def action_toggle_follow(self) -> None:
         """Pause (keep the position) or follow the end again."""

@@ -10,12 +10,17 @@ paths produce byte-identical files. Example::
     udpport = 694
     timing = "lan"            # or a table: {keepalive = "1", deadtime = "15", ...}
     auto_failback = "on"
-    media = [{kind = "ucast", dev = "eth0", peer = "10.0.0.2"}]
-    auth = {method = "sha256", key = "..."}   # no key: a random one is generated
+    media = [{kind = "ucast", dev = "eth0", addresses = ["10.0.0.1", "10.0.0.2"]}]
+    auth = {method = "sha256", key = "..."}   # no key: see below
     groups = [{node = "alpha", resources = ["IPaddr2::10.0.0.10/24/eth0", "apache2"]}]
     stonith = [{type = "external/ssh", params = "alpha bravo"}]
     log = {logfile = "/var/log/ha-log", logfacility = "local0"}
     skip_ip_check = false     # true: write even if a cluster IP answers (not advised)
+
+A ucast medium lists every node's address (``addresses``; ``peer = "..."`` is one
+line), so the same ha.cf works on every node. Without a key the answers reuse the key
+of the ``authkeys`` already in the directory (so the same answers give the same files
+on every run), else a random one is generated; either way it is said.
 
 Before writing, every cluster IP is probed as on the review page (arping -D on its
 interface, else ping); one that answers refuses the write unless ``skip_ip_check``.
@@ -32,10 +37,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from engine.config import Issue, Severity
-from hatui.wizard.discover import check_cluster_ips
+from hatui.wizard.discover import check_cluster_ips, list_interfaces, local_addresses
 from hatui.wizard.render import (
     OverwriteRefused,
     copy_instructions,
+    existing_key,
     full_diff,
     plan_changes,
     write_files,
@@ -108,7 +114,11 @@ def state_from_answers(data: Mapping[str, Any]) -> WizardState:
     if "auto_failback" in data:
         state.auto_failback = _get(data, "auto_failback", str, "")
     _timing(state, data.get("timing", "lan"))
-    state.media = [_medium(m, f"media[{i}]") for i, m in enumerate(data.get("media", []))]
+    state.media = [
+        medium
+        for i, entry in enumerate(data.get("media", []))
+        for medium in _media(entry, f"media[{i}]")
+    ]
     _auth(state, data.get("auth", {}))
     state.groups = [_group(g, f"groups[{i}]") for i, g in enumerate(data.get("groups", []))]
     state.stonith = [_stonith(s, f"stonith[{i}]") for i, s in enumerate(data.get("stonith", []))]
@@ -128,19 +138,27 @@ def _timing(state: WizardState, value: Any) -> None:
         setattr(state, name, str(text))
 
 
-def _medium(value: Any, where: str) -> Medium:
-    table = _table(value, where, {"kind", "dev", "peer", "group", "port", "ttl", "loop"})
+def _media(value: Any, where: str) -> list[Medium]:
+    """One medium, or one ucast line per address of ``addresses``."""
+    allowed = {"kind", "dev", "peer", "addresses", "group", "port", "ttl", "loop"}
+    table = _table(value, where, allowed)
     if "kind" not in table or "dev" not in table:
         raise AnswersError(f"{where}: 'kind' and 'dev' are required")
-    return Medium(
-        str(table["kind"]),
-        str(table["dev"]),
-        peer=str(table.get("peer", "")),
-        group=str(table.get("group", "")),
-        port=int(table.get("port", 694)),
-        ttl=int(table.get("ttl", 1)),
-        loop=bool(table.get("loop", False)),
-    )
+    peers = [str(table["peer"])] if "peer" in table else []
+    if "addresses" in table:
+        peers += [str(a) for a in _get(table, "addresses", list, f"{where}.")]
+    return [
+        Medium(
+            str(table["kind"]),
+            str(table["dev"]),
+            peer=peer,
+            group=str(table.get("group", "")),
+            port=int(table.get("port", 694)),
+            ttl=int(table.get("ttl", 1)),
+            loop=bool(table.get("loop", False)),
+        )
+        for peer in peers or [""]
+    ]
 
 
 def _auth(state: WizardState, value: Any) -> None:
@@ -189,7 +207,10 @@ def run_answers(
     except AnswersError as exc:
         print(f"hatui setup: {exc}", file=out)
         return 2
-    issues = [*state.check_all(), *state.validate()]
+    if "key" not in data.get("auth", {}):
+        print(f"hatui setup: {_choose_key(state, config_dir)}", file=out)
+    local = local_addresses(list_interfaces())
+    issues = state.findings(None, local, config_dir=config_dir)
     errors = [i for i in issues if i.severity is Severity.ERROR]
     if issues:
         print("hatui setup: findings:", file=out)
@@ -215,6 +236,16 @@ def run_answers(
         print(f"backup {path}", file=out)
     print("\n".join(copy_instructions(config_dir, state.peers)), file=out)
     return 0
+
+
+def _choose_key(state: WizardState, config_dir: Path) -> str:
+    """No key in the answers: the existing authkeys' key, else the random one."""
+    existing = existing_key(config_dir)
+    if existing is not None:
+        state.auth_key = existing[1]
+        return f"no key in the answers: reusing the key of {config_dir / 'authkeys'}"
+    return ("no key in the answers: generated a new random key (the authkeys file "
+            "goes to every node unchanged)")  # fmt: skip
 
 
 def _cluster_ips_free(state: WizardState, skip: bool, out: TextIO) -> bool:

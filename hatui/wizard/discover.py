@@ -1,10 +1,9 @@
 """What the machine offers the wizard: interfaces, serial ports, resource agents.
 
-Deviation, on purpose: the project runs external programs only through
-``engine/process/runner.py``, but ``hatui`` may not import the engine's internals (import
-hygiene). The few read-only probes here (``ip -j addr``, ``systemctl list-unit-files``,
-``ping``/``arping``) therefore use ``subprocess.run`` with a short timeout, never a
-shell, and every failure degrades to "not found" with a note.
+The few read-only probes (``ip -j addr``, ``systemctl list-unit-files``,
+``ping``/``arping``) run through the project's one runner
+(``engine.process.runner.run_program_sync``: own session, short timeout, never a
+shell), and every failure degrades to "not found" with a note.
 """
 
 from __future__ import annotations
@@ -18,9 +17,10 @@ import os
 import shutil
 import socket
 import struct
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from engine.process.runner import ProgramResult, run_program_sync
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +62,8 @@ class Discovery:
     notes: list[str] = field(default_factory=list)
 
 
-def _run(argv: list[str], timeout: float = PROBE_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+def _run(argv: list[str], timeout: float = PROBE_TIMEOUT_S) -> ProgramResult:
+    return run_program_sync(argv, timeout=timeout, log=False)
 
 
 # ------------------------------------------------------------------ interfaces
@@ -112,12 +112,12 @@ def interfaces_from_sys(root: Path = Path("/sys/class/net")) -> list[Interface]:
 def list_interfaces(notes: list[str] | None = None) -> list[Interface]:
     """``ip -j addr``, falling back to /sys + ioctl."""
     if shutil.which("ip"):
+        result = _run(["ip", "-j", "addr"])
         try:
-            result = _run(["ip", "-j", "addr"])
-            if result.returncode == 0:
+            if result.ok:
                 return interfaces_from_ip_json(result.stdout)
-        except (OSError, subprocess.TimeoutExpired, ValueError, KeyError) as exc:
-            logger.debug("ip -j addr failed: %s", exc)
+        except (ValueError, KeyError) as exc:
+            logger.debug("ip -j addr gave bad JSON: %s", exc)
     if notes is not None:
         notes.append("iproute2 not usable: interfaces read from /sys (first address only)")
     return interfaces_from_sys()
@@ -142,9 +142,18 @@ def list_serial_ports() -> list[str]:
 
 # ------------------------------------------------------------------ resource agents
 
+CLUSTER_STACK = frozenset(
+    {"heartbeat", "haengine", "hatui", "logd", "corosync", "corosync-qdevice",
+     "corosync-qnetd", "corosync-notifyd", "pacemaker", "pacemaker_remote",
+     "pacemaker-remote", "pcsd", "pcsd-ruby", "sbd", "cman", "openais", "dlm",
+     "crmsh", "hawk"}
+)  # fmt: skip
+"""Cluster managers and their helpers: they run the resources, they are never one."""
 
-def _scripts(folder: Path) -> list[str]:
-    """Executable files in ``folder`` (sorted), hidden files and init's own left out."""
+
+def _scripts(folder: Path, *, services_only: bool = False) -> list[str]:
+    """Executable files in ``folder`` (sorted); hidden files, init's own scripts, the
+    cluster stack, and (``services_only``) boot-time setup scripts left out."""
     if not folder.is_dir():
         return []
     return [
@@ -153,8 +162,23 @@ def _scripts(folder: Path) -> list[str]:
         if script.is_file()
         and os.access(script, os.X_OK)
         and not script.name.startswith(".")
-        and script.name not in ("rc", "rcS", "README", "skeleton")
+        and script.name not in ("rc", "rcS", "README", "skeleton", "hto-mapfuncs")
+        and script.name not in CLUSTER_STACK
+        and not (services_only and _boot_script(script))
     ]
+
+
+def _boot_script(script: Path) -> bool:
+    """An LSB script started in runlevel S (hwclock, udev...): machine setup, not a
+    service to move between nodes."""
+    try:
+        head = script.read_bytes()[:4096].decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    for line in head.splitlines():
+        if line.startswith("# Default-Start:"):
+            return "S" in line.split(":", 1)[1].split()
+    return False
 
 
 def list_agents(
@@ -173,7 +197,8 @@ def list_agents(
     """
     agents = [Agent("heartbeat", name) for name in _scripts(config_dir / "resource.d")]
     taken = {agent.name for agent in agents}
-    agents += [Agent("lsb", name) for name in _scripts(init_d) if name not in taken]
+    services = _scripts(init_d, services_only=True)
+    agents += [Agent("lsb", name) for name in services if name not in taken]
     for provider in sorted(ocf_root.iterdir()) if ocf_root.is_dir() else []:
         agents += [Agent("ocf", f"ocf:{provider.name}:{name}") for name in _scripts(provider)]
     found = list_systemd_units(notes) if units is None else units
@@ -190,18 +215,29 @@ def list_systemd_units(notes: list[str] | None = None) -> list[str]:
     """Service units, when systemctl answers (not inside most containers)."""
     if not shutil.which("systemctl"):
         return []
-    try:
-        result = _run(["systemctl", "list-unit-files", "--type=service", "--no-legend"])
-    except (OSError, subprocess.TimeoutExpired) as exc:
+    result = _run(["systemctl", "list-unit-files", "--type=service", "--no-legend"])
+    if result.error or result.timed_out:
         if notes is not None:
-            notes.append(f"systemctl did not answer: {exc}")
+            notes.append(f"systemctl did not answer: {result.describe()}")
         return []
     if result.returncode != 0:
         if notes is not None:
             notes.append("systemd is not running here: no unit list")
         return []
-    units = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
-    return [u for u in units if u.endswith(".service") and "@" not in u]
+    return service_units(result.stdout)
+
+
+def service_units(listing: str) -> list[str]:
+    """The units of ``systemctl list-unit-files`` output a group can name: services,
+    not templates, not the cluster stack's own."""
+    units = [line.split()[0] for line in listing.splitlines() if line.strip()]
+    return [
+        unit
+        for unit in units
+        if unit.endswith(".service")
+        and "@" not in unit
+        and unit.removesuffix(".service") not in CLUSTER_STACK
+    ]
 
 
 def discover(config_dir: Path = CONFIG_DIR) -> Discovery:
@@ -244,10 +280,10 @@ def route_device(address: str) -> str:
     """
     if not shutil.which("ip"):
         return ""
+    result = _run(["ip", "-j", "route", "get", address])
     try:
-        result = _run(["ip", "-j", "route", "get", address])
-        routes = json.loads(result.stdout or "[]") if result.returncode == 0 else []
-    except (OSError, subprocess.TimeoutExpired, ValueError) as exc:
+        routes = json.loads(result.stdout or "[]") if result.ok else []
+    except ValueError as exc:
         logger.debug("ip route get %s failed: %s", address, exc)
         return ""
     if not routes or "gateway" in routes[0] or routes[0].get("type", "unicast") != "unicast":
@@ -257,11 +293,7 @@ def route_device(address: str) -> str:
 
 def _arping(address: str, device: str) -> InUse | None:
     """Duplicate address detection on ``device``; None when arping cannot run here."""
-    try:
-        result = _run(["arping", "-D", "-c", "2", "-w", "2", "-I", device, address])
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        logger.debug("arping failed: %s", exc)
-        return None
+    result = _run(["arping", "-D", "-c", "2", "-w", "2", "-I", device, address])
     if result.returncode not in (0, 1):  # 2: no such device, no permission...
         logger.debug("arping -D on %s: %s", device, result.stderr.strip())
         return None
@@ -274,10 +306,9 @@ def _arping(address: str, device: str) -> InUse | None:
 def _ping(address: str) -> InUse:
     if not shutil.which("ping"):
         return InUse(address, None, "neither arping nor ping can be run here")
-    try:
-        result = _run(["ping", "-n", "-c1", "-W1", address])
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return InUse(address, None, f"ping failed: {exc}")
+    result = _run(["ping", "-n", "-c1", "-W1", address])
+    if result.error or result.timed_out:
+        return InUse(address, None, f"ping failed: {result.describe()}")
     if result.returncode == 0:
         return InUse(address, True, "answers ping")
     if result.returncode == 1:

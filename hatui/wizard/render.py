@@ -189,7 +189,7 @@ def copy_command(config_dir: Path, peer: str, *, tool: str = "scp") -> list[str]
 
 def copy_instructions(config_dir: Path, peers: list[str]) -> list[str]:
     """What to do next, one line each: the copy command for every peer."""
-    lines = ["copy to the peers (then start the engine on every node):"]
+    lines = ["copy the same three files to the peers, then start the engine on every node:"]
     lines += ["  " + " ".join(copy_command(config_dir, peer)) for peer in peers]
     return lines
 
@@ -210,16 +210,23 @@ def read_existing(config_dir: Path) -> WizardState | None:
     state.node = me if me in nodes else (nodes[0] if nodes else "")
     state.peers = [n for n in nodes if n != state.node]
     state.preset = _matching_preset(state)
-    for line in _lines(config_dir / AUTHKEYS):
-        words = line.split()
-        if len(words) >= 3 and words[0].isdigit():
-            state.auth_method, state.auth_key = words[1], words[2]
-            break
+    key = existing_key(config_dir)
+    if key is not None:
+        state.auth_method, state.auth_key = key
     for line in _lines(config_dir / HARESOURCES):
         words = line.split()
         if words:
             state.groups.append(Group(words[0].lower(), words[1:]))
     return state
+
+
+def existing_key(config_dir: Path) -> tuple[str, str] | None:
+    """(method, secret) of the first key line of ``config_dir/authkeys``, if any."""
+    for line in _lines(config_dir / AUTHKEYS):
+        words = line.split()
+        if len(words) >= 3 and words[0].isdigit():
+            return words[1], words[2]
+    return None
 
 
 def _lines(path: Path) -> list[str]:

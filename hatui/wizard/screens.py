@@ -6,27 +6,37 @@ The review step renders the files, validates them with the engine's ``load_confi
 checks the cluster IPs are free, shows the diff and writes only on request: files that
 exist with other content, or a cluster IP that answers on the network, need their own
 confirm box ticked first.
+
+Every text shown here that comes from outside (validator findings, addresses, what
+the user typed, program output) is plain ``Content``: a ``[`` in an address must
+never be read as markup. Enter in a field advances like PgDn; a step whose check
+only warns stays once with the warnings on screen, then lets the next Next through.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
-import subprocess
 from pathlib import Path
 from typing import ClassVar
 
-from rich.markup import escape
 from rich.syntax import Syntax
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Button, Checkbox, ContentSwitcher, Footer, Static
+from textual.content import Content
+from textual.widgets import Button, Checkbox, ContentSwitcher, Footer, Input, Static
 
 from engine.config import Issue, Severity
-from hatui.wizard.discover import Discovery, InUse, check_cluster_ips, discover
+from engine.process.runner import run_program
+from hatui.wizard.discover import (
+    Discovery,
+    InUse,
+    check_cluster_ips,
+    discover,
+    local_addresses,
+)
 from hatui.wizard.livetest import live_test
 from hatui.wizard.render import (
     OverwriteRefused,
@@ -40,6 +50,7 @@ from hatui.wizard.render import (
 from hatui.wizard.state import WizardState, errors_of
 from hatui.wizard.steps import (
     AuthStep,
+    LoggingStep,
     MediaStep,
     NodeStep,
     PeersStep,
@@ -54,8 +65,15 @@ logger = logging.getLogger(__name__)
 
 
 def _issue_lines(issues: list[Issue]) -> str:
+    """One line per finding, marked by severity (plain text: show it as Content)."""
     marks = {Severity.ERROR: "✖", Severity.WARNING: "▲", Severity.INFO: "·"}
-    return "\n".join(f"{marks[i.severity]} {escape(str(i))}" for i in issues)
+    return "\n".join(f"{marks[i.severity]} {i}" for i in issues)
+
+
+SAME_FILES = (
+    "One set of files for every node: each ucast device lists every node's address and "
+    "a node skips the line naming its own, so the peers get these three files unchanged."
+)
 
 
 class SetupApp(App[int]):
@@ -67,11 +85,13 @@ class SetupApp(App[int]):
     #step-title { height: 1; background: $primary; color: $text; padding: 0 1; }
     #problems { height: auto; max-height: 5; padding: 0 1; color: $error; }
     #problems.-ok { color: $text-muted; }
+    #problems.-warn { color: $warning; }
     #nav { height: 3; align-horizontal: right; }
     #nav Button { margin: 0 1; min-width: 10; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("pagedown", "next", "Next", priority=True),
+        Binding("enter", "next", "Next", show=False),  # when no field took the Enter
         Binding("pageup", "prev_step", "Back", priority=True),
         Binding("ctrl+w", "write", "Write (review)", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
@@ -108,8 +128,11 @@ class SetupApp(App[int]):
             AuthStep(id="step-auth"),
             ResourcesStep(id="step-resources"),
             StonithStep(id="step-stonith"),
+            LoggingStep(id="step-logging"),
             ReviewStep(id="step-review"),
         ]
+        self.acknowledged: dict[int, list[str]] = {}
+        """Warnings shown once per step; the same warnings let the next Next through."""
         self.index = 0
         self.written = False
         self.findings: list[Issue] = []
@@ -147,23 +170,30 @@ class SetupApp(App[int]):
         step.load(self.state, self.found)
         self.query_one(ContentSwitcher).current = step.id
         title = f" Step {index + 1}/{len(self.steps)} · {step.TITLE}"
-        self.query_one("#step-title", Static).update(title)
+        self.query_one("#step-title", Static).update(Content(title))
         self.set_problems(note, ok=True)
         if isinstance(step, ReviewStep):
             self.review()
-        self.call_after_refresh(self._focus_first)
+        self._focus_first()  # now: keys typed right after Enter land in this step
+        self.call_after_refresh(self._focus_first, keep=True)
 
-    def _focus_first(self) -> None:
-        for widget in self.step.query("Input, TextArea, RadioSet, Checkbox, Button"):
-            if widget.focusable:
-                widget.focus()
+    def _focus_first(self, keep: bool = False) -> None:
+        """Focus the step's first field (``keep``: unless one of its widgets has it)."""
+        step = self.step
+        if keep and self.focused is not None and step in self.focused.ancestors:
+            return
+        chosen = list(step.query(step.FIRST)) if step.FIRST else []
+        for widget in [*chosen, *step.query("*")]:
+            if widget.focusable:  # set_focus at once: widget.focus() waits a turn, and a
+                self.screen.set_focus(widget, scroll_visible=False)  # key may come first
                 return
 
-    def set_problems(self, text: str, ok: bool = False) -> None:
-        """Show the findings line (red unless ``ok``)."""
+    def set_problems(self, text: str, ok: bool = False, warn: bool = False) -> None:
+        """Show the findings line: plain text, red unless ``ok`` (grey) or ``warn``."""
         problems = self.query_one("#problems", Static)
-        problems.update(text)
-        problems.set_class(ok, "-ok")
+        problems.update(Content(text))
+        problems.set_class(ok and not warn, "-ok")
+        problems.set_class(warn, "-warn")
 
     # ---------------------------------------------------------------- navigation
 
@@ -175,9 +205,18 @@ class SetupApp(App[int]):
         if errors_of(issues):
             self.set_problems(_issue_lines(issues))
             return
+        texts = [str(issue) for issue in issues]
+        if texts and self.acknowledged.get(self.index) != texts:
+            self.acknowledged[self.index] = texts
+            note = "\nNext (PgDn or Enter) again to go on anyway"
+            self.set_problems(_issue_lines(issues) + note, warn=True)
+            return
         self.show_step(self.index + 1)
-        if issues:
-            self.set_problems(_issue_lines(issues), ok=True)
+
+    @on(Input.Submitted)
+    def _enter_advances(self, event: Input.Submitted) -> None:
+        """Enter in a field is Next (the resources form's fields stop it: Enter adds)."""
+        self.action_next()
 
     def action_prev_step(self) -> None:
         """Keep what was typed (unchecked) and go back one step."""
@@ -203,7 +242,8 @@ class SetupApp(App[int]):
 
     def review(self) -> None:
         """Validate with the engine, show findings and the diff."""
-        issues = [*self.state.check_all(self.uname), *self.state.validate()]
+        local = local_addresses(self.found.interfaces)
+        issues = self.state.findings(self.uname, local, config_dir=self.config_dir)
         self.findings = issues
         verdict = (
             "✖ configuration refused: fix the errors above before writing"
@@ -211,7 +251,8 @@ class SetupApp(App[int]):
             else "✔ accepted by the engine's --check-config validation"
         )
         text = _issue_lines(issues)
-        self.query_one("#review-findings", Static).update(f"{text}\n{verdict}".strip())
+        self.query_one("#review-findings", Static).update(Content(f"{text}\n{verdict}".strip()))
+        self.query_one("#same-files", Static).update(Content(SAME_FILES))
         changes = plan_changes(self.config_dir, self.state.render())
         diff = self.diff_text = full_diff(changes)
         self.query_one("#diff", Static).update(Syntax(diff, "diff", theme="ansi_dark"))
@@ -240,7 +281,7 @@ class SetupApp(App[int]):
         if taken:
             lines.append("✖ an address that answers must not be brought up here as well: "
                          "pick another, or tick the box if it is moving here")  # fmt: skip
-        self._say("#ip-check", escape("\n".join(lines)))
+        self._say("#ip-check", "\n".join(lines))
         self.query_one("#ip-confirm", Checkbox).display = bool(taken)
 
     def _ip_refusal(self) -> str:
@@ -259,7 +300,7 @@ class SetupApp(App[int]):
     def _say(self, selector: str, text: str) -> None:
         """Fill one of the review's message lines; an empty one takes no room."""
         line = self.query_one(selector, Static)
-        line.update(text)
+        line.update(Content(text))
         line.display = bool(text)
 
     @on(Button.Pressed, "#write")
@@ -270,7 +311,7 @@ class SetupApp(App[int]):
             return
         refusal = self._ip_refusal()
         if refusal:
-            self._show_outcome(escape(f"✖ not written: {refusal}"))
+            self._show_outcome(f"✖ not written: {refusal}")
             return
         confirm = self.query_one("#confirm", Checkbox).value
         try:
@@ -286,13 +327,13 @@ class SetupApp(App[int]):
         lines += [f"backup {p}" for p in report.backups]
         lines += [f"unchanged {p}" for p in report.unchanged]
         lines += copy_instructions(self.config_dir, self.state.peers)
-        self._show_outcome(escape("\n".join(lines)))
+        self._show_outcome("\n".join(lines))
         self.review_after_write()
 
     def review_after_write(self) -> None:
         """Refresh the diff (now empty) without re-running the IP probe."""
         changes = plan_changes(self.config_dir, self.state.render())
-        self.query_one("#diff", Static).update(full_diff(changes))
+        self.query_one("#diff", Static).update(Content(full_diff(changes)))
         self.query_one("#confirm", Checkbox).display = False
         self.query_one("#ip-confirm", Checkbox).display = False
 
@@ -302,7 +343,7 @@ class SetupApp(App[int]):
         """Send signed probes to the peers for two seconds and list which links work."""
         self._show_outcome("live test: probing the peers for 2 s ...")
         results = await live_test(self.state, bind_address=self.bind_address)
-        self._show_outcome(escape("\n".join(r.describe() for r in results)))
+        self._show_outcome("\n".join(r.describe() for r in results))
 
     @on(Button.Pressed, "#copy")
     @work(exclusive=True, group="copy")
@@ -313,21 +354,16 @@ class SetupApp(App[int]):
             return
         lines = []
         for peer in self.state.peers:
-            argv = copy_command(self.config_dir, peer)
-            try:
-                done = await asyncio.to_thread(
-                    subprocess.run, argv, capture_output=True, text=True, timeout=60,
-                    stdin=subprocess.DEVNULL, check=False,
-                )  # fmt: skip
-                status = "ok" if done.returncode == 0 else done.stderr.strip()[-200:]
-            except (OSError, subprocess.TimeoutExpired) as exc:
-                status = str(exc)
+            done = await run_program(copy_command(self.config_dir, peer), timeout=60, log=False)
+            status = "ok" if done.ok else (done.last_line() or done.describe())[-200:]
             lines.append(f"{peer}: {status}")
-        self._show_outcome(escape("\n".join(lines)))
+        self._show_outcome("\n".join(lines))
 
 
 def run_setup(config_dir: Path, bind_address: str = "0.0.0.0") -> int:
     """Run the interactive wizard; 0 when files were written."""
     app = SetupApp(config_dir, bind_address=bind_address)
     app.run()
+    if app.written:  # what to do next stays on the terminal, ready to copy
+        print("\n".join(copy_instructions(config_dir, app.state.peers)))
     return 0 if app.written else 1

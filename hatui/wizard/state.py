@@ -14,7 +14,7 @@ import os
 import re
 import secrets
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,7 +99,7 @@ class Medium:
     kind: str
     dev: str
     peer: str = ""
-    """ucast: the peer's address."""
+    """ucast: one node's address (the wizard writes one line per node, ours too)."""
     group: str = ""
     """mcast: the group address."""
     port: int = 694
@@ -219,8 +219,9 @@ class WizardState:
     def check_node(self, uname: str | None = None) -> list[Issue]:
         """This node's name: a valid host name; a warning when it is not ``uname -n``."""
         name = self.node.strip().lower()
+        host = (uname if uname is not None else os.uname().nodename).lower()
         if not name:
-            return [wizard_issue("node", "The node name is empty", "write this machine's name")]
+            return [wizard_issue("node", "The node name is empty", f"this machine is {host}")]
         if not NODE_NAME.fullmatch(name) or len(name) > 100:
             return [
                 wizard_issue(
@@ -229,7 +230,6 @@ class WizardState:
                     "node names are host names: letters, digits, '.', '-', '_'",
                 )
             ]
-        host = (uname if uname is not None else os.uname().nodename).lower()
         if name != host:
             return [
                 wizard_issue(
@@ -265,8 +265,13 @@ class WizardState:
             seen.add(peer)
         return issues
 
-    def check_media(self) -> list[Issue]:
-        """Every medium well-formed; addresses are IPv4 literals in the right range."""
+    def check_media(self, local: Collection[str] | None = None) -> list[Issue]:
+        """Every medium well-formed; addresses are IPv4 literals in the right range;
+        each ucast device lists every node's address, so one ha.cf serves all nodes.
+
+        ``local`` (this machine's addresses, when known) warns about a device none of
+        whose addresses is ours: the peers' copies would have no line to this node.
+        """
         issues: list[Issue] = []
         if not self.media:
             issues.append(
@@ -280,6 +285,45 @@ class WizardState:
             )
         for medium in self.media:
             issues.extend(_medium_issues(medium))
+        if not errors_of(issues):
+            issues.extend(self._ucast_coverage(local))
+        return issues
+
+    def ucast_devices(self) -> dict[str, list[str]]:
+        """ucast device → the addresses listed on it, in order."""
+        found: dict[str, list[str]] = {}
+        for medium in self.media:
+            if medium.kind == "ucast":
+                found.setdefault(medium.dev, []).append(medium.peer)
+        return found
+
+    def _ucast_coverage(self, local: Collection[str] | None) -> list[Issue]:
+        issues: list[Issue] = []
+        count = len(self.nodes)
+        for dev, addresses in self.ucast_devices().items():
+            twice = sorted({a for a in addresses if addresses.count(a) > 1})
+            if twice:
+                message = f"ucast {dev}: {', '.join(twice)} listed twice"
+                issues.append(wizard_issue("media", message, "list each node's address once"))
+            elif len(addresses) < count:
+                issues.append(
+                    wizard_issue(
+                        "media",
+                        f"ucast {dev}: {len(addresses)} address(es) for {count} nodes",
+                        f"list every node's address on {dev}, this node's too: the same "
+                        "ha.cf then works on every node (a node skips its own address)",
+                    )
+                )
+            elif local is not None and not set(addresses) & set(local):
+                issues.append(
+                    wizard_issue(
+                        "media",
+                        f"ucast {dev}: none of {', '.join(addresses)} is this machine's",
+                        f"this machine has {', '.join(sorted(local)) or 'no IPv4 address'}; "
+                        "the peers' copies of ha.cf would have no line to this node",
+                        warn=True,
+                    )
+                )
         return issues
 
     def check_timing(self) -> list[Issue]:
@@ -297,9 +341,11 @@ class WizardState:
             ]
         keepalive, warntime = values["keepalive"] or 0, values["warntime"] or 0
         deadtime, initdead = values["deadtime"] or 0, values["initdead"] or 0
+        typed = {name: getattr(self, name) for name in values}
         found = check_timing(
-            keepalive, deadtime, warntime, initdead, fallback=SourceRef("step timing")
-        )
+            keepalive, deadtime, warntime, initdead, fallback=SourceRef("step timing"),
+            texts=typed,
+        )  # fmt: skip
         return [Issue(i.severity, SourceRef("step timing"), i.message, i.hint) for i in found]
 
     def check_auth(self) -> list[Issue]:
@@ -381,16 +427,32 @@ class WizardState:
                 )
         return issues
 
-    def check_all(self, uname: str | None = None) -> list[Issue]:
+    def check_logging(self) -> list[Issue]:
+        """Log files are absolute paths (or none); the facility is checked by the engine."""
+        issues: list[Issue] = []
+        for name in ("logfile", "debugfile"):
+            path = getattr(self, name)
+            if path and (not path.startswith("/") or any(ch.isspace() for ch in path)):
+                hint = "write an absolute path, or leave it empty"
+                issues.append(wizard_issue("logging", f"Bad {name} [{path}]", hint))
+        if not (self.logfile or self.debugfile or self.logfacility not in ("", "none")):
+            hint = "keep /var/log/ha-log, or name a syslog facility"
+            issues.append(wizard_issue("logging", "No log destination", hint))
+        return issues
+
+    def check_all(
+        self, uname: str | None = None, local: Collection[str] | None = None
+    ) -> list[Issue]:
         """Every step's checks, in step order."""
         return [
             *self.check_node(uname),
             *self.check_peers(),
-            *self.check_media(),
+            *self.check_media(local),
             *self.check_timing(),
             *self.check_auth(),
             *self.check_resources(),
             *self.check_stonith(),
+            *self.check_logging(),
         ]
 
     # ------------------------------------------------------------------ files
@@ -401,7 +463,8 @@ class WizardState:
 
     def _render_hacf(self) -> str:
         lines = [
-            "# ha.cf written by `hatui setup`; must match on every node except media lines.",
+            "# ha.cf written by `hatui setup`: the same file serves every node",
+            "# (a node skips the ucast line that names its own address).",
             f"logfile {self.logfile}" if self.logfile else "",
             f"debugfile {self.debugfile}" if self.debugfile else "",
             f"logfacility {self.logfacility or 'none'}",
@@ -428,15 +491,59 @@ class WizardState:
         head = "# haresources written by `hatui setup`; must be identical on every node.\n"
         return head + "".join(group.line() + "\n" for group in self.groups)
 
-    def validate(self, resolve: Resolver | None = None) -> list[Issue]:
+    def findings(
+        self,
+        uname: str | None = None,
+        local: Collection[str] | None = None,
+        *,
+        config_dir: Path | None = None,
+        resolve: Resolver | None = None,
+    ) -> list[Issue]:
+        """Every step's checks, then (only when they pass) the engine's validation.
+
+        Each problem is reported once: the engine is not asked about files the step
+        checks already refuse (its follow-ups, such as "No heartbeat media defined"
+        after a refused medium, would only mislead), and a finding both make is kept
+        once, the step's wording first.
+        """
+        issues = self.check_all(uname, local)
+        if not errors_of(issues):
+            timers = self._timer_lines()
+            issues += [
+                issue
+                for issue in self.validate(resolve, config_dir=config_dir)
+                if not (issue.where.path == HACF and issue.where.line in timers)
+            ]
+        seen: set[str] = set()
+        unique = []
+        for issue in issues:
+            if issue.message not in seen:
+                seen.add(issue.message)
+                unique.append(issue)
+        return unique
+
+    def _timer_lines(self) -> set[int]:
+        """ha.cf lines of the four timers (the timing step reports them in its units)."""
+        names = ("keepalive ", "warntime ", "deadtime ", "initdead ")
+        lines = self.render().hacf.splitlines()
+        return {number for number, line in enumerate(lines, 1) if line.startswith(names)}
+
+    def validate(
+        self, resolve: Resolver | None = None, *, config_dir: Path | None = None
+    ) -> list[Issue]:
         """Render into a private temp dir and run the engine's ``load_config`` on it.
 
         Paths in the issues are rewritten to the bare file names, so they read the
-        same whatever the target directory is.
+        same whatever the target directory is. ``config_dir``'s ``resource.d`` (the
+        site's own scripts) is seen from the temp dir, so resources are looked up
+        where the engine will look for them.
         """
         files = self.render()
         with tempfile.TemporaryDirectory(prefix="hatui-wizard-") as tmp:
             folder = Path(tmp)
+            scripts = (config_dir or Path("/nonexistent")) / "resource.d"
+            if scripts.is_dir():
+                (folder / "resource.d").symlink_to(scripts.resolve())
             for name, text in files.by_name().items():
                 path = folder / name
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -446,12 +553,14 @@ class WizardState:
                 result = load_config(folder, self.node)
             else:
                 result = load_config(folder, self.node, resolve=resolve)
-            return [_relative(issue, tmp) for issue in result.issues]
+            return [_relative(issue, tmp, config_dir) for issue in result.issues]
 
 
-def _relative(issue: Issue, folder: str) -> Issue:
+def _relative(issue: Issue, folder: str, config_dir: Path | None) -> Issue:
     path = issue.where.path.replace(folder + os.sep, "")
-    return Issue(issue.severity, SourceRef(path, issue.where.line), issue.message, issue.hint)
+    target = f"{config_dir}{os.sep}" if config_dir is not None else ""
+    hint = issue.hint.replace(folder + os.sep, target)
+    return Issue(issue.severity, SourceRef(path, issue.where.line), issue.message, hint)
 
 
 def _ipv4(text: str) -> ipaddress.IPv4Address | None:
@@ -544,3 +653,18 @@ def resource_token(agent: str, args: list[str]) -> str:
         return f"{IP_FORM}::" + "/".join(given)
     words = given if agent == FS_FORM else [w for arg in given for w in arg.split()]
     return "::".join([agent, *words])
+
+
+def form_problems(agent: str, args: list[str]) -> list[str]:
+    """Why the resource form cannot be added as it is ([] when it can).
+
+    The same per-token check as the review and ``--check-config``, plus the fields a
+    form needs before it means anything (an IPaddr2 without its address).
+    """
+    given = [arg.strip() for arg in args]
+    if agent == IP_FORM and not (given and given[0]):
+        return ["IPaddr2 needs the IP address (first field)"]
+    if agent == FS_FORM and not all(given[:3]):
+        return ["Filesystem needs the device, the directory and the fstype"]
+    token = resource_token(agent, args)
+    return [f"{m} ({h})" if h else m for m, h in check_resource(resource_from_token(token))]

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+import engine.config.machine as machine_module
+from tests.config.machines import fake_machine
+
 REFERENCE_HACF = """use_logd no
 logfile /var/log/ha-log
 debugfile /var/log/ha-debug
@@ -50,3 +53,12 @@ def write_config(
 def config_dir(tmp_path: Path) -> Path:
     """A directory holding the §0.5 reference configuration of node alpha."""
     return write_config(tmp_path / "ha.d")
+
+
+@pytest.fixture(autouse=True)
+def reference_machine(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """The configuration tests run on a made-up alpha (eth0, hb1, hbhttpd), not on this
+    machine, whose interfaces and init scripts are not theirs to know."""
+    machine = fake_machine(tmp_path_factory.mktemp("machine"))
+    monkeypatch.setattr(machine_module, "this_machine", lambda: machine)
+    return machine

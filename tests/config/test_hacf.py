@@ -111,11 +111,21 @@ def test_bcast_creates_one_medium_per_interface() -> None:
     ]
 
 
-def test_duplicate_link_names_get_suffixes() -> None:
+def test_ucast_lines_on_one_device_are_one_link_without_a_message() -> None:
+    """README: several ucast lines on one device form one link named after the device."""
     parsed = parse("ucast eth1 10.0.0.2\nucast eth1 10.0.0.3\nucast eth1 10.0.0.4\n")
-    assert [m.name for m in parsed.media] == ["eth1", "eth1#2", "eth1#3"]
+    assert [m.name for m in parsed.media] == ["eth1", "eth1", "eth1"]
     assert [m.peer for m in parsed.media] == ["10.0.0.2", "10.0.0.3", "10.0.0.4"]
-    assert len(messages(parsed, Severity.INFO)) == 2
+    assert messages(parsed, Severity.INFO) == []
+
+
+def test_duplicate_link_names_of_other_media_get_suffixes() -> None:
+    parsed = parse("bcast eth1\nucast eth1 10.0.0.2\nucast eth1 10.0.0.3\nbcast eth1\n")
+    assert [m.name for m in parsed.media] == ["eth1", "eth1#2", "eth1#2", "eth1#3"]
+    assert messages(parsed, Severity.INFO) == [
+        "Link name [eth1] is used again; this link is [eth1#2]",
+        "Link name [eth1] is used again; this link is [eth1#3]",
+    ]
 
 
 def test_ucast_host_name_is_resolved() -> None:

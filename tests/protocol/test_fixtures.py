@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from hashlib import sha256
 from pathlib import Path
 
 import pytest
@@ -39,19 +40,25 @@ def test_fixture_copies_are_present() -> None:
     assert (FIXTURE_DIR / "authkeys").is_file()
 
 
-def test_fixture_copies_match_shared_originals() -> None:
-    if not SHARED_FIXTURE_DIR.is_dir():
-        pytest.skip(f"{SHARED_FIXTURE_DIR} absent (no ../shared beside the repository)")
-    originals = sorted(SHARED_FIXTURE_DIR.glob("*.bin"))
-    assert [p.name for p in originals] == [p.name for p in FIXTURES]
-    for original in originals:
-        assert (FIXTURE_DIR / original.name).read_bytes() == original.read_bytes()
-    shared_keys = (SHARED_FIXTURE_DIR / "authkeys").read_bytes()
-    assert (FIXTURE_DIR / "authkeys").read_bytes() == shared_keys
-    shared_captures = sorted((SHARED_FIXTURE_DIR / "pcap").glob("*.pcap"))
-    assert [p.name for p in shared_captures] == [p.name for p in CAPTURES]
-    for original in shared_captures:
-        assert (PCAP_DIR / original.name).read_bytes() == original.read_bytes()
+def test_fixture_copies_match_the_recorded_checksums() -> None:
+    """The copies are the captured originals, byte for byte (``SHA256SUMS`` was written
+    from ``shared/spec/wire-fixtures``); where ``../shared`` is present it is checked
+    against the same list, so the two cannot drift apart unnoticed."""
+    sums = read_checksums(FIXTURE_DIR / "SHA256SUMS")
+    assert sorted(sums) == sorted(
+        [p.name for p in FIXTURES] + ["authkeys"] + [f"pcap/{p.name}" for p in CAPTURES]
+    )
+    for name, digest in sums.items():
+        assert sha256((FIXTURE_DIR / name).read_bytes()).hexdigest() == digest, name
+    if SHARED_FIXTURE_DIR.is_dir():
+        for name, digest in sums.items():
+            assert sha256((SHARED_FIXTURE_DIR / name).read_bytes()).hexdigest() == digest, name
+
+
+def read_checksums(path: Path) -> dict[str, str]:
+    """``sha256sum`` output: file name -> hex digest."""
+    pairs = (line.split(maxsplit=1) for line in path.read_text().splitlines() if line.strip())
+    return {name.strip(): digest for digest, name in pairs}
 
 
 def assert_round_trip(data: bytes) -> Message:

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from engine.process.runner import OUTPUT_LIMIT, ProgramResult, log_program_result, run_program
+from engine.process.runner import (
+    OUTPUT_LIMIT,
+    ProgramResult,
+    log_program_result,
+    run_program,
+    run_program_sync,
+)
 
 
 def _is_gone(pid: int) -> bool:
@@ -153,6 +159,24 @@ async def test_run_program_logs_output_at_debug(caplog: pytest.LogCaptureFixture
     with caplog.at_level(logging.DEBUG, logger="engine.process.runner"):
         await run_program(["sh", "-c", "echo visible"], timeout=5)
     assert "sh[stdout]: visible" in [r.getMessage() for r in caplog.records]
+
+
+def test_sync_runner_captures_output_and_never_raises(tmp_path: Path) -> None:
+    """The wizard's probes (no event loop) use the same runner rules."""
+    done = run_program_sync(["sh", "-c", "echo out; echo err >&2; exit 3"], timeout=5)
+    assert (done.returncode, done.stdout, done.stderr) == (3, "out\n", "err\n")
+    missing = run_program_sync([str(tmp_path / "nope")], timeout=5)
+    assert missing.returncode is None and "cannot run" in missing.error
+    assert run_program_sync([], timeout=5).error == "empty command line"
+
+
+def test_sync_runner_timeout_kills_the_whole_group() -> None:
+    script = "trap '' TERM; sleep 30 & echo $!; wait"
+    started = time.monotonic()
+    done = run_program_sync(["sh", "-c", script], timeout=0.3, kill_grace=0.3)
+    assert done.timed_out and done.returncode is None
+    assert _wait_gone(int(done.stdout.split()[0]))
+    assert time.monotonic() - started < 5
 
 
 async def test_the_loop_runs_while_a_child_starts_and_a_late_start_is_killed(

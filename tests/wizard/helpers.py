@@ -36,9 +36,15 @@ async def fill(pilot: Pilot[int], selector: str, text: str) -> None:
     await pilot.pause()
 
 
-async def next_step(pilot: Pilot[int]) -> None:
+async def next_step(pilot: Pilot[int], *, past_warnings: bool = True) -> None:
+    """PgDn; a step that only warns holds once (the warning on its own screen), so
+    press again when ``past_warnings``."""
+    before = title(pilot)
     await pilot.press("pagedown")
     await pilot.pause()
+    if past_warnings and title(pilot) == before and "again to go on" in problems(pilot):
+        await pilot.press("pagedown")
+        await pilot.pause()
 
 
 def title(pilot: Pilot[int]) -> str:
@@ -62,7 +68,7 @@ async def walk(
     node: str = "alpha",
     peers: str = "bravo",
     udpport: int = 694,
-    ucast: str = "lo 127.0.0.2",
+    ucast: str = "lo 127.0.0.1 127.0.0.2",
     mcast: str = "",
     preset: str = "fast",
     groups: str = "alpha ocf:heartbeat:Dummy",
@@ -85,3 +91,4 @@ async def walk(
     await next_step(pilot)
     await fill(pilot, "#stonith-type", stonith)
     await next_step(pilot)
+    await next_step(pilot)  # logging: keep the defaults

@@ -13,7 +13,7 @@ from textual.widgets import Input, Select
 
 from engine.config import resource_from_token
 from engine.resources.resolve import AgentResolver
-from hatui.wizard.discover import Agent, Discovery, list_agents
+from hatui.wizard.discover import Agent, Discovery, list_agents, service_units
 from hatui.wizard.state import FS_FORM, IP_FORM, Group, WizardState
 from tests.wizard.helpers import FOUND, make_app, next_step, title, walk
 from tests.wizard.test_pilot import write_with
@@ -62,6 +62,26 @@ def test_agents_are_offered_in_the_form_the_engine_takes(tmp_path: Path) -> None
     }
 
 
+def test_the_cluster_stack_and_boot_scripts_are_not_offered(tmp_path: Path) -> None:
+    """heartbeat, corosync, pacemaker run the resources; hwclock.sh sets up the machine."""
+    config_dir, init_d, ocf_root = machine(tmp_path)
+    for name in ("heartbeat", "corosync", "pacemaker", "pcsd", "logd"):
+        (init_d / name).write_text(SCRIPT)
+        (init_d / name).chmod(0o755)
+    (init_d / "hwclock.sh").write_text("#!/bin/sh\n### BEGIN INIT INFO\n# Default-Start: S\n")
+    (init_d / "hwclock.sh").chmod(0o755)
+    listing = "\n".join(f"{u} enabled enabled" for u in (
+        "nginx.service", "corosync.service", "pacemaker.service", "haengine.service",
+        "getty@.service", "ssh.socket"))  # fmt: skip
+    names = {a.name for a in list_agents(config_dir, ocf_root / "resource.d", init_d,
+                                         units=service_units(listing))}  # fmt: skip
+    assert "apache2" in names and "systemd:nginx.service" in names
+    assert not names & {"heartbeat", "corosync", "pacemaker", "pcsd", "logd", "hwclock.sh",
+                        "systemd:corosync.service", "systemd:pacemaker.service",
+                        "systemd:haengine.service", "systemd:getty@.service",
+                        "systemd:ssh.socket"}  # fmt: skip
+
+
 def arguments(agent: str) -> tuple[str, str, str]:
     """What an operator types into the three fields for each kind of agent."""
     if agent == IP_FORM:
@@ -81,7 +101,7 @@ async def test_every_form_passes_check_config_and_resolves(tmp_path: Path) -> No
     app = make_app(config_dir, discovery=Discovery(FOUND.interfaces, [], agents))
     async with app.run_test(size=(100, 30)) as pilot:
         await walk(pilot, groups="")
-        await pilot.press("pageup", "pageup")
+        await pilot.press("pageup", "pageup", "pageup")
         await pilot.pause()
         assert "Resource groups" in title(pilot)
         step = app.step
@@ -95,8 +115,8 @@ async def test_every_form_passes_check_config_and_resolves(tmp_path: Path) -> No
                 step.query_one(f"#arg{number}", Input).value = text
             step.query_one("#add").press()  # type: ignore[attr-defined]
             await pilot.pause()
-        await next_step(pilot)
-        await next_step(pilot)
+        for _ in range(3):  # STONITH, logging, review
+            await next_step(pilot)
         assert "Review" in title(pilot)
         assert "accepted by the engine" in str(app.query_one("#review-findings").render())
         assert "wrote" in await write_with(pilot, app)

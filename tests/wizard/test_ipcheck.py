@@ -107,7 +107,7 @@ ANSWERS = f"""
 node = "alpha"
 peers = ["bravo"]
 timing = "fast"
-media = [{{kind = "ucast", dev = "eth0", peer = "10.99.0.2"}}]
+media = [{{kind = "ucast", dev = "eth0", addresses = ["10.99.0.1", "10.99.0.2"]}}]
 auth = {{key = "{KEY}"}}
 log = {{logfile = "/var/log/ha-log", logfacility = "none"}}
 """

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from textual.widgets import Checkbox
+from textual.pilot import Pilot
+from textual.widgets import Checkbox, TextArea
 
 from hatui.wizard.answers import run_answers
+from hatui.wizard.choice import GlyphRadio
 from tests.integration.loopback import Node, free_port, node_status, wait_for
 from tests.wizard.helpers import KEY, fill, make_app, next_step, problems, title, walk
 from tests.wizard.test_state import check_config
@@ -48,6 +50,11 @@ async def test_bad_ip_refused_at_the_media_step(tmp_path: Path) -> None:
         assert "bad IP address [10.0.0.256]" in problems(pilot)
         await fill(pilot, "#ucast", "eth0 10.0.0.2")
         await next_step(pilot)
+        assert "ucast eth0: 1 address(es) for 2 nodes" in problems(pilot)
+        await fill(pilot, "#ucast", "eth0 10.0.0.1 10.0.0.2")
+        await next_step(pilot, past_warnings=False)
+        assert "none of 10.0.0.1, 10.0.0.2 is this machine's" in problems(pilot)
+        await next_step(pilot, past_warnings=False)
         assert "Timing" in title(pilot)
 
 
@@ -55,7 +62,7 @@ async def test_deadtime_refused_at_the_timing_step(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await walk(pilot)
-        for _ in range(4):
+        for _ in range(5):
             await pilot.press("pageup")
         await pilot.pause()
         assert "Timing" in title(pilot)
@@ -63,7 +70,9 @@ async def test_deadtime_refused_at_the_timing_step(tmp_path: Path) -> None:
         await fill(pilot, "#deadtime", "4")
         await next_step(pilot)
         assert "Timing" in title(pilot)
-        assert "Dead time [4000] is too small compared to keepalive [2000]" in problems(pilot)
+        # quoted as typed (seconds), not in Heartbeat's milliseconds
+        assert "Dead time [4 s] is too small compared to keepalive [2 s]" in problems(pilot)
+        assert "raise deadtime above 4 s" in problems(pilot)
 
 
 async def test_unknown_node_refused_at_the_resources_step(tmp_path: Path) -> None:
@@ -94,7 +103,7 @@ async def test_the_resources_form_builds_ipaddr2_tokens(tmp_path: Path) -> None:
     app = make_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await walk(pilot, groups="")
-        await pilot.press("pageup", "pageup")
+        await pilot.press("pageup", "pageup", "pageup")
         await pilot.pause()
         step = app.step
         step.query_one("#agent").value = "IPaddr2"  # type: ignore[attr-defined]
@@ -111,7 +120,7 @@ node = "alpha"
 peers = ["bravo"]
 udpport = {port}
 timing = "fast"
-media = [{{kind = "ucast", dev = "lo", peer = "{peer}"}},
+media = [{{kind = "ucast", dev = "lo", addresses = ["{me}", "{peer}"]}},
          {{kind = "mcast", dev = "lo", group = "{group}", port = {mport}, ttl = 1, loop = true}}]
 auth = {{method = "sha256", key = "{key}"}}
 groups = [{{node = "alpha", resources = ["ocf:heartbeat:Dummy"]}}]
@@ -122,8 +131,9 @@ log = {{logfile = "{state}/ha-log", debugfile = "{state}/ha-debug", logfacility 
 async def test_answers_produce_the_same_files_as_the_screens(tmp_path: Path) -> None:
     interactive, automated = tmp_path / "ui", tmp_path / "answers"
     answers = tmp_path / "a.toml"
-    answers.write_text(ANSWERS.format(port=694, peer="127.0.0.2", group="239.0.0.42",
-                                      mport=7000, key=KEY, state="/var/log"))  # fmt: skip
+    answers.write_text(ANSWERS.format(port=694, me="127.0.0.1", peer="127.0.0.2",
+                                      group="239.0.0.42", mport=7000, key=KEY,
+                                      state="/var/log"))  # fmt: skip
     with (tmp_path / "log").open("w") as log:
         assert run_answers(answers, automated, out=log) == 0
     printed = (tmp_path / "log").read_text()
@@ -149,8 +159,9 @@ def loopback_answers(tmp_path: Path) -> tuple[Node, Node]:
     for me, peer, mine, theirs in (("alpha", "bravo", 11, 12), ("bravo", "alpha", 12, 11)):
         node = Node(me, f"{net}.{mine}", tmp_path / me / "etc", tmp_path / me / "state")
         node.state_dir.mkdir(parents=True)
-        text = ANSWERS.format(port=port, peer=f"{net}.{theirs}", group=group, mport=mport,
-                              key=KEY, state=node.state_dir)  # fmt: skip
+        addresses = sorted([f"{net}.{mine}", f"{net}.{theirs}"])
+        text = ANSWERS.format(port=port, me=addresses[0], peer=addresses[1], group=group,
+                              mport=mport, key=KEY, state=node.state_dir)  # fmt: skip
         text = text.replace('node = "alpha"', f'node = "{me}"')
         text = text.replace('peers = ["bravo"]', f'peers = ["{peer}"]')
         nodes.append((node, text))
@@ -170,7 +181,7 @@ async def test_two_engines_from_wizard_files_form_a_cluster(tmp_path: Path) -> N
     )
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
-        for _ in range(7):
+        for _ in range(8):
             await next_step(pilot)
         assert "Review" in title(pilot)
         assert "wrote" in await write_with(pilot, app)
@@ -182,3 +193,84 @@ async def test_two_engines_from_wizard_files_form_a_cluster(tmp_path: Path) -> N
     finally:
         alpha.kill()
         bravo.kill()
+
+
+MARKUP = r"[/cidr[/nic\[/broadcast] [b]x[/b]"
+"""Text that Rich/Textual markup would choke on (it crashed step 6 once)."""
+
+
+async def refused_as_typed(pilot: Pilot[int], selector: str, text: str, expected: str) -> None:
+    """Fill ``selector`` with ``text``, press Next: the step stays and quotes it."""
+    before = title(pilot)
+    if selector == "#groups":
+        pilot.app.query_one("#groups", TextArea).text = text
+        await pilot.pause()
+    else:
+        await fill(pilot, selector, text)
+    await next_step(pilot, past_warnings=False)
+    assert title(pilot) == before
+    assert expected in problems(pilot), problems(pilot)
+
+
+async def test_markup_like_input_on_every_step_is_plain_text(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await refused_as_typed(pilot, "#node", MARKUP, "Invalid node name [[/cidr[/nic\\[")
+        await fill(pilot, "#node", "alpha")
+        await next_step(pilot)
+        await refused_as_typed(pilot, "#peers", MARKUP, "Invalid node name [[/cidr[/nic\\[")
+        await fill(pilot, "#peers", "bravo")
+        await next_step(pilot)
+        await refused_as_typed(pilot, "#ucast", f"lo {MARKUP}", "bad IP address [[/cidr")
+        await fill(pilot, "#ucast", "lo 127.0.0.1 127.0.0.2")
+        await refused_as_typed(pilot, "#bcast", MARKUP, "invalid interface name [[/cidr")
+        await fill(pilot, "#bcast", "")
+        await next_step(pilot)
+        await refused_as_typed(pilot, "#keepalive", MARKUP, f"Bad keepalive [{MARKUP}]")
+        await fill(pilot, "#keepalive", "1")
+        await next_step(pilot)
+        await next_step(pilot)  # auth
+        step = app.step
+        await fill(pilot, "#arg1", MARKUP)
+        step.query_one("#add").press()  # type: ignore[attr-defined]
+        await pilot.pause()
+        assert f"not added: Too many '/' parts in [{MARKUP}]" in str(
+            step.query_one("#add-result").render()
+        )
+        await refused_as_typed(pilot, "#groups", f"alpha {MARKUP}", "Invalid resource script")
+        app.query_one("#groups", TextArea).text = "alpha ocf:heartbeat:Dummy"
+        await next_step(pilot)
+        await refused_as_typed(pilot, "#stonith-type", MARKUP, "Bad STONITH type [[/cidr")
+        await fill(pilot, "#stonith-type", "")
+        await next_step(pilot)
+        await refused_as_typed(pilot, "#logfile", MARKUP, f"Bad logfile [{MARKUP}]")
+        await fill(pilot, "#logfile", "/var/log/ha-log")
+        await next_step(pilot)
+        assert "Review" in title(pilot)
+        assert app.is_running
+
+
+async def test_timing_preset_follows_typed_values_and_radios_show_a_glyph(
+    tmp_path: Path,
+) -> None:
+    """After custom values the preset is no longer "LAN default"; under NO_COLOR the
+    choice is still visible (◉/○, not colour only)."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await walk(pilot)
+        for _ in range(5):
+            await pilot.press("pageup")
+        await pilot.pause()
+        buttons = {str(b.name): b for b in app.step.query(GlyphRadio)}
+        assert buttons["fast"].value and "◉" in str(buttons["fast"].render())
+        assert "○" in str(buttons["lan"].render())
+        await fill(pilot, "#keepalive", "2")
+        assert buttons["custom"].value and not buttons["fast"].value
+        assert "custom values: keepalive 2, warntime 600ms" in str(buttons["custom"].label)
+        await fill(pilot, "#keepalive", "200ms")  # the fast preset's values again
+        assert buttons["fast"].value and str(buttons["custom"].label) == "custom values"
+        await pilot.press("pagedown", "pagedown")
+        await pilot.pause()
+        assert "Resource groups" in title(pilot)
+        assert app.focused is app.step.query_one("#agent")  # step 6 starts at the picker

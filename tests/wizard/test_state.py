@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def good_state() -> WizardState:
     state = WizardState(node="alpha", peers=["bravo"], auth_key=KEY)
-    state.media = [Medium("ucast", "lo", peer="127.0.0.2")]
+    state.media = [Medium("ucast", "lo", peer="127.0.0.1"), Medium("ucast", "lo", peer="127.0.0.2")]
     state.apply_preset("fast")
     state.groups = [Group("alpha", ["ocf:heartbeat:Dummy"])]
     state.logfile, state.debugfile, state.logfacility = "/tmp/ha-log", "", "none"
@@ -154,10 +154,64 @@ def test_answers_errors_are_specific(tmp_path: Path) -> None:
 
 def test_answers_refuse_and_write_nothing(tmp_path: Path) -> None:
     answers = tmp_path / "a.json"
+    media = [{"kind": "ucast", "dev": "lo", "addresses": ["127.0.0.1", "127.0.0.2"]}]
     answers.write_text(json.dumps({"node": "alpha", "peers": ["bravo"], "timing": {
         "keepalive": "2", "deadtime": "3", "warntime": "1", "initdead": "20"},
-        "media": [{"kind": "ucast", "dev": "lo", "peer": "127.0.0.2"}]}))  # fmt: skip
+        "media": media}))  # fmt: skip
     with (tmp_path / "log").open("w") as log:
         assert run_answers(answers, tmp_path / "etc", out=log) == 1
     assert "too small compared to keepalive" in (tmp_path / "log").read_text()
+    assert not (tmp_path / "etc").exists()
+
+
+def test_each_ucast_device_lists_every_node_address() -> None:
+    """Only the peer's address leaves the peer deaf: it skips its own line."""
+    state = good_state()
+    state.media = [Medium("ucast", "eth0", peer="10.0.0.2")]
+    assert "ucast eth0: 1 address(es) for 2 nodes" in messages(errors_of(state.check_media()))
+    state.media.append(Medium("ucast", "eth0", peer="10.0.0.2"))
+    assert "10.0.0.2 listed twice" in messages(errors_of(state.check_media()))
+    state.media[1] = Medium("ucast", "eth0", peer="10.0.0.1")
+    assert state.check_media() == []
+    [warning] = state.check_media(local={"192.168.7.7"})
+    assert warning.severity is Severity.WARNING
+    assert "none of 10.0.0.2, 10.0.0.1 is this machine's" in warning.message
+
+
+ANSWERS = """node = "alpha"
+peers = ["bravo"]
+timing = "fast"
+media = [{kind = "ucast", dev = "lo", addresses = ["127.0.0.1", "127.0.0.2"]}]
+groups = [{node = "alpha", resources = ["ocf:heartbeat:Dummy"]}]
+log = {logfile = "/tmp/ha-log", logfacility = "none"}
+"""
+
+
+def answered(tmp_path: Path, text: str, name: str = "log") -> tuple[int, str]:
+    answers = tmp_path / "a.toml"
+    answers.write_text(text)
+    with (tmp_path / name).open("w") as log:
+        code = run_answers(answers, tmp_path / "etc", out=log)
+    return code, (tmp_path / name).read_text()
+
+
+def test_same_answers_without_a_key_give_the_same_files_and_exit_0(tmp_path: Path) -> None:
+    code, first = answered(tmp_path, ANSWERS, "first")
+    assert code == 0, first
+    assert "no key in the answers: generated a new random key" in first
+    written = {p.name: p.read_bytes() for p in (tmp_path / "etc").iterdir()}
+    code, second = answered(tmp_path, ANSWERS, "second")
+    assert code == 0, second
+    assert f"reusing the key of {tmp_path / 'etc' / 'authkeys'}" in second
+    assert "(no changes: the files on disk are identical)" in second
+    assert {p.name: p.read_bytes() for p in (tmp_path / "etc").iterdir()} == written
+    assert "used again" not in first + second  # several ucast addresses: one link
+    assert (tmp_path / "etc" / "ha.cf").read_text().count("ucast lo 127.0.0.") == 2
+
+
+def test_an_answers_error_is_reported_once_without_follow_ups(tmp_path: Path) -> None:
+    code, text = answered(tmp_path, ANSWERS.replace('"127.0.0.2"', '"127.0.0.299"'))
+    assert code == 1
+    assert text.count("bad IP address [127.0.0.299]") == 1, text
+    assert "No heartbeat media defined" not in text
     assert not (tmp_path / "etc").exists()
