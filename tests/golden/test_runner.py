@@ -3,9 +3,10 @@
 ``test_a_broken_decision_shows_as_a_readable_diff`` is the proof asked for in issue 16:
 a deliberately wrong policy (a dead peer that may hold groups is never fenced) is
 caught by the golden scenario of a crash with STONITH, and the diff names exactly
-what changed. It patches one private decision of today's ``ResourcePolicy``; when
-the policy is rebuilt, patch the decision's new home instead (the scenario and the
-expected diff lines stay the same).
+what changed. It patches that one decision where it lives,
+``Takeover.dead_peer_may_hold_groups`` (before the policy was rebuilt as objects it
+was ``ResourcePolicy._dead_peer_may_hold_groups``; the scenario and the expected diff
+lines stayed the same).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.core.policy import ResourcePolicy
+from engine.core.policy.takeover import Takeover
 from tests.golden import runner
 from tests.golden.scenario import ScenarioError
 
@@ -23,7 +24,7 @@ CRASH_WITH_STONITH = runner.SCENARIOS / "crash-active-stonith.scn"
 
 
 def test_a_broken_decision_shows_as_a_readable_diff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ResourcePolicy, "_dead_peer_may_hold_groups", lambda self: False)
+    monkeypatch.setattr(Takeover, "dead_peer_may_hold_groups", lambda self: False)
     outcome = runner.replay(CRASH_WITH_STONITH)
     assert not outcome.passed
     diff = outcome.diff()

@@ -27,20 +27,22 @@ Deliberate differences from Heartbeat 3.0.6 (all on the safe side):
   heartbeats no longer list us (``hears``) releases them, and rejoins with ``starting``
   once it is heard again (``oneway``; the rule is ``engine/core/oneway.py``).
 
-Layout: ``ResourcePolicy`` (``resource_policy``) is built from one mixin per concern —
-``startup`` (comm-up, starting/resource, RSCRCVD, own groups), ``takeover`` (peer
-status and death, mach_down, shutdone, partitions), ``fencing`` (STONITH, failed
-stops, local stall), ``standby`` (the three-phase protocol, auto-failback), ``admin``
-(hb_standby/hb_takeover requests), ``legacy`` (ip-request), ``shutdown``, ``ipfail``,
-``oneway`` (one-way loss) and ``audit`` (AuditResources, status view) — over ``jobs``
-(the serialised job queue), ``messages`` (wire messages), ``base`` (helpers) and
-``state`` (bookkeeping).
+Layout: small objects, each the only writer of its own state and each taking ``now``
+(docs/architecture.md, "policy", has the table of owners and routes).
+``ResourcePolicy`` (``resource_policy``) is a thin planner: ``wiring`` builds the
+owners in dependency order, and each input is routed to the owner of its concern —
+``holdings`` (who holds what), ``jobs`` (the serialised job queue), ``standby`` (the
+three-phase protocol), ``fencing`` (the fencing book), ``monitors``/``recovery``
+(resource monitoring), ``shutdown``, ``startup`` (comm-up, reports, RSCRCVD),
+``takeover`` (death, mach_down, shutdone, partitions), ``failback``, ``legacy``
+(ip-request), ``admin`` (hb_standby/hb_takeover), ``ipfail``, ``oneway`` (the
+one-way loss guard); ``sides`` names this node and the other side, ``outbox``
+collects what the policy says.
 """
 
 from __future__ import annotations
 
-from engine.core.policy.resource_policy import ResourcePolicy
-from engine.core.policy.state import (
+from engine.core.policy.constants import (
     FAILBACK_RETRY,
     FAILED_START_PUSH_DELAY,
     RESOURCE_MANAGER,
@@ -49,9 +51,7 @@ from engine.core.policy.state import (
     STONITH_RETRY,
     STONITH_RETRY_MAX,
 )
-from engine.core.policy.state import _Group as _Group  # engine/shell/reload.py uses it
-from engine.core.policy.state import _Job as _Job
-from engine.core.policy.state import _Step as _Step
+from engine.core.policy.resource_policy import ResourcePolicy
 
 __all__ = [
     "FAILBACK_RETRY",

@@ -2,177 +2,227 @@
 
 A peer that may still run groups is fenced before we start them (spec §8.2); so is a
 peer that could not stop groups it gave up. Without a device such groups stay down
-until an operator confirms them stopped (``confirm_stopped``). A frozen local loop
-releases everything at once (``on_local_stall``).
+until an operator confirms them stopped (``confirm_stopped``). ``FencingBook`` is the
+only writer of what is being fenced, why, how often it failed, and whether the peer
+counts as reset; a fence that makes the peer's groups ours returns a ``TakeOver``,
+which the planner hands to the takeover.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import deque
+from dataclasses import dataclass
 
-from engine.core.policy.jobs import PolicyJobs
-from engine.core.policy.state import _Job
-from engine.core.policy_types import Fence, Hold
+from engine.core.policy import wire
+from engine.core.policy.holdings import Holdings
+from engine.core.policy.outbox import Outbox
+from engine.core.policy.peer import PeerView
+from engine.core.policy.shutdown import Shutdown
+from engine.core.policy.sides import Sides
+from engine.core.policy_types import Fence
 
 logger = logging.getLogger(__name__)
 
 
-class FencingMixin(PolicyJobs):
-    """Fencing the peer, and releasing everything when we may have been fenced."""
+@dataclass(frozen=True, slots=True)
+class TakeOver:
+    """Decision: take ``node``'s groups over now, for ``why``."""
 
-    def on_fence_done(self, node: str, ok: bool, reason: str, now: float) -> None:
-        """Result of a Fence action (spec §8.2): take over on success, retry in 5 s else."""
-        self._now = now
-        ids = [i for i, n in self._fence_inflight.items() if n == node]
-        if not ids:
-            logger.error("policy: fence result for %s without a pending fence ignored", node)
-            return
-        for i in ids:
-            del self._fence_inflight[i]
-        why = self._fence_why.get(node, f"{node} was declared dead")
-        if ok:
-            self._fence_succeeded(node, why, reason)
-        else:
-            self._fence_failed(node, why, reason, now)
-        self._settle()
+    node: str
+    why: str
 
-    def on_manual_fence_done(self, node: str, ok: bool, reason: str, who: str, now: float) -> None:
-        """An operator's fence (``hactl stonith NODE``) finished.
 
-        On success the peer counts as reset until it starts again: its coming death
-        needs no second reset, and a takeover already waiting for its fence (delay or
-        retry) goes ahead now. A fence of ours still running was joined by the
-        operator's request, so its own result arrives through ``on_fence_done``.
+class FencingBook:
+    """Fences of the peer: in flight, waiting to retry, failed stops, manual resets."""
+
+    def __init__(
+        self,
+        sides: Sides,
+        out: Outbox,
+        holdings: Holdings,
+        peer: PeerView,
+        shutdown: Shutdown,
+        delay: float,
+        retry: tuple[float, float],
+    ) -> None:
+        self._sides = sides
+        self._out = out
+        self._holdings = holdings
+        self._peer = peer
+        self._shutdown = shutdown
+        self._delay = delay
+        self._retry_min, self._retry_max = retry
+        self._failures: dict[str, int] = {}
+        self._last_error: dict[str, str] = {}
+        self._inflight: dict[int, str] = {}
+        self._retry: dict[str, float] = {}
+        self._why: dict[str, str] = {}
+        self._stop_fence: dict[str, list[str]] = {}
+        """Peer → groups it failed to stop; it is fenced although it is alive."""
+        self._stop_unconfirmed: dict[str, list[str]] = {}
+        """Same without a STONITH device: waiting for an operator's confirmation."""
+        self._peer_fenced = False
+        """The peer was reset since it last started: no second fence is needed."""
+        self._fence_note = ""
+        """Who reset the peer by hand and how (``hactl stonith``); "" when nobody did."""
+
+    # ------------------------------------------------------------------ questions
+
+    @property
+    def peer_fenced(self) -> bool:
+        return self._peer_fenced
+
+    @property
+    def fence_note(self) -> str:
+        return self._fence_note
+
+    @property
+    def failures(self) -> dict[str, int]:
+        """Failed attempts per node since its last successful fence."""
+        return dict(self._failures)
+
+    def fencing_for_stop(self, node: str) -> bool:
+        """``node`` is being fenced because it failed to stop groups."""
+        return node in self._stop_fence
+
+    def stop_failed_on(self, node: str) -> bool:
+        """``node`` failed to stop groups and is not fenced or confirmed yet."""
+        return node in self._stop_fence or node in self._stop_unconfirmed
+
+    def busy(self) -> bool:
+        """A fence runs or waits for its (re)try."""
+        return bool(self._inflight or self._retry)
+
+    def stop_failed(self) -> dict[str, list[str]]:
+        """Node → groups it failed to stop, for status."""
+        return {n: list(k) for n, k in {**self._stop_fence, **self._stop_unconfirmed}.items()}
+
+    def deadlines(self) -> list[float]:
+        return list(self._retry.values())
+
+    def death_match_delay(self, node: str) -> float:
+        """The configured delay when we are the non-preferred side of a 2-node split.
+
+        Preferred is the node running groups (Pacemaker's priority-fencing-delay idea:
+        the holder survives); when both or neither run groups, the first ``node``.
         """
-        self._now = now
-        if node != self._peer:
-            return
-        if not ok:
-            text = f"{node} was not reset at the request of {who}: {reason}"
-            self._event("fence", text, node=node, level="ERROR")
-            return
-        note = f"reset at the request of {who}"
-        self._peer_fenced, self._peer_fence_note = True, note
-        self._event("fence", f"{node} was {note}; its death needs no second reset", node=node)
-        waiting = node in self._fence_why and node not in self._fence_inflight.values()
-        if waiting:
-            self._fence_retry.pop(node, None)
-            self._fence_succeeded(node, self._fence_why[node], f"by hand: {note}")
-        self._settle()
+        nodes = self._sides.config.nodes
+        if self._delay <= 0 or len(nodes) != 2:
+            return 0.0
+        we_run = self._holdings.runs_any()
+        if we_run != self._holdings.other_runs():
+            return 0.0 if we_run else self._delay
+        return 0.0 if nodes[0] == self._sides.us else self._delay
 
-    def _fence_succeeded(self, node: str, why: str, reason: str) -> None:
-        self._event("fence", f"{node} was fenced: {reason}", node=node)
-        self._send_stonith_result(node, "OK")
-        self._fence_why.pop(node, None)
-        self._fence_failures.pop(node, None)
-        self._fence_last_error.pop(node, None)
+    # ------------------------------------------------------------------ results
+
+    def expects(self, node: str) -> bool:
+        """Whether a fence of ``node`` is in flight (a stray result is logged)."""
+        if node in self._inflight.values():
+            return True
+        logger.error("policy: fence result for %s without a pending fence ignored", node)
+        return False
+
+    def fence_done(self, node: str, ok: bool, reason: str, now: float) -> TakeOver | None:
+        """Result of our Fence (spec §8.2): take over on success, retry later else."""
+        for i in [i for i, n in self._inflight.items() if n == node]:
+            del self._inflight[i]
+        why = self._why.get(node, f"{node} was declared dead")
+        if ok:
+            return self._succeeded(node, why, reason)
+        self._failed(node, why, reason, now)
+        return None
+
+    def manual_fence_failed(self, node: str, reason: str, who: str) -> None:
+        text = f"{node} was not reset at the request of {who}: {reason}"
+        self._out.event("fence", text, node=node, level="ERROR")
+
+    def manual_fence_succeeded(self, node: str, who: str) -> TakeOver | None:
+        """An operator's fence (``hactl stonith NODE``) reset the peer.
+
+        It counts as reset until it starts again: its coming death needs no second
+        reset, and a takeover already waiting for its fence (delay or retry) goes ahead
+        now. A fence of ours still running was joined by the operator's request, so its
+        own result arrives through ``fence_done``.
+        """
+        note = f"reset at the request of {who}"
+        self._peer_fenced, self._fence_note = True, note
+        self._out.event("fence", f"{node} was {note}; its death needs no second reset", node=node)
+        if node not in self._why or node in self._inflight.values():
+            return None
+        self._retry.pop(node, None)
+        return self._succeeded(node, self._why[node], f"by hand: {note}")
+
+    def _succeeded(self, node: str, why: str, reason: str) -> TakeOver:
+        self._out.event("fence", f"{node} was fenced: {reason}", node=node)
+        self._out.send(wire.stonith_result(node, "OK"))
+        self._why.pop(node, None)
+        self._failures.pop(node, None)
+        self._last_error.pop(node, None)
         self._stop_fence.pop(node, None)
         self._peer_fenced = True
-        self._peer_has_resources = False
-        self._takeover_from_node(node, f"{why}; fenced ({reason})")
+        self._holdings.other_stopped_everything()
+        return TakeOver(node, f"{why}; fenced ({reason})")
 
-    def _fence_failed(self, node: str, why: str, reason: str, now: float) -> None:
-        self._send_stonith_result(node, "bad")
-        wait = self._fence_backoff(node)
-        self._fence_last_error[node] = reason
-        self._fence_retry[node] = now + wait
-        text = f"STONITH of {node} failed.  Retrying..."
-        self._event(
+    def _failed(self, node: str, why: str, reason: str, now: float) -> None:
+        self._out.send(wire.stonith_result(node, "bad"))
+        failures = self._failures.get(node, 0)
+        self._failures[node] = failures + 1
+        wait = float(min(self._retry_max, self._retry_min * (2 ** min(failures, 30))))
+        self._last_error[node] = reason
+        self._retry[node] = now + wait
+        self._out.event(
             "failed",
             f"fencing {node} failed: {reason}; retrying in {wait:g} s, "
             f"its resources stay down until it is fenced",
             node=node,
             level="ERROR",
-            log=text,
+            log=f"STONITH of {node} failed.  Retrying...",
         )
-        self._mark_waiting_for_fence(node, f"waiting for STONITH of {node}: {reason}")
+        self._holdings.explain_waiting(node, f"waiting for STONITH of {node}: {reason}")
         if node in self._stop_fence:
-            self._set_reasons(
+            self._holdings.explain_down(
                 self._stop_fence[node], f"{why}; waiting for STONITH of {node}: {reason}"
             )
 
-    def on_local_stall(self, stalled_ms: int, now: float) -> None:
-        """Our own loop was frozen for longer than deadtime: self-fence our resources.
+    # ------------------------------------------------------------------ decisions
 
-        The peer has most likely declared us dead and fenced us or taken our groups
-        over; running them a moment longer risks a double start. So every queued job is
-        dropped and every group is released at once, ahead of any other work, and we
-        report holding nothing (reliability.md §3.2, scenario 5).
-        """
-        self._now = now
-        if stalled_ms <= self._config.timing.deadtime_ms or self._peer is None:
-            return
-        if self._job is not None:
-            self._job.steps.clear()
-        self._queue.clear()
-        self._pushes.clear()
-        self._failback_retry_at = None
-        reason = (
-            f"our main loop stalled for {stalled_ms} ms (deadtime "
-            f"{self._config.timing.deadtime_ms} ms): {self._peer} may have declared us dead "
-            "and taken over, so we release everything at once"
-        )
-        self._event(
-            "release",
-            reason,
-            node=self._us,
-            level="CRIT",
-            log=f"Local stall of {stalled_ms} ms exceeds deadtime: releasing all resources.",
-        )
-        self._queue.appendleft(self._self_fence_job(reason))
-        self._settle()
-
-    def _self_fence_job(self, reason: str) -> _Job:
-        """Release every group, then report holding nothing (unless a stop failed)."""
-        job = _Job("self-fence", deque(self._release_steps(list(self._groups), reason)))
-
-        def released(j: _Job) -> None:
-            if j.failures:
-                return
-            self._i_hold = Hold.NONE
-            self._legacy_peer_holds.clear()
-            self._send_hold(False, "self-fence")
-
-        job.steps.append(self._call(released))
-        return job
-
-    def _peer_failed_stop(self, keys: list[str], when: str) -> None:
+    def peer_failed_stop(self, keys: list[str], when: str) -> None:
         """The peer could not stop groups it was giving up: fence it, then take them.
 
         Without a device nobody can make sure they are stopped, so they stay down with
         the reason until an operator confirms (``hactl meatware confirm NODE``).
         """
-        node = self._peer
-        if node is None or not keys or self._shutdown_in_progress:
+        node = self._sides.other
+        if node is None or not keys or self._shutdown.in_progress:
             return
-        if node in self._stop_fence or node in self._stop_unconfirmed:
+        if self.stop_failed_on(node):
             return
         failed = f"{node} failed to stop {', '.join(keys)}"
-        if not self._config.stonith:
-            self._await_stop_confirmation(node, keys, failed, when)
+        if not self._sides.config.stonith:
+            self._await_confirmation(node, keys, failed, when)
             return
         self._stop_fence[node] = keys
-        self._fence_why[node] = f"{failed} {when}"
-        self._event(
+        self._why[node] = f"{failed} {when}"
+        self._out.event(
             "fence",
-            f"{failed} {when}; fencing {node} before {self._us} starts them",
+            f"{failed} {when}; fencing {node} before {self._sides.us} starts them",
             node=node,
             level="ERROR",
             log=f"{failed} {when}: STONITH of {node} before taking over.",
         )
-        self._set_reasons(keys, f"{failed}; waiting for STONITH of {node}")
-        self._start_fence(node)
+        self._holdings.explain_down(keys, f"{failed}; waiting for STONITH of {node}")
+        self._start(node)
 
-    def _await_stop_confirmation(self, node: str, keys: list[str], failed: str, when: str) -> None:
+    def _await_confirmation(self, node: str, keys: list[str], failed: str, when: str) -> None:
         """No STONITH device: the groups stay down until an operator confirms."""
         self._stop_unconfirmed[node] = keys
         reason = (
             f"{failed}; no STONITH device to make sure it is stopped — confirm by hand "
             "(hactl meatware confirm NODE)"
         )
-        self._set_reasons(keys, reason)
-        self._event(
+        self._holdings.explain_down(keys, reason)
+        self._out.event(
             "failed",
             reason,
             node=node,
@@ -180,91 +230,69 @@ class FencingMixin(PolicyJobs):
             log=f"{failed} {when}; no STONITH device: not taking them over.",
         )
 
-    def _set_reasons(self, keys: list[str], reason: str) -> None:
-        for key in keys:
-            g = self._groups[key]
-            if g.state in ("stopped", "failed"):
-                g.reason = reason
-
-    def confirm_stopped(self, node: str, who: str, now: float) -> str | None:
-        """An operator confirms ``node``'s failed groups are stopped; None when accepted."""
-        self._now = now
+    def confirm_stopped(self, node: str, who: str) -> TakeOver | str:
+        """An operator confirms ``node``'s failed groups are stopped: the takeover, or
+        why there is nothing to confirm."""
         keys = self._stop_unconfirmed.pop(node, None)
         if keys is None:
             waiting = ", ".join(sorted(self._stop_unconfirmed)) or "none"
             return f"no failed stop of {node} is waiting for confirmation (waiting: {waiting})"
         self._peer_fenced = True
-        self._peer_has_resources = False
-        self._event(
+        self._holdings.other_stopped_everything()
+        self._out.event(
             "fence",
             f"{who} confirmed that {node} no longer runs {', '.join(keys)}",
             node=node,
             level="WARN",
             log=f"Stop of {', '.join(keys)} on {node} confirmed by {who}",
         )
-        self._takeover_from_node(node, f"{node} failed to stop them; confirmed by {who}")
-        self._settle()
-        return None
+        return TakeOver(node, f"{node} failed to stop them; confirmed by {who}")
 
-    def _fence_dead_peer(self, node: str, reason: str) -> None:
+    def peer_restarted(self, node: str) -> None:
+        """The peer started again: it is no longer reset, nothing waits for a confirmation."""
+        self._peer_fenced, self._fence_note = False, ""
+        self._stop_unconfirmed.pop(node, None)
+
+    def fence_dead_peer(self, node: str, reason: str, now: float) -> None:
         """Fence a dead peer that may hold groups, after the death-match delay if any."""
-        self._fence_why[node] = reason
-        delay = self._death_match_delay(node)
+        self._why[node] = reason
+        delay = self.death_match_delay(node)
         if delay > 0:
-            self._fence_retry[node] = self._now + delay
-            self._event(
+            self._retry[node] = now + delay
+            self._out.event(
                 "fence",
                 f"delaying the fencing of {node} by {delay:g} s: death-match guard, "
                 f"{node} is the preferred node of this 2-node cluster",
                 node=node,
                 log=f"Delaying STONITH of {node} by {delay:g} s (death-match guard).",
             )
-            self._mark_waiting_for_fence(node, f"waiting {delay:g} s before fencing {node}")
+            self._holdings.explain_waiting(node, f"waiting {delay:g} s before fencing {node}")
             return
-        self._start_fence(node)
+        self._start(node)
 
-    def _start_fence(self, node: str) -> None:
-        alive_ok = node in self._stop_fence
-        if (self._peer_status != "dead" and not alive_ok) or self._shutdown_in_progress:
-            self._event(
+    def retry_due(self, now: float) -> None:
+        """Start every fence whose delay or retry interval has passed."""
+        for node, when in list(self._retry.items()):
+            if now >= when:
+                del self._retry[node]
+                self._start(node)
+
+    def _start(self, node: str) -> None:
+        status = self._peer.status
+        if (status != "dead" and node not in self._stop_fence) or self._shutdown.in_progress:
+            self._out.event(
                 "fence",
-                f"fencing of {node} abandoned: it is {self._peer_status} "
-                "again or we are shutting down",
+                f"fencing of {node} abandoned: it is {status} again or we are shutting down",
                 node=node,
             )
             return
-        why = self._fence_why.get(node, f"{node} was declared dead")
-        action = Fence(self._new_id(), node, f"fencing {node} before taking over: {why}")
-        self._fence_inflight[action.id] = node
-        self._actions.append(action)
+        why = self._why.get(node, f"{node} was declared dead")
+        action = Fence(self._out.new_id(), node, f"fencing {node} before taking over: {why}")
+        self._inflight[action.id] = node
+        self._out.act(action)
         # the fencer logs "Resetting node X with [<device id>]" when it really starts
-        self._event("fence", action.reason, node=node)
-        last = self._fence_last_error.get(node)
-        attempt = self._fence_failures.get(node, 0) + 1
+        self._out.event("fence", action.reason, node=node)
+        last = self._last_error.get(node)
+        attempt = self._failures.get(node, 0) + 1
         detail = f" (attempt {attempt}; last failure: {last})" if last else ""
-        self._mark_waiting_for_fence(node, f"waiting for STONITH of {node}{detail}")
-
-    def _fence_backoff(self, node: str) -> float:
-        """Seconds before the next attempt: first, 2x first, 4x ... up to the maximum."""
-        failures = self._fence_failures.get(node, 0)
-        self._fence_failures[node] = failures + 1
-        return float(min(self._fence_retry_max, self._fence_retry_min * (2 ** min(failures, 30))))
-
-    def _death_match_delay(self, node: str) -> float:
-        """The configured delay when we are the non-preferred side of a 2-node split.
-
-        Preferred is the node running groups (Pacemaker's priority-fencing-delay idea:
-        the holder survives); when both or neither run groups, the first ``node``.
-        """
-        if self._fence_delay <= 0 or len(self._config.nodes) != 2:
-            return 0.0
-        we_run = any(g.state in ("running", "starting") for g in self._groups.values())
-        peer_runs = self._other_holds is not Hold.NONE if self._nice else self._peer_has_resources
-        if we_run != peer_runs:
-            return 0.0 if we_run else self._fence_delay
-        return 0.0 if self._config.nodes[0] == self._us else self._fence_delay
-
-    def _mark_waiting_for_fence(self, node: str, reason: str) -> None:
-        for g in self._groups.values():
-            if g.spec.node == node and g.state == "stopped":
-                g.reason = reason
+        self._holdings.explain_waiting(node, f"waiting for STONITH of {node}{detail}")

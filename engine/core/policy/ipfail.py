@@ -1,38 +1,73 @@
 """Wiring of the built-in ipfail (spec §11.3; the logic is ``engine/core/ipfail.py``).
 
 Its messages and logs flow out through the policy; a due give-up asks for standby
-``all`` like ipfail's ``ask_resources``.
+``all`` like ipfail's ``ask_resources`` (through the planner's ``request_standby``).
 """
 
 from __future__ import annotations
 
-from engine.core.policy.jobs import PolicyJobs
+from collections.abc import Callable
+
+from engine.config.model import ClusterConfig
+from engine.core.ipfail import make_ipfail
+from engine.core.policy.holdings import Holdings
+from engine.core.policy.outbox import Outbox, log
+from engine.core.policy.sides import Sides
 from engine.core.policy_types import Hold
 from engine.protocol.message import Message
 
 
-class IpfailMixin(PolicyJobs):
-    """Feeds ipfail and forwards what it produces."""
+class IpfailLink:
+    """Feeds ipfail (when configured) and forwards what it produces."""
 
-    def _on_ipfail_message(self, msg: Message, src: str) -> None:
-        if self._ipfail is not None and src != self._us:
-            self._ipfail.on_message(msg, self._now)
-            self._pull_ipfail()
+    def __init__(
+        self, config: ClusterConfig, sides: Sides, out: Outbox, holdings: Holdings
+    ) -> None:
+        self._ipfail = make_ipfail(config)
+        self._sides = sides
+        self._out = out
+        self._holdings = holdings
 
-    def _ipfail_tick(self, now: float) -> None:
-        """A due ipfail give-up asks for standby ``all`` (ipfail's ``ask_resources``)."""
+    def on_node_status(self, node: str, status: str, now: float) -> None:
+        """A ping node's or the other side's status changed."""
+        ipfail = self._ipfail
+        if ipfail is None:
+            return
+        if ipfail.handles(node):
+            ipfail.on_ping_status(node, status, now)
+        elif self._sides.is_other(node):
+            ipfail.on_peer_status(status, now)
+        else:
+            return
+        self._pull()
+
+    def on_message(self, msg: Message, src: str, now: float) -> None:
+        """``num_ping_nodes``, ``you_are_dead``, ``abort_giveup`` from the other side."""
+        if self._ipfail is not None and src != self._sides.us:
+            self._ipfail.on_message(msg, now)
+            self._pull()
+
+    def tick(self, now: float, request_standby: Callable[[str, float], str | None]) -> None:
+        """A due give-up asks for standby ``all`` (ipfail's ``ask_resources``)."""
         ipfail = self._ipfail
         if ipfail is None or not ipfail.due_giveup(now):
             return
-        if self._i_hold == Hold.NONE:
-            self._log("info", "ipfail: nothing to give up: we hold no resources")
-        elif self.request_standby("all", now) is not None:
+        if self._holdings.i_hold == Hold.NONE:
+            log("info", "ipfail: nothing to give up: we hold no resources")
+        elif request_standby("all", now) is not None:
             ipfail.retry_giveup(now)
-        self._pull_ipfail()
+        self._pull()
 
-    def _pull_ipfail(self) -> None:
+    def next_deadline(self) -> float | None:
+        return None if self._ipfail is None else self._ipfail.next_deadline()
+
+    def snapshot(self) -> dict[str, object] | None:
+        return None if self._ipfail is None else self._ipfail.snapshot()
+
+    def _pull(self) -> None:
         if self._ipfail is None:
             return
-        self._outbound.extend(self._ipfail.drain_outbound())
+        self._out.send_all(self._ipfail.drain_outbound())
+        other = self._sides.other or ""
         for level, text in self._ipfail.drain_logs():
-            self._event("ipfail", text, node=self._peer or "", level=level, log=text)
+            self._out.event("ipfail", text, node=other, level=level, log=text)

@@ -1,86 +1,138 @@
 """Heartbeat's serialised resource "children" as internal jobs (spec §7.4).
 
-Jobs run strictly one after another and each step emits at most one Acquire/Release;
-``_settle`` drives deferred work and the queue until nothing more can move.
+``JobQueue`` runs jobs strictly one after another; each step emits at most one
+Acquire/Release and waits for its result (``on_action_done``). It is the only writer
+of the queue, the running job, the action in flight and the deferred work, and the
+one that turns group actions into group states (through ``Holdings``).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 
-from engine.core.policy.messages import PolicyMessages
-from engine.core.policy.state import FAILED_START_PUSH_DELAY, _Group, _Job, _Step
+from engine.core.policy.constants import FAILED_START_PUSH_DELAY
+from engine.core.policy.holdings import Group, Holdings
+from engine.core.policy.monitor_book import MonitorBook
+from engine.core.policy.negotiation import Acquisition
+from engine.core.policy.outbox import Outbox
+from engine.core.policy.pushes import PushSchedule
+from engine.core.policy.records import Job, Step
+from engine.core.policy.sides import Sides
 from engine.core.policy_types import Acquire, Hold, Release
 
 logger = logging.getLogger(__name__)
 
 
-class PolicyJobs(PolicyMessages):
+class JobQueue:
     """The job queue, its group actions and their results."""
 
-    def on_action_done(self, action_id: int, ok: bool, reason: str, now: float) -> None:
-        """An Acquire/Release finished; continue the job that asked for it."""
-        self._now = now
-        if self._inflight is None or self._inflight[0] != action_id:
-            logger.error("policy: result for unknown action %d ignored", action_id)
-            return
-        step = self._inflight[1]
-        self._inflight = None
-        if step.kind == "acquire":
-            self._acquire_done(step, ok, reason)
-        else:
-            self._release_done(step, ok, reason)
-        self._settle()
+    def __init__(
+        self,
+        sides: Sides,
+        holdings: Holdings,
+        out: Outbox,
+        pushes: PushSchedule,
+        acquisition: Acquisition,
+        monitors: MonitorBook,
+    ) -> None:
+        self._sides = sides
+        self._holdings = holdings
+        self._out = out
+        self._pushes = pushes
+        self._acquisition = acquisition
+        self._monitors = monitors
+        self._queue: deque[Job] = deque()
+        self._job: Job | None = None
+        self._inflight: tuple[int, Step] | None = None
+        self._soon: deque[Callable[[], None]] = deque()
 
-    def _settle(self) -> None:
-        """Run deferred work and the job queue until nothing more can move.
+    # ------------------------------------------------------------------ questions
 
-        Then start or cancel a resource monitor check: only a settled node checks.
-        """
-        for _ in range(1000):
-            while self._soon:
-                self._soon.popleft()()
-            self._pump()
-            if self._shutdown_wanted and not self._shutdown_in_progress:
-                self._try_begin_shutdown()
-            self._maybe_resolve_conflict()
-            self._one_way_check()
-            self._monitor_progress()
-            if not self._soon:
-                break
-        self._monitor_dispatch()
+    def busy(self) -> bool:
+        return self._job is not None or bool(self._queue) or self._inflight is not None
 
-    def _enqueue(self, job: _Job) -> None:
+    def busy_reason(self) -> str:
+        """What resource work runs or waits ("" when none)."""
+        if self._inflight is not None or self._job is not None:
+            return f"resource work running ({self._job.name if self._job else 'an action'})"
+        if self._queue:
+            return f"resource work queued ({', '.join(j.name for j in self._queue)})"
+        return ""
+
+    # ------------------------------------------------------------------ queueing
+
+    def enqueue(self, job: Job) -> None:
         self._queue.append(job)
 
-    def _pump(self) -> None:
+    def enqueue_first(self, job: Job) -> None:
+        """Run ``job`` before anything queued (after the action in flight)."""
+        self._queue.appendleft(job)
+
+    def drop_queued(self) -> None:
+        """Drop every queued job and what the running job has not started yet."""
+        if self._job is not None:
+            self._job.abandon()
+        self._queue.clear()
+
+    def keep_only_releases(self) -> None:
+        """Drop every step but the releases from the running and the queued jobs."""
+        for job in [*([self._job] if self._job is not None else []), *self._queue]:
+            job.keep_only_releases()
+
+    def defer(self, work: Callable[[], None]) -> None:
+        """Run ``work`` when the current input has been handled (Heartbeat forks)."""
+        self._soon.append(work)
+
+    def has_deferred(self) -> bool:
+        return bool(self._soon)
+
+    def run_deferred(self) -> None:
+        while self._soon:
+            self._soon.popleft()()
+
+    # ------------------------------------------------------------------ running
+
+    def pump(self, now: float) -> None:
+        """Start steps until one waits for its action or the queue is empty."""
         while self._inflight is None:
             if self._job is None:
                 if not self._queue:
                     return
                 self._job = self._queue.popleft()
             job = self._job
-            if not job.steps:
+            step = job.next_step()
+            if step is None:
                 self._job = None
                 self._job_finished(job)
                 continue
-            step = job.steps.popleft()
             if step.call is not None:
-                step.call(job)
+                step.call(job, now)
             else:
                 self._start_group_action(step)
 
-    def _job_finished(self, job: _Job) -> None:
-        if job.name == "ip-request-resp":
-            self._local_done = True
-            self._announce("ip-request-resp")
-        elif job.name == "status" and not self._nice:
-            self._foreign_done = True
-            self._announce("status")
+    def on_action_done(self, action_id: int, ok: bool, reason: str, now: float) -> bool:
+        """An Acquire/Release finished; False when it is not the one we wait for."""
+        if self._inflight is None or self._inflight[0] != action_id:
+            logger.error("policy: result for unknown action %d ignored", action_id)
+            return False
+        step = self._inflight[1]
+        self._inflight = None
+        if step.kind == "acquire":
+            self._acquire_done(step, ok, reason, now)
+        else:
+            self._release_done(step, ok, reason)
+        return True
 
-    def _start_group_action(self, step: _Step) -> None:
-        g = self._groups.get(step.key)
+    def _job_finished(self, job: Job) -> None:
+        if job.name == "ip-request-resp":
+            self._acquisition.done(local=True, why="ip-request-resp")
+        elif job.name == "status" and not self._sides.nice:
+            self._acquisition.done(foreign=True, why="status")
+
+    def _start_group_action(self, step: Step) -> None:
+        g = self._holdings.group(step.key)
         if g is None:
             logger.error("policy: unknown resource group %s", step.key)
             return
@@ -89,101 +141,89 @@ class PolicyJobs(PolicyMessages):
         else:
             self._start_release(step, g)
 
-    def _start_acquire(self, step: _Step, g: _Group) -> None:
+    def _start_acquire(self, step: Step, g: Group) -> None:
         if g.state in ("running", "starting"):
             return
         if g.failed_op == "stop":
-            self._event(
+            self._out.event(
                 "refused",
                 f"not starting {step.key}: its stop failed earlier ({g.reason})",
                 group=step.key,
                 level="ERROR",
             )
             return
-        held_back = self._monitor_holds_back(step.key)
+        held_back = self._monitors.holds_back(step.key)
         if held_back:
-            self._event("refused", f"not starting {step.key} now: {held_back}", group=step.key)
+            self._out.event("refused", f"not starting {step.key} now: {held_back}", group=step.key)
             return
-        g.state, g.reason = "starting", step.reason
-        self._inflight = (self._new_id(), step)
-        self._actions.append(Acquire(self._inflight[0], step.key, step.reason))
-        self._event(
+        self._holdings.starting(step.key, step.reason)
+        self._inflight = (self._out.new_id(), step)
+        self._out.act(Acquire(self._inflight[0], step.key, step.reason))
+        self._out.event(
             "acquire",
             step.reason,
-            node=self._us,
+            node=self._sides.us,
             group=step.key,
             log=f"Acquiring resource group: {g.spec.canonical}",
         )
 
-    def _start_release(self, step: _Step, g: _Group) -> None:
+    def _start_release(self, step: Step, g: Group) -> None:
         if g.state == "stopped":
             return
-        g.state, g.reason = "stopping", step.reason
-        self._inflight = (self._new_id(), step)
-        self._actions.append(Release(self._inflight[0], step.key, step.reason))
-        self._event(
+        self._holdings.stopping(step.key, step.reason)
+        self._inflight = (self._out.new_id(), step)
+        self._out.act(Release(self._inflight[0], step.key, step.reason))
+        self._out.event(
             "release",
             step.reason,
-            node=self._us,
+            node=self._sides.us,
             group=step.key,
             log=f"Releasing resource group: {g.spec.canonical}",
         )
 
-    def _acquire_done(self, step: _Step, ok: bool, reason: str) -> None:
-        g = self._groups[step.key]
+    def _acquire_done(self, step: Step, ok: bool, reason: str, now: float) -> None:
         if ok:
-            g.state, g.failed_op, g.reason = "running", "", step.reason
+            self._holdings.started(step.key, step.reason)
             return
-        g.state, g.failed_op = "failed", "start"
-        g.reason = f"start failed: {reason} (while {step.reason})"
+        pushed = self._holdings[step.key].pushed
+        failure = f"start failed: {reason} (while {step.reason})"
+        self._holdings.failed(step.key, "start", failure)
         if self._job is not None:
-            self._job.failures.append(step.key)
-        which = "local" if self._class_of(step.key) is Hold.LOCAL else "foreign"
+            self._job.failed(step.key)
+        which = "local" if self._holdings.class_of(step.key) is Hold.LOCAL else "foreign"
         push = ""
         monitor_recovery = self._job is not None and self._job.name == "monitor"
-        if not g.pushed and self._peer is not None and not monitor_recovery:
-            g.pushed = True
-            self._pushes.append((self._now + FAILED_START_PUSH_DELAY, which, step.key))
-            push = f"; asking {self._peer} to take the {which} groups in 30 s"
-        self._event(
+        other = self._sides.other
+        if not pushed and other is not None and not monitor_recovery:
+            self._holdings.mark_pushed(step.key)
+            self._pushes.schedule(now + FAILED_START_PUSH_DELAY, which, step.key)
+            push = f"; asking {other} to take the {which} groups in 30 s"
+        self._out.event(
             "failed",
-            g.reason + push,
-            node=self._us,
+            failure + push,
+            node=self._sides.us,
             group=step.key,
             level="CRIT",
             log=f"Giving up resources due to failure of {step.key}",
         )
 
-    def _release_done(self, step: _Step, ok: bool, reason: str) -> None:
-        g = self._groups[step.key]
+    def _release_done(self, step: Step, ok: bool, reason: str) -> None:
         if ok:
-            g.state, g.failed_op, g.reason = "stopped", "", step.reason
+            self._holdings.stopped(step.key, step.reason)
             return
-        g.state, g.failed_op = "failed", "stop"
-        g.reason = (
-            f"stop failed: {reason}; {self._us} must be fenced or the resource "
+        failure = (
+            f"stop failed: {reason}; {self._sides.us} must be fenced or the resource "
             f"confirmed stopped before anyone starts it"
         )
+        self._holdings.failed(step.key, "stop", failure)
         if self._job is not None:
-            self._job.failures.append(step.key)
-        self._event(
+            self._job.failed(step.key)
+        self._out.event(
             "failed",
-            g.reason,
-            node=self._us,
+            failure,
+            node=self._sides.us,
             group=step.key,
             level="CRIT",
             log=f"Resource STOP failure for {step.key}: {reason}. This node must be "
             f"fenced or the resource confirmed stopped!",
         )
-
-    def _acquire_steps(self, keys: list[str], reason: str) -> list[_Step]:
-        return [_Step("acquire", k, reason) for k in keys]
-
-    def _release_steps(self, keys: list[str], reason: str) -> list[_Step]:
-        return [_Step("release", k, reason) for k in keys]
-
-    def _call(self, fn: Callable[[_Job], None]) -> _Step:
-        return _Step("call", call=fn)
-
-    def _log_step(self, level: str, text: str) -> _Step:
-        return self._call(lambda _job: self._log(level, text))

@@ -1,65 +1,79 @@
-"""Heartbeat's resource messages, built with its exact field names, order and values.
+"""Cluster messages to the owner that handles them (the planner's message routes).
 
-Every cluster message the policy emits is built here (fixtures in
-``spec/wire-fixtures``); the membership layer stamps the control fields.
+v1 resource management is two-node (spec §12): only our own messages (loopback) and
+the other side's are about resources. Before communications are up only ``shutdone``
+is taken (Heartbeat processes its own messages the same way, spec §7.4).
 """
 
 from __future__ import annotations
 
-from engine.core.policy.base import PolicyBase
-from engine.core.policy_types import hold_name
+import logging
+from collections.abc import Callable
+
+from engine.core.policy.admin import Admin
+from engine.core.policy.ipfail import IpfailLink
+from engine.core.policy.legacy import Legacy
+from engine.core.policy.peer import PeerView
+from engine.core.policy.sides import Sides
+from engine.core.policy.standby import Standby
+from engine.core.policy.startup import Startup
+from engine.core.policy.takeover import Takeover
 from engine.protocol.message import Message
 
+logger = logging.getLogger(__name__)
 
-class PolicyMessages(PolicyBase):
-    """Queue outgoing messages for ``drain_outbound``."""
+Handler = Callable[[Message, str, float], None]
 
-    def _send(self, *pairs: tuple[str, str]) -> None:
-        self._outbound.append(Message.of(*pairs))
 
-    def _send_hold(self, stable: bool, info: str | None = None) -> None:
-        """Hold report ``t=resource rsc_hold rtype=full isstable [info]`` (nice only)."""
-        if not self._nice:
-            return
-        pairs = [
-            ("t", "resource"),
-            ("rsc_hold", hold_name(self._i_hold)),
-            ("rtype", "full"),
-            ("isstable", "1" if stable else "0"),
-        ]
-        if info is not None:
-            pairs.append(("info", info))
-        self._send(*pairs)
+class MessageRouter:
+    """Which owner handles which message type (``t``)."""
 
-    def _send_mach_down_hold(self) -> None:
-        """mach_down's ``t=resource rsc_hold=foreign info=mach_down`` (nice_failback)."""
-        self._send(("t", "resource"), ("rsc_hold", "foreign"), ("info", "mach_down"))
+    def __init__(
+        self,
+        sides: Sides,
+        peer: PeerView,
+        *,
+        startup: Startup,
+        standby: Standby,
+        legacy: Legacy,
+        admin: Admin,
+        takeover: Takeover,
+        ipfail: IpfailLink,
+    ) -> None:
+        self._sides = sides
+        self._peer = peer
+        self._handlers: dict[str, Handler] = {
+            "starting": startup.on_starting,
+            "resource": startup.on_resource,
+            "ask_resources": standby.on_ask_resources,
+            "hb_takeover": lambda msg, src, _now: admin.on_hb_takeover(msg, src),
+            "ip-request": lambda msg, src, _now: legacy.on_ip_request(msg, src),
+            "ip-request-resp": lambda msg, src, _now: legacy.on_ip_request_resp(msg, src),
+            "shutdone": takeover.on_shutdone,
+            "stonith": lambda msg, src, _now: takeover.on_stonith(msg, src),
+            "num_ping_nodes": ipfail.on_message,
+            "you_are_dead": ipfail.on_message,
+            "abort_giveup": ipfail.on_message,
+        }
 
-    def _send_starting(self) -> None:
-        self._send(("t", "starting"))
-
-    def _send_ask_resources(self, rsc_hold: str, info: str) -> None:
-        """One phase of the standby protocol: ``info`` is ``me``, ``other`` or ``done``."""
-        self._send(("t", "ask_resources"), ("rsc_hold", rsc_hold), ("info", info))
-
-    def _send_hb_takeover(self, rsc_hold: str) -> None:
-        self._send(("t", "hb_takeover"), ("rsc_hold", rsc_hold))
-
-    def _send_stonith_result(self, node: str, result: str) -> None:
-        """``result`` is ``OK``, ``bad``, ``unneeded`` or ``n_stnth``."""
-        self._send(("t", "stonith"), ("node", node), ("result", result))
-
-    def _send_ip_request(self, key: str) -> None:
-        self._send(("t", "ip-request"), ("ipaddr", key))
-
-    def _send_ip_request_resp(self, dest: str, key: str, weown: str, ok: str) -> None:
-        self._send(
-            ("t", "ip-request-resp"),
-            ("dest", dest),
-            ("ipaddr", key),
-            ("weown", weown),
-            ("ok", ok),
-        )
-
-    def _send_shutdone(self) -> None:
-        self._send(("t", "shutdone"), ("st", "dead"))
+    def route(self, msg: Message, now: float) -> bool:
+        """Hand one accepted message to its owner; False when it is not about resources
+        (no sender or type, or from a node that is neither side)."""
+        src = msg.get("src")
+        kind = msg.type
+        if not src or not kind:
+            logger.error("resource message without src/t field ignored: %s", msg.describe())
+            return False
+        if src != self._sides.us and not self._sides.is_other(src):
+            logger.debug("ignoring %s message from %s: not a resource peer", kind, src)
+            return False
+        if self._sides.is_other(src):
+            self._peer.mark_heard()
+        handler = self._handlers.get(kind)
+        if handler is None:
+            logger.debug("policy: no handler for message type %s", kind)
+        elif kind != "shutdone" and not self._peer.comm_up:
+            logger.debug("policy: %s from %s before communications are up ignored", kind, src)
+        else:
+            handler(msg, src, now)
+        return True

@@ -1,125 +1,215 @@
-"""Graceful shutdown (spec §7.9): release every group, then send ``shutdone``.
+"""Leaving the cluster: graceful shutdown (spec §7.9), give-up, and a local stall.
 
-A group that cannot be stopped blocks the shutdown: ``shutdone`` is not sent, so the
-peer does not start it (see the differences from Heartbeat in ``__init__``). ``give_up``
-is the same release without waiting for a stable cluster (a dead ``failfast`` child).
+A graceful shutdown waits for a stable cluster, releases every group, then sends
+``shutdone``. A group that cannot be stopped blocks it: ``shutdone`` is not sent, so
+the peer does not start it (see the differences from Heartbeat in ``__init__``).
+``give_up`` is the same release without waiting (a dead ``failfast`` child); a local
+stall longer than deadtime releases everything at once (``self_fence``).
+``Shutdown`` is the only writer of the shutdown's progress.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from engine.core.policy.jobs import PolicyJobs
-from engine.core.policy.state import _Job
-from engine.core.policy_types import Hold, ResourceState
+from engine.core.policy import wire
+from engine.core.policy.holdings import Holdings
+from engine.core.policy.jobs import JobQueue
+from engine.core.policy.negotiation import Negotiation
+from engine.core.policy.outbox import Outbox, log
+from engine.core.policy.peer import PeerView
+from engine.core.policy.pushes import PushSchedule
+from engine.core.policy.records import Job, call, log_step, release_steps
+from engine.core.policy.sides import Sides
+from engine.core.policy_types import Hold
+
+if TYPE_CHECKING:
+    from engine.core.policy.stability import Stability
 
 
-class ShutdownMixin(PolicyJobs):
-    """``request_shutdown``, ``give_up`` and the shutdown job."""
+class Shutdown:
+    """``request``, ``give_up``, ``self_fence`` and the release-everything job."""
+
+    def __init__(
+        self,
+        sides: Sides,
+        out: Outbox,
+        holdings: Holdings,
+        peer: PeerView,
+        negotiation: Negotiation,
+        pushes: PushSchedule,
+        jobs: JobQueue,
+    ) -> None:
+        self._sides = sides
+        self._out = out
+        self._holdings = holdings
+        self._peer = peer
+        self._negotiation = negotiation
+        self._pushes = pushes
+        self._jobs = jobs
+        self._wanted = False
+        self._delay_logged = False
+        self._in_progress = False
+        self._complete = False
+        self._blocked = ""
 
     @property
-    def shutdown_complete(self) -> bool:
-        """True once every group was released and ``shutdone`` was queued."""
-        return self._shutdown_complete
+    def wanted(self) -> bool:
+        """A shutdown (or give-up) was asked for."""
+        return self._wanted
 
-    def request_shutdown(self, now: float) -> str | None:
-        """Graceful stop (spec §7.9); the shell exits when ``shutdown_complete``."""
-        self._now = now
-        if self._shutdown_wanted:
-            return None
-        self._shutdown_wanted = True
-        if not self._comm_up:
-            self._event(
+    @property
+    def in_progress(self) -> bool:
+        """Every group is being released: nothing new may start."""
+        return self._in_progress
+
+    @property
+    def complete(self) -> bool:
+        """Every group was released and ``shutdone`` was queued."""
+        return self._complete
+
+    @property
+    def blocked(self) -> str:
+        """Why the shutdown cannot finish ("" unless a stop failed during it)."""
+        return self._blocked
+
+    def request(self) -> bool:
+        """Graceful stop asked for; False when it already was."""
+        if self._wanted:
+            return False
+        self._wanted = True
+        if not self._peer.comm_up:
+            self._out.event(
                 "shutdown",
                 "shutdown waits for communications to come up",
                 level="WARN",
                 log="Shutdown delayed until Communication is up.",
             )
-        self._settle()
-        return None
+        return True
 
-    def _try_begin_shutdown(self) -> None:
-        if not self._comm_up:
-            return
-        if not self._is_stable():
-            if not self._shutdown_delay_logged:
-                self._shutdown_delay_logged = True
-                self._event(
+    def try_begin(self, stability: Stability) -> bool:
+        """Begin releasing everything once communications are up and we are stable;
+        True when it began."""
+        if not self._peer.comm_up:
+            return False
+        if not stability.is_stable():
+            if not self._delay_logged:
+                self._delay_logged = True
+                self._out.event(
                     "shutdown",
-                    f"shutdown waits for the current resource activity: {self._unstable_reason()}",
+                    f"shutdown waits for the current resource activity: {stability.reason()}",
                     level="WARN",
                     log="Shutdown delayed until current resource activity finishes.",
                 )
-            return
-        self._event(
+            return False
+        self._out.event(
             "shutdown",
             "graceful shutdown: releasing every group we hold",
-            node=self._us,
+            node=self._sides.us,
             log=f"Heartbeat shutdown in progress. ({os.getpid()})",
         )
-        self._enqueue(self._release_all_job("graceful shutdown of this node"))
+        self._jobs.enqueue(self._release_all_job("graceful shutdown of this node"))
+        return True
 
-    def give_up(self, reason: str, now: float) -> None:
+    def give_up(self, reason: str) -> bool:
         """Leave the cluster now, without waiting to be stable (a ``failfast`` child died;
-        Heartbeat reboots the machine there, spec §9.6).
+        Heartbeat reboots the machine there, spec §9.6). False when everything is being
+        released already.
 
         Queued work is dropped; once the action in flight (if any) has finished, every
         group is released ahead of anything else, then ``shutdone`` tells the peer to
         take over without fencing us. A stop that fails blocks it as in a graceful
-        shutdown. The shell exits when ``shutdown_complete``.
+        shutdown.
         """
-        self._now = now
-        self._shutdown_wanted = True
-        self._event("failfast", reason, node=self._us, level="CRIT")
-        if self._shutdown_in_progress:
-            return  # already releasing everything
-        if self._job is not None:
-            self._job.steps.clear()
-        self._queue.clear()
-        self._queue.appendleft(self._release_all_job(reason))
-        self._settle()
+        self._wanted = True
+        self._out.event("failfast", reason, node=self._sides.us, level="CRIT")
+        if self._in_progress:
+            return False
+        self._jobs.drop_queued()
+        self._jobs.enqueue_first(self._release_all_job(reason))
+        return True
 
-    def _release_all_job(self, reason: str) -> _Job:
+    def _release_all_job(self, reason: str) -> Job:
         """Claim nothing from now on, tell the peer, and queue the release of every group."""
-        self._shutdown_in_progress = True
-        self._i_hold = Hold.NONE
-        self._rstate = ResourceState.SHUTDOWN
-        self._rscrcvd_at = self._failback_retry_at = None
-        self._pushes.clear()
-        self._send_hold(False, "shutdown")
-        keys = [k for k, g in self._groups.items() if g.state != "stopped"]
-        job = _Job("shutdown")
-        job.steps.append(self._log_step("info", "Giving up all HA resources."))
-        job.steps.extend(self._release_steps(keys, reason))
-        job.steps.append(self._call(self._finish_shutdown))
-        return job
+        self._in_progress = True
+        self._holdings.claim_exactly(Hold.NONE)
+        self._negotiation.shut_down()
+        self._pushes.cancel_all()
+        self._holdings.report(False, "shutdown")
+        keys = self._holdings.not_stopped(self._holdings)
+        steps = [log_step("info", "Giving up all HA resources."), *release_steps(keys, reason)]
+        return Job("shutdown", [*steps, call(self._finish)])
 
-    def _finish_shutdown(self, job: _Job) -> None:
+    def _finish(self, job: Job, _now: float) -> None:
         if job.failures:
-            self._shutdown_stop_failed(job.failures)
+            self._stop_failed(job.failures)
             return
-        self._log("info", "All HA resources relinquished.")
-        self._send_shutdone()
-        self._shutdown_complete = True
+        log("info", "All HA resources relinquished.")
+        self._out.send(wire.shutdone())
+        self._complete = True
 
-    def _shutdown_stop_failed(self, failures: list[str]) -> None:
+    def _stop_failed(self, failures: Sequence[str]) -> None:
         """Keep claiming the groups that did not stop; never send ``shutdone``."""
         held = Hold.NONE
         for key in failures:
-            held |= self._class_of(key)
-        self._i_hold = held
-        self._shutdown_blocked = f"shutdown blocked: could not stop {', '.join(failures)}; " + (
-            f"{self._peer} fences this node before it starts them"
-            if self._config.stonith and self._peer
+            held |= self._holdings.class_of(key)
+        self._holdings.claim_exactly(held)
+        other = self._sides.other
+        self._blocked = f"shutdown blocked: could not stop {', '.join(failures)}; " + (
+            f"{other} fences this node before it starts them"
+            if self._sides.config.stonith and other
             else "no STONITH device: stop them by hand, then stop the engine again"
         )
-        self._event(
+        self._out.event(
             "failed",
             f"shutdown blocked: could not stop {', '.join(failures)};"
             " not sending shutdone so the peer does not start them",
-            node=self._us,
+            node=self._sides.us,
             level="CRIT",
             log="Resource STOP failure during shutdown. Not sending shutdone!",
         )
-        self._log("CRIT", self._shutdown_blocked)
-        self._send_hold(False, "shutdown")
+        log("CRIT", self._blocked)
+        self._holdings.report(False, "shutdown")
+
+    def self_fence(self, stalled_ms: int) -> bool:
+        """Our own loop was frozen for longer than deadtime: self-fence our resources;
+        False when the stall was short enough (or we have no peer).
+
+        The peer has most likely declared us dead and fenced us or taken our groups
+        over; running them a moment longer risks a double start. So every queued job is
+        dropped and every group is released at once, ahead of any other work, and we
+        report holding nothing (reliability.md §3.2, scenario 5).
+        """
+        deadtime = self._sides.config.timing.deadtime_ms
+        if stalled_ms <= deadtime or self._sides.other is None:
+            return False
+        self._jobs.drop_queued()
+        self._pushes.cancel_all()
+        reason = (
+            f"our main loop stalled for {stalled_ms} ms (deadtime {deadtime} ms): "
+            f"{self._sides.other} may have declared us dead and taken over, so we release "
+            "everything at once"
+        )
+        self._out.event(
+            "release",
+            reason,
+            node=self._sides.us,
+            level="CRIT",
+            log=f"Local stall of {stalled_ms} ms exceeds deadtime: releasing all resources.",
+        )
+        self._jobs.enqueue_first(self._self_fence_job(reason))
+        return True
+
+    def _self_fence_job(self, reason: str) -> Job:
+        """Release every group, then report holding nothing (unless a stop failed)."""
+
+        def released(j: Job, _now: float) -> None:
+            if j.failures:
+                return
+            self._holdings.claim_exactly(Hold.NONE)
+            self._holdings.legacy_forget()
+            self._holdings.report(False, "self-fence")
+
+        return Job("self-fence", [*release_steps(list(self._holdings), reason), call(released)])

@@ -2,219 +2,244 @@
 
 Heartbeat's nice_failback start-up (spec §7.6/§7.7): announce ``starting``, learn what
 the peer holds from its ``resource`` reports, and take our own groups once the peer is
-stable (or after the RSCRCVD delay when it never settles).
+stable (or after the RSCRCVD delay when it never settles). ``Startup`` reads both
+sides' hold reports and moves the negotiation; it owns only when it last answered a
+report that claims our groups.
 """
 
 from __future__ import annotations
 
-from engine.core.policy.jobs import PolicyJobs
-from engine.core.policy.state import _STOP_FAILED_INFO, CLAIM_ANSWER_INTERVAL, RESOURCE_MANAGER
+from engine.core.policy import wire
+from engine.core.policy.constants import CLAIM_ANSWER_INTERVAL, STOP_FAILED_INFO
+from engine.core.policy.failback import Failback
+from engine.core.policy.fencing import FencingBook
+from engine.core.policy.holdings import Holdings
+from engine.core.policy.jobs import JobQueue
+from engine.core.policy.legacy import Legacy
+from engine.core.policy.negotiation import Acquisition, Negotiation
+from engine.core.policy.outbox import Outbox, log
+from engine.core.policy.peer import PeerView
+from engine.core.policy.shutdown import Shutdown
+from engine.core.policy.sides import Sides
+from engine.core.policy.stability import Stability
+from engine.core.policy.standby import Standby
 from engine.core.policy_types import Hold, ResourceState, StandbyState, parse_hold, swap_view
 from engine.protocol.message import Message
 
+_SETTLED = (ResourceState.STABLE, ResourceState.SHUTDOWN)
 
-class StartupMixin(PolicyJobs):
-    """Comm-up and the resource reports of both nodes."""
 
-    def on_comm_up(self, now: float) -> None:
-        """Communications are up (spec §6.8): start the resource logic (§7.6/§7.7)."""
-        self._now = now
-        if self._comm_up:
-            return
-        self._comm_up = True
-        if self._peer is None or self._peer_status != "dead":
-            self._foreign_done = True
-        if self._nice:
-            self._send_starting()
-            self._rstate = ResourceState.STARTING
+class Startup:
+    """Comm-up, the resource reports of both nodes, and taking our own groups."""
+
+    def __init__(
+        self,
+        sides: Sides,
+        out: Outbox,
+        holdings: Holdings,
+        peer: PeerView,
+        negotiation: Negotiation,
+        acquisition: Acquisition,
+        jobs: JobQueue,
+        *,
+        legacy: Legacy,
+        fencing: FencingBook,
+        standby: Standby,
+        failback: Failback,
+        stability: Stability,
+        shutdown: Shutdown,
+    ) -> None:
+        self._sides = sides
+        self._out = out
+        self._holdings = holdings
+        self._peer = peer
+        self._negotiation = negotiation
+        self._acquisition = acquisition
+        self._jobs = jobs
+        self._legacy = legacy
+        self._fencing = fencing
+        self._standby = standby
+        self._failback = failback
+        self._stability = stability
+        self._shutdown = shutdown
+        self._claim_answered_at: float | None = None
+
+    def comm_up(self, now: float) -> bool:
+        """Communications are up (spec §6.8): start the resource logic (§7.6/§7.7);
+        False when they already were."""
+        if not self._peer.communications_up():
+            return False
+        if self._sides.other is None or self._peer.status != "dead":
+            self._acquisition.done(foreign=True)
+        if self._sides.nice:
+            self._out.send(wire.starting())
+            self._negotiation.enter(ResourceState.STARTING, now)
         else:
-            self._req_our_resources(False, "start-up: this node is the group's home")
-        pending, self._pending_dead = self._pending_dead, []
-        for node, reason in pending:
-            self._recover_dead(node, reason)
-        self._settle()
+            self.req_our_resources(False, "start-up: this node is the group's home")
+        return True
 
-    def _on_starting(self, msg: Message, src: str) -> None:
-        if not self._nice or src == self._us:
+    def on_starting(self, msg: Message, src: str, now: float) -> None:
+        """The other side (re)starts its resource logic."""
+        if not self._sides.nice or src == self._sides.us:
             return
-        old = self._rstate
+        old = self._negotiation.state
         new = old
         if old is ResourceState.STARTING:
             new = ResourceState.BOTHSTARTING
-            self._foreign_done = True
-            self._announce("HB_R_BOTHSTARTING")
+            self._acquisition.done(foreign=True, why="HB_R_BOTHSTARTING")
         elif old not in (ResourceState.RSCRCVD, ResourceState.STABLE, ResourceState.SHUTDOWN):
-            self._log("ERROR", f"Received 'starting' message in state {int(old)}")
+            log("ERROR", f"Received 'starting' message in state {int(old)}")
             return
-        self._other_stable = False
-        if self._takeover_in_progress:
-            self._log("WARN", "T_STARTING received during takeover.")
-        self._send_hold(old is ResourceState.STABLE)
-        self._set_rstate(new)
+        self._peer.mark_stable(False)
+        if self._negotiation.takeover_in_progress:
+            log("WARN", "T_STARTING received during takeover.")
+        self._holdings.report(old is ResourceState.STABLE)
+        self._negotiation.enter(new, now)
         self._audit()
 
-    def _on_resource(self, msg: Message, src: str) -> None:
-        if not self._nice:
+    def on_resource(self, msg: Message, src: str, now: float) -> None:
+        """A hold report, ours (loopback) or the other side's."""
+        if not self._sides.nice:
             return
         hold = parse_hold(msg.get("rsc_hold"))
         if hold is None:
-            self._log(
+            log(
                 "ERROR",
                 f"resource message from {src} with bad rsc_hold [{msg.get('rsc_hold')}] ignored",
             )
             return
         full = msg.get("rtype") == "full"
-        old = self._rstate
+        old = self._negotiation.state
         new = old
         if old in (ResourceState.STARTING, ResourceState.BOTHSTARTING):
             new = ResourceState.RSCRCVD
-            if not self._auto:
-                self._foreign_done = True
-                self._announce("T_RESOURCES")
+            if not self._sides.auto:
+                self._acquisition.done(foreign=True, why="T_RESOURCES")
         elif old is ResourceState.INIT:
-            self._log("ERROR", "resource message received in state 0")
+            log("ERROR", "resource message received in state 0")
             return
-        if src == self._us:
-            new = self._own_resource(msg, hold, full, new)
+        if src == self._sides.us:
+            new = self._own_report(msg, hold, full, new)
         else:
-            new = self._peer_resource(msg, hold, full, old, new)
-        self._set_rstate(new)
+            new = self._other_report(msg, hold, full, old, new, now)
+        self._negotiation.enter(new, now)
         self._audit()
 
-    def _peer_resource(
-        self, msg: Message, hold: Hold, full: bool, old: ResourceState, new: ResourceState
+    def _other_report(
+        self,
+        msg: Message,
+        hold: Hold,
+        full: bool,
+        old: ResourceState,
+        new: ResourceState,
+        now: float,
     ) -> ResourceState:
-        self._other_holds = hold if full or hold is Hold.NONE else Hold(hold | self._other_holds)
+        self._holdings.other_report(hold, full)
         stable = msg.get("isstable")
-        self._peer_report_info(hold, msg.get("info"))
-        self._answer_claim(hold)
+        info = msg.get("info")
+        if info == "standby aborted":
+            self._standby.other_side_aborted()
+        if hold is not Hold.NONE and info in STOP_FAILED_INFO:
+            keys = self._holdings.keys(swap_view(hold))
+            self._fencing.peer_failed_stop(keys, STOP_FAILED_INFO[info])
+        self._answer_claim(hold, now)
         if stable == "1":
-            if not self._other_stable:
-                self._log("info", "remote resource transition completed.")
-                self._other_stable = True
-                self._send_hold(old is ResourceState.STABLE)
-                self._perform_auto_failback()
+            if not self._peer.stable:
+                log("info", "remote resource transition completed.")
+                self._peer.mark_stable(True)
+                self._holdings.report(old is ResourceState.STABLE)
+                self._failback.perform(now)
         elif stable is not None:
-            self._other_stable = False
-        settled = (ResourceState.STABLE, ResourceState.SHUTDOWN)
-        if old not in settled and self._other_stable:
-            self._peer_settled()
+            self._peer.mark_stable(False)
+        if old not in _SETTLED and self._peer.stable:
+            self._other_settled(now)
             new = ResourceState.STABLE
         return new
 
-    def _answer_claim(self, hold: Hold) -> None:
+    def _answer_claim(self, hold: Hold, now: float) -> None:
         """The peer claims our groups while we run them: tell it what we hold.
 
         After a one-way partition (our packets late or lost, theirs not) only the peer
         declared us dead; it took our groups over and forgot what we hold, while we saw
         nothing to report about. Without this answer it never learns that both run the
-        groups, and never hands them back (``_maybe_resolve_conflict`` on its side).
-        Only when we are stable and no stop failed (a standby, a takeover or a failed
-        stop has its own protocol), and at most once per ``CLAIM_ANSWER_INTERVAL``: two
-        nodes that both see their groups claimed must not answer each other forever.
+        groups, and never hands them back (``Takeover.maybe_resolve_conflict`` on its
+        side). Only when we are stable and no stop failed (a standby, a takeover or a
+        failed stop has its own protocol), and at most once per
+        ``CLAIM_ANSWER_INTERVAL``: two nodes that both see their groups claimed must
+        not answer each other forever.
         """
-        if not (hold & Hold.FOREIGN and self._i_hold & Hold.LOCAL):
+        if not (hold & Hold.FOREIGN and self._holdings.i_hold & Hold.LOCAL):
             return
-        if not self._is_stable() or self._shutdown_in_progress:
+        if not self._stability.is_stable() or self._shutdown.in_progress:
             return
-        if any(g.failed_op == "stop" for g in self._groups.values()):
+        if self._holdings.stop_failed_here():
             return  # a failed stop has its own report ("stop failed"): the peer fences us
         last = self._claim_answered_at
-        if last is not None and self._now - last < CLAIM_ANSWER_INTERVAL:
+        if last is not None and now - last < CLAIM_ANSWER_INTERVAL:
             return
-        self._claim_answered_at = self._now
-        self._send_hold(True)
+        self._claim_answered_at = now
+        self._holdings.report(True)
 
-    def _peer_report_info(self, hold: Hold, info: str | None) -> None:
-        """The ``info`` of a peer's report: an aborted standby or a failed stop."""
-        if self._standby is StandbyState.OTHER and info == "standby aborted":
-            self._log(
-                "WARN", f"Standby request cancelled: {self._peer} could not release its resources."
-            )
-            self._standby, self._standby_deadline = StandbyState.NOT, None
-        if hold is not Hold.NONE and info in _STOP_FAILED_INFO:
-            self._peer_failed_stop(self._keys(swap_view(hold)), _STOP_FAILED_INFO[info])
-
-    def _peer_settled(self) -> None:
+    def _other_settled(self, now: float) -> None:
         """The peer became stable while we were starting: take our groups now."""
-        self._log("info", "remote resource transition completed.")
-        self._req_our_resources(False, f"{self._peer} is stable and does not hold it")
-        self._send_hold(True)
-        self._perform_auto_failback()
-        self._foreign_done = True
-        if not self._auto and self._other_holds & Hold.FOREIGN:
-            self._local_done = True
-        self._announce("T_RESOURCES(them)")
+        log("info", "remote resource transition completed.")
+        self.req_our_resources(False, f"{self._sides.other} is stable and does not hold it")
+        self._holdings.report(True)
+        self._failback.perform(now)
+        local = not self._sides.auto and bool(self._holdings.other_holds & Hold.FOREIGN)
+        self._acquisition.done(local=local, foreign=True, why="T_RESOURCES(them)")
 
-    def _own_resource(
+    def _own_report(
         self, msg: Message, hold: Hold, full: bool, new: ResourceState
     ) -> ResourceState:
-        self._i_hold = hold if full or hold is Hold.NONE else Hold(hold | self._i_hold)
-        if self._i_hold & Hold.LOCAL:
-            self._local_done = True
-            self._announce("T_RESOURCES(us)")
+        self._holdings.own_report(hold, full)
+        if self._holdings.i_hold & Hold.LOCAL:
+            self._acquisition.done(local=True, why="T_RESOURCES(us)")
         info = msg.get("info")
         if info == "mach_down":
-            self._log("info", "mach_down takeover complete.")
-            self._takeover_in_progress = False
-            self._i_hold |= Hold.FOREIGN
-            self._needs_failback = True
-            self._other_stable = True
-            self._foreign_done = True
-            self._announce("mach_down")
+            log("info", "mach_down takeover complete.")
+            self._negotiation.takeover_done()
+            self._holdings.claim(Hold.FOREIGN)
+            self._failback.needed()
+            self._peer.mark_stable(True)
+            self._acquisition.done(foreign=True, why="mach_down")
         elif info == "shutdown":
             new = ResourceState.SHUTDOWN
         return new
 
-    def _set_rstate(self, new: ResourceState) -> None:
-        self._rstate = new
-        if new is ResourceState.RSCRCVD and self._rscrcvd_at is None:
-            self._rscrcvd_at = self._now + self._rsc_delay
-
-    def _rscrcvd_expired(self) -> None:
-        """10 s in RSCRCVD without a stable peer: take our own groups (spec §7.6)."""
-        if self._rstate is not ResourceState.RSCRCVD:
-            return
-        self._rstate = ResourceState.STABLE
-        self._req_our_resources(
-            False,
-            f"{self._peer or 'the peer'} did not settle within {self._rsc_delay:g} s of start-up",
+    def _audit(self) -> None:
+        """Heartbeat's AuditResources (spec §7.5) after every report."""
+        settled = (
+            self._stability.is_stable()
+            and not self._shutdown.in_progress
+            and self._negotiation.state is not ResourceState.SHUTDOWN
         )
-        self._log("info", "local resource transition completed.")
-        self._send_hold(True)
-        self._perform_auto_failback()
+        self._holdings.audit(settled)
 
-    def _req_our_resources(self, force: bool, why: str) -> None:
-        """Acquire our own groups (``req_our_resources``, spec §7.6)."""
-        if self._shutdown_in_progress:
+    def rscrcvd_expired(self, now: float) -> None:
+        """10 s in RSCRCVD without a stable peer: take our own groups (spec §7.6)."""
+        if self._negotiation.state is not ResourceState.RSCRCVD:
             return
-        if self._nice:
-            theirs = self._other_holds & Hold.FOREIGN or self._i_hold & Hold.LOCAL
-            if theirs and not force and self._standby is StandbyState.NOT:
-                self._log("info", "Local Resource acquisition completed. (none)")
-                return
-            self._i_hold |= Hold.LOCAL
-        ask = not self._nice and self._peer_status == "active" and not self._peer_fenced
-        self._soon.append(lambda: self._req_our_child(ask, why))
+        self._negotiation.enter(ResourceState.STABLE, now)
+        self.req_our_resources(
+            False,
+            f"{self._sides.other or 'the peer'} did not settle within "
+            f"{self._negotiation.rsc_delay:g} s of start-up",
+        )
+        log("info", "local resource transition completed.")
+        self._holdings.report(True)
+        self._failback.perform(now)
 
-    def _req_our_child(self, ask: bool, why: str) -> None:
-        keys = self._keys(Hold.LOCAL)
-        for key in keys:
-            if self._groups[key].state in ("running", "starting"):
-                continue
-            if ask:
-                self._acquire_why[key] = f"home node; {self._peer} released it on request"
-                self._send_ip_request(key)
-            else:
-                self._acquire_why[key] = f"home node; {why}"
-                self._send_ip_request_resp(self._us, key, "yes", "OK")
-        if keys:
-            self._log("info", "Local Resource acquisition completed.")
-        else:
-            self._log(
-                "info", f"No local resources [{RESOURCE_MANAGER} listkeys {self._us}] to acquire."
-            )
-        self._send_hold(True, "req_our_resources()")
-        if not ask:
-            self._local_done = True
-            self._announce("req_our_resources")
+    def req_our_resources(self, force: bool, why: str) -> None:
+        """Acquire our own groups (``req_our_resources``, spec §7.6)."""
+        if self._shutdown.in_progress:
+            return
+        if self._sides.nice:
+            theirs = self._holdings.other_holds & Hold.FOREIGN or self._holdings.i_hold & Hold.LOCAL
+            if theirs and not force and self._standby.state is StandbyState.NOT:
+                log("info", "Local Resource acquisition completed. (none)")
+                return
+            self._holdings.claim(Hold.LOCAL)
+        active = self._peer.status == "active"
+        ask = not self._sides.nice and active and not self._fencing.peer_fenced
+        self._jobs.defer(lambda: self._legacy.request_own(ask, why))

@@ -1,106 +1,123 @@
-"""Peer status and death: the fencing decision, mach_down takeover, shutdone, partitions.
+"""The other side's status and death: the fencing decision, mach_down, shutdone, partitions.
 
-``_recover_dead`` is Heartbeat's ``hb_rsc_recover_dead_resources`` (spec §7.6, §8.2):
+``recover_dead`` is Heartbeat's ``hb_rsc_recover_dead_resources`` (spec §7.6, §8.2):
 a dead peer that may still hold groups is fenced first (``fencing.py``); one that gave
-them up, or a node without a STONITH device, is taken over at once.
+them up, or a node without a STONITH device, is taken over at once (``take_over_from``,
+Heartbeat's ``takeover_from_node``). ``Takeover`` decides; the state it changes has
+its owners (``Holdings``, ``PeerView``, ``Negotiation``, ``FencingBook``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections import deque
 
-from engine.core.policy.jobs import PolicyJobs
-from engine.core.policy.state import _Job, _Step
-from engine.core.policy_types import Hold, ResourceState, StandbyState
+from engine.core.policy import wire
+from engine.core.policy.failback import Failback
+from engine.core.policy.fencing import FencingBook
+from engine.core.policy.holdings import Holdings
+from engine.core.policy.jobs import JobQueue
+from engine.core.policy.negotiation import Negotiation
+from engine.core.policy.outbox import Outbox, log
+from engine.core.policy.peer import PeerView
+from engine.core.policy.records import Job, Step, call, log_step, release_steps
+from engine.core.policy.shutdown import Shutdown
+from engine.core.policy.sides import Sides
+from engine.core.policy.stability import Stability
+from engine.core.policy.standby import Standby
+from engine.core.policy.startup import Startup
+from engine.core.policy_types import Hold, ResourceState
 from engine.protocol.message import Message
 
 logger = logging.getLogger(__name__)
 
 
-class TakeoverMixin(PolicyJobs):
-    """What the policy does when the peer changes status, dies or leaves."""
+class Takeover:
+    """What the policy does when the other side changes status, dies or leaves."""
 
-    def on_node_status(self, node: str, status: str, now: float) -> None:
-        """A peer's status changed (init/up/active/dead)."""
-        self._now = now
-        if self._ipfail is not None and (self._ipfail.handles(node) or node == self._peer):
-            if self._ipfail.handles(node):
-                self._ipfail.on_ping_status(node, status, now)
-            else:
-                self._ipfail.on_peer_status(status, now)
-            self._pull_ipfail()
-        if node != self._peer:
-            return
-        old, self._peer_status = self._peer_status, status
-        if status != "dead":
-            self._peer_heard = True
+    def __init__(
+        self,
+        sides: Sides,
+        out: Outbox,
+        holdings: Holdings,
+        peer: PeerView,
+        negotiation: Negotiation,
+        jobs: JobQueue,
+        *,
+        standby: Standby,
+        failback: Failback,
+        fencing: FencingBook,
+        startup: Startup,
+        stability: Stability,
+        shutdown: Shutdown,
+    ) -> None:
+        self._sides = sides
+        self._out = out
+        self._holdings = holdings
+        self._peer = peer
+        self._negotiation = negotiation
+        self._jobs = jobs
+        self._standby = standby
+        self._failback = failback
+        self._fencing = fencing
+        self._startup = startup
+        self._stability = stability
+        self._shutdown = shutdown
+
+    # ------------------------------------------------------------------ status
+
+    def status_changed(self, node: str, status: str) -> None:
+        """The other side's status changed (init/up/active/dead)."""
+        old = self._peer.status_changed(status)
         if status in ("init", "up"):
-            self._peer_restarted = True
-            self._peer_leaving = False
-            self._peer_fenced, self._peer_fence_note = False, ""
-            self._stop_unconfirmed.pop(node, None)
-        if old == "dead" and status == "active" and not self._peer_restarted:
-            self._on_partition_healed(node)
-        self._settle()
+            self._fencing.peer_restarted(node)
+        if old == "dead" and status == "active" and not self._peer.restarted:
+            self._partition_healed(node)
 
-    def on_node_dead(self, node: str, reason: str, now: float) -> None:
-        """A peer was declared dead: fence if needed, then take over (spec §7.6, §8.2)."""
-        self._now = now
-        if node != self._peer:
-            return
-        self._peer_status = "dead"
-        self._peer_restarted = False
-        self._legacy_peer_holds.clear()
-        if not self._comm_up:
-            self._pending_dead.append((node, reason))
+    def declared_dead(self, node: str, reason: str, now: float) -> None:
+        """The other side was declared dead: recover its groups (after comm-up)."""
+        self._peer.declared_dead()
+        self._holdings.legacy_forget()
+        if not self._peer.comm_up:
+            self._peer.defer_death(node, reason)
         else:
-            self._recover_dead(node, reason)
-        self._settle()
+            self.recover_dead(node, reason, now)
 
-    def on_node_restarted(self, node: str, now: float) -> None:
-        """A peer came back with a higher generation: it will announce itself again."""
-        self._now = now
-        if node == self._peer:
-            self._peer_restarted = True
-            self._peer_fenced, self._peer_fence_note = False, ""
-            self._stop_unconfirmed.pop(node, None)
-            self._other_stable = False
-            # A restarted peer forgot the standby it was part of: waiting for its reply
-            # would hold every transition (and our shutdown) for the 1 h deadline.
-            if self._standby is not StandbyState.NOT or self._standby_deadline is not None:
-                self._log("info", "Cancelling pending standby operation")
-                self._standby, self._standby_deadline = StandbyState.NOT, None
-        self._settle()
+    def came_back(self, node: str) -> None:
+        """The other side restarted (a higher generation): it announces itself again."""
+        self._peer.came_back()
+        self._fencing.peer_restarted(node)
+        # A restarted peer forgot the standby it was part of: waiting for its reply
+        # would hold every transition (and our shutdown) for the 1 h deadline.
+        self._standby.cancel()
 
-    def _recover_dead(self, node: str, reason: str) -> None:
+    # ------------------------------------------------------------------ death
+
+    def recover_dead(self, node: str, reason: str, now: float) -> None:
         """``hb_rsc_recover_dead_resources`` (spec §7.6, §8.2)."""
-        if self._standby is not StandbyState.NOT or self._standby_deadline is not None:
-            self._log("info", "Cancelling pending standby operation")
-        self._standby, self._standby_deadline = StandbyState.NOT, None
+        self._standby.cancel()
         # A dead peer is in no transition: waiting for it to report stable would hold
         # our shutdown and every operator request for ever.
-        self._other_stable = True
-        if self._shutdown_in_progress:
+        self._peer.mark_stable(True)
+        if self._shutdown.in_progress:
             return
-        self._needs_failback = True
-        if node in self._stop_fence:
+        self._failback.needed()
+        if self._fencing.fencing_for_stop(node):
             return  # already being fenced for its failed stop; that fence takes over
-        if self._peer_fenced and self._peer_fence_note:
+        if self._fencing.peer_fenced and self._fencing.fence_note:
             self._take_over_reset_by_hand(node, reason)
-        elif not self._dead_peer_may_hold_groups():
+        elif not self.dead_peer_may_hold_groups():
             self._take_over_released(node, reason)
-        elif self._config.stonith:
-            self._fence_dead_peer(node, reason)
+        elif self._sides.config.stonith:
+            self._fencing.fence_dead_peer(node, reason, now)
         else:
             self._take_over_unfenced(node, reason)
 
-    def _dead_peer_may_hold_groups(self) -> bool:
+    def dead_peer_may_hold_groups(self) -> bool:
         """Whether the dead peer must be fenced before its groups can be started."""
         need = True
-        if self._peer_heard:
-            need = self._other_holds is not Hold.NONE if self._nice else self._peer_has_resources
-        if self._peer_fenced:
+        if self._peer.heard:
+            need = self._holdings.other_runs()
+        if self._fencing.peer_fenced:
             need = False
         return need
 
@@ -112,37 +129,37 @@ class TakeoverMixin(PolicyJobs):
             f"Dead node {node} gave up resources.",
             "unneeded",
         )
-        if self._nice:
-            if not self._i_hold & Hold.LOCAL:
-                self._req_our_resources(True, f"{node} is dead")
-            if not self._i_hold & Hold.FOREIGN:
-                self._takeover_from_node(node, reason)
+        if self._sides.nice:
+            if not self._holdings.i_hold & Hold.LOCAL:
+                self._startup.req_our_resources(True, f"{node} is dead")
+            if not self._holdings.i_hold & Hold.FOREIGN:
+                self.take_over_from(node, reason)
         else:
-            self._takeover_from_node(node, reason)
+            self.take_over_from(node, reason)
 
     def _take_over_reset_by_hand(self, node: str, reason: str) -> None:
         """An operator's fence reset the peer before it was declared dead: its death is
         that reset, so we take over without resetting it a second time."""
-        note = self._peer_fence_note
+        note = self._fencing.fence_note
         self._dead_peer_notice(
             node,
             f"{reason}; it was already {note}, no second reset",
             f"Node {node} was already reset ({note}); not fencing it again.",
             "OK",
         )
-        self._peer_has_resources = False
-        self._takeover_from_node(node, f"{reason}; already {note}")
+        self._holdings.other_stopped_everything()
+        self.take_over_from(node, f"{reason}; already {note}")
 
     def _dead_peer_notice(self, node: str, reason: str, log: str, stonith_result: str) -> None:
         """Why we take a dead peer's groups without fencing it now, in the log and on
         the wire (``t=stonith result=...``, spec §8.2)."""
-        self._event("takeover", reason, node=node, log=log)
-        self._send_stonith_result(node, stonith_result)
+        self._out.event("takeover", reason, node=node, log=log)
+        self._out.send(wire.stonith_result(node, stonith_result))
 
     def _take_over_unfenced(self, node: str, reason: str) -> None:
         """No STONITH device: Heartbeat takes over unfenced and warns."""
-        self._send_stonith_result(node, "n_stnth")
-        self._event(
+        self._out.send(wire.stonith_result(node, "n_stnth"))
+        self._out.event(
             "fence",
             f"{node} may still hold resources but no STONITH device is "
             "configured; taking over unfenced",
@@ -150,75 +167,76 @@ class TakeoverMixin(PolicyJobs):
             level="WARN",
             log="No STONITH device configured.",
         )
-        self._log("WARN", "Shared disks are not protected.")
-        self._takeover_from_node(node, reason)
+        log("WARN", "Shared disks are not protected.")
+        self.take_over_from(node, reason)
 
-    def _takeover_from_node(self, node: str, why: str) -> None:
+    def take_over_from(self, node: str, why: str) -> None:
         """``takeover_from_node``: mach_down takes the node's groups (spec §7.6)."""
-        if self._shutdown_in_progress:
-            self._log("info", "Resource takeover cancelled - shutdown in progress.")
+        if self._shutdown.in_progress:
+            log("info", "Resource takeover cancelled - shutdown in progress.")
             return
-        self._event(
+        self._out.event(
             "takeover",
             f"taking over {node}'s groups: {why}",
             node=node,
             log=f"Resources being acquired from {node}.",
         )
-        self._enqueue(self._mach_down_job(node, why))
-        if self._nice:
-            self._i_hold |= Hold.FOREIGN
-            self._other_holds = Hold.NONE
-            self._other_stable = True
-            self._takeover_in_progress = True
-        self._req_our_resources(True, f"taking over from {node}")
-        self._peer_heard = True
+        self._jobs.enqueue(self._mach_down_job(node, why))
+        if self._sides.nice:
+            self._holdings.claim(Hold.FOREIGN)
+            self._holdings.other_holds_nothing()
+            self._peer.mark_stable(True)
+            self._negotiation.takeover_begun()
+        self._startup.req_our_resources(True, f"taking over from {node}")
+        self._peer.mark_heard()
 
-    def _mach_down_job(self, node: str, why: str) -> _Job:
+    def _mach_down_job(self, node: str, why: str) -> Job:
         """The synthetic ``status dead`` event → rc.d/status → mach_down (spec §7.4)."""
-        job = _Job("status")
-        for key, g in self._groups.items():
-            if g.spec.node != node:
-                continue
-            job.steps.append(self._log_step("info", f"Taking over resource group {key}"))
-            job.steps.append(_Step("acquire", key, f"taking over {node}'s group: {why}"))
+        steps = []
+        for key in self._holdings.homed_on(node):
+            steps.append(log_step("info", f"Taking over resource group {key}"))
+            steps.append(Step("acquire", key, f"taking over {node}'s group: {why}"))
 
-        def finish(_job: _Job) -> None:
-            if self._nice:
-                self._log(
+        def finish(_job: Job, _now: float) -> None:
+            if self._sides.nice:
+                log(
                     "info",
                     "/usr/share/heartbeat/mach_down: nice_failback: foreign resources acquired",
                 )
-                self._send_mach_down_hold()
-            self._log("info", f"mach_down takeover complete for node {node}.")
+                self._out.send(wire.mach_down_hold())
+            log("info", f"mach_down takeover complete for node {node}.")
 
-        job.steps.append(self._call(finish))
-        return job
+        return Job("status", [*steps, call(finish)])
 
-    def _on_shutdone(self, msg: Message, src: str) -> None:
-        if src == self._us:
-            self._rstate = ResourceState.SHUTDOWN
-            self._i_hold = Hold.NONE
+    # ------------------------------------------------------------------ messages
+
+    def on_shutdone(self, msg: Message, src: str, now: float) -> None:
+        """``shutdone``: ours ends our shutdown; the other side's hands us its groups."""
+        if src == self._sides.us:
+            self._negotiation.enter(ResourceState.SHUTDOWN, now)
+            self._holdings.claim_exactly(Hold.NONE)
             return
-        self._peer_has_resources = False
-        self._other_holds = Hold.NONE
-        self._other_stable = False
-        self._peer_leaving = True
-        self._event(
+        self._holdings.other_stopped_everything()
+        self._holdings.other_holds_nothing()
+        self._peer.shut_down()
+        self._out.event(
             "takeover",
             f"{src} shut down gracefully and released its groups",
             node=src,
             log=f"Received shutdown notice from '{src}'.",
         )
-        self._takeover_from_node(src, f"{src} shut down (shutdone received)")
+        self.take_over_from(src, f"{src} shut down (shutdone received)")
 
-    def _on_stonith(self, msg: Message, src: str) -> None:
+    def on_stonith(self, msg: Message, src: str) -> None:
         logger.debug(
             "stonith report from %s: node=%s result=%s", src, msg.get("node"), msg.get("result")
         )
 
-    def _on_partition_healed(self, node: str) -> None:
+    # ------------------------------------------------------------------ partitions
+
+    def _partition_healed(self, node: str) -> None:
         """The peer speaks again without a restart: both may hold the same groups."""
-        self._event(
+        self._out.event(
             "audit",
             f"{node} is back after a partition; exchanging holdings so "
             "that each group ends with a single owner",
@@ -226,40 +244,36 @@ class TakeoverMixin(PolicyJobs):
             level="WARN",
             log=f"Cluster node {node} returning after partition.",
         )
-        if self._nice:
-            self._send_hold(self._rstate is ResourceState.STABLE)
+        if self._sides.nice:
+            self._holdings.report(self._negotiation.state is ResourceState.STABLE)
             return
-        keys = [
-            k
-            for k, g in self._groups.items()
-            if g.spec.node == node and g.state not in ("stopped",)
-        ]
+        keys = self._holdings.not_stopped(self._holdings.homed_on(node))
         if keys:
             why = f"{node} is back after a partition and is the group's home node"
-            self._enqueue(_Job("resolve", deque(self._release_steps(keys, why))))
+            self._jobs.enqueue(Job("resolve", release_steps(keys, why)))
 
-    def _maybe_resolve_conflict(self) -> None:
+    def maybe_resolve_conflict(self, now: float) -> None:
         """Both nodes hold the peer's groups: we are not their home, so we release them."""
-        if not (self._nice and self._i_hold & Hold.FOREIGN and self._other_holds & Hold.LOCAL):
+        mine, theirs = self._holdings.i_hold, self._holdings.other_holds
+        if not (self._sides.nice and mine & Hold.FOREIGN and theirs & Hold.LOCAL):
             return
-        if self._peer_status == "dead" or self._busy() or self._shutdown_in_progress:
+        if self._peer.status == "dead" or self._jobs.busy() or self._shutdown.in_progress:
             return
-        if not self._is_stable():
+        if not self._stability.is_stable():
             return
-        keys = [k for k in self._keys(Hold.FOREIGN) if self._groups[k].state != "stopped"]
+        keys = self._holdings.not_stopped(self._holdings.keys(Hold.FOREIGN))
+        us, other = self._sides.us, self._sides.other
         why = (
-            f"both {self._us} and {self._peer} hold {self._peer}'s groups; "
-            f"{self._peer} is their home node, so {self._us} releases them"
+            f"both {us} and {other} hold {other}'s groups; "
+            f"{other} is their home node, so {us} releases them"
         )
-        job = _Job("resolve", deque(self._release_steps(keys, why)))
 
-        def finish(j: _Job) -> None:
+        def finish(j: Job, _now: float) -> None:
             if j.failures:
-                self._send_hold(True, "stop failed")  # the home node fences us, then starts
+                self._holdings.report(True, "stop failed")  # the home node fences us first
                 return
-            self._i_hold &= ~Hold.FOREIGN
-            self._send_hold(True)
+            self._holdings.disclaim(Hold.FOREIGN)
+            self._holdings.report(True)
 
-        job.steps.append(self._call(finish))
-        self._enqueue(job)
-        self._pump()
+        self._jobs.enqueue(Job("resolve", [*release_steps(keys, why), call(finish)]))
+        self._jobs.pump(now)
