@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from engine.core.policy import wire
 from engine.core.policy.holdings import Holdings
@@ -25,8 +25,17 @@ from engine.core.policy.records import Job, call, log_step, release_steps
 from engine.core.policy.sides import Sides
 from engine.core.policy_types import Hold
 
-if TYPE_CHECKING:
-    from engine.core.policy.stability import Stability
+
+class Settledness(Protocol):
+    """What shutdown asks of ``stability.Stability`` (which builds on this module)."""
+
+    def is_stable(self) -> bool:
+        """No resource activity under way."""
+        ...
+
+    def reason(self) -> str:
+        """Why not ("" when stable)."""
+        ...
 
 
 class Shutdown:
@@ -89,7 +98,7 @@ class Shutdown:
             )
         return True
 
-    def try_begin(self, stability: Stability) -> bool:
+    def try_begin(self, stability: Settledness) -> bool:
         """Begin releasing everything once communications are up and we are stable;
         True when it began."""
         if not self._peer.comm_up:
