@@ -135,7 +135,7 @@ class Resources(Part):
     stable: bool = part_field(flag, True)
     unstable_because: str = part_field(text, "")
     stop_failed: dict[str, Any] = part_field(mapping, factory=dict)
-    shutdown_blocked: bool = part_field(flag, False)
+    shutdown_blocked: str = part_field(text, "")
     ipfail: Any = part_field(anything)
     monitor: Any = part_field(anything)
     one_way: Any = part_field(anything)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from engine.control.status import find_node, is_up, parse_status
+from tests.control.test_status_doc import mistyped
 from tests.integration.loopback import Cluster, held_by, node_status, wait_for
 
 
@@ -30,11 +34,24 @@ def formed(cluster: Cluster) -> None:
     assert not cluster["bravo"].holds("one")
 
 
+def keeps_the_contract(doc: dict[str, Any] | None) -> None:
+    """A running engine's status document reads with every declared field of the declared
+    type, and is written back byte for byte (engine/control/status.py)."""
+    assert doc is not None
+    parsed = parse_status(doc)
+    assert mistyped(parsed) == []
+    assert json.dumps(parsed.to_json()) == json.dumps(doc)
+    assert [node.name for node in parsed.nodes] == [node["name"] for node in doc["nodes"]]
+
+
 @pytest.mark.slow
 def test_crash_failover_and_failback(cluster: Cluster) -> None:
     formed(cluster)
     doc = cluster["alpha"].status()
     assert doc and [r["state"] for r in doc["groups"][0]["resources"]] == ["running", "running"]
+    keeps_the_contract(doc)
+    bravo = find_node(parse_status(doc), "bravo")
+    assert bravo is not None and is_up(bravo)
     killed = time.monotonic()
     cluster["alpha"].kill()
     wait_for(lambda: cluster["bravo"].holds("two"), 5)
@@ -45,6 +62,9 @@ def test_crash_failover_and_failback(cluster: Cluster) -> None:
     group = doc["groups"][0] if doc else {}
     assert group.get("held_by") == "bravo"
     assert "alpha declared dead after" in group.get("reason", "")
+    keeps_the_contract(doc)
+    alpha = find_node(parse_status(doc), "alpha")
+    assert alpha is not None and alpha.status == "dead" and not is_up(alpha)
     assert "WARN: node alpha: is dead" in cluster["bravo"].log()
     # alpha comes back with its resources still "running" from before the crash: it
     # stops them before joining, then auto_failback on returns the group exactly once.
