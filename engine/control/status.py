@@ -120,7 +120,7 @@ class Group(Part):
     key: str = part_field(text, "?")
     home: str = part_field(text, "?")
     held_by: str | None = part_field(_str)
-    state: str = part_field(text, "stopped")
+    state: str = part_field(text, "?")
     reason: str = part_field(text, "")
     resources: tuple[Resource, ...] = part_field(parts(Resource), ())
     monitor: GroupMonitor | None = part_field(optional(part(GroupMonitor)))
@@ -131,7 +131,7 @@ class Resources(Part):
     """``resources``: the policy's summary (what this node holds, why it is unstable)."""
 
     mode: str = part_field(text, "?")
-    i_hold: str = part_field(text, "none")
+    i_hold: str | None = part_field(_str)
     stable: bool = part_field(flag, True)
     unstable_because: str = part_field(text, "")
     stop_failed: dict[str, Any] = part_field(mapping, factory=dict)
