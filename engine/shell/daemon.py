@@ -154,6 +154,7 @@ class Engine:
         self.control = ControlServer(
             control_socket or state_dir / "control.sock",
             EngineControl(self, self, self.status_doc),
+            log_history=ring.lines,
         )
         self.children = ChildManager(config.children, on_failfast=self._on_failfast)
         self.stats = EngineStats()
