@@ -1,8 +1,11 @@
 """Pure view logic: the engine's status document in, rows and labels out.
 
 Rules of this module: no Textual, no I/O, no clock. Every function takes the status
-document (a plain dict from ``status --json``) and, where ages matter, ``now`` and the
-local monotonic time the document was received. States are always shown as a glyph AND
+document (the plain dict from ``status --json``, or that document already read by
+``engine.control.status``, which ``build_picture`` does once) and, where ages matter,
+``now`` and the local monotonic time the document was received. What the document
+means (which nodes are up, a node's state word) is ``engine.control.status``'s answer,
+the same as hactl's and the metrics'. States are always shown as a glyph AND
 a word, never colour alone, so the console reads the same under ``NO_COLOR``.
 """
 
@@ -14,7 +17,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-StatusDoc = Mapping[str, Any]
+from engine.control import status as st
+
+StatusDoc = Mapping[str, Any] | st.StatusDoc
+"""The document as received, or already read (``read_status``)."""
 
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 10
@@ -233,49 +239,24 @@ def age_ms(last_heard_ms: float | None, now: float, received_at: float) -> float
     return float(last_heard_ms) + max(0.0, now - received_at) * 1000.0
 
 
-def _timing(doc: StatusDoc) -> Mapping[str, Any]:
-    timing = doc.get("timing")
-    return timing if isinstance(timing, Mapping) else {}
+def read_status(doc: StatusDoc) -> st.StatusDoc:
+    """The document read by the one tolerant reader (once: pass the result on)."""
+    return doc if isinstance(doc, st.StatusDoc) else st.parse_status(doc)
 
 
-def _nodes(doc: StatusDoc) -> list[Mapping[str, Any]]:
-    nodes = doc.get("nodes")
-    return [n for n in nodes if isinstance(n, Mapping)] if isinstance(nodes, list) else []
-
-
-def _groups(doc: StatusDoc) -> list[Mapping[str, Any]]:
-    groups = doc.get("groups")
-    return [g for g in groups if isinstance(g, Mapping)] if isinstance(groups, list) else []
-
-
-def _holders(group: Mapping[str, Any]) -> list[str]:
-    held = group.get("held_by")
-    if isinstance(held, str) and held:
-        return [held]
-    if isinstance(held, list):
-        return [str(h) for h in held if h]
-    return []
-
-
-def _is_up(status: str) -> bool:
-    return status.lower() in {"up", "active", "init"}
-
-
-def node_counts(doc: StatusDoc) -> tuple[int, int]:
-    """(nodes up, normal nodes in total); ping nodes are not cluster members."""
-    normal = [n for n in _nodes(doc) if str(n.get("type", "normal")) == "normal"]
-    up = sum(1 for n in normal if _is_up(str(n.get("status", ""))))
-    return up, len(normal)
+def _timing(doc: st.StatusDoc) -> st.Timing:
+    return doc.timing if doc.timing is not None else st.Timing()
 
 
 def cluster_health(doc: StatusDoc) -> Severity:
     """OK when every node and every medium to it is up and every group runs or is
     stopped; WARNING for a down peer, a dead or cut link, one-way loss or a group on
     the move; ERROR on a failed group or a split brain."""
-    states = [str(g.get("state", "")).lower() for g in _groups(doc)]
+    doc = read_status(doc)
+    states = [g.state.lower() for g in doc.groups]
     if "failed" in states or split_brain_reasons(doc):
         return Severity.ERROR
-    up, total = node_counts(doc)
+    up, total = st.node_counts(doc)
     if up < total or one_way_reasons(doc) or degraded_links(doc):
         return Severity.WARNING
     if any(s not in {"running", "stopped"} for s in states):
@@ -285,22 +266,17 @@ def cluster_health(doc: StatusDoc) -> Severity:
 
 def degraded_links(doc: StatusDoc) -> list[str]:
     """Media that are down while the cluster still talks: ``bravo lo#2 dead``, ``lo#2
-    cut``. Links of this node itself and of a peer that is down are not counted (the
+    cut``. Links of this node itself and of a peer that is not up are not counted (the
     node row says it), nor those of ping nodes."""
+    doc = read_status(doc)
     found = []
-    for node in _nodes(doc):
-        if node.get("self") or str(node.get("type", "normal")) != "normal":
+    for node in st.cluster_nodes(doc):
+        if node.is_self or not st.is_up(node):
             continue
-        if not _is_up(str(node.get("status", ""))):
-            continue
-        for link in _node_links(node):
-            status = str(link.get("status", "?"))
-            if status.lower() != "up":
-                found.append(f"{node.get('name', '?')} {link.get('name', '?')} {status}")
-    links = doc.get("links")
-    for link in links if isinstance(links, list) else []:
-        if isinstance(link, Mapping) and link.get("cut"):
-            found.append(f"{link.get('name', '?')} cut (fault injection)")
+        for link in node.links:
+            if link.status.lower() != "up":
+                found.append(f"{node.name} {link.name} {link.status}")
+    found += [f"{medium.name} cut (fault injection)" for medium in doc.links if medium.cut]
     return found
 
 
@@ -315,10 +291,10 @@ def _health_word(severity: Severity) -> str:
 
 def holders_text(doc: StatusDoc) -> str:
     """``demo-web@alpha, IPaddr@-`` for every group (``-`` when nobody holds it)."""
-    parts = []
-    for group in _groups(doc):
-        name = short_resource_name(str(group.get("key", "?")))
-        parts.append(f"{name}@{'+'.join(_holders(group)) or '-'}")
+    parts = [
+        f"{short_resource_name(group.key)}@{'+'.join(group.holders()) or '-'}"
+        for group in read_status(doc).groups
+    ]
     return ", ".join(parts) or "no groups"
 
 
@@ -328,7 +304,8 @@ def summary_line(doc: StatusDoc, stale: str = "") -> str:
     With ``stale`` (the data is old: no engine) it claims nothing: the health word is
     replaced by "state UNKNOWN" and the rest is marked as last known.
     """
-    up, total = node_counts(doc)
+    doc = read_status(doc)
+    up, total = st.node_counts(doc)
     nodes = f"{up}/{total} nodes up"
     if stale:
         head = f"? cluster state UNKNOWN ({stale}) · last known: {nodes}"
@@ -339,17 +316,16 @@ def summary_line(doc: StatusDoc, stale: str = "") -> str:
             head = head.replace(" · ", f": {', '.join(degraded)} · ", 1)
     parts = [
         head,
-        f"this node {doc.get('node', '?')} ({doc.get('status', '?')})",
+        f"this node {doc.node} ({doc.status})",
         holders_text(doc),
     ]
     fencing = stonith_summary(doc)
     if fencing:
         parts.append(fencing)
-    change = doc.get("last_change")
-    if isinstance(change, Mapping) and change:
-        what = str(change.get("what", "")).strip()
-        reason = str(change.get("reason", "")).strip()
-        text = f"last change {format_clock(_float(change.get('time')))} {what}".rstrip()
+    change = doc.last_change
+    if change is not None and change.keys != ():
+        what, reason = change.what.strip(), change.reason.strip()
+        text = f"last change {format_clock(change.time)} {what}".rstrip()
         if reason:
             text += f" ({reason})"
         parts.append(text)
@@ -362,39 +338,32 @@ def _float(value: object) -> float | None:
 
 def split_brain_reasons(doc: StatusDoc) -> list[str]:
     """Why a split brain is suspected: a group held by two nodes, or an engine audit."""
+    doc = read_status(doc)
     reasons = []
-    for group in _groups(doc):
-        holders = _holders(group)
+    for group in doc.groups:
+        holders = group.holders()
         if len(holders) > 1:
-            reasons.append(f"{group.get('key', '?')} held by {' and '.join(holders)}")
-    audits = doc.get("audits")
-    if isinstance(audits, list):
-        for audit in audits:
-            if isinstance(audit, Mapping) and "split" in str(audit.get("kind", "")):
-                reasons.append(str(audit.get("reason") or audit.get("kind")))
+            reasons.append(f"{group.key} held by {' and '.join(holders)}")
+    audits = doc.extra.get("audits")
+    for audit in audits if isinstance(audits, list) else []:
+        if isinstance(audit, Mapping) and "split" in str(audit.get("kind", "")):
+            reasons.append(str(audit.get("reason") or audit.get("kind")))
     return reasons
 
 
-def _stonith(doc: StatusDoc) -> Mapping[str, Any]:
-    stonith = doc.get("stonith")
-    return stonith if isinstance(stonith, Mapping) else {}
+def _stonith(doc: st.StatusDoc) -> st.Stonith:
+    return doc.stonith if doc.stonith is not None else st.Stonith()
 
 
 def stonith_configured(doc: StatusDoc) -> bool:
     """True when the status document says a STONITH device is configured."""
-    stonith = doc.get("stonith")
-    if isinstance(stonith, Mapping):
-        return bool(stonith.get("configured") or stonith.get("devices"))
-    return bool(stonith)
+    return _stonith(read_status(doc)).configured
 
 
 def stonith_device(doc: StatusDoc) -> str:
     """The device as ``type`` or ``type id`` (``external/ssh``), "" when none."""
-    device = _stonith(doc).get("device")
-    if not isinstance(device, Mapping):
-        return ""
-    kind, ident = str(device.get("type") or ""), str(device.get("id") or "")
-    return kind if not ident or ident == kind else f"{kind} {ident}".strip()
+    device = _stonith(read_status(doc)).device
+    return "" if device is None else device.label()
 
 
 def _by_node(value: object) -> dict[str, Mapping[str, Any]]:
@@ -409,7 +378,7 @@ def _by_node(value: object) -> dict[str, Mapping[str, Any]]:
 def stonith_results(doc: StatusDoc) -> list[tuple[str, bool, str]]:
     """The last reset per node as (node, ok, ``bravo reset ok 12:00:03``), by node name."""
     results = []
-    for node, info in sorted(_by_node(_stonith(doc).get("last")).items()):
+    for node, info in sorted(_by_node(_stonith(read_status(doc)).last).items()):
         ok = bool(info.get("ok"))
         when = format_clock(_float(info.get("time")))
         if ok:
@@ -431,23 +400,23 @@ def stonith_summary(doc: StatusDoc) -> str:
 
 def stonith_banners(doc: StatusDoc) -> list[Banner]:
     """Fencing that needs attention: missing/broken device, resets running or failed."""
+    doc = read_status(doc)
     stonith = _stonith(doc)
     result: list[Banner] = []
-    error = str(stonith.get("error") or "").strip()
+    error = stonith.error.strip()
     if error:
         result.append(Banner(Severity.ERROR, f"✖ STONITH device unusable: {error}"))
     elif not stonith_configured(doc):
         result.append(
             Banner(Severity.WARNING, "◐ no STONITH configured: a split brain is not fenced")
         )
-    for node, info in sorted(_by_node(stonith.get("pending")).items()):
+    for node, info in sorted(_by_node(stonith.pending).items()):
         device = info.get("device") or stonith_device(doc) or "?"
         since = format_clock(_float(info.get("since")))
         why = str(info.get("reason") or "").strip()
         text = f"◐ FENCING {node} with [{device}] since {since}" + (f": {why}" if why else "")
         result.append(Banner(Severity.WARNING, text))
-    waiting = stonith.get("meatware_waiting")
-    for node in waiting if isinstance(waiting, list) else []:
+    for node in stonith.meatware_waiting:
         result.append(
             Banner(
                 Severity.ERROR,
@@ -463,19 +432,15 @@ def stonith_banners(doc: StatusDoc) -> list[Banner]:
 
 def one_way_reasons(doc: StatusDoc) -> dict[str, str]:
     """Peers that do not hear us (``nodes[].one_way``), with the engine's reason."""
-    return {
-        str(node.get("name", "?")): str(node["one_way"])
-        for node in _nodes(doc)
-        if node.get("one_way")
-    }
+    return {node.name: str(node.one_way) for node in read_status(doc).nodes if node.one_way}
 
 
 def one_way_release_banners(doc: StatusDoc) -> list[Banner]:
     """Groups this node released because its peer took them over without hearing us
     (``resources.one_way``, issue 15.3), while they are away; the timeline and the
     groups' reasons carry the engine's full explanation."""
-    resources = doc.get("resources")
-    view = resources.get("one_way") if isinstance(resources, Mapping) else None
+    resources = read_status(doc).resources
+    view = None if resources is None else resources.one_way
     if not isinstance(view, Mapping) or view.get("state") in (None, "watching"):
         return []
     groups = view.get("groups")
@@ -492,7 +457,7 @@ def one_way_release_banners(doc: StatusDoc) -> list[Banner]:
 
 def child_rows(doc: StatusDoc) -> list[ChildRow]:
     """The respawn/failfast children of ``status["children"]`` (empty when none)."""
-    children = doc.get("children")
+    children = read_status(doc).children
     rows = []
     for child in children if isinstance(children, list) else []:
         if not isinstance(child, Mapping):
@@ -537,6 +502,7 @@ def banners(
         result.append(Banner(Severity.INFO, "◐ connecting to engine…"))
     if doc is None:
         return result
+    doc = read_status(doc)
     if connection.state is LinkState.CONNECTED and staleness(doc, connection, now, last_event_at):
         silent = format_ms(max(0.0, now - (last_event_at or now)) * 1000.0)
         result.append(Banner(Severity.WARNING, f"◐ STALE data: no update from engine for {silent}"))
@@ -568,7 +534,7 @@ def staleness(
     silent_ms = max(0.0, now - last_event_at) * 1000.0
     if connection.state is not LinkState.CONNECTED:
         return f"no engine for {format_ms(silent_ms)}"
-    keepalive = _float(_timing(doc).get("keepalive_ms")) or 1000.0
+    keepalive = _float(_timing(read_status(doc)).keepalive_ms) or 1000.0
     if silent_ms > STALE_FACTOR * keepalive:
         return f"no update for {format_ms(silent_ms)}"
     return ""
@@ -597,19 +563,18 @@ def link_kinds(doc: StatusDoc) -> dict[str, str]:
     The engine names links after their device (``lo``, ``lo#2``, ``eth0``); the medium
     kind comes from the top-level ``links`` list and is shown next to the name.
     """
-    links = doc.get("links")
     kinds = {}
-    for link in links if isinstance(links, list) else []:
-        if isinstance(link, Mapping) and link.get("name"):
-            kind = str(link.get("kind") or "")
-            kinds[str(link["name"])] = f"{kind} cut".strip() if link.get("cut") else kind
+    for medium in read_status(doc).links:
+        if medium.name != "?":
+            kind = "" if medium.kind == "?" else medium.kind
+            kinds[medium.name] = f"{kind} cut".strip() if medium.cut else kind
     return kinds
 
 
 def _link_row(
     node_name: str,
     node_state: str,
-    link: Mapping[str, Any],
+    link: st.NodeLink,
     timing: tuple[float | None, float | None],
     clock: tuple[float, float],
     kind: str = "",
@@ -617,23 +582,21 @@ def _link_row(
 ) -> LinkRow:
     """One link's row; ``expected`` is the keepalive (the sparkline's reference)."""
     warn, dead = timing
-    state = str(link.get("status", "?"))
-    age = age_ms(_float(link.get("last_heard_ms")), *clock)
-    intervals = link.get("intervals_ms")
-    jitter = _float(link.get("jitter_ms"))
-    name = str(link.get("name", "?"))
+    age = age_ms(_float(link.last_heard_ms), *clock)
+    intervals = link.intervals_ms
+    jitter = _float(link.jitter_ms)
     return LinkRow(
         node=node_name,
         node_state=node_state,
-        link=name,
-        state=state_label(state),
+        link=link.name,
+        state=state_label(link.status),
         age=format_ms(age),
         sparkline=sparkline(intervals if isinstance(intervals, list) else [], expected=expected),
-        max_gap=format_ms(_float(link.get("max_gap_ms"))),
+        max_gap=format_ms(_float(link.max_gap_ms)),
         jitter="-" if jitter is None else f"{jitter:.1f}ms" if jitter < 10 else f"{jitter:.0f}ms",
         warn_margin=_margin(warn, age),
         dead_margin=_margin(dead, age),
-        severity=_link_severity(state, age, warn, dead),
+        severity=_link_severity(link.status, age, warn, dead),
         kind="link",
         medium=kind,
     )
@@ -650,27 +613,19 @@ def _node_row(
     return LinkRow(name, node_state, "", state, shown_age, "", "", "", "", "", severity)
 
 
-def _node_links(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    links = node.get("links")
-    return [lk for lk in links if isinstance(lk, Mapping)] if isinstance(links, list) else []
-
-
-def ping_row(node: Mapping[str, Any], now: float, received_at: float) -> LinkRow:
+def ping_row(node: st.Node, now: float, received_at: float) -> LinkRow:
     """A ping node as ONE row: its reachability plus the timing of its echo replies.
 
     A ping node has exactly one link, named after itself, so a separate link row would
     only repeat the name; its deadtime is ``deadping``.
     """
-    name = str(node.get("name", "?"))
-    status = str(node.get("status", "?"))
-    word = state_label(PING_WORDS.get(status.lower(), status))
-    links = _node_links(node)
-    link: Mapping[str, Any] = links[0] if links else {"status": status}
-    dead = _float(node.get("deadtime_ms"))
-    row = _link_row(name, word, link, (None, dead), (now, received_at))
-    severity = Severity.ERROR if status.lower() == "dead" else row.severity
+    word = state_label(PING_WORDS.get(node.status.lower(), node.status))
+    link = node.links[0] if node.links else st.NodeLink(status=node.status)
+    dead = _float(node.deadtime_ms)
+    row = _link_row(node.name, word, link, (None, dead), (now, received_at))
+    severity = Severity.ERROR if node.status.lower() == "dead" else row.severity
     return LinkRow(
-        name, word, "", word, row.age, row.sparkline, row.max_gap, row.jitter,
+        node.name, word, "", word, row.age, row.sparkline, row.max_gap, row.jitter,
         "-", row.dead_margin, severity, kind="ping",
     )  # fmt: skip
 
@@ -682,32 +637,32 @@ def link_rows(doc: StatusDoc, now: float, received_at: float) -> list[LinkRow]:
     mcast, as ``cl_status`` documents), so this node is listed without link rows. A peer
     that does not hear us (one-way loss) is marked on its node row.
     """
+    doc = read_status(doc)
     timing = _timing(doc)
     kinds = link_kinds(doc)
     one_way = one_way_reasons(doc)
     rows: list[LinkRow] = []
     pings: list[LinkRow] = []
-    for node in _nodes(doc):
-        name = str(node.get("name", "?"))
-        if str(node.get("type", "normal")) == "ping":
+    for node in doc.nodes:
+        if node.type == "ping":
             pings.append(ping_row(node, now, received_at))
             continue
-        node_state = state_label(str(node.get("status", "?")))
-        if node.get("self"):
-            rows.append(_node_row(name, node_state, "local"))
+        node_state = state_label(st.state_word(node))
+        if node.is_self:
+            rows.append(_node_row(node.name, node_state, "local"))
             continue
-        age = age_ms(_float(node.get("last_heard_ms")), now, received_at)
-        if name in one_way:
-            rows.append(_node_row(name, node_state, "✖ one-way", age, Severity.ERROR))
+        age = age_ms(_float(node.last_heard_ms), now, received_at)
+        if node.name in one_way:
+            rows.append(_node_row(node.name, node_state, "✖ one-way", age, Severity.ERROR))
         else:
-            rows.append(_node_row(name, node_state, "", age))
-        dead = _float(node.get("deadtime_ms")) or _float(timing.get("deadtime_ms"))
-        limits = (_float(timing.get("warntime_ms")), dead)
-        keepalive = _float(timing.get("keepalive_ms"))
-        for lk in _node_links(node):
-            medium = kinds.get(str(lk.get("name")), "")
+            rows.append(_node_row(node.name, node_state, "", age))
+        dead = _float(node.deadtime_ms) or _float(timing.deadtime_ms)
+        limits = (_float(timing.warntime_ms), dead)
+        keepalive = _float(timing.keepalive_ms)
+        for lk in node.links:
+            medium = kinds.get(lk.name, "")
             rows.append(
-                _link_row(name, node_state, lk, limits, (now, received_at), medium, keepalive)
+                _link_row(node.name, node_state, lk, limits, (now, received_at), medium, keepalive)
             )
     return rows + pings
 
@@ -728,59 +683,50 @@ def _chain_severity(states: Iterable[str]) -> Severity:
     return Severity.INFO
 
 
-def _chain_step(resource: Mapping[str, Any]) -> ChainStep:
+def _chain_step(resource: st.Resource) -> ChainStep:
     """One resource: ``hbweb ✖ failed (monitor timeout)`` when its check failed."""
-    name, state = str(resource.get("name", "?")), str(resource.get("state", "?"))
+    name, state = resource.name, resource.state
     label = f"{short_resource_name(name)} {state_label(state)}"
-    monitor = resource.get("monitor")
-    if isinstance(monitor, Mapping) and state == "failed":
-        result = monitor.get("result")
-        if result not in (None, "ok"):
-            label += f" (monitor {result})"
+    monitor = resource.monitor
+    if monitor is not None and state == "failed" and monitor.result not in (None, "ok"):
+        label += f" (monitor {monitor.result})"
     return ChainStep(name=name, state=state, label=label)
 
 
-def _monitor_title(monitor: Any) -> str:
+def _monitor_title(monitor: st.GroupMonitor | None) -> str:
     """`` · monitor: 2 failures, restarted`` while a group has recent monitor failures."""
-    if not isinstance(monitor, Mapping) or not monitor.get("enabled"):
+    if monitor is None or not monitor.enabled:
         return ""
-    failures = int(monitor.get("failures") or 0)
-    recovery = str(monitor.get("recovery") or "none")
+    failures = int(monitor.failures or 0)
+    recovery = monitor.recovery or "none"
     if not failures and recovery == "none":
         return ""
     text = f" · monitor: {failures} failure{'' if failures == 1 else 's'}"
     return text if recovery == "none" else f"{text}, {recovery}"
 
 
-def _node_status(doc: StatusDoc, name: str) -> str:
-    for node in _nodes(doc):
-        if node.get("name") == name:
-            return str(node.get("status", "?"))
-    return "unknown"
-
-
-def group_where(doc: StatusDoc, group: Mapping[str, Any]) -> tuple[str, str]:
+def group_where(doc: StatusDoc, group: st.Group) -> tuple[str, str]:
     """Where the group runs cluster-wide, apart from this node's own state.
 
-    Returns (text, node running it elsewhere): ``● running on bravo`` while a live peer
-    holds it (this node's resources then read stopped, which is no outage),
+    Returns (text, node running it elsewhere): ``● running on bravo`` while a peer that
+    is up holds it (this node's resources then read stopped, which is no outage),
     ``● running here (alpha)`` / ``◐ starting here (alpha)`` while this node holds it,
     ``○ not running anywhere`` when nobody does, ``✖ held by alpha and bravo`` twice.
     """
-    holders = _holders(group)
-    local = str(doc.get("node", ""))
-    state = str(group.get("state", "?"))
+    doc = read_status(doc)
+    holders = group.holders()
+    local = "" if doc.node == "?" else doc.node
     if not holders:
         return "○ not running anywhere (no node holds it)", ""
     if len(holders) > 1:
         return f"✖ held by {' and '.join(holders)}", ""
     holder = holders[0]
     if holder == local:
-        return f"{state_label(state)} here ({local})", ""
-    peer_status = _node_status(doc, holder)
-    if _is_up(peer_status):
+        return f"{state_label(group.state)} here ({local})", ""
+    peer = st.find_node(doc, holder)
+    if peer is not None and st.is_up(peer):
         return f"● running on {holder}", holder
-    return f"? held by {holder}, which is {peer_status}", ""
+    return f"? held by {holder}, which is {'unknown' if peer is None else peer.status}", ""
 
 
 def resource_chains(doc: StatusDoc) -> list[Chain]:
@@ -789,25 +735,16 @@ def resource_chains(doc: StatusDoc) -> list[Chain]:
     The title says where the group runs in the cluster; the steps are this node's
     own resource states (``here: …`` when another node runs the group).
     """
+    doc = read_status(doc)
     chains = []
-    for group in _groups(doc):
-        resources = [r for r in group.get("resources", []) if isinstance(r, Mapping)]
-        steps = tuple(_chain_step(r) for r in resources)
+    for group in doc.groups:
+        steps = tuple(_chain_step(r) for r in group.resources)
         where, elsewhere = group_where(doc, group)
-        state = str(group.get("state", "?"))
-        title = (
-            f"{group.get('key', '?')} · home {group.get('home', '?')} · {where}"
-            f"{_monitor_title(group.get('monitor'))}"
-        )
-        severity = _chain_severity([s.state for s in steps] + [state])
+        title = f"{group.key} · home {group.home} · {where}{_monitor_title(group.monitor)}"
+        severity = _chain_severity([s.state for s in steps] + [group.state])
         if elsewhere and severity is Severity.INFO:
             severity = Severity.OK  # stopped here because it runs there: no outage
-        chains.append(
-            Chain(
-                str(group.get("key", "?")), title, steps, severity,
-                str(group.get("reason", "")), elsewhere,
-            )
-        )  # fmt: skip
+        chains.append(Chain(group.key, title, steps, severity, group.reason, elsewhere))
     return chains
 
 
@@ -873,6 +810,7 @@ def build_picture(
     (they are facts of that moment, not of now), the summary claims nothing, and
     ``stale`` says so for every panel.
     """
+    doc = None if doc is None else read_status(doc)  # read once, asked many times
     shown = banners(doc, connection, now, last_event_at)
     if doc is None:
         return Picture("no status received yet", tuple(shown), (), (), Severity.INFO)

@@ -125,6 +125,14 @@ class Group(Part):
     resources: tuple[Resource, ...] = part_field(parts(Resource), ())
     monitor: GroupMonitor | None = part_field(optional(part(GroupMonitor)))
 
+    def holders(self) -> list[str]:
+        """Who holds the group: the engine says one node (``held_by``) or none; a
+        document that lists several (views of two nodes merged) gives them all."""
+        if self.held_by:
+            return [self.held_by]
+        listed = self.extra.get("held_by")
+        return [str(h) for h in listed if h] if isinstance(listed, list) else []
+
 
 @dataclass(frozen=True)
 class Resources(Part):
@@ -142,11 +150,24 @@ class Resources(Part):
 
 
 @dataclass(frozen=True)
+class StonithDevice(Part):
+    """``stonith.device``: the plugin type, its device id and parameter names."""
+
+    type: str = part_field(text, "")
+    id: str = part_field(text, "")
+    params: tuple[str, ...] = part_field(texts, ())
+
+    def label(self) -> str:
+        """``type`` or ``type id`` (``external/ssh``)."""
+        return self.type if not self.id or self.id == self.type else f"{self.type} {self.id}"
+
+
+@dataclass(frozen=True)
 class Stonith(Part):
     """``stonith``: the fencing device and what it is doing."""
 
     configured: bool = part_field(flag, False)
-    device: str | None = part_field(_str)
+    device: StonithDevice | None = part_field(optional(part(StonithDevice)))
     error: str = part_field(text, "")
     pending: Any = part_field(anything, factory=dict)
     last: Any = part_field(anything, factory=dict)

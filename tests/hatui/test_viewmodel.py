@@ -147,7 +147,7 @@ def test_banners_disconnected_and_stale() -> None:
 def test_banner_no_stonith_unless_configured() -> None:
     none = vm.banners(status(), CONNECTED, RECEIVED_AT, RECEIVED_AT)
     assert any("no STONITH" in b.text for b in none)
-    configured = status(stonith=["stonith_host * null alpha bravo"])
+    configured = with_stonith(status())  # the document's shape: {"configured": true, ...}
     assert not any("STONITH" in b.text for b in vm.banners(configured, CONNECTED, 0, 0))
 
 
