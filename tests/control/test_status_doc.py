@@ -138,3 +138,15 @@ def test_a_part_made_in_code_writes_every_field() -> None:
     assert made["name"] == "delta" and made["self"] is False and made["links"] == []
     again = parse_status({"nodes": [made]}).nodes[0]
     assert again.to_json() == made and mistyped(again) == []
+
+
+def test_the_consoles_sample_document_reads_fully() -> None:
+    """tests/hatui/sample.py (STONITH device, ping node, children, monitors) has every
+    declared field of its declared type."""
+    from tests.hatui.sample import status, with_ping, with_stonith
+
+    raw = with_ping(with_stonith(status()))
+    doc = parse_status(raw)
+    assert mistyped(doc) == [] and doc.to_json() == raw
+    assert doc.stonith is not None and doc.stonith.device is not None
+    assert doc.stonith.device.label() == "external/ssh"
