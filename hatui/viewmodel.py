@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from engine.control import status as st
+from engine.control.jsonparts import parse_part
 
 StatusDoc = Mapping[str, Any] | st.StatusDoc
 """The document as received, or already read (``read_status``)."""
@@ -242,6 +243,18 @@ def age_ms(last_heard_ms: float | None, now: float, received_at: float) -> float
 def read_status(doc: StatusDoc) -> st.StatusDoc:
     """The document read by the one tolerant reader (once: pass the result on)."""
     return doc if isinstance(doc, st.StatusDoc) else st.parse_status(doc)
+
+
+def node_counts(doc: StatusDoc) -> tuple[int, int]:
+    """(members up, members): ``engine.control.status``'s rule (ping nodes are not
+    members; ``init`` and a node not confirmed fresh are not up)."""
+    return st.node_counts(read_status(doc))
+
+
+def node_status(node: Mapping[str, Any] | st.Node) -> str:
+    """A node's state word: ``up (unconfirmed)`` while its packets have not proven
+    fresh (they may be replays), else its status."""
+    return st.state_word(node if isinstance(node, st.Node) else parse_part(st.Node, node))
 
 
 def _timing(doc: st.StatusDoc) -> st.Timing:
@@ -647,7 +660,7 @@ def link_rows(doc: StatusDoc, now: float, received_at: float) -> list[LinkRow]:
         if node.type == "ping":
             pings.append(ping_row(node, now, received_at))
             continue
-        node_state = state_label(st.state_word(node))
+        node_state = state_label(node_status(node))
         if node.is_self:
             rows.append(_node_row(node.name, node_state, "local"))
             continue
@@ -705,7 +718,7 @@ def _monitor_title(monitor: st.GroupMonitor | None) -> str:
     return text if recovery == "none" else f"{text}, {recovery}"
 
 
-def group_where(doc: StatusDoc, group: st.Group) -> tuple[str, str]:
+def group_where(doc: StatusDoc, group: Mapping[str, Any] | st.Group) -> tuple[str, str]:
     """Where the group runs cluster-wide, apart from this node's own state.
 
     Returns (text, node running it elsewhere): ``● running on bravo`` while a peer that
@@ -714,6 +727,7 @@ def group_where(doc: StatusDoc, group: st.Group) -> tuple[str, str]:
     ``○ not running anywhere`` when nobody does, ``✖ held by alpha and bravo`` twice.
     """
     doc = read_status(doc)
+    group = group if isinstance(group, st.Group) else parse_part(st.Group, group)
     holders = group.holders()
     local = "" if doc.node == "?" else doc.node
     if not holders:
@@ -726,7 +740,7 @@ def group_where(doc: StatusDoc, group: st.Group) -> tuple[str, str]:
     peer = st.find_node(doc, holder)
     if peer is not None and st.is_up(peer):
         return f"● running on {holder}", holder
-    return f"? held by {holder}, which is {'unknown' if peer is None else peer.status}", ""
+    return f"? held by {holder}, which is {'unknown' if peer is None else node_status(peer)}", ""
 
 
 def resource_chains(doc: StatusDoc) -> list[Chain]:
