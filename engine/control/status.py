@@ -66,6 +66,7 @@ class Node(Part):
     is_self: bool = part_field(flag, False, key="self")
     status: str = part_field(text, "?")
     confirmed: bool | None = part_field(optional(flag))
+    claims: str | None = part_field(_str)
     freshness: str | None = part_field(_str)
     generation: int | float | None = part_field(_num)
     deadtime_ms: int | float | None = part_field(_num)
