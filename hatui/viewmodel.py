@@ -379,25 +379,15 @@ def stonith_device(doc: StatusDoc) -> str:
     return "" if device is None else device.label()
 
 
-def _by_node(value: object) -> dict[str, Mapping[str, Any]]:
-    """``pending``/``last`` are ``{node: info}``; tolerate a list of infos with ``node``."""
-    if isinstance(value, Mapping):
-        return {str(k): v for k, v in value.items() if isinstance(v, Mapping)}
-    if isinstance(value, list):
-        return {str(v.get("node", "?")): v for v in value if isinstance(v, Mapping)}
-    return {}
-
-
 def stonith_results(doc: StatusDoc) -> list[tuple[str, bool, str]]:
     """The last reset per node as (node, ok, ``bravo reset ok 12:00:03``), by node name."""
     results = []
-    for node, info in sorted(_by_node(_stonith(read_status(doc)).last).items()):
-        ok = bool(info.get("ok"))
-        when = format_clock(_float(info.get("time")))
-        if ok:
+    for node, info in sorted(_stonith(read_status(doc)).last.items()):
+        when = format_clock(info.time)
+        if info.ok:
             results.append((node, True, f"{node} reset ok {when}"))
             continue
-        why = str(info.get("reason") or f"code {info.get('code', '?')}")
+        why = info.reason or f"code {'?' if info.code is None else info.code}"
         results.append((node, False, f"{node} reset FAILED {when}: {why}"))
     return results
 
@@ -423,10 +413,10 @@ def stonith_banners(doc: StatusDoc) -> list[Banner]:
         result.append(
             Banner(Severity.WARNING, "◐ no STONITH configured: a split brain is not fenced")
         )
-    for node, info in sorted(_by_node(stonith.pending).items()):
-        device = info.get("device") or stonith_device(doc) or "?"
-        since = format_clock(_float(info.get("since")))
-        why = str(info.get("reason") or "").strip()
+    for node, info in sorted(stonith.pending.items()):
+        device = info.device or stonith_device(doc) or "?"
+        since = format_clock(info.since)
+        why = info.reason.strip()
         text = f"◐ FENCING {node} with [{device}] since {since}" + (f": {why}" if why else "")
         result.append(Banner(Severity.WARNING, text))
     for node in stonith.meatware_waiting:
@@ -454,40 +444,35 @@ def one_way_release_banners(doc: StatusDoc) -> list[Banner]:
     groups' reasons carry the engine's full explanation."""
     resources = read_status(doc).resources
     view = None if resources is None else resources.one_way
-    if not isinstance(view, Mapping) or view.get("state") in (None, "watching"):
+    if view is None or view.state == "watching":
         return []
-    groups = view.get("groups")
-    names = ", ".join(str(g) for g in groups) if isinstance(groups, list) and groups else "?"
-    peer = str(view.get("peer") or "the peer")
-    it = "them" if isinstance(groups, list) and len(groups) > 1 else "it"
+    names = ", ".join(view.groups) or "?"
+    peer = view.peer or "the peer"
+    it = "them" if len(view.groups) > 1 else "it"
     text = {
         "releasing": f"releasing {names} — {peer} took {it} over and does not hear us",
         "released": f"released {names} — {peer} runs {it} and does not hear us; back when it does",
         "stop failed": f"could not stop {names} — {peer} runs {it} too; fence or stop by hand",
-    }.get(str(view.get("state")), f"{view.get('state')} {names}")
+    }.get(view.state, f"{view.state} {names}")
     return [Banner(Severity.ERROR, f"✖ ONE-WAY LOSS: {text}")]
 
 
 def child_rows(doc: StatusDoc) -> list[ChildRow]:
     """The respawn/failfast children of ``status["children"]`` (empty when none)."""
-    children = read_status(doc).children
     rows = []
-    for child in children if isinstance(children, list) else []:
-        if not isinstance(child, Mapping):
-            continue
-        state = str(child.get("state") or "?")
-        starts = child.get("starts")
+    for child in read_status(doc).children:
+        starts = child.starts
         details = [
-            f"pid {child['pid']}" if child.get("pid") else "",
+            f"pid {child.pid}" if child.pid else "",
             f"{starts} start{'' if starts == 1 else 's'}" if isinstance(starts, int) else "",
-            f"last: {child['last_exit']}" if child.get("last_exit") else "",
-            "failfast" if child.get("failfast") else "",
+            f"last: {child.last_exit}" if child.last_exit else "",
+            "failfast" if child.failfast else "",
         ]
-        severity = Severity.ERROR if state in CHILD_TROUBLE else Severity.OK
+        severity = Severity.ERROR if child.state in CHILD_TROUBLE else Severity.OK
         rows.append(
             ChildRow(
-                command=str(child.get("command") or "?"),
-                state=state_label(state),
+                command=child.command or "?",
+                state=state_label(child.state or "?"),
                 detail=" · ".join(d for d in details if d),
                 severity=severity,
             )

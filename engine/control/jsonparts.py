@@ -176,6 +176,21 @@ def parts(cls: type[P]) -> Callable[[Any], tuple[P, ...]]:
     return read_parts
 
 
+def part_map(cls: type[P]) -> Callable[[Any], dict[str, P]]:
+    """An object of objects (``{node: {...}}``), each read as ``cls``; an entry that is no
+    object is left out of the typed view (the object is written back as it was)."""
+
+    def read_part_map(value: Any) -> dict[str, P]:
+        if not isinstance(value, Mapping):
+            raise WrongType(value)
+        usable = {k: parse_part(cls, v) for k, v in value.items() if isinstance(v, Mapping)}
+        if len(usable) != len(value):
+            raise Partly(usable)
+        return usable
+
+    return read_part_map
+
+
 def part(cls: type[P]) -> Callable[[Any], P]:
     """One object read as ``cls``."""
 

@@ -28,6 +28,7 @@ from engine.control.jsonparts import (
     parse_part,
     part,
     part_field,
+    part_map,
     parts,
     text,
     texts,
@@ -72,7 +73,7 @@ class Node(Part):
     deadtime_ms: int | float | None = part_field(_num)
     last_heard_ms: int | float | None = part_field(_num)
     uuid: str | None = part_field(_str)
-    one_way: Any = part_field(anything)
+    one_way: str | None = part_field(_str)
     weight: int | float = part_field(number, 100)
     site: str = part_field(text, "")
     links: tuple[NodeLink, ...] = part_field(parts(NodeLink), ())
@@ -136,6 +137,18 @@ class Group(Part):
 
 
 @dataclass(frozen=True)
+class OneWayGuard(Part):
+    """``resources.one_way``: the one-way loss guard (docs/operations.md)."""
+
+    state: str = part_field(text, "watching")
+    peer: str | None = part_field(_str)
+    peer_hears_us: bool | None = part_field(optional(flag))
+    groups: tuple[str, ...] = part_field(texts, ())
+    reason: str = part_field(text, "")
+    releases: int | float = part_field(number, 0)
+
+
+@dataclass(frozen=True)
 class Resources(Part):
     """``resources``: the policy's summary (what this node holds, why it is unstable)."""
 
@@ -147,7 +160,20 @@ class Resources(Part):
     shutdown_blocked: str = part_field(text, "")
     ipfail: Any = part_field(anything)
     monitor: Any = part_field(anything)
-    one_way: Any = part_field(anything)
+    one_way: OneWayGuard | None = part_field(optional(part(OneWayGuard)))
+
+
+@dataclass(frozen=True)
+class FenceRecord(Part):
+    """``stonith.pending[NODE]`` (a reset under way) or ``stonith.last[NODE]`` (its end)."""
+
+    ok: bool = part_field(flag, False)
+    time: int | float | None = part_field(_num)
+    since: int | float | None = part_field(_num)
+    device: str | None = part_field(_str)
+    code: Any = part_field(anything)
+    reason: str = part_field(text, "")
+    requested_by: str = part_field(text, "")
 
 
 @dataclass(frozen=True)
@@ -170,11 +196,24 @@ class Stonith(Part):
     configured: bool = part_field(flag, False)
     device: StonithDevice | None = part_field(optional(part(StonithDevice)))
     error: str = part_field(text, "")
-    pending: Any = part_field(anything, factory=dict)
-    last: Any = part_field(anything, factory=dict)
+    pending: dict[str, FenceRecord] = part_field(part_map(FenceRecord), factory=dict)
+    last: dict[str, FenceRecord] = part_field(part_map(FenceRecord), factory=dict)
     meatware_waiting: tuple[str, ...] = part_field(texts, ())
     check: Any = part_field(anything)
     check_interval_s: int | float | None = part_field(_num)
+
+
+@dataclass(frozen=True)
+class Child(Part):
+    """``children[]``: a respawn/failfast child (ha.cf ``respawn``)."""
+
+    command: str = part_field(text, "?")
+    user: str = part_field(text, "")
+    failfast: bool = part_field(flag, False)
+    state: str = part_field(text, "?")
+    pid: int | float | None = part_field(_num)
+    starts: int | float | None = part_field(_num)
+    last_exit: str | None = part_field(_str)
 
 
 @dataclass(frozen=True)
@@ -229,7 +268,7 @@ class StatusDoc(Part):
     groups: tuple[Group, ...] = part_field(parts(Group), ())
     resources: Resources | None = part_field(optional(part(Resources)))
     links: tuple[Medium, ...] = part_field(parts(Medium), ())
-    children: Any = part_field(anything, factory=list)
+    children: tuple[Child, ...] = part_field(parts(Child), ())
     loop: Any = part_field(anything)
     counters: dict[str, Any] = part_field(mapping, factory=dict)
     last_change: Change | None = part_field(optional(part(Change)))

@@ -24,6 +24,7 @@ from engine.control.schema import ControlError
 from engine.control.status import (
     Group,
     Node,
+    OneWayGuard,
     ResourceMonitor,
     StatusDoc,
     find_link,
@@ -141,13 +142,12 @@ def format_status(raw: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _format_one_way(view: Any) -> list[str]:
+def _format_one_way(view: OneWayGuard | None) -> list[str]:
     """Groups released because the peer took them over without hearing us (issue 15.3)."""
-    if not isinstance(view, dict) or view.get("state") in (None, "watching"):
+    if view is None or view.state == "watching":
         return []
-    groups = ", ".join(str(g) for g in view.get("groups") or []) or "?"
-    reason = str(view.get("reason") or "").removeprefix("one-way loss: ")
-    return [f"one-way loss: {view.get('state')} {groups}: {reason}"]
+    groups = ", ".join(view.groups) or "?"
+    return [f"one-way loss: {view.state} {groups}: {view.reason.removeprefix('one-way loss: ')}"]
 
 
 def _format_node(node: Node) -> list[str]:
