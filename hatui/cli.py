@@ -6,21 +6,13 @@ import argparse
 import asyncio
 import logging
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from engine.control.client import default_socket_path
 from engine.control.schema import ControlError
 from hatui.bridge import call_once, describe_error
-from hatui.viewmodel import (
-    Connection,
-    LinkState,
-    build_picture,
-    log_line,
-    render_text,
-    timeline_row,
-)
+from hatui.once import render_once
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let browser sessions act (default: read-only)",
     )
+    from hatui.backends.pacemaker.cli import add_arguments
+
+    add_arguments(parser)
     return parser
 
 
@@ -122,12 +117,6 @@ def socket_from_args(args: argparse.Namespace) -> Path:
     if args.socket is not None:
         return Path(args.socket)
     return default_socket_path(args.state_dir)
-
-
-ONCE_TIMELINE = 15
-"""Timeline entries ``--once`` prints (the newest; the engine keeps its last 50)."""
-ONCE_LOG = 15
-"""Log lines ``--once`` prints (the newest of the engine's ring buffer)."""
 
 
 def _entries(reply: dict[str, Any], key: str) -> list[dict[str, Any]]:
@@ -154,11 +143,7 @@ def print_once(path: Path) -> int:
     except (OSError, ControlError) as exc:
         print(f"hatui: cannot read status from {path}: {describe_error(exc)}", file=sys.stderr)
         return 1
-    now = time.monotonic()
-    picture = build_picture(status, Connection(LinkState.CONNECTED), now, now, now)
-    rows = [timeline_row(entry) for entry in timeline[-ONCE_TIMELINE:]]
-    lines = [log_line(record)[1] for record in log[-ONCE_LOG:]]
-    sys.stdout.write(render_text(picture, rows, lines))
+    sys.stdout.write(render_once(status, timeline, log))
     return 0
 
 
@@ -190,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo()
     if args.command in ("setup", "logs"):
         return run_tool(args)
+    if args.pacemaker:
+        from hatui.backends.pacemaker.cli import run_pacemaker
+
+        return run_pacemaker(args)
     path = socket_from_args(args)
     if args.command == "serve":
         from hatui.serve import run_serve

@@ -1,11 +1,11 @@
 """Pure view logic: the engine's status document in, rows and labels out.
 
 Rules of this module: no Textual, no I/O, no clock. Every function takes the status
-document (the plain dict from ``status --json``, or that document already read by
-``engine.control.status``, which ``build_picture`` does once) and, where ages matter,
-``now`` and the local monotonic time the document was received. What the document
-means (which nodes are up, a node's state word) is ``engine.control.status``'s answer,
-the same as hactl's and the metrics'. States are always shown as a glyph AND
+document (the plain dict from ``status --json`` or from a back end, or that document
+already read by ``engine.control.status``, which ``build_picture`` does once) and, where
+ages matter, ``now`` and the local monotonic time the document was received. What the
+document means (which nodes are up, a node's state word) is ``engine.control.status``'s
+answer, the same as hactl's and the metrics'. States are always shown as a glyph AND
 a word, never colour alone, so the console reads the same under ``NO_COLOR``.
 """
 
@@ -29,6 +29,10 @@ SPARK_HEADROOM = 0.1
 """A sparkline spans at least keepalive × (1 + this): jitter shows, but stays small."""
 STALE_FACTOR = 3.0
 
+LINK_HEADERS = ("node / link", "state", "age", "intervals", "max", "jit", "warn±", "dead±")
+LATENCY_LINK_HEADERS = ("node / link", "state", "latency", "history", "max", "min", "downs", "peer")
+"""The columns for links measured by round trips (:func:`latency_link_row`)."""
+
 STATE_GLYPHS: dict[str, str] = {
     "running": "●",
     "active": "●",
@@ -47,6 +51,11 @@ STATE_GLYPHS: dict[str, str] = {
     "unreachable": "✖",
     "one-way": "✖",
     "cut": "✖",
+    "maintenance": "◑",
+    "unclean": "✖",
+    "pending": "◐",
+    "partial": "◐",
+    "disabled": "○",
     "up (unconfirmed)": "◐",
 }
 
@@ -81,6 +90,9 @@ class Connection:
     state: LinkState = LinkState.CONNECTING
     retry_in: float = 0.0
     error: str = ""
+    source: str = "engine"
+    """What the console follows, in the banners' words (``engine``; ``cluster`` for a
+    Pacemaker node)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +193,7 @@ class Picture:
     stale: str = ""
     """Why and since when the data is old (``no engine for 12.3s``); "" while it is live.
     Every panel shows this next to its data: nothing on screen may claim health then."""
+    link_headers: tuple[str, ...] = LINK_HEADERS
 
 
 def state_label(state: str) -> str:
@@ -247,7 +260,7 @@ def read_status(doc: StatusDoc) -> st.StatusDoc:
 
 def node_counts(doc: StatusDoc) -> tuple[int, int]:
     """(members up, members): ``engine.control.status``'s rule (ping nodes are not
-    members; ``init`` and a node not confirmed fresh are not up)."""
+    members; ``init``, ``pending`` and a node not confirmed fresh are not up)."""
     return st.node_counts(read_status(doc))
 
 
@@ -267,14 +280,37 @@ def cluster_health(doc: StatusDoc) -> Severity:
     the move; ERROR on a failed group or a split brain."""
     doc = read_status(doc)
     states = [g.state.lower() for g in doc.groups]
-    if "failed" in states or split_brain_reasons(doc):
+    noticed = {b.severity for b in notice_banners(doc)}
+    if "failed" in states or split_brain_reasons(doc) or Severity.ERROR in noticed:
         return Severity.ERROR
     up, total = st.node_counts(doc)
     if up < total or one_way_reasons(doc) or degraded_links(doc):
         return Severity.WARNING
     if any(s not in {"running", "stopped"} for s in states):
         return Severity.WARNING
-    return Severity.OK
+    return Severity.WARNING if Severity.WARNING in noticed else Severity.OK
+
+
+def notice_banners(doc: StatusDoc) -> list[Banner]:
+    """A back end's own banners (``notices``: Pacemaker's quorum, maintenance mode,
+    failed actions), each with its severity and its reason in words."""
+    found = []
+    for notice in read_status(doc).notices:
+        if notice.text:
+            word = notice.severity
+            severity = Severity(word) if word in Severity.__members__.values() else Severity.WARNING
+            found.append(Banner(severity, notice.text))
+    return found
+
+
+def dc_summary(doc: StatusDoc) -> str:
+    """``DC alpha, quorate`` for a Pacemaker document ("" for the engine's)."""
+    doc = read_status(doc)
+    if doc.pacemaker is None:
+        return ""
+    quorate = doc.quorum is not None and doc.quorum.get("quorate")
+    dc = str(doc.pacemaker.get("dc") or "none")
+    return f"DC {dc}, {'quorate' if quorate else 'NO QUORUM'}"
 
 
 def degraded_links(doc: StatusDoc) -> list[str]:
@@ -332,6 +368,8 @@ def summary_line(doc: StatusDoc, stale: str = "") -> str:
         f"this node {doc.node} ({doc.status})",
         holders_text(doc),
     ]
+    if dc_summary(doc):
+        parts.insert(1, dc_summary(doc))
     fencing = stonith_summary(doc)
     if fencing:
         parts.append(fencing)
@@ -355,7 +393,7 @@ def split_brain_reasons(doc: StatusDoc) -> list[str]:
     reasons = []
     for group in doc.groups:
         holders = group.holders()
-        if len(holders) > 1:
+        if len(holders) > 1 and not group.clone:  # a clone runs on several nodes
             reasons.append(f"{group.key} held by {' and '.join(holders)}")
     audits = doc.extra.get("audits")
     for audit in audits if isinstance(audits, list) else []:
@@ -370,7 +408,8 @@ def _stonith(doc: st.StatusDoc) -> st.Stonith:
 
 def stonith_configured(doc: StatusDoc) -> bool:
     """True when the status document says a STONITH device is configured."""
-    return _stonith(read_status(doc)).configured
+    stonith = _stonith(read_status(doc))
+    return stonith.configured or bool(stonith.devices)
 
 
 def stonith_device(doc: StatusDoc) -> str:
@@ -435,7 +474,7 @@ def stonith_banners(doc: StatusDoc) -> list[Banner]:
 
 def one_way_reasons(doc: StatusDoc) -> dict[str, str]:
     """Peers that do not hear us (``nodes[].one_way``), with the engine's reason."""
-    return {node.name: str(node.one_way) for node in read_status(doc).nodes if node.one_way}
+    return {node.name: node.one_way for node in read_status(doc).nodes if node.one_way}
 
 
 def one_way_release_banners(doc: StatusDoc) -> list[Banner]:
@@ -493,23 +532,28 @@ def banners(
         result.append(
             Banner(
                 Severity.ERROR,
-                f"✖ DISCONNECTED from engine{detail} — reconnecting ({connection.retry_in:g} s)",
+                f"✖ DISCONNECTED from {connection.source}{detail} — reconnecting "
+                f"({connection.retry_in:g} s)",
             )
         )
     elif connection.state is LinkState.CONNECTING:
-        result.append(Banner(Severity.INFO, "◐ connecting to engine…"))
+        result.append(Banner(Severity.INFO, f"◐ connecting to {connection.source}…"))
     if doc is None:
         return result
     doc = read_status(doc)
     if connection.state is LinkState.CONNECTED and staleness(doc, connection, now, last_event_at):
         silent = format_ms(max(0.0, now - (last_event_at or now)) * 1000.0)
-        result.append(Banner(Severity.WARNING, f"◐ STALE data: no update from engine for {silent}"))
+        source = connection.source
+        result.append(
+            Banner(Severity.WARNING, f"◐ STALE data: no update from {source} for {silent}")
+        )
     for reason in split_brain_reasons(doc):
         result.append(Banner(Severity.ERROR, f"✖ SPLIT BRAIN suspected: {reason}"))
     for node, reason in one_way_reasons(doc).items():
         detail = reason.removeprefix("one-way communication:").strip() or "no reason given"
         result.append(Banner(Severity.ERROR, f"✖ ONE-WAY link: {node} does not hear us — {detail}"))
     result += one_way_release_banners(doc)
+    result += notice_banners(doc)
     result += stonith_banners(doc)
     result += [
         Banner(Severity.WARNING, f"◐ respawn child {row.command}: {row.state} ({row.detail})")
@@ -531,7 +575,7 @@ def staleness(
         return ""
     silent_ms = max(0.0, now - last_event_at) * 1000.0
     if connection.state is not LinkState.CONNECTED:
-        return f"no engine for {format_ms(silent_ms)}"
+        return f"no {connection.source} for {format_ms(silent_ms)}"
     keepalive = _float(_timing(read_status(doc)).keepalive_ms) or 1000.0
     if silent_ms > STALE_FACTOR * keepalive:
         return f"no update for {format_ms(silent_ms)}"
@@ -659,10 +703,47 @@ def link_rows(doc: StatusDoc, now: float, received_at: float) -> list[LinkRow]:
         keepalive = _float(timing.keepalive_ms)
         for lk in node.links:
             medium = kinds.get(lk.name, "")
+            if "latency_ms" in (lk.keys or ()):  # measured by round trips (corosync knet)
+                rows.append(latency_link_row(node.name, node_state, lk, medium))
+                continue
             rows.append(
                 _link_row(node.name, node_state, lk, limits, (now, received_at), medium, keepalive)
             )
     return rows + pings
+
+
+def format_latency(millis: float | None) -> str:
+    """A round-trip time: ``180µs``, ``1.25ms``, ``45ms``; ``-`` when unknown."""
+    if millis is None:
+        return "-"
+    if millis < 1:
+        return f"{millis * 1000:.0f}µs"
+    return f"{millis:.2f}ms" if millis < 10 else format_ms(millis)
+
+
+def latency_link_row(node_name: str, node_state: str, link: st.NodeLink, kind: str = "") -> LinkRow:
+    """A link measured by round trips (corosync knet) rather than heartbeat ages: the
+    cells are latency, its recent history, max, min, how often it went down, and the
+    peer's address (``LATENCY_LINK_HEADERS``)."""
+    up = link.status.lower() == "up"
+    history = link.latency_history_ms
+    downs = link.down_count
+    return LinkRow(
+        node=node_name,
+        node_state=node_state,
+        link=link.name,
+        state=state_label(link.status),
+        # a dead link's last average is history, not a latency now
+        age=format_latency(_float(link.latency_ms)) if up else "-",
+        sparkline=sparkline(history if isinstance(history, list) else []),
+        max_gap=format_latency(_float(link.latency_max_ms)),
+        jitter=format_latency(_float(link.latency_min_ms)),
+        warn_margin=str(downs) if isinstance(downs, int) else "-",
+        dead_margin=link.address or "-",
+        severity=Severity.OK if up else Severity.ERROR,
+        kind="link",
+        medium=kind,
+    )
 
 
 def short_resource_name(token: str) -> str:
@@ -703,6 +784,12 @@ def _monitor_title(monitor: st.GroupMonitor | None) -> str:
     return text if recovery == "none" else f"{text}, {recovery}"
 
 
+def _notes(group: st.Group) -> str:
+    """`` · moved to charlie by crm_resource --move (cli-prefer-rg)``: what a back end
+    says about a group beyond its state (the constraints an operator left)."""
+    return "".join(f" · {note}" for note in group.notes if note)
+
+
 def group_where(doc: StatusDoc, group: Mapping[str, Any] | st.Group) -> tuple[str, str]:
     """Where the group runs cluster-wide, apart from this node's own state.
 
@@ -717,6 +804,8 @@ def group_where(doc: StatusDoc, group: Mapping[str, Any] | st.Group) -> tuple[st
     local = "" if doc.node == "?" else doc.node
     if not holders:
         return "○ not running anywhere (no node holds it)", ""
+    if group.clone:  # a clone runs on several nodes at once, by design
+        return f"{state_label(group.state)} on {', '.join(holders)}", ""
     if len(holders) > 1:
         return f"✖ held by {' and '.join(holders)}", ""
     holder = holders[0]
@@ -732,14 +821,21 @@ def resource_chains(doc: StatusDoc) -> list[Chain]:
     """Each group as an ordered chain of steps with glyph+word state per step.
 
     The title says where the group runs in the cluster; the steps are this node's
-    own resource states (``here: …`` when another node runs the group).
+    own resource states (``here: …`` when another node runs the group), or, for a group
+    marked ``cluster_wide`` (Pacemaker: crm_mon reports each resource where it runs),
+    the resources' own states.
     """
     doc = read_status(doc)
     chains = []
     for group in doc.groups:
         steps = tuple(_chain_step(r) for r in group.resources)
         where, elsewhere = group_where(doc, group)
-        title = f"{group.key} · home {group.home} · {where}{_monitor_title(group.monitor)}"
+        if group.cluster_wide:  # the steps are the resources' own states, not ours
+            elsewhere = ""
+        title = (
+            f"{group.key} · home {group.home} · {where}"
+            f"{_monitor_title(group.monitor)}{_notes(group)}"
+        )
         severity = _chain_severity([s.state for s in steps] + [group.state])
         if elsewhere and severity is Severity.INFO:
             severity = Severity.OK  # stopped here because it runs there: no outage
@@ -827,10 +923,16 @@ def build_picture(
         health=health,
         children=tuple(child_rows(doc)),
         stale=stale,
+        link_headers=link_headers(doc),
     )
 
 
-LINK_HEADERS = ("node / link", "state", "age", "intervals", "max", "jit", "warn±", "dead±")
+def link_headers(doc: StatusDoc | None) -> tuple[str, ...]:
+    """The links table's columns for this document (Pacemaker's knet links have
+    latencies, not heartbeat ages)."""
+    if doc is not None and read_status(doc).backend == "pacemaker":
+        return LATENCY_LINK_HEADERS
+    return LINK_HEADERS
 
 
 def link_cells(row: LinkRow) -> tuple[str, ...]:
@@ -860,8 +962,8 @@ def render_text(
     timeline and the engine's recent log lines, newest last."""
     lines = [picture.summary]
     lines += [banner.text for banner in picture.banners]
-    table = [LINK_HEADERS, *(link_cells(row) for row in picture.links)]
-    widths = [max(len(r[i]) for r in table) for i in range(len(LINK_HEADERS))]
+    table = [picture.link_headers, *(link_cells(row) for row in picture.links)]
+    widths = [max(len(r[i]) for r in table) for i in range(len(picture.link_headers))]
     lines.append("")
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table]
     lines.append("")

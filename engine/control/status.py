@@ -11,6 +11,12 @@ Which nodes count as up (one answer for every reader): a cluster node whose stat
 ``up`` or ``active`` and whose packets are not unconfirmed (``confirmed`` false: they
 may be replays); a ping node whose status is ``ping``. ``init`` is not up: the node is
 still starting (``cl_status nodestatus`` exits 1 for it, as Heartbeat's does).
+
+The console also reads the document its Pacemaker back end writes in the same shape
+(``hatui/backends/pacemaker/document.py``, ``backend: pacemaker``): there a node in
+``standby`` or ``maintenance`` is up (it is in the cluster, running nothing) and one
+``pending`` is not (still joining, like ``init``); a clone's ``held_by`` lists every
+node running it (``Group.holders``); knet links carry round-trip latencies.
 """
 
 from __future__ import annotations
@@ -34,8 +40,9 @@ from engine.control.jsonparts import (
     texts,
 )
 
-UP_STATES = frozenset({"up", "active"})
-"""Statuses of a cluster node that is up (when its packets are confirmed fresh)."""
+UP_STATES = frozenset({"up", "active", "standby", "maintenance"})
+"""Statuses of a cluster node that is up (when its packets are confirmed fresh); the
+engine says ``up``/``active``, the Pacemaker document also ``standby``/``maintenance``."""
 PING_UP = "ping"
 """The status of a ping node that answers."""
 UNCONFIRMED = "up (unconfirmed)"
@@ -56,6 +63,13 @@ class NodeLink(Part):
     max_gap_ms: int | float | None = part_field(_num)
     jitter_ms: int | float | None = part_field(_num)
     late: int | float = part_field(number, 0)
+    latency_ms: int | float | None = part_field(_num)
+    """Pacemaker document (knet): the round trip now; links with it have no ages."""
+    latency_min_ms: int | float | None = part_field(_num)
+    latency_max_ms: int | float | None = part_field(_num)
+    latency_history_ms: Any = part_field(anything, factory=list)
+    down_count: int | float | None = part_field(_num)
+    address: str | None = part_field(_str)
 
 
 @dataclass(frozen=True)
@@ -122,6 +136,14 @@ class Group(Part):
     key: str = part_field(text, "?")
     home: str = part_field(text, "?")
     held_by: str | None = part_field(_str)
+    """The node holding it; a list of nodes in the Pacemaker document (a clone): see
+    ``holders``."""
+    clone: bool = part_field(flag, False)
+    """Pacemaker document: runs on several nodes at once, by design."""
+    cluster_wide: bool = part_field(flag, False)
+    """Pacemaker document: the members' states are where they run, not this node's."""
+    notes: tuple[str, ...] = part_field(texts, ())
+    """What a back end says beyond the state (constraints an operator left)."""
     state: str = part_field(text, "?")
     reason: str = part_field(text, "")
     resources: tuple[Resource, ...] = part_field(parts(Resource), ())
@@ -195,6 +217,8 @@ class Stonith(Part):
 
     configured: bool = part_field(flag, False)
     device: StonithDevice | None = part_field(optional(part(StonithDevice)))
+    devices: tuple[str, ...] = part_field(texts, ())
+    """Pacemaker document: every fence device (the engine has one, ``device``)."""
     error: str = part_field(text, "")
     pending: dict[str, FenceRecord] = part_field(part_map(FenceRecord), factory=dict)
     last: dict[str, FenceRecord] = part_field(part_map(FenceRecord), factory=dict)
@@ -250,6 +274,14 @@ class Change(Part):
 
 
 @dataclass(frozen=True)
+class Notice(Part):
+    """``notices[]`` (Pacemaker document): a banner of the back end's own."""
+
+    severity: str = part_field(text, "warning")
+    text: str = part_field(text, "")
+
+
+@dataclass(frozen=True)
 class StatusDoc(Part):
     """The whole document."""
 
@@ -272,6 +304,11 @@ class StatusDoc(Part):
     loop: Any = part_field(anything)
     counters: dict[str, Any] = part_field(mapping, factory=dict)
     last_change: Change | None = part_field(optional(part(Change)))
+    backend: str = part_field(text, "heartbeat")
+    """``pacemaker`` for the console's Pacemaker document (the engine writes none)."""
+    notices: tuple[Notice, ...] = part_field(parts(Notice), ())
+    pacemaker: dict[str, Any] | None = part_field(optional(mapping))
+    quorum: dict[str, Any] | None = part_field(optional(mapping))
 
 
 def parse_status(raw: Any) -> StatusDoc:
