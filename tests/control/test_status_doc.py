@@ -92,6 +92,11 @@ UP_CASES = [
     ({"status": "ping", "type": "ping"}, True),
     ({"status": "dead", "type": "ping"}, False),
     ({"status": "up", "type": "ping"}, False),
+    # the console's Pacemaker document (hatui/backends/pacemaker/document.py)
+    ({"status": "standby"}, True),  # in the cluster, running nothing
+    ({"status": "maintenance"}, True),
+    ({"status": "pending"}, False),  # still joining, like init
+    ({"status": "unclean"}, False),
 ]
 
 
@@ -150,3 +155,11 @@ def test_the_consoles_sample_document_reads_fully() -> None:
     assert mistyped(doc) == [] and doc.to_json() == raw
     assert doc.stonith is not None and doc.stonith.device is not None
     assert doc.stonith.device.label() == "external/ssh"
+
+
+def test_a_clone_is_held_by_every_node_running_it() -> None:
+    raw = {"groups": [{"key": "web-clone", "clone": True, "held_by": ["alpha", "bravo"]}]}
+    group = parse_status(raw).groups[0]
+    assert group.clone and group.holders() == ["alpha", "bravo"]
+    assert parse_status(raw).to_json() == raw
+    assert parse_status({"groups": [{"held_by": None}]}).groups[0].holders() == []
