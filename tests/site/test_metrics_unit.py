@@ -4,6 +4,7 @@ engine/shell/sdnotify.py against a real datagram socket."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import socket
 from collections import deque
@@ -194,3 +195,12 @@ def test_node_up_is_the_one_rule_of_up_and_garbage_renders_nothing_wrong() -> No
     assert 'haengine_node_up{node="gw"} 1' in lines
     garbage = render({"nodes": "none", "groups": [3], "counters": [], "loop": 7})
     assert "haengine_node_up{" not in garbage and "haengine_group_held{" not in garbage
+
+
+def test_a_peer_not_confirmed_fresh_is_not_up() -> None:
+    """``up`` with ``confirmed: false`` (packets that may be replays, issue 15) is 0."""
+    doc = copy.deepcopy(STATUS)
+    doc["nodes"][0].update(status="up", confirmed=False)
+    assert 'haengine_node_up{node="alpha"} 0' in render(doc).splitlines()
+    doc["nodes"][0]["confirmed"] = True
+    assert 'haengine_node_up{node="alpha"} 1' in render(doc).splitlines()
