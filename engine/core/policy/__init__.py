@@ -23,6 +23,9 @@ Deliberate differences from Heartbeat 3.0.6 (all on the safe side):
   partition, which only the peer saw, resolves too.
 * Only groups that are not stopped are released (Heartbeat runs stop for all keys).
 * A peer's ``shutdone`` does not start Heartbeat's redundant standby-acquire child.
+  One that arrives before our comm-up is taken over at comm-up (as a death before
+  comm-up): the takeover finishes through our own loopback messages, which are only
+  taken from comm-up on.
 * One-way loss: a node whose peer claims groups running here while the peer's
   heartbeats no longer list us (``hears``) releases them, and rejoins with ``starting``
   once it is heard again (``oneway``; the rule is ``engine/core/oneway.py``).

@@ -104,8 +104,7 @@ class ResourcePolicy:
         """Communications are up (spec §6.8): start the resource logic (§7.6/§7.7)."""
         if not self._startup.comm_up(now):
             return
-        for node, reason in self._peer.take_deferred_deaths():
-            self._takeover.recover_dead(node, reason, now)
+        self._takeover.after_comm_up(now)
         self._settle(now)
 
     def on_message(self, msg: Message, now: float) -> None:

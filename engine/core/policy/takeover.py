@@ -78,9 +78,17 @@ class Takeover:
         self._peer.declared_dead()
         self._holdings.legacy_forget()
         if not self._peer.comm_up:
-            self._peer.defer_death(node, reason)
+            self._peer.defer("dead", node, reason)
         else:
             self.recover_dead(node, reason, now)
+
+    def after_comm_up(self, now: float) -> None:
+        """Deaths and ``shutdone`` of the other side that came before comm-up."""
+        for what, node, reason in self._peer.take_deferred():
+            if what == "dead":
+                self.recover_dead(node, reason, now)
+            else:
+                self.take_over_from(node, reason)
 
     def came_back(self, node: str) -> None:
         """The other side restarted (a higher generation): it announces itself again."""
@@ -225,7 +233,14 @@ class Takeover:
             node=src,
             log=f"Received shutdown notice from '{src}'.",
         )
-        self.take_over_from(src, f"{src} shut down (shutdone received)")
+        why = f"{src} shut down (shutdone received)"
+        if self._peer.comm_up:
+            self.take_over_from(src, why)
+            return
+        # Before comm-up our own messages (the takeover's ip-request-resp, its
+        # mach_down report) are not taken yet: the takeover would never finish.
+        log("info", f"Takeover from {src} delayed until Communication is up.")
+        self._peer.defer("shutdone", src, why)
 
     def on_stonith(self, msg: Message, src: str) -> None:
         logger.debug(
