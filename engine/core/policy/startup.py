@@ -74,9 +74,20 @@ class Startup:
         if self._sides.nice:
             self._out.send(wire.starting())
             self._negotiation.enter(ResourceState.STARTING, now)
+            if self._sides.other is None:
+                self._alone(now)
         else:
             self.req_our_resources(False, "start-up: this node is the group's home")
         return True
+
+    def _alone(self, now: float) -> None:
+        """A one-node cluster: nobody will answer ``starting``, nobody can hold our
+        groups, so the exchange is over at once and we take every group."""
+        self._peer.mark_stable(True)
+        self._negotiation.enter(ResourceState.STABLE, now)
+        self.req_our_resources(False, "no other node in ha.cf: this node runs its groups")
+        log("info", "local resource transition completed.")
+        self._holdings.report(True)
 
     def on_starting(self, msg: Message, src: str, now: float) -> None:
         """The other side (re)starts its resource logic."""
