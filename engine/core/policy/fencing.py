@@ -75,9 +75,27 @@ class FencingBook:
         """Failed attempts per node since its last successful fence."""
         return self._attempts.failures
 
-    def fencing_for_stop(self, node: str) -> bool:
-        """``node`` is being fenced because it failed to stop groups."""
-        return node in self._stop_fence
+    def failed_stop_holds_takeover(self, node: str, death: str) -> bool:
+        """A death (its engine's, maybe not its machine's) must not take over from a
+        peer whose failed stop is being fenced or awaits an operator: that does."""
+        if node in self._stop_fence:
+            return True
+        keys = self._stop_unconfirmed.get(node)
+        if keys is None:
+            return False
+        failed = ", ".join(keys)
+        self._out.event(
+            "failed",
+            f"{death}; it had failed to stop {failed} and nobody confirmed the stop: its "
+            f"groups stay down until an operator confirms (hactl meatware confirm {node}) "
+            f"or resets it (hactl stonith {node})",
+            node=node,
+            level="CRIT",
+            log=f"Dead node {node} failed to stop {failed}: not taking over until confirmed.",
+        )
+        waiting = f"{node} died after failing to stop {failed}; waiting for confirmation"
+        self._holdings.explain_waiting(node, waiting)
+        return True
 
     def stop_failed_on(self, node: str) -> bool:
         """``node`` failed to stop groups and is not fenced or confirmed yet."""
@@ -138,6 +156,9 @@ class FencingBook:
         note = f"reset at the request of {who}"
         self._peer_fenced, self._fence_note = True, note
         self._out.event("fence", f"{node} was {note}; its death needs no second reset", node=node)
+        if self._stop_unconfirmed.pop(node, None) is not None:
+            self._holdings.other_stopped_everything()
+            return TakeOver(node, f"{node} failed to stop them; {note}")
         if node not in self._why or self._attempts.in_flight(node):
             return None
         self._attempts.cancel(node)

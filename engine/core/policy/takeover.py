@@ -109,8 +109,8 @@ class Takeover:
         if self._shutdown.in_progress:
             return
         self._failback.needed()
-        if self._fencing.fencing_for_stop(node):
-            return  # already being fenced for its failed stop; that fence takes over
+        if self._fencing.failed_stop_holds_takeover(node, reason):
+            return  # its failed stop's fence or confirmation takes over
         if self._fencing.peer_fenced and self._fencing.fence_note:
             self._take_over_reset_by_hand(node, reason)
         elif not self.dead_peer_may_hold_groups():
