@@ -70,10 +70,14 @@ class Failback:
             return
         if self._peer.status == "dead" or self._shutdown.in_progress or self._peer.leaving:
             return  # nobody to hand them to (a leaving peer is not coming back as such)
+        # Our own takeover must finish first: its late mach_down report would claim
+        # the groups again in the middle of the hand-over (Heartbeat's stability check
+        # has takeover_in_progress too).
         if (
             self._standby.state is not StandbyState.NOT
             or not self._peer.stable
             or self._negotiation.state is not ResourceState.STABLE
+            or self._negotiation.takeover_in_progress
         ):
             logger.debug("Auto failback delayed.")
             self._retry_at = now + FAILBACK_RETRY
