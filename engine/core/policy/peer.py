@@ -96,8 +96,9 @@ class PeerView:
         self._stable = False
 
     def shut_down(self) -> None:
-        """It sent ``shutdone``: leaving, in no stable state."""
-        self._stable = False
+        """It sent ``shutdone``: leaving, and stable (it holds nothing and is in no
+        transition, spec §7.9), so nothing of ours waits for it to settle."""
+        self._stable = True
         self._leaving = True
 
     def defer(self, what: str, node: str, reason: str) -> None:

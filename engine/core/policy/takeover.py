@@ -106,7 +106,9 @@ class Takeover:
         # A dead peer is in no transition: waiting for it to report stable would hold
         # our shutdown and every operator request for ever.
         self._peer.mark_stable(True)
-        if self._shutdown.in_progress:
+        if self._shutdown.wanted:
+            if not self._shutdown.in_progress:
+                log("info", "Resource takeover cancelled - shutdown in progress.")
             return
         self._failback.needed()
         if self._fencing.failed_stop_holds_takeover(node, reason):
@@ -180,7 +182,7 @@ class Takeover:
 
     def take_over_from(self, node: str, why: str) -> None:
         """``takeover_from_node``: mach_down takes the node's groups (spec §7.6)."""
-        if self._shutdown.in_progress:
+        if self._shutdown.wanted:  # also a shutdown still waiting, as Heartbeat's flag
             log("info", "Resource takeover cancelled - shutdown in progress.")
             return
         self._out.event(
