@@ -43,6 +43,7 @@ class Failback:
         self._shutdown = shutdown
         self._needed = False
         self._retry_at: float | None = None
+        self._when_back = False
 
     @property
     def retry_at(self) -> float | None:
@@ -61,6 +62,20 @@ class Failback:
             return False
         self._retry_at = None
         return True
+
+    def peer_settled(self, now: float) -> None:
+        """The peer reported stable: time for the failback. A peer still dead to us is
+        back from a partition (or from our stall) and its report came before its
+        heartbeats: the failback waits for those (``peer_back``)."""
+        self._when_back = self._peer.status == "dead"
+        self.perform(now)
+
+    def peer_back(self, now: float) -> None:
+        """The peer is active again without a restart: a failback that its stable
+        report asked for while it was dead to us goes ahead now."""
+        if self._when_back:
+            self._when_back = False
+            self.perform(now)
 
     def perform(self, now: float) -> None:
         """Heartbeat's auto-failback: ask the home node to take its groups back."""

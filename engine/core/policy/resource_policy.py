@@ -55,6 +55,7 @@ class ResourcePolicy:
         self._oneway = owners.oneway
         self._fencing, self._startup = owners.fencing, owners.startup
         self._takeover, self._admin = owners.takeover, owners.admin
+        self._selffence = owners.selffence
         self._recovery, self._checks = owners.recovery, owners.checks
         self._ipfail, self._router = owners.ipfail, owners.router
         self._status = owners.status
@@ -116,7 +117,7 @@ class ResourcePolicy:
         """A node's status changed (init/up/active/dead): ping nodes feed ipfail."""
         self._ipfail.on_node_status(node, status, now)
         if self._sides.is_other(node):
-            self._takeover.status_changed(node, status)
+            self._takeover.status_changed(node, status, now)
             self._settle(now)
 
     def on_node_dead(self, node: str, reason: str, now: float) -> None:
@@ -139,8 +140,9 @@ class ResourcePolicy:
             self._settle(now)
 
     def on_local_stall(self, stalled_ms: int, now: float) -> None:
-        """Our own loop was frozen for longer than deadtime: self-fence our resources."""
-        if self._shutdown.self_fence(stalled_ms):
+        """Our own loop was frozen for longer than deadtime: self-fence our resources,
+        then rejoin once they are released (``selffence.py``)."""
+        if self._selffence.begin(stalled_ms):
             self._failback.cancel_retry()
             self._settle(now)
 
@@ -251,6 +253,7 @@ class ResourcePolicy:
                 self._failback.cancel_retry()
             self._takeover.maybe_resolve_conflict(now)
             self._oneway.check(now)
+            self._selffence.rejoin(now)
             self._recovery.progress(now)
             if not self._jobs.has_deferred():
                 break

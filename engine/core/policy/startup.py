@@ -159,7 +159,7 @@ class Startup:
                 log("info", "remote resource transition completed.")
                 self._peer.mark_stable(True)
                 self._holdings.report(old is ResourceState.STABLE)
-                self._failback.perform(now)
+                self._failback.peer_settled(now)
         elif stable is not None:
             self._peer.mark_stable(False)
         if old not in _SETTLED and self._peer.stable:

@@ -65,13 +65,14 @@ class Takeover:
 
     # ------------------------------------------------------------------ status
 
-    def status_changed(self, node: str, status: str) -> None:
+    def status_changed(self, node: str, status: str, now: float) -> None:
         """The other side's status changed (init/up/active/dead)."""
         old = self._peer.status_changed(status)
         if status in ("init", "up"):
             self._fencing.peer_restarted(node)
         if old == "dead" and status == "active" and not self._peer.restarted:
             self._partition_healed(node)
+            self._failback.peer_back(now)
 
     def declared_dead(self, node: str, reason: str, now: float) -> None:
         """The other side was declared dead: recover its groups (after comm-up)."""
