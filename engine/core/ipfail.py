@@ -40,6 +40,7 @@ class IpFail:
         self._delay = max(2 * keepalive_ms / 1000, MIN_GIVEUP_DELAY)
         self._retry = keepalive_ms / 1000
         self._giveup_at: float | None = None
+        self._why = ""
         self._outbound: list[Message] = []
         self._logs: list[tuple[str, str]] = []
         self.giveups = 0
@@ -48,6 +49,11 @@ class IpFail:
     def visible(self) -> int:
         """How many ping nodes answer us now."""
         return sum(1 for status in self._status.values() if status == "ping")
+
+    @property
+    def giveup_reason(self) -> str:
+        """Why the last give-up was scheduled ("" before any)."""
+        return self._why
 
     @property
     def giveup_pending(self) -> bool:
@@ -84,7 +90,8 @@ class IpFail:
         if kind == "num_ping_nodes":
             self._compare(msg.get("num_ping"), now)
         elif kind == "you_are_dead":
-            self._schedule_giveup(now)
+            why = f"{self.peer} sees more ping nodes than we do ({self.visible} visible here)"
+            self._schedule_giveup(now, why)
         elif kind == "abort_giveup":
             if self._giveup_at is not None:
                 self._log("info", "Giveup aborted by the other node.")
@@ -102,15 +109,16 @@ class IpFail:
             self._send(("t", "you_are_dead"))
         elif mine < theirs:
             self._log("info", "Giving up because we have less visible ping nodes.")
-            self._schedule_giveup(now)
+            self._schedule_giveup(now, f"{self.peer} sees {theirs} ping nodes, we see {mine}")
         else:
             self._log("info", "Ping node count is balanced.")
             self._giveup_at = None
             self._send(("t", "abort_giveup"))
 
-    def _schedule_giveup(self, now: float) -> None:
+    def _schedule_giveup(self, now: float, why: str) -> None:
         if self._giveup_at is None:
             self._giveup_at = now + self._delay
+            self._why = why
             self._log("info", f"Delayed giveup in {self._delay:g} seconds.")
 
     def _ask_peer(self) -> None:

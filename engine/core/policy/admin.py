@@ -46,8 +46,9 @@ class Admin:
         self._standby = standby
         self._shutdown = shutdown
 
-    def request_standby(self, which: str, now: float) -> str | None:
-        """``hb_standby [all|foreign|local|failback]``; None when accepted, else why not."""
+    def request_standby(self, which: str, now: float, why: str = "") -> str | None:
+        """``hb_standby [all|foreign|local|failback]``; None when accepted, else why not.
+        ``why`` says who asks when it is not the operator (ipfail)."""
         word = STANDBY_WORDS.get(which)
         if word is None:
             return f"unknown resource set '{which}': use all, foreign, local or failback"
@@ -56,7 +57,7 @@ class Admin:
         refusal = self._refuse("standby", word, now)
         if refusal:
             return refusal
-        self._standby.go_standby(word, f"operator asked for standby [{word}]")
+        self._standby.go_standby(word, why or f"operator asked for standby [{word}]")
         return None
 
     def request_takeover(self, which: str, now: float) -> str | None:

@@ -238,7 +238,7 @@ class ResourcePolicy:
         self._fencing.retry_due(now)
         for which, key in self._pushes_due.take_due(now):
             self._admin.push_failed_group(which, key, now)
-        self._ipfail.tick(now, self.request_standby)
+        self._ipfail.tick(now)
         self._settle(now)
 
     def _settle(self, now: float) -> None:

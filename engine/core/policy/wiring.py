@@ -110,7 +110,7 @@ def build_owners(
         sides, out, holdings, peer, negotiation, jobs, book,
         recovery=recovery, fencing=fencing, standby=standby, shutdown=shutdown,
     )  # fmt: skip
-    ipfail = IpfailLink(config, sides, out, holdings)
+    ipfail = IpfailLink(config, sides, out, holdings, admin)
     router = MessageRouter(
         sides, peer,
         startup=startup, standby=standby, legacy=legacy, admin=admin, takeover=takeover,
