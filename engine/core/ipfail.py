@@ -41,6 +41,7 @@ class IpFail:
         self._retry = keepalive_ms / 1000
         self._giveup_at: float | None = None
         self._why = ""
+        self._retrying = False
         self._outbound: list[Message] = []
         self._logs: list[tuple[str, str]] = []
         self.giveups = 0
@@ -54,6 +55,12 @@ class IpFail:
     def giveup_reason(self) -> str:
         """Why the last give-up was scheduled ("" before any)."""
         return self._why
+
+    @property
+    def retrying(self) -> bool:
+        """The current give-up was refused (cluster in flux) and is being retried (until
+        a new one is scheduled)."""
+        return self._retrying
 
     @property
     def giveup_pending(self) -> bool:
@@ -119,6 +126,7 @@ class IpFail:
         if self._giveup_at is None:
             self._giveup_at = now + self._delay
             self._why = why
+            self._retrying = False
             self._log("info", f"Delayed giveup in {self._delay:g} seconds.")
 
     def _ask_peer(self) -> None:
@@ -142,13 +150,15 @@ class IpFail:
         if self._giveup_at is None or now < self._giveup_at:
             return False
         self._giveup_at = None
-        self._log("info", "giveup() called (timeout worked)")
-        self.giveups += 1
+        if not self._retrying:  # a retry is the same give-up, logged and counted once
+            self._log("info", "giveup() called (timeout worked)")
+            self.giveups += 1
         return True
 
     def retry_giveup(self, now: float) -> None:
         """The policy refused (cluster not stable): try again a keepalive later."""
         self._giveup_at = now + self._retry
+        self._retrying = True
 
     # --------------------------------------------------------------- outputs
 

@@ -55,10 +55,20 @@ class IpfailLink:
             return
         if self._holdings.i_hold == Hold.NONE:
             log("info", "ipfail: nothing to give up: we hold no resources")
+        elif refusal := self._admin.transition_refusal(now):
+            # Heartbeat's ipfail waits for a stable cluster; we retry every keepalive,
+            # telling the timeline once per give-up, not at every retry.
+            if not ipfail.retrying:
+                self._out.event(
+                    "refused",
+                    f"ipfail's standby [all] waits: {refusal} (retried every keepalive)",
+                    node=self._sides.us,
+                    level="WARN",
+                )
+            ipfail.retry_giveup(now)
         else:
             why = f"ipfail gives every group up: {ipfail.giveup_reason}"
-            if self._admin.request_standby("all", now, why) is not None:
-                ipfail.retry_giveup(now)
+            self._admin.request_standby("all", now, why)
         self._pull()
 
     def next_deadline(self) -> float | None:
