@@ -171,10 +171,6 @@ class Holdings:
     def claim_exactly(self, which: Hold) -> None:
         self._mine = which
 
-    def own_report(self, hold: Hold, full: bool) -> None:
-        """Our own hold report came back (loopback): it is what we claim."""
-        self._mine = hold if full or hold is Hold.NONE else Hold(hold | self._mine)
-
     def other_report(self, hold: Hold, full: bool) -> None:
         """The other side's hold report."""
         self._theirs = hold if full or hold is Hold.NONE else Hold(hold | self._theirs)

@@ -130,7 +130,7 @@ class Startup:
             log("ERROR", "resource message received in state 0")
             return
         if src == self._sides.us:
-            new = self._own_report(msg, hold, full, new)
+            new = self._own_report(msg, new)
         else:
             new = self._other_report(msg, hold, full, old, new, now)
         self._negotiation.enter(new, now)
@@ -200,10 +200,10 @@ class Startup:
         local = not self._sides.auto and bool(self._holdings.other_holds & Hold.FOREIGN)
         self._acquisition.done(local=local, foreign=True, why="T_RESOURCES(them)")
 
-    def _own_report(
-        self, msg: Message, hold: Hold, full: bool, new: ResourceState
-    ) -> ResourceState:
-        self._holdings.own_report(hold, full)
+    def _own_report(self, msg: Message, new: ResourceState) -> ResourceState:
+        # i_hold is ours: the report says what we claimed when we sent it, and a later
+        # claim must not be undone by its loopback (Heartbeat copies it into i_hold,
+        # which made a stale report log a false "No one owns our local resources!").
         if self._holdings.i_hold & Hold.LOCAL:
             self._acquisition.done(local=True, why="T_RESOURCES(us)")
         info = msg.get("info")
