@@ -3,8 +3,9 @@
 ``FenceAttempts`` is the only writer of the fences in flight (by action id), the time
 of each node's next attempt (a death-match delay or a retry), the failures since the
 last success and the last error. ``FencingBook`` decides whom to fence and why; this
-keeps the clock of the attempts and the backoff (the interval doubles after every
-failure, from ``retry[0]`` up to ``retry[1]``).
+keeps the clock of the attempts: the death-match delay before the first, and the
+backoff (the interval doubles after every failure, from ``retry[0]`` up to
+``retry[1]``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ logger = logging.getLogger(__name__)
 class FenceAttempts:
     """Fence attempts per node: in flight, waiting for their time, failed so far."""
 
-    def __init__(self, retry: tuple[float, float]) -> None:
+    def __init__(self, delay: float, retry: tuple[float, float]) -> None:
+        self._delay = delay
         self._retry_min, self._retry_max = retry
         self._failures: dict[str, int] = {}
         self._last_error: dict[str, str] = {}
@@ -35,6 +37,20 @@ class FenceAttempts:
 
     def deadlines(self) -> list[float]:
         return list(self._next.values())
+
+    def death_match_delay(
+        self, nodes: tuple[str, ...], us: str, we_run: bool, they_run: bool
+    ) -> float:
+        """The configured delay when we are the non-preferred side of a 2-node split.
+
+        Preferred is the node running groups (Pacemaker's priority-fencing-delay idea:
+        the holder survives); when both or neither run groups, the first ``node``.
+        """
+        if self._delay <= 0 or len(nodes) != 2:
+            return 0.0
+        if we_run != they_run:
+            return 0.0 if we_run else self._delay
+        return 0.0 if nodes[0] == us else self._delay
 
     def in_flight(self, node: str) -> bool:
         return node in self._inflight.values()

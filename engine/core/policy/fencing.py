@@ -48,8 +48,7 @@ class FencingBook:
         self._holdings = holdings
         self._peer = peer
         self._shutdown = shutdown
-        self._delay = delay
-        self._attempts = FenceAttempts(retry)
+        self._attempts = FenceAttempts(delay, retry)
         self._why: dict[str, str] = {}
         self._stop_fence: dict[str, list[str]] = {}
         """Peer → groups it failed to stop; it is fenced although it is alive."""
@@ -113,18 +112,10 @@ class FencingBook:
         return self._attempts.deadlines()
 
     def death_match_delay(self, node: str) -> float:
-        """The configured delay when we are the non-preferred side of a 2-node split.
-
-        Preferred is the node running groups (Pacemaker's priority-fencing-delay idea:
-        the holder survives); when both or neither run groups, the first ``node``.
-        """
-        nodes = self._sides.config.nodes
-        if self._delay <= 0 or len(nodes) != 2:
-            return 0.0
-        we_run = self._holdings.runs_any()
-        if we_run != self._holdings.other_runs():
-            return 0.0 if we_run else self._delay
-        return 0.0 if nodes[0] == self._sides.us else self._delay
+        """The death-match delay before fencing ``node`` (``FenceAttempts``)."""
+        we_run, they_run = self._holdings.runs_any(), self._holdings.other_runs()
+        return self._attempts.death_match_delay(self._sides.config.nodes, self._sides.us,
+                                                we_run, they_run)  # fmt: skip
 
     # ------------------------------------------------------------------ results
 
@@ -283,12 +274,9 @@ class FencingBook:
 
     def _start(self, node: str) -> None:
         status = self._peer.status
-        if (status != "dead" and node not in self._stop_fence) or self._shutdown.in_progress:
-            self._out.event(
-                "fence",
-                f"fencing of {node} abandoned: it is {status} again or we are shutting down",
-                node=node,
-            )
+        if self._shutdown.in_progress or (status != "dead" and node not in self._stop_fence):
+            leaving = self._shutdown.in_progress
+            self._abandon(node, "we are shutting down" if leaving else f"it is {status} again")
             return
         why = self._why.get(node, f"{node} was declared dead")
         action = Fence(self._out.new_id(), node, f"fencing {node} before taking over: {why}")
@@ -298,3 +286,10 @@ class FencingBook:
         self._out.event("fence", action.reason, node=node)
         detail = self._attempts.detail(node)
         self._holdings.explain_waiting(node, f"waiting for STONITH of {node}{detail}")
+
+    def _abandon(self, node: str, because: str) -> None:
+        """Nothing waits for this fence any more: say so, also in its groups' reason."""
+        self._why.pop(node, None)
+        text = f"fencing of {node} abandoned: {because}"
+        self._out.event("fence", text, node=node)
+        self._holdings.explain_waiting(node, text)
