@@ -106,6 +106,7 @@ class ResourcePolicy:
         if not self._startup.comm_up(now):
             return
         self._takeover.after_comm_up(now)
+        self._router.after_comm_up(now)
         self._settle(now)
 
     def on_message(self, msg: Message, now: float) -> None:
