@@ -70,6 +70,7 @@ class Takeover:
         old = self._peer.status_changed(status)
         if status in ("init", "up"):
             self._fencing.peer_restarted(node)
+            self._holdings.other_restarted()
         if old == "dead" and status == "active" and not self._peer.restarted:
             self._partition_healed(node)
             self._failback.peer_back(now)
@@ -95,6 +96,7 @@ class Takeover:
         """The other side restarted (a higher generation): it announces itself again."""
         self._peer.came_back()
         self._fencing.peer_restarted(node)
+        self._holdings.other_restarted()
         # A restarted peer forgot the standby it was part of: waiting for its reply
         # would hold every transition (and our shutdown) for the 1 h deadline.
         self._standby.cancel()
