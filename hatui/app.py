@@ -3,11 +3,18 @@
 The app stays thin: the bridge turns engine events into messages, the view model turns
 the status document into rows, and the widgets render them. Ages ("time since last
 heartbeat") are recomputed locally four times a second from the receive time, so the
-column moves smoothly without asking the engine.
+column moves smoothly without asking the engine. When the engine is gone, every panel
+says how old its data is (``Picture.stale``) and the summary claims nothing.
+
+Text from outside (node and link names, resource arguments, reasons, log lines, the
+filter, peer credentials, engine errors) is never parsed as markup: widgets get plain
+``Text``/``Content`` or ``markup=False``, and notifications are sent with
+``markup=False``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import time
@@ -26,6 +33,7 @@ from textual.widgets import Footer, Input
 
 from engine.control.schema import ControlError
 from hatui.bridge import EngineBridge, call_once, describe_error
+from hatui.lifeline import Lifeline
 from hatui.messages import ActionResult, ConnectionChanged, LogBatch, StatusUpdated, TimelineBatch
 from hatui.screens.help import HelpScreen
 from hatui.screens.modals import ChoiceModal, ConfirmModal, MeatwareModal, StonithModal
@@ -71,17 +79,21 @@ class PendingAction:
 class HaTuiApp(App[None]):
     """Attach to one engine's control socket and show the cluster live."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    """Absolute: a subclass in another directory (tests, tools) finds it too."""
     TITLE = "hatui"
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012 (Textual API)
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # noqa: RUF012 (Textual API)
+    HELP_KEYS: ClassVar[list[tuple[str, str]]] = []
+    """Keys of a subclass, listed in the help screen (key, what it does)."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "standby", "Standby"),
         Binding("t", "takeover", "Takeover"),
-        Binding("f", "failback", "Failback"),
+        Binding("f", "failback", "Failback", show=False),
         Binding("S", "stonith", "STONITH"),
         Binding("M", "meatware_confirm", "Meatware OK"),
-        # panel toggles are in help (?) and the palette: at 80 columns the footer
-        # would otherwise push "? Help" and "q Quit" off the screen
+        # failback and the panel toggles are in help (?) and the palette: at 80 columns
+        # the footer would otherwise push "? Help" and "q Quit" off the screen
         Binding("n", "toggle_panel('links')", "Links", show=False),
         Binding("l", "toggle_panel('log')", "Log", show=False),
         Binding("e", "toggle_panel('timeline')", "Events", show=False),
@@ -121,6 +133,7 @@ class HaTuiApp(App[None]):
         self._fence_ends: dict[str, tuple[bool, str]] = {}
         """Node → (reset ok, reason) of resets that ended and no pending STONITH took yet."""
         self.picture: Picture | None = None
+        self._lifeline: Lifeline | None = None
 
     def compose(self) -> ComposeResult:
         """Summary on top, then links, chains, and log + timeline at the bottom."""
@@ -141,6 +154,14 @@ class HaTuiApp(App[None]):
         self.query_one(TimelinePanel).add_rows([timeline_row(e) for e in self._initial_timeline])
         self.redraw()
         self.set_interval(REFRESH_S, self.redraw)
+        if self.is_web:  # served to a browser: end with it (hatui.lifeline says why)
+            self._lifeline = Lifeline(self.exit, asyncio.get_running_loop())
+            self._lifeline.start()
+
+    def on_exit_app(self) -> None:
+        """Every way out (q, the server's quit, SIGTERM) passes here: arm the lifeline."""
+        if self._lifeline is not None:
+            self._lifeline.exit_requested()
 
     # ---------------------------------------------------------------- engine data
 
@@ -150,8 +171,11 @@ class HaTuiApp(App[None]):
         return self._status
 
     def _last_event_at(self) -> float | None:
+        """When the engine last said anything (the document's receipt before a new
+        bridge, e.g. after ``reattach``, heard from its engine)."""
         bridges = self.query(EngineBridge)
-        return bridges.first().last_event_at if bridges else self._received_at
+        heard = bridges.first().last_event_at if bridges else None
+        return self._received_at if heard is None else heard
 
     def redraw(self) -> None:
         """Recompute the picture from the newest document and the current time."""
@@ -166,9 +190,14 @@ class HaTuiApp(App[None]):
             picture = dataclasses.replace(picture, banners=(*picture.banners, extra))
         self.picture = picture
         try:
-            self.query_one(SummaryBar).show(picture.summary, picture.health, picture.banners)
-            self.query_one(LinksPanel).show(picture.links)
-            self.query_one(ChainPanel).show(picture.chains, picture.children)
+            summary = self.query_one(SummaryBar)
+            summary.show(picture.summary, picture.health, picture.banners, picture.stale)
+            links = self.query_one(LinksPanel)
+            links.show(picture.links)
+            chains = self.query_one(ChainPanel)
+            chains.show(picture.chains, picture.children)
+            for panel in (links, chains, self.query_one(LogPanel), self.query_one(TimelinePanel)):
+                panel.show_stale(picture.stale)
         except NoMatches:
             return  # shutting down: the panels' children are removed before the panels
 
@@ -191,10 +220,14 @@ class HaTuiApp(App[None]):
         self.redraw()
 
     def on_log_batch(self, message: LogBatch) -> None:
-        """Append the engine's log lines in one write."""
+        """Append the engine's log lines in one write (its history first, marked)."""
         log = self._panel(LogPanel)
-        if log is not None:
-            log.add_records(message.records)
+        if log is None:
+            return
+        if message.history_of:
+            who = message.history_of
+            log.add_marker(f"-- recent log of {who}, from before this console attached --")
+        log.add_records(message.records)
 
     def on_timeline_batch(self, message: TimelineBatch) -> None:
         """Append timeline events; one may end a pending STONITH."""
@@ -215,6 +248,16 @@ class HaTuiApp(App[None]):
             detail = message.connection.error
             self.add_timeline("engine", f"{state}{' — ' + detail if detail else ''}")
         self.refresh_bindings()
+        self.redraw()
+
+    async def reattach(self, socket_path: Path) -> None:
+        """Follow another engine: a new subscription on ``socket_path``; what was shown
+        stays (marked stale until the new engine's first snapshot replaces it)."""
+        await self.query(EngineBridge).remove()
+        self.socket_path = socket_path
+        self._connection = Connection(LinkState.CONNECTING)
+        self.refresh_bindings()
+        await self.mount(EngineBridge(socket_path, self._clock))
         self.redraw()
 
     # ------------------------------------------------------------------- actions
@@ -335,7 +378,7 @@ class HaTuiApp(App[None]):
         if message.detail:
             text += f" — {message.detail}"
         bad = message.outcome in {"refused", "failed"}
-        self.notify(text, title="action", severity="error" if bad else "information")
+        self.notify(text, title="action", severity="error" if bad else "information", markup=False)
         self.add_timeline("action", text, Severity.ERROR if bad else Severity.INFO)
         log = self._panel(LogPanel)
         if log is not None:
@@ -371,7 +414,8 @@ class HaTuiApp(App[None]):
 
     def add_timeline(self, kind: str, text: str, severity: Severity = Severity.INFO) -> None:
         """Add a console-side row (action results, connection changes) to the timeline."""
-        row = TimelineRow(format_clock(time.time()), kind, text, severity)
+        now = time.time()
+        row = TimelineRow(format_clock(now), kind, text, severity, now)
         timeline = self._panel(TimelinePanel)
         if timeline is not None:
             timeline.add_rows([row])
@@ -390,19 +434,18 @@ class HaTuiApp(App[None]):
         self.query_one(LogPanel).toggle_follow()
 
     def action_focus_filter(self) -> None:
-        """Jump to the log filter field."""
-        log = self.query_one(LogPanel)
-        log.display = True
-        log.query_one(Input).focus()
+        """Show the log filter field and put the cursor in it."""
+        self.query_one(LogPanel).open_filter()
 
     def action_leave_filter(self) -> None:
         """Leave the filter field so single-letter keys work again."""
         if isinstance(self.focused, Input):
             self.set_focus(self.query_one(LinksPanel))
+            self.query_one(LogPanel).close_filter()
 
     def action_help(self) -> None:
-        """Show keys and glossary."""
-        self.push_screen(HelpScreen())
+        """Show keys and glossary (with this console's own keys)."""
+        self.push_screen(HelpScreen(self.HELP_KEYS))
 
     @on(Input.Submitted, "#log-filter")
     def _filter_submitted(self) -> None:
@@ -438,7 +481,7 @@ class HaTuiApp(App[None]):
             name = action.split("(", 1)[0]
             reason = self.action_block_reason()
             if name in OPERATOR_ACTIONS and reason:
-                self.notify(f"{name}: {reason}", severity="warning")
+                self.notify(f"{name}: {reason}", severity="warning", markup=False)
                 return
             await self.run_action(action)
 

@@ -1,10 +1,15 @@
 """The one connection between the console and the engine.
 
 Rules of this module: a single exclusive worker owns the subscription (subscribe →
-snapshot and recent timeline → events; a gap means subscribe again; a lost socket means
-reconnect with backoff). Incoming events are only buffered here and flushed as at most
-one message of each kind. The flush is a leading-edge throttle: the first event after a
-quiet spell is posted 5 ms later (an engine action often sends a few events at once,
+snapshot, recent timeline and recent log → events; a gap means subscribe again; a lost
+socket means reconnect with backoff). The history that comes with a subscription is
+taken once per engine: after a gap or a reconnect to the same engine process only what
+the console has not shown yet is added; a different engine (restarted, or another node)
+brings its whole history, marked as such in the log.
+
+Incoming events are only buffered here and flushed as at most one message of each
+kind. The flush is a leading-edge throttle: the first event after a quiet spell is
+posted 5 ms later (an engine action often sends a few events at once,
 e.g. the audit line and the effect; 5 ms gathers them into one redraw), and events
 arriving in the following 50 ms wait for one flush at the end of that window, so a
 burst still costs at most twenty redraws a second (and an event waits at most 50 ms:
@@ -26,7 +31,7 @@ from typing import Any, Protocol
 from textual import work
 from textual.widget import Widget
 
-from engine.control.client import ControlClient
+from engine.control.client import ControlClient, Subscription
 from engine.control.schema import ControlError
 from hatui.messages import ConnectionChanged, LogBatch, StatusUpdated, TimelineBatch
 from hatui.viewmodel import Connection, LinkState
@@ -53,8 +58,8 @@ class ClientLike(Protocol):
     async def call(self, cmd: str, **args: Any) -> Any:
         """Send one request and return its result (raises ControlError)."""
 
-    async def subscribe(self) -> tuple[dict[str, Any], int, list[dict[str, Any]]]:
-        """Subscribe and return (snapshot, seq, recent timeline entries)."""
+    async def attach(self) -> Subscription:
+        """Subscribe: snapshot, seq, recent timeline entries and recent log records."""
 
     def events(self) -> AsyncIterator[dict[str, Any]]:
         """Events after subscribe, with a synthetic ``gap`` event on a seq gap."""
@@ -132,6 +137,11 @@ class EngineBridge(Widget):
         self._timeline: list[dict[str, Any]] = []
         self._timeline_seen: dict[str, None] = {}
         """Keys of the timeline entries already taken (ordered; the oldest are forgotten)."""
+        self._engine: tuple[object, object] | None = None
+        """(node, pid) of the engine whose log history was taken last."""
+        self._log_edge = (float("-inf"), set[str]())
+        """Time of the newest log record taken, and the keys of the records at that time."""
+        self._history_of = ""
         self.last_event_at: float | None = None
         """Local time of the newest event or snapshot (for the stale banner)."""
         self._flush_due = False
@@ -184,11 +194,43 @@ class EngineBridge(Widget):
             await close_client(client)
 
     async def _subscribe(self, client: ClientLike) -> None:
-        """Take the snapshot and the timeline entries this console has not shown yet."""
-        snapshot, _seq, recent = await client.subscribe()
+        """Take the snapshot, and the history (timeline, log) not shown yet."""
+        subscription = await client.attach()
+        snapshot = subscription.snapshot
         self._take_status(snapshot)
-        for entry in recent:
+        for entry in subscription.timeline:
             self._take_timeline(entry)
+        engine = (snapshot.get("node"), snapshot.get("pid")) if isinstance(snapshot, dict) else None
+        if engine != self._engine:
+            self._engine = engine
+            self._log_edge = (float("-inf"), set())
+            if subscription.log:
+                self._history_of = str(engine[0]) if engine else "the engine"
+        for record in subscription.log:
+            if self._is_new_log(record):
+                self._take_log(record)
+
+    def _is_new_log(self, record: dict[str, Any]) -> bool:
+        """True for a record newer than every one taken from this engine so far."""
+        when = record.get("time")
+        if not isinstance(when, int | float):
+            return False
+        newest, keys = self._log_edge
+        key = timeline_key(record)
+        return when > newest or (when == newest and key not in keys)
+
+    def _take_log(self, record: dict[str, Any]) -> None:
+        when = record.get("time")
+        if isinstance(when, int | float):
+            newest, keys = self._log_edge
+            if when > newest:
+                self._log_edge = (float(when), {timeline_key(record)})
+            elif when == newest:
+                keys.add(timeline_key(record))
+        self._logs.append(record)
+        if len(self._logs) > 2 * MAX_BUFFERED_LOGS:
+            del self._logs[:-MAX_BUFFERED_LOGS]
+        self._schedule_flush()
 
     def _take_timeline(self, entry: dict[str, Any]) -> None:
         """Buffer a timeline entry unless it was shown already (history after a resync)."""
@@ -232,10 +274,7 @@ class EngineBridge(Widget):
         if kind == "status":
             self._take_status(data)
         elif kind == "log":
-            self._logs.append(data)
-            if len(self._logs) > 2 * MAX_BUFFERED_LOGS:
-                del self._logs[:-MAX_BUFFERED_LOGS]
-            self._schedule_flush()
+            self._take_log(data)
         elif kind == "timeline":
             self._take_timeline(data)
 
@@ -249,8 +288,9 @@ class EngineBridge(Widget):
             self.post_message(StatusUpdated(self._status, self._status_at))
             self._status = None
         if self._logs:
-            self.post_message(LogBatch(self._logs))
+            self.post_message(LogBatch(self._logs, self._history_of))
             self._logs = []
+            self._history_of = ""
         if self._timeline:
             self.post_message(TimelineBatch(self._timeline))
             self._timeline = []

@@ -13,54 +13,106 @@ from typing import Any
 from engine.control.client import default_socket_path
 from engine.control.schema import ControlError
 from hatui.bridge import call_once, describe_error
-from hatui.viewmodel import Connection, LinkState, build_picture, render_text, timeline_row
+from hatui.viewmodel import (
+    Connection,
+    LinkState,
+    build_picture,
+    log_line,
+    render_text,
+    timeline_row,
+)
 
 logger = logging.getLogger(__name__)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command line: ``hatui [demo] [--state-dir DIR | --socket PATH] [--once]``."""
-    parser = argparse.ArgumentParser(
-        prog="hatui",
-        description="Operator console for the Heartbeat engine. "
-        "Start with `hatui demo` (no root, no config needed).",
-    )
-    parser.add_argument(
-        "command",
-        nargs="?",
-        choices=["attach", "demo", "setup", "logs", "serve"],
-        default="attach",
-        help="attach (default) to a running engine, start a two-node demo cluster, "
-        "run the setup wizard, watch log files, or serve the console to a browser "
-        "(localhost only)",
-    )
-    parser.add_argument("files", nargs="*", type=Path, help="logs: the log file(s) to watch")
-    parser.add_argument(
-        "--config-dir", type=Path, default=Path("/etc/ha.d"), help="setup: where to write"
-    )
-    parser.add_argument("--answers", type=Path, help="setup: non-interactive answers (TOML/JSON)")
-    parser.add_argument("--yes", action="store_true", help="setup: replace differing files")
-    parser.add_argument(
-        "--bind-address", default="0.0.0.0", help="setup: local address for the live test"
-    )
+COMMANDS = ("attach", "demo", "setup", "logs", "serve")
+
+
+def _add_where(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+    """``--state-dir`` / ``--socket``: which engine. ``suppress``: a subcommand's copy must
+    not overwrite what was given before the subcommand with its default."""
+    default = argparse.SUPPRESS if suppress else None
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--state-dir", type=Path, help="engine state dir (socket inside)")
-    where.add_argument("--socket", type=Path, help="path of the engine's control.sock")
+    where.add_argument(
+        "--state-dir", type=Path, default=default, help="engine state dir (socket inside)"
+    )
+    where.add_argument(
+        "--socket", type=Path, default=default, help="path of the engine's control.sock"
+    )
+
+
+def _add_attach_options(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+    default: Any = argparse.SUPPRESS if suppress else False
     parser.add_argument(
         "--once",
         action="store_true",
-        help="print the status and recent events as plain text and exit",
+        default=default,
+        help="print the status, recent events and recent log as plain text and exit",
     )
     parser.add_argument(
-        "--read-only", action="store_true", help="grey out and refuse every operator action"
+        "--read-only",
+        action="store_true",
+        default=default,
+        help="grey out and refuse every operator action",
     )
-    parser.add_argument(
-        "--port", type=int, default=8000, help="serve: port on localhost (default 8000)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """``hatui [attach|demo|setup|logs|serve] ...``; without a command: attach.
+
+    Each command has its own options and its own ``--help``; the attach options are
+    also accepted without the word ``attach`` (``hatui --state-dir DIR --once``).
+    """
+    parser = argparse.ArgumentParser(
+        prog="hatui",
+        description="Operator console for the Heartbeat engine. "
+        "Start with `hatui demo` (no root, no config needed). "
+        "`hatui COMMAND --help` describes each command.",
     )
-    parser.add_argument(
+    _add_where(parser)
+    _add_attach_options(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    attach = commands.add_parser(
+        "attach", help="attach to a running engine (the default)", description=(
+            "Attach the console to a running engine's control socket."
+        ),
+    )  # fmt: skip
+    _add_where(attach, suppress=True)
+    _add_attach_options(attach, suppress=True)
+    commands.add_parser(
+        "demo",
+        help="start a two-node demo cluster on loopback and attach to it",
+        description="Start two engines on loopback (no root, no configuration) and "
+        "attach the console to alpha; k kills or restarts a node, c cuts a link.",
+    )
+    setup = commands.add_parser(
+        "setup",
+        help="guided first-time setup (writes ha.cf, authkeys, haresources)",
+        description="Guided first-time setup: writes ha.cf, authkeys and haresources.",
+    )
+    setup.add_argument("--config-dir", type=Path, default=Path("/etc/ha.d"), help="where to write")
+    setup.add_argument("--answers", type=Path, help="non-interactive answers (TOML/JSON)")
+    setup.add_argument("--yes", action="store_true", help="replace differing files")
+    setup.add_argument("--bind-address", default="0.0.0.0", help="local address for the live test")
+    logs = commands.add_parser(
+        "logs",
+        help="watch log files (follows rotation, merges nodes' logs by time)",
+        description="Watch Heartbeat log files: follows rotation, merges by time.",
+    )
+    logs.add_argument("files", nargs="*", type=Path, help="the log file(s) to watch")
+    serve = commands.add_parser(
+        "serve",
+        help="serve the console to a browser on localhost (read-only by default)",
+        description="Serve the console on http://localhost:PORT/ (reach it through "
+        "ssh -L). Each browser tab runs its own read-only console, which exits when "
+        "the tab goes; the page loads nothing from the internet.",
+    )
+    _add_where(serve, suppress=True)
+    serve.add_argument("--port", type=int, default=8000, help="port on localhost (default 8000)")
+    serve.add_argument(
         "--allow-actions",
         action="store_true",
-        help="serve: let browser sessions act (default: read-only)",
+        help="let browser sessions act (default: read-only)",
     )
     return parser
 
@@ -74,30 +126,39 @@ def socket_from_args(args: argparse.Namespace) -> Path:
 
 ONCE_TIMELINE = 15
 """Timeline entries ``--once`` prints (the newest; the engine keeps its last 50)."""
+ONCE_LOG = 15
+"""Log lines ``--once`` prints (the newest of the engine's ring buffer)."""
 
 
-async def fetch_picture_data(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Status document and recent timeline, as the console gets them: one ``subscribe``."""
+def _entries(reply: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = reply.get(key)
+    return [e for e in value if isinstance(e, dict)] if isinstance(value, list) else []
+
+
+async def fetch_picture_data(
+    path: Path,
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Status document, recent timeline and recent log, as the console gets them: one
+    ``subscribe``."""
     reply = await call_once(path, "subscribe")
     status = reply.get("snapshot") if isinstance(reply, dict) else None
     if not isinstance(status, dict):
         raise ControlError("bad_reply", "subscribe reply has no status document")
-    timeline = reply.get("timeline")
-    entries = [e for e in timeline if isinstance(e, dict)] if isinstance(timeline, list) else []
-    return status, entries
+    return status, _entries(reply, "timeline"), _entries(reply, "log")
 
 
 def print_once(path: Path) -> int:
     """``--once``: the same picture as the console, as text; 1 when unreachable."""
     try:
-        status, timeline = asyncio.run(fetch_picture_data(path))
+        status, timeline, log = asyncio.run(fetch_picture_data(path))
     except (OSError, ControlError) as exc:
         print(f"hatui: cannot read status from {path}: {describe_error(exc)}", file=sys.stderr)
         return 1
     now = time.monotonic()
     picture = build_picture(status, Connection(LinkState.CONNECTED), now, now, now)
     rows = [timeline_row(entry) for entry in timeline[-ONCE_TIMELINE:]]
-    sys.stdout.write(render_text(picture, rows))
+    lines = [log_line(record)[1] for record in log[-ONCE_LOG:]]
+    sys.stdout.write(render_text(picture, rows, lines))
     return 0
 
 
@@ -122,6 +183,7 @@ def run_tool(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hatui`` script."""
     args = build_parser().parse_args(argv)
+    args.command = args.command or "attach"
     if args.command == "demo":
         from hatui.demo import run_demo
 

@@ -304,18 +304,33 @@ class DemoCluster:
                 os.kill(int(pid_file.read_text().strip()), signal.SIGTERM)
 
 
+KILL_BODY = (
+    "SIGKILL a node's engine and its services, as a power cut would. A killed node "
+    "stays down until you restart it here (k again). If it is the node this console "
+    "is attached to, the console follows the survivor (a attaches elsewhere)."
+)
+
+
 class DemoApp(HaTuiApp):
     """The console attached to alpha, plus keys to break the demo cluster."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("k", "kill_node", "Kill/restart node"),
+        Binding("k", "kill_node", "Kill"),
         Binding("K", "kill_node", "Kill/restart node", show=False),
-        Binding("c", "cut_link", "Cut/restore link"),
+        Binding("c", "cut_link", "Cut link"),
+        Binding("a", "attach_node", "Attach to node", show=False),
+    ]
+    HELP_KEYS: ClassVar[list[tuple[str, str]]] = [
+        ("k", "demo: kill a node (SIGKILL, like a power cut), or restart it"),
+        ("c", "demo: cut or restore a link on both engines (fault injection)"),
+        ("a", "demo: attach this console to the other node"),
     ]
 
     def __init__(self, cluster: DemoCluster) -> None:
         super().__init__(cluster.socket_path("alpha"))
         self.cluster = cluster
+        self.attached = "alpha"
+        """The node whose engine this console shows."""
 
     def action_kill_node(self) -> None:
         """Pick a node to SIGKILL (or to restart when it is down)."""
@@ -327,9 +342,38 @@ class DemoApp(HaTuiApp):
         def chosen(node: str | None) -> None:
             if node:
                 self.add_timeline("demo", self.cluster.toggle(node))
+                self._follow_survivor(node)
 
-        body = "SIGKILL a node's engine (it then restarts on the same key)."
-        self.push_screen(ChoiceModal("Kill or restart a node", body, choices), chosen)
+        self.push_screen(ChoiceModal("Kill or restart a node", KILL_BODY, choices), chosen)
+
+    def _follow_survivor(self, killed: str) -> None:
+        """The attached node was killed: attach to a node that still runs."""
+        if killed != self.attached or self.cluster.running(killed):
+            return
+        survivor = next((n for n in NODES if n != killed and self.cluster.running(n)), None)
+        if survivor is None:
+            return
+        text = f"{killed} is down: this console now follows {survivor} (a attaches elsewhere)"
+        self.add_timeline("demo", text)
+        self.notify(text, title="demo", markup=False)
+        self.attach_to(survivor)
+
+    def attach_to(self, node: str) -> None:
+        """Show ``node``'s engine from now on."""
+        self.attached = node
+        self.run_worker(self.reattach(self.cluster.socket_path(node)), group="demo")
+
+    def action_attach_node(self) -> None:
+        """Pick the node whose engine this console shows."""
+        choices = [(node, f"attach to {node}") for node in NODES if node != self.attached]
+
+        def chosen(node: str | None) -> None:
+            if node:
+                self.add_timeline("demo", f"console attached to {node}")
+                self.attach_to(node)
+
+        body = f"This console shows {self.attached}'s engine. Show another node's instead."
+        self.push_screen(ChoiceModal("Attach to a node", body, choices), chosen)
 
     def _links(self) -> list[tuple[str, bool]]:
         links = (self.status or {}).get("links", [])
@@ -343,7 +387,7 @@ class DemoApp(HaTuiApp):
         """Pick a link to cut (or restore) on both engines."""
         links = self._links()
         if not links:
-            self.notify("no links known yet", severity="warning")
+            self.notify("no links known yet", severity="warning", markup=False)
             return
         cut = dict(links)
         choices = [(name, f"{'restore' if is_cut else 'cut'} {name}") for name, is_cut in links]

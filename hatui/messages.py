@@ -35,6 +35,9 @@ class LogBatch(Message):
     """Log records that arrived since the last flush, oldest first."""
 
     records: list[dict[str, Any]]
+    history_of: str = ""
+    """Set (to the engine's node name) when these are its recent log lines, sent with
+    the subscription: lines from before this console attached to that engine."""
 
 
 @dataclass

@@ -6,15 +6,23 @@ the console as a subprocess running as the server's user. So the server binds to
 read-only unless ``--allow-actions`` was given: a browser tab must not be able to
 STONITH a node by accident. textual-serve is an optional extra
 (``pip install 'hatui[serve]'``), imported only when serving.
+
+The page must work on a network without the internet: textual-serve's page links a
+web font from fonts.googleapis.com, so the index page is rewritten on the way out to
+drop every link or script that leaves this host and to take the same font (Roboto
+Mono) from the files textual-serve serves itself. A console whose browser went away
+ends itself (``hatui.lifeline``).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import shlex
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from hatui.app import HaTuiApp
 from hatui.messages import ActionResult
@@ -54,6 +62,41 @@ def console_command(socket_path: Path, *, allow_actions: bool = False) -> str:
     return shlex.join(argv)
 
 
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+_EXTERNAL_TAG = re.compile(
+    r"<(?:link|script)\b[^>]*?\b(?:href|src)\s*=\s*[\"'](?P<url>[a-z][a-z0-9+.-]*:)?//"
+    r"(?P<host>[^/\"':]+)[^>]*>(?:\s*</script>)?",
+    re.IGNORECASE,
+)
+LOCAL_FONT = """<style>
+@font-face {{
+  font-family: "Roboto Mono"; font-style: normal; font-weight: 100 900;
+  src: url("{static}fonts/RobotoMono-VariableFont_wght.ttf") format("truetype");
+}}
+</style>
+"""
+
+
+def offline_page(html: str, static_url: str) -> str:
+    """``html`` without tags that load anything from another host, plus a local font.
+
+    ``static_url`` is where the server's own static files are (ends with ``/``).
+    """
+
+    def keep_local(match: re.Match[str]) -> str:
+        return match.group(0) if match.group("host").lower() in LOCAL_HOSTS else ""
+
+    page = _EXTERNAL_TAG.sub(keep_local, html)
+    return page.replace("</head>", LOCAL_FONT.format(static=static_url) + "</head>", 1)
+
+
+def external_urls(text: str) -> list[str]:
+    """Every ``http(s)://`` URL in ``text`` whose host is not this machine (tests); an
+    XML namespace name (``xmlns="http://www.w3.org/2000/svg"``) is a name, never fetched."""
+    found = re.findall(r"(?<!xmlns=\")(?:https?|wss?)://[^\s\"'<>()]+", text)
+    return [url for url in found if (urlsplit(url).hostname or "") not in LOCAL_HOSTS]
+
+
 def serve_available() -> bool:
     """True when the optional textual-serve package is installed."""
     try:
@@ -72,11 +115,25 @@ def run_serve(socket_path: Path, port: int = DEFAULT_PORT, *, allow_actions: boo
             file=sys.stderr,
         )
         return 2
-    from textual_serve.server import Server
-
     command = console_command(socket_path, allow_actions=allow_actions)
     mode = "operator actions ALLOWED" if allow_actions else "read-only"
     print(f"hatui serve: http://{HOST}:{port}/ ({mode}; localhost only)", file=sys.stderr)
     logger.info("serving %r on %s:%d", command, HOST, port)
-    Server(command, host=HOST, port=port, title="hatui").serve()
+    offline_server(command, port).serve()
     return 0
+
+
+def offline_server(command: str, port: int) -> Any:
+    """textual-serve's server, whose index page loads nothing from the internet."""
+    from aiohttp import web
+    from textual_serve.server import Server
+
+    class OfflineServer(Server):  # type: ignore[misc]
+        async def handle_index(self, request: web.Request) -> web.Response:
+            """The page textual-serve renders, rewritten by ``offline_page``."""
+            rendered = await super().handle_index(request)
+            html = rendered.text if isinstance(rendered, web.Response) else ""
+            page = offline_page(html or "", f"{self.public_url}/static/")
+            return web.Response(text=page, content_type="text/html")
+
+    return OfflineServer(command, host=HOST, port=port, title="hatui")

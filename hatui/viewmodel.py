@@ -18,6 +18,8 @@ StatusDoc = Mapping[str, Any]
 
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 10
+SPARK_HEADROOM = 0.1
+"""A sparkline spans at least keepalive × (1 + this): jitter shows, but stays small."""
 STALE_FACTOR = 3.0
 
 STATE_GLYPHS: dict[str, str] = {
@@ -38,6 +40,7 @@ STATE_GLYPHS: dict[str, str] = {
     "unreachable": "✖",
     "one-way": "✖",
     "cut": "✖",
+    "up (unconfirmed)": "◐",
 }
 
 PING_WORDS = {"ping": "reachable", "dead": "unreachable"}
@@ -135,11 +138,15 @@ class Chain:
     steps: tuple[ChainStep, ...]
     severity: Severity
     reason: str = ""
+    elsewhere: str = ""
+    """The node that runs the group when it is not this one ("" when it is, or nobody)."""
 
     @property
     def line(self) -> str:
-        """The chain as one line: ``● IPaddr2 running ▶ ● hbweb running``."""
-        return " ▶ ".join(step.label for step in self.steps)
+        """The chain as one line: ``● IPaddr2 running ▶ ● hbweb running``; the local
+        states of a group another node runs read ``here: ○ IPaddr2 stopped ▶ …``."""
+        line = " ▶ ".join(step.label for step in self.steps)
+        return f"here: {line}" if self.elsewhere and line else line
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +157,8 @@ class TimelineRow:
     kind: str
     text: str
     severity: Severity = Severity.INFO
+    at: float = 0.0
+    """Epoch seconds: the timeline is kept in this order, whenever a row arrives."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +171,9 @@ class Picture:
     chains: tuple[Chain, ...]
     health: Severity = Severity.OK
     children: tuple[ChildRow, ...] = ()
+    stale: str = ""
+    """Why and since when the data is old (``no engine for 12.3s``); "" while it is live.
+    Every panel shows this next to its data: nothing on screen may claim health then."""
 
 
 def state_label(state: str) -> str:
@@ -191,20 +203,27 @@ def format_ms(millis: float | None) -> str:
     return f"{sign}{minutes}m{seconds:02d}s"
 
 
-def sparkline(values: Sequence[float], width: int = SPARK_WIDTH) -> str:
-    """The last ``width`` values as ``▁▂▃▄▅▆▇█`` bars, scaled from 0 to their maximum.
+def sparkline(
+    values: Sequence[float], width: int = SPARK_WIDTH, expected: float | None = None
+) -> str:
+    """The last ``width`` values as ``▁▂▃▄▅▆▇█`` bars, from the shortest to the longest.
 
-    Scaling from zero (not from the minimum) keeps a steady 200 ms rhythm looking flat
-    and high instead of exaggerating a 1 ms wobble into a full-height swing.
+    The range is at least ``expected`` (the keepalive; else the shortest value) plus
+    ``SPARK_HEADROOM``: a steady 200 ms link with keepalive 200 ms is a low ripple
+    (``▁▂▁▃▂``, a few ms of jitter is a level or two), a late heartbeat a tall bar.
+    Scaling from zero drew every steady link as a row of identical blocks; scaling to
+    the values' own range alone would blow a 1 ms wobble up to full height.
     """
     tail = [float(v) for v in values[-width:] if isinstance(v, int | float)]
     if not tail:
         return ""
-    top = max(tail)
-    if top <= 0:
+    reference = min(tail) if expected is None or expected <= 0 else expected
+    low = min(*tail, reference)
+    high = max(*tail, reference * (1 + SPARK_HEADROOM))
+    if high <= low:
         return SPARK_CHARS[0] * len(tail)
     last = len(SPARK_CHARS) - 1
-    return "".join(SPARK_CHARS[min(last, round(v / top * last))] for v in tail)
+    return "".join(SPARK_CHARS[round((v - low) / (high - low) * last)] for v in tail)
 
 
 def age_ms(last_heard_ms: float | None, now: float, received_at: float) -> float | None:
@@ -250,14 +269,39 @@ def node_counts(doc: StatusDoc) -> tuple[int, int]:
 
 
 def cluster_health(doc: StatusDoc) -> Severity:
-    """OK when every node is up and every group runs; ERROR on a failed group."""
+    """OK when every node and every medium to it is up and every group runs or is
+    stopped; WARNING for a down peer, a dead or cut link, one-way loss or a group on
+    the move; ERROR on a failed group or a split brain."""
     states = [str(g.get("state", "")).lower() for g in _groups(doc)]
     if "failed" in states or split_brain_reasons(doc):
         return Severity.ERROR
     up, total = node_counts(doc)
-    if up < total or one_way_reasons(doc) or any(s not in {"running", "stopped"} for s in states):
+    if up < total or one_way_reasons(doc) or degraded_links(doc):
+        return Severity.WARNING
+    if any(s not in {"running", "stopped"} for s in states):
         return Severity.WARNING
     return Severity.OK
+
+
+def degraded_links(doc: StatusDoc) -> list[str]:
+    """Media that are down while the cluster still talks: ``bravo lo#2 dead``, ``lo#2
+    cut``. Links of this node itself and of a peer that is down are not counted (the
+    node row says it), nor those of ping nodes."""
+    found = []
+    for node in _nodes(doc):
+        if node.get("self") or str(node.get("type", "normal")) != "normal":
+            continue
+        if not _is_up(str(node.get("status", ""))):
+            continue
+        for link in _node_links(node):
+            status = str(link.get("status", "?"))
+            if status.lower() != "up":
+                found.append(f"{node.get('name', '?')} {link.get('name', '?')} {status}")
+    links = doc.get("links")
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, Mapping) and link.get("cut"):
+            found.append(f"{link.get('name', '?')} cut (fault injection)")
+    return found
 
 
 def _health_word(severity: Severity) -> str:
@@ -278,12 +322,23 @@ def holders_text(doc: StatusDoc) -> str:
     return ", ".join(parts) or "no groups"
 
 
-def summary_line(doc: StatusDoc) -> str:
-    """The one-line cluster summary shown at the top (and first in ``--once``)."""
+def summary_line(doc: StatusDoc, stale: str = "") -> str:
+    """The one-line cluster summary shown at the top (and first in ``--once``).
+
+    With ``stale`` (the data is old: no engine) it claims nothing: the health word is
+    replaced by "state UNKNOWN" and the rest is marked as last known.
+    """
     up, total = node_counts(doc)
+    nodes = f"{up}/{total} nodes up"
+    if stale:
+        head = f"? cluster state UNKNOWN ({stale}) · last known: {nodes}"
+    else:
+        head = f"{_health_word(cluster_health(doc))} · {nodes}"
+        degraded = degraded_links(doc)
+        if degraded:  # why, in the summary itself: no banner comes and goes with a link
+            head = head.replace(" · ", f": {', '.join(degraded)} · ", 1)
     parts = [
-        _health_word(cluster_health(doc)),
-        f"{up}/{total} nodes up",
+        head,
         f"this node {doc.get('node', '?')} ({doc.get('status', '?')})",
         holders_text(doc),
     ]
@@ -482,13 +537,8 @@ def banners(
         result.append(Banner(Severity.INFO, "◐ connecting to engine…"))
     if doc is None:
         return result
-    keepalive = _float(_timing(doc).get("keepalive_ms")) or 1000.0
-    if (
-        connection.state is LinkState.CONNECTED
-        and last_event_at is not None
-        and (now - last_event_at) * 1000.0 > STALE_FACTOR * keepalive
-    ):
-        silent = format_ms((now - last_event_at) * 1000.0)
+    if connection.state is LinkState.CONNECTED and staleness(doc, connection, now, last_event_at):
+        silent = format_ms(max(0.0, now - (last_event_at or now)) * 1000.0)
         result.append(Banner(Severity.WARNING, f"◐ STALE data: no update from engine for {silent}"))
     for reason in split_brain_reasons(doc):
         result.append(Banner(Severity.ERROR, f"✖ SPLIT BRAIN suspected: {reason}"))
@@ -503,6 +553,25 @@ def banners(
         if row.severity is Severity.ERROR
     ]
     return result
+
+
+def staleness(
+    doc: StatusDoc | None, connection: Connection, now: float, last_event_at: float | None
+) -> str:
+    """Why the shown data is old (``no engine for 12.3s``), "" while it is live.
+
+    Old means: the engine is unreachable, or it is connected but has sent nothing for
+    ``STALE_FACTOR`` keepalives (it pushes a status document at every heartbeat).
+    """
+    if doc is None or last_event_at is None:
+        return ""
+    silent_ms = max(0.0, now - last_event_at) * 1000.0
+    if connection.state is not LinkState.CONNECTED:
+        return f"no engine for {format_ms(silent_ms)}"
+    keepalive = _float(_timing(doc).get("keepalive_ms")) or 1000.0
+    if silent_ms > STALE_FACTOR * keepalive:
+        return f"no update for {format_ms(silent_ms)}"
+    return ""
 
 
 def _margin(limit: float | None, age: float | None) -> str:
@@ -544,7 +613,9 @@ def _link_row(
     timing: tuple[float | None, float | None],
     clock: tuple[float, float],
     kind: str = "",
+    expected: float | None = None,
 ) -> LinkRow:
+    """One link's row; ``expected`` is the keepalive (the sparkline's reference)."""
     warn, dead = timing
     state = str(link.get("status", "?"))
     age = age_ms(_float(link.get("last_heard_ms")), *clock)
@@ -557,7 +628,7 @@ def _link_row(
         link=name,
         state=state_label(state),
         age=format_ms(age),
-        sparkline=sparkline(intervals if isinstance(intervals, list) else []),
+        sparkline=sparkline(intervals if isinstance(intervals, list) else [], expected=expected),
         max_gap=format_ms(_float(link.get("max_gap_ms"))),
         jitter="-" if jitter is None else f"{jitter:.1f}ms" if jitter < 10 else f"{jitter:.0f}ms",
         warn_margin=_margin(warn, age),
@@ -632,12 +703,12 @@ def link_rows(doc: StatusDoc, now: float, received_at: float) -> list[LinkRow]:
             rows.append(_node_row(name, node_state, "", age))
         dead = _float(node.get("deadtime_ms")) or _float(timing.get("deadtime_ms"))
         limits = (_float(timing.get("warntime_ms")), dead)
-        rows.extend(
-            _link_row(
-                name, node_state, lk, limits, (now, received_at), kinds.get(str(lk.get("name")), "")
+        keepalive = _float(timing.get("keepalive_ms"))
+        for lk in _node_links(node):
+            medium = kinds.get(str(lk.get("name")), "")
+            rows.append(
+                _link_row(name, node_state, lk, limits, (now, received_at), medium, keepalive)
             )
-            for lk in _node_links(node)
-        )
     return rows + pings
 
 
@@ -681,22 +752,62 @@ def _monitor_title(monitor: Any) -> str:
     return text if recovery == "none" else f"{text}, {recovery}"
 
 
+def _node_status(doc: StatusDoc, name: str) -> str:
+    for node in _nodes(doc):
+        if node.get("name") == name:
+            return str(node.get("status", "?"))
+    return "unknown"
+
+
+def group_where(doc: StatusDoc, group: Mapping[str, Any]) -> tuple[str, str]:
+    """Where the group runs cluster-wide, apart from this node's own state.
+
+    Returns (text, node running it elsewhere): ``● running on bravo`` while a live peer
+    holds it (this node's resources then read stopped, which is no outage),
+    ``● running here (alpha)`` / ``◐ starting here (alpha)`` while this node holds it,
+    ``○ not running anywhere`` when nobody does, ``✖ held by alpha and bravo`` twice.
+    """
+    holders = _holders(group)
+    local = str(doc.get("node", ""))
+    state = str(group.get("state", "?"))
+    if not holders:
+        return "○ not running anywhere (no node holds it)", ""
+    if len(holders) > 1:
+        return f"✖ held by {' and '.join(holders)}", ""
+    holder = holders[0]
+    if holder == local:
+        return f"{state_label(state)} here ({local})", ""
+    peer_status = _node_status(doc, holder)
+    if _is_up(peer_status):
+        return f"● running on {holder}", holder
+    return f"? held by {holder}, which is {peer_status}", ""
+
+
 def resource_chains(doc: StatusDoc) -> list[Chain]:
-    """Each group as an ordered chain of steps with glyph+word state per step."""
+    """Each group as an ordered chain of steps with glyph+word state per step.
+
+    The title says where the group runs in the cluster; the steps are this node's
+    own resource states (``here: …`` when another node runs the group).
+    """
     chains = []
     for group in _groups(doc):
         resources = [r for r in group.get("resources", []) if isinstance(r, Mapping)]
         steps = tuple(_chain_step(r) for r in resources)
-        holders = "+".join(_holders(group)) or "nobody"
+        where, elsewhere = group_where(doc, group)
         state = str(group.get("state", "?"))
         title = (
-            f"{group.get('key', '?')} · home {group.get('home', '?')} · held by {holders}"
-            f" · {state_label(state)}{_monitor_title(group.get('monitor'))}"
+            f"{group.get('key', '?')} · home {group.get('home', '?')} · {where}"
+            f"{_monitor_title(group.get('monitor'))}"
         )
         severity = _chain_severity([s.state for s in steps] + [state])
+        if elsewhere and severity is Severity.INFO:
+            severity = Severity.OK  # stopped here because it runs there: no outage
         chains.append(
-            Chain(str(group.get("key", "?")), title, steps, severity, str(group.get("reason", "")))
-        )
+            Chain(
+                str(group.get("key", "?")), title, steps, severity,
+                str(group.get("reason", "")), elsewhere,
+            )
+        )  # fmt: skip
     return chains
 
 
@@ -741,7 +852,8 @@ def timeline_row(event: Mapping[str, Any]) -> TimelineRow:
     reason = str(event.get("reason", "")).strip()
     text = " — ".join(part for part in (who, reason) if part)
     severity = timeline_severity(kind, reason)
-    return TimelineRow(format_clock(_float(event.get("time"))), kind, text, severity)
+    at = _float(event.get("time"))
+    return TimelineRow(format_clock(at), kind, text, severity, at or 0.0)
 
 
 def log_line(record: Mapping[str, Any]) -> tuple[str, str]:
@@ -757,17 +869,29 @@ def build_picture(
     received_at: float,
     last_event_at: float | None = None,
 ) -> Picture:
-    """Everything the main screen needs from one status document."""
+    """Everything the main screen needs from one status document.
+
+    When the data is stale (no engine), ages are shown as they were at the last update
+    (they are facts of that moment, not of now), the summary claims nothing, and
+    ``stale`` says so for every panel.
+    """
     shown = banners(doc, connection, now, last_event_at)
     if doc is None:
         return Picture("no status received yet", tuple(shown), (), (), Severity.INFO)
+    stale = staleness(doc, connection, now, last_event_at)
+    as_of = last_event_at if stale and last_event_at is not None else now
+    if not stale:
+        health = cluster_health(doc)
+    else:
+        health = Severity.ERROR if connection.state is not LinkState.CONNECTED else Severity.WARNING
     return Picture(
-        summary=summary_line(doc),
+        summary=summary_line(doc, stale),
         banners=tuple(shown),
-        links=tuple(link_rows(doc, now, received_at)),
+        links=tuple(link_rows(doc, as_of, received_at)),
         chains=tuple(resource_chains(doc)),
-        health=cluster_health(doc),
+        health=health,
         children=tuple(child_rows(doc)),
+        stale=stale,
     )
 
 
@@ -794,8 +918,11 @@ def link_cells(row: LinkRow) -> tuple[str, ...]:
     )
 
 
-def render_text(picture: Picture, timeline: Sequence[TimelineRow] = ()) -> str:
-    """The picture as plain text (``hatui --once``, mail, scripts)."""
+def render_text(
+    picture: Picture, timeline: Sequence[TimelineRow] = (), log: Sequence[str] = ()
+) -> str:
+    """The picture as plain text (``hatui --once``, mail, scripts), then the recent
+    timeline and the engine's recent log lines, newest last."""
     lines = [picture.summary]
     lines += [banner.text for banner in picture.banners]
     table = [LINK_HEADERS, *(link_cells(row) for row in picture.links)]
@@ -805,11 +932,14 @@ def render_text(picture: Picture, timeline: Sequence[TimelineRow] = ()) -> str:
     lines.append("")
     for chain in picture.chains:
         lines.append(chain.title)
-        lines.append(f"  {chain.line}" if chain.steps else "  (no resources)")
+        line = f"  {chain.line}" if chain.steps else "  (no resources)"
+        lines.append(f"{line}  — {chain.reason}" if chain.reason else line)
     lines += [child.line for child in picture.children]
     if timeline:
         lines += ["", "recent events (newest last):"]
     lines += [
         f"{row.time} {TIMELINE_GLYPHS[row.severity]} {row.kind:<9} {row.text}" for row in timeline
     ]
+    if log:
+        lines += ["", "recent log (newest last):", *log]
     return "\n".join(lines) + "\n"

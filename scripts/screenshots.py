@@ -1,11 +1,17 @@
 """Regenerate ``screenshots/*.svg`` and ``*.png`` of the operator console.
 
-The console is fed the same fixed status document as the snapshot tests, so the
-pictures are reproducible. PNGs come from cairosvg (or ``rsvg-convert`` when cairosvg is
-missing) after swapping Textual's "Fira Code" for "DejaVu Sans Mono": without that font
-a converter falls back to a proportional face and the cells no longer line up.
+The console pictures come from the running demo: two real engines on loopback
+(``hatui.demo.DemoCluster``) and the demo console attached to them (headless, through
+Textual's Pilot), driven with the same keys a person would press: a link cut, a
+standby, the STONITH dialog with a typed name, the kill of the attached node. Times
+and ages are therefore those of the run. ``--browser`` adds ``serve.png``: ``hatui
+serve`` in headless Chromium (needs chromium and textual-serve).
 
-Usage: python scripts/screenshots.py [OUT_DIR]
+PNGs come from cairosvg (or ``rsvg-convert`` when cairosvg is missing) after swapping
+Textual's "Fira Code" for "DejaVu Sans Mono": without that font a converter falls
+back to a proportional face and the cells no longer line up.
+
+Usage: python scripts/screenshots.py [OUT_DIR] [--console-only] [--browser]
 """
 
 from __future__ import annotations
@@ -16,90 +22,145 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Awaitable, Callable
+import traceback
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from textual.pilot import Pilot  # noqa: E402
 
-from hatui.app import HaTuiApp  # noqa: E402
-from tests.hatui.sample import LOGS, RECEIVED_AT, TIMELINE, status, with_stonith  # noqa: E402
-from tests.hatui.test_snapshots import (  # noqa: E402
-    FAILOVER_TIMELINE,
-    failover_status,
-    make_app,
-)
+from hatui.demo import DemoApp, DemoCluster  # noqa: E402
+from hatui.screens.modals import ChoiceModal, ConfirmModal, StonithModal  # noqa: E402
+from hatui.viewmodel import LinkState  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
 SIZE = (80, 24)
+WIDE = (120, 40)
 LOG_SIZE = (100, 30)
 PNG_WIDTH = 1400
-Scenario = Callable[[Pilot[None]], Awaitable[None]]
+WAIT_S = 60.0
 
 
-async def _nothing(pilot: Pilot[None]) -> None:
-    await pilot.pause()
+async def until(pilot: Pilot[Any], check: Callable[[], Any], timeout: float = WAIT_S) -> None:
+    """Let the console run until ``check()`` holds (fail loudly: a picture of the wrong
+    moment is worse than none)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            where = "".join(traceback.format_stack(limit=3)[:1])
+            raise SystemExit(f"screenshots: gave up waiting at\n{where}")
+        await pilot.pause(0.1)
 
 
-async def _stonith(pilot: Pilot[None]) -> None:
-    """The dialog after a mistyped name: still open, with the refusal shown."""
-    await pilot.press("S")
-    await pilot.pause(0.2)
-    pilot.app.screen.query_one("#node-name").focus()
-    await pilot.press(*"brav", "enter")
-    await pilot.pause()
+def summary(app: DemoApp) -> str:
+    return app.picture.summary if app.picture else ""
 
 
-async def _timeline(pilot: Pilot[None]) -> None:
-    await pilot.press("n", "l")
-    await pilot.pause()
+def group_title(app: DemoApp) -> str:
+    chains = app.picture.chains if app.picture else ()
+    return chains[0].title if chains else ""
 
 
-def _timeline_app() -> HaTuiApp:
-    start = float(TIMELINE[0]["time"])
-    events = [
-        *TIMELINE,
-        {"time": start + 40, "kind": "death", "node": "bravo",
-         "reason": "no heartbeat on any link for 1000 ms (deadtime)"},
-        {"time": start + 40, "kind": "fence", "node": "bravo",
-         "reason": "fencing bravo before taking over: bravo was declared dead"},
-        {"time": start + 42, "kind": "takeover", "node": "alpha",
-         "group": "demo-web", "reason": "bravo dead, fenced"},
-        {"time": start + 61, "kind": "reload", "node": "alpha",
-         "reason": "configuration reloaded, applied: warntime 600ms | refused: udpport "
-         "694 -> 695 needs a restart"},
-        {"time": start + 74, "kind": "stall", "node": "alpha",
-         "reason": "engine was not scheduled for 1850 ms (deadtime 1000 ms)"},
-        {"time": start + 95, "kind": "standby", "node": "alpha",
-         "group": "demo-db", "reason": "operator root: hb_standby all"},
-    ]  # fmt: skip
-    doc = with_stonith(status())
-    return HaTuiApp(status=doc, clock=lambda: RECEIVED_AT, logs=LOGS, timeline=events)
-
-
-SCENARIOS: dict[str, tuple[Callable[[], HaTuiApp], Scenario]] = {
-    "main": (make_app, _nothing),
-    "failover": (lambda: make_app(failover_status(), FAILOVER_TIMELINE), _nothing),
-    "stonith": (lambda: make_app(with_stonith(status())), _stonith),
-    "timeline": (_timeline_app, _timeline),
-}
-
-
-async def capture(name: str, out_dir: Path) -> Path:
-    """Run one scenario headless and save its SVG."""
-    factory, scenario = SCENARIOS[name]
-    app = factory()
-    async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.2)
-        await scenario(pilot)
-        await pilot.pause(0.2)
-        svg = out_dir / f"{name}.svg"
-        svg.write_text(app.export_screenshot(title=f"hatui — {name}"))
+def save(app: DemoApp, out_dir: Path, name: str, title: str) -> Path:
+    svg = out_dir / f"{name}.svg"
+    svg.write_text(app.export_screenshot(title=f"hatui demo — {title}"))
     return svg
+
+
+async def press_choice(pilot: Pilot[Any], app: DemoApp, tabs: int) -> None:
+    """In a choice or confirm dialog (Cancel focused): Tab ``tabs`` times, then Enter."""
+    await until(pilot, lambda: isinstance(app.screen, ChoiceModal | ConfirmModal))
+    await pilot.pause(0.2)
+    await pilot.press(*(["tab"] * tabs), "enter")
+
+
+async def capture_demo(out_dir: Path) -> list[Path]:
+    """The console scenes, from a live demo cluster."""
+    cluster = DemoCluster()
+    shots: list[Path] = []
+    try:
+        cluster.start_all()
+        app = DemoApp(cluster)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app._connection.state is LinkState.CONNECTED)
+            await until(pilot, lambda: "running here (alpha)" in group_title(app))
+            await pilot.press("c")  # cut the ucast link, restore it: a late heartbeat
+            await press_choice(pilot, app, 2)
+            await until(pilot, lambda: "DEGRADED" in summary(app))
+            await pilot.pause(1.5)
+            shots.append(save(app, out_dir, "degraded", "a cut link is a warning"))
+            await pilot.press("c")
+            await press_choice(pilot, app, 2)
+            await until(pilot, lambda: "cluster OK" in summary(app))
+            await pilot.pause(2.5)
+            shots.append(save(app, out_dir, "main", "80x24"))
+            await pilot.resize_terminal(*WIDE)
+            await pilot.pause(1.0)
+            shots.append(save(app, out_dir, "wide", "120x40"))
+            await pilot.resize_terminal(*SIZE)
+            await pilot.press("s")  # standby: the group runs on bravo, stopped here
+            await press_choice(pilot, app, 1)
+            await until(pilot, lambda: "running on bravo" in group_title(app))
+            await pilot.pause(1.0)
+            shots.append(save(app, out_dir, "standby", "running on bravo, stopped here"))
+            await pilot.press("t")  # takeover: home again
+            await press_choice(pilot, app, 1)
+            await until(pilot, lambda: "running here (alpha)" in group_title(app))
+            await pilot.press("S")
+            await until(pilot, lambda: isinstance(app.screen, StonithModal))
+            await pilot.press(*"brav")  # the name field has the keys
+            await pilot.pause(0.3)
+            shots.append(save(app, out_dir, "stonith", "STONITH: type the name"))
+            await pilot.press("escape")
+            await pilot.press("k")  # kill the attached node: the console follows bravo
+            await press_choice(pilot, app, 1)
+            await until(pilot, lambda: "this node bravo" in summary(app))
+            await until(pilot, lambda: "running here (bravo)" in group_title(app))
+            await pilot.pause(1.0)
+            shots.append(save(app, out_dir, "failover", "alpha killed, bravo took over"))
+            await pilot.press("n", "l")
+            await pilot.pause(0.5)
+            shots.append(save(app, out_dir, "timeline", "the timeline alone"))
+    finally:
+        cluster.stop()
+    return shots
+
+
+async def capture_browser(out_dir: Path) -> list[Path]:
+    """``hatui serve`` in headless Chromium, attached to a live demo engine."""
+    from tests.hatui.browser import browser, chromium_path
+    from tests.hatui.test_serve import fetch, free_localhost_port
+
+    if chromium_path() is None:
+        raise SystemExit("screenshots: --browser needs chromium")
+    cluster = DemoCluster()
+    server: subprocess.Popen[bytes] | None = None
+    try:
+        cluster.start_all()
+        port = free_localhost_port()
+        socket_path = str(cluster.socket_path("alpha"))
+        server = subprocess.Popen(
+            [sys.executable, "-m", "hatui", "serve", "--socket", socket_path, "--port", str(port)],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        await asyncio.to_thread(fetch, f"http://127.0.0.1:{port}/")
+        await asyncio.sleep(14)  # initdead, then the group starts on alpha
+        with tempfile.TemporaryDirectory() as profile:
+            async with browser(Path(profile), size=(1400, 860)) as chrome:
+                await chrome.call("Page.navigate", url=f"http://localhost:{port}/")
+                await asyncio.sleep(4)
+                return [await chrome.screenshot(out_dir / "serve.png")]
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(10)
+        cluster.stop()
 
 
 def to_png(svg: Path) -> Path:
@@ -154,8 +215,6 @@ async def capture_wizard(out_dir: Path) -> list[Path]:
 
 async def capture_logs(out_dir: Path) -> list[Path]:
     """Two nodes' classic-form logs merged by time; then filtered, with a search."""
-    import tempfile
-
     from hatui.logs.screen import LogWatcherApp
 
     shots: list[Path] = []
@@ -182,16 +241,18 @@ async def capture_logs(out_dir: Path) -> list[Path]:
 def main() -> int:
     """Write every scenario to OUT_DIR (default ``screenshots/``).
 
-    ``--console-only`` skips the wizard and log-watcher pictures (quick iteration).
+    ``--console-only`` skips the wizard and log-watcher pictures (quick iteration);
+    ``--browser`` adds the served console in Chromium (``serve.png``).
     """
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     out_dir = Path(args[0]) if args else ROOT / "screenshots"
     out_dir.mkdir(parents=True, exist_ok=True)
     os.environ["TZ"] = "UTC"
     time.tzset()
-    for name in SCENARIOS:
-        svg = asyncio.run(capture(name, out_dir))
+    for svg in asyncio.run(capture_demo(out_dir)):
         print(f"{svg} {to_png(svg)}")
+    if "--browser" in sys.argv:
+        print(*asyncio.run(capture_browser(out_dir)))
     if "--console-only" in sys.argv:
         return 0
     for svg in [*asyncio.run(capture_wizard(out_dir)), *asyncio.run(capture_logs(out_dir))]:

@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,25 @@ class _Resync:
 
     def __init__(self, seq: int) -> None:
         self.seq = seq
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """What ``subscribe`` returns: where the event stream starts, and the history before.
+
+    ``timeline`` and ``log`` are oldest first; both are empty from an engine older than
+    the field (``log`` was added later; see docs/architecture.md, control socket).
+    """
+
+    snapshot: dict[str, Any]
+    seq: int
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+    log: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _entries(value: object) -> list[dict[str, Any]]:
+    """The objects of a reply list (anything else in it is ignored)."""
+    return [e for e in value if isinstance(e, dict)] if isinstance(value, list) else []
 
 
 _END = object()
@@ -123,10 +143,18 @@ class ControlClient:
         Events with a seq at or below the returned one are stale and are skipped by
         ``events``.
         """
+        subscription = await self.attach()
+        return subscription.snapshot, subscription.seq, subscription.timeline
+
+    async def attach(self) -> Subscription:
+        """``subscribe``, with the engine's recent log as well as its recent timeline."""
         result = await self.call("subscribe")
-        timeline = result.get("timeline")
-        recent = [e for e in timeline if isinstance(e, dict)] if isinstance(timeline, list) else []
-        return result["snapshot"], int(result["seq"]), recent
+        return Subscription(
+            snapshot=result["snapshot"],
+            seq=int(result["seq"]),
+            timeline=_entries(result.get("timeline")),
+            log=_entries(result.get("log")),
+        )
 
     async def events(self) -> AsyncIterator[dict[str, Any]]:
         """Yield events in order; ends when the connection closes.

@@ -20,6 +20,7 @@ import socket
 import stat
 import struct
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -37,6 +38,8 @@ _LOGGED_BAD_REQUESTS = 5
 RECENT_TIMELINE = 50
 """Timeline entries kept for ``subscribe``: a console attaching (or resyncing after a
 gap) shows why things happened before it was there."""
+RECENT_LOG = 500
+"""Log records ``subscribe`` returns at most (the engine's ring buffer holds as many)."""
 
 
 class ControlHandler(Protocol):
@@ -211,7 +214,11 @@ class ControlServer:
         *,
         admin_group: str = "haclient",
         queue_size: int = 256,
+        log_history: Sequence[Mapping[str, Any]] | None = None,
     ) -> None:
+        """``log_history`` is the engine's log ring buffer (read, never written here): a
+        console attaching after a failover gets the lines that led to it. Without one,
+        the server keeps the records it publishes itself."""
         self.path = Path(path)
         self.handler = handler
         self.queue_size = queue_size
@@ -231,6 +238,11 @@ class ControlServer:
         self._recent_timeline: collections.deque[dict[str, Any]] = collections.deque(
             maxlen=RECENT_TIMELINE
         )
+        self._own_log: collections.deque[Mapping[str, Any]] | None = None
+        if log_history is None:
+            self._own_log = collections.deque(maxlen=RECENT_LOG)
+            log_history = self._own_log
+        self._log_history = log_history
 
     @property
     def admin_group(self) -> str:
@@ -302,11 +314,13 @@ class ControlServer:
         """Queue an event for every subscribed client; never awaits, never raises.
 
         A client whose queue is full loses this event, but its seq still advances, so it
-        sees a gap and knows to resubscribe. Timeline entries are also kept for the
-        ``subscribe`` reply.
+        sees a gap and knows to resubscribe. Timeline entries (and log records, when no
+        ring buffer was given) are also kept for the ``subscribe`` reply.
         """
         if event == "timeline":
             self._recent_timeline.append(data)
+        elif event == "log" and self._own_log is not None:
+            self._own_log.append(data)
         try:
             data_json = schema.encode_event_data(data)
         except (TypeError, ValueError):
@@ -487,13 +501,21 @@ class ControlServer:
         }
 
     def _subscribe(self, conn: _Connection) -> dict[str, Any]:
-        """Snapshot, recent timeline and seq are taken together, without awaiting, so no
-        event is lost (a client subscribing again has seen some of ``timeline`` before)."""
+        """Snapshot, recent timeline, recent log and seq are taken together, without
+        awaiting, so no event is lost and none is delivered twice: a record in ``log``
+        was published (to subscribers) before this reply, every later one comes as an
+        event. A client subscribing again has seen some of ``timeline``/``log`` before."""
         while not conn.queue.empty():
             conn.queue.get_nowait()
         snapshot = self.handler.status()
         conn.subscribed = True
-        return {"snapshot": snapshot, "seq": conn.seq, "timeline": list(self._recent_timeline)}
+        history = list(self._log_history)[-RECENT_LOG:]
+        return {
+            "snapshot": snapshot,
+            "seq": conn.seq,
+            "timeline": list(self._recent_timeline),
+            "log": history,
+        }
 
     def _authorise(self, peer: PeerInfo, request: Request) -> None:
         described = " ".join([request.cmd, *(str(v) for v in request.args.values())])

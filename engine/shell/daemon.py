@@ -142,7 +142,9 @@ class Engine(EngineStatus, EngineCommands):
             fencer=self.fencer,
             monitored=self._monitor_finished,
         )
-        self.control = ControlServer(control_socket or state_dir / "control.sock", self)
+        self.control = ControlServer(
+            control_socket or state_dir / "control.sock", self, log_history=ring.lines
+        )
         self.children = ChildManager(config.children, on_failfast=self._on_failfast)
         self.stats = EngineStats()
         self.lag = LoopLag(config.timing.warntime_ms / 4)

@@ -1,7 +1,14 @@
-"""Confirmation dialogs. Every one focuses Cancel first and closes on Escape.
+"""Confirmation dialogs. Each closes on Escape, and Enter never confirms by default.
 
 A modal's default AUTO_FOCUS picks the first focusable widget, which in a STONITH dialog
-is the destructive button: Enter would fence. Hence ``AUTO_FOCUS = "#cancel"`` here.
+could be the destructive button: Enter would fence. The choice dialogs focus Cancel.
+The typed-name dialogs (STONITH, meatware) focus the name field, because they ask the
+operator to type: keystrokes go where the prompt says. Enter there confirms only the
+exact name of a candidate node; Enter on an empty or wrong name cancels (the dialog
+says why in a notification), so Cancel stays what Enter does unless the name is typed.
+
+Everything shown is plain text: titles, bodies, button labels and refusals may carry
+node or link names from the configuration.
 """
 
 from __future__ import annotations
@@ -16,6 +23,8 @@ from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
+
+from hatui.widgets.panel import plain
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9_-]+")
 
@@ -66,7 +75,7 @@ class ChoiceModal(ModalScreen[str | None]):
             with Horizontal():
                 yield Button("Cancel", id="cancel", variant="primary")
                 for number, (value, label) in enumerate(self._choices):
-                    yield Button(label, id=choice_id(value, number), name=value)
+                    yield Button(plain(label), id=choice_id(value, number), name=value)
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
@@ -97,7 +106,7 @@ class ConfirmModal(ModalScreen[bool]):
             yield Static(self._body, classes="body", markup=False)
             with Horizontal():
                 yield Button("Cancel", id="cancel", variant="primary")
-                yield Button(self._confirm, id="confirm", variant="warning")
+                yield Button(plain(self._confirm), id="confirm", variant="warning")
 
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
@@ -111,7 +120,7 @@ class ConfirmModal(ModalScreen[bool]):
 class StonithModal(ModalScreen[str | None]):
     """Fence a node: the operator must type the node's name exactly."""
 
-    AUTO_FOCUS = "#cancel"
+    AUTO_FOCUS = "#node-name"
     BINDINGS: ClassVar[list[BindingType]] = [("escape", "cancel", "Cancel")]
     DEFAULT_CSS = (
         MODAL_CSS.format(name="StonithModal")
@@ -141,9 +150,9 @@ class StonithModal(ModalScreen[str | None]):
         """Title, what it does, the name field, Cancel and the confirm button."""
         names = ", ".join(self._candidates) or "none"
         with Vertical():
-            yield Label(self.TITLE, classes="title")
+            yield Label(self.TITLE, classes="title", markup=False)
             yield Static(
-                self.body(names) + "\nType the node name exactly to confirm.",
+                self.body(names) + "\nType the node name exactly, then Enter (Esc cancels).",
                 classes="body",
                 markup=False,
             )
@@ -162,14 +171,27 @@ class StonithModal(ModalScreen[str | None]):
         return ""
 
     @on(Button.Pressed, "#fence")
-    @on(Input.Submitted, "#node-name")
     def _fence(self) -> None:
+        """The button: a wrong name is refused in the dialog, which stays open."""
         typed = self.query_one("#node-name", Input).value.strip()
         problem = self.refusal(typed)
         if problem:
             self.query_one("#refusal", Static).update(problem)
             return
         self.dismiss(typed)
+
+    @on(Input.Submitted, "#node-name")
+    def _submitted(self) -> None:
+        """Enter in the name field: the exact name confirms, anything else cancels."""
+        typed = self.query_one("#node-name", Input).value.strip()
+        problem = self.refusal(typed)
+        if not problem:
+            self.dismiss(typed)
+            return
+        self.app.notify(
+            f"{problem}; nothing was sent", title="cancelled", severity="warning", markup=False
+        )
+        self.dismiss(None)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

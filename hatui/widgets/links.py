@@ -2,45 +2,57 @@
 
 from __future__ import annotations
 
-from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 
 from hatui.viewmodel import LINK_HEADERS, LinkRow, Severity, link_cells
+from hatui.widgets.panel import set_title
+
+TITLE = "nodes & links"
 
 
-class LinksPanel(DataTable[str | Text]):
+class LinksPanel(DataTable[Text]):
     """Per-link age, interval sparkline, max gap, jitter and margins to warn/dead time.
 
     Rows are updated in place while the set of links stays the same, so the cursor and
-    scroll position survive the 4-per-second refresh of the age column.
+    scroll position survive the 4-per-second refresh of the age column. Every cell is a
+    ``Text``: a ``str`` cell would be parsed as markup, and node and link names come
+    from the configuration.
     """
 
     DEFAULT_CSS = """
     LinksPanel { height: auto; max-height: 10; }
+    LinksPanel.-stale { color: $text-muted; }
     """
 
     def __init__(self) -> None:
         super().__init__(id="links", cursor_type="row", show_cursor=False, cell_padding=1)
         self._keys: list[str] = []
-        self.border_title = "nodes & links"
+        self._stale = ""
+        set_title(self, TITLE)
 
     def on_mount(self) -> None:
         """Create the fixed columns."""
         for header in LINK_HEADERS:
             self.add_column(header, key=header)
 
-    def _styled(self, cells: tuple[str, ...], severity: Severity) -> list[str | Text]:
+    def _styled(self, cells: tuple[str, ...], severity: Severity) -> list[Text]:
         style = {
             Severity.ERROR: self.app.current_theme.error or "",
             Severity.WARNING: self.app.current_theme.warning or "",
         }.get(severity, "")
-        out: list[str | Text] = list(cells)
+        out = [Text(cell) for cell in cells]
         if style:
-            out[1] = Text(cells[1], style=f"bold {style}")
-            out[2] = Text(cells[2], style=style)
+            out[1].stylize(f"bold {style}")
+            out[2].stylize(style)
         return out
+
+    def show_stale(self, stale: str) -> None:
+        """Say in the title that these timings are as of the last update (or live)."""
+        if stale != self._stale:
+            self._stale = stale
+            set_title(self, TITLE, stale)
 
     def first_column(self) -> list[str]:
         """The "node / link" cells as the table holds them now (tests, benchmarks)."""
@@ -65,12 +77,11 @@ class LinksPanel(DataTable[str | Text]):
                 if self.get_cell(key, header) != value:
                     self.update_cell(key, header, value, update_width=self._widens(header, value))
 
-    def _widens(self, header: str, value: str | Text) -> bool:
+    def _widens(self, header: str, value: Text) -> bool:
         """True when ``value`` needs a wider column than the column has now.
 
         Columns only grow while rows are updated in place: letting them shrink (the age
         going from "1.2s" to "87ms") changed the table's width, and so re-laid out the
         whole screen, several times a second; the table also jumped left and right.
         """
-        width = value.cell_len if isinstance(value, Text) else cell_len(value)
-        return width > self.columns[ColumnKey(header)].content_width
+        return value.cell_len > self.columns[ColumnKey(header)].content_width

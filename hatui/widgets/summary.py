@@ -7,6 +7,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from hatui.viewmodel import Banner, Severity
+from hatui.widgets.panel import update_plain
 
 
 class SummaryBar(Vertical):
@@ -17,6 +18,7 @@ class SummaryBar(Vertical):
     SummaryBar #summary { height: auto; padding: 0 1; background: $boost; }
     SummaryBar #summary.-warning { color: $warning; }
     SummaryBar #summary.-error { color: $error; }
+    SummaryBar #summary.-stale { text-style: italic; }
     SummaryBar .banner { height: auto; padding: 0 1; }
     SummaryBar .banner.-error { background: $error 30%; color: $text; text-style: bold; }
     SummaryBar .banner.-warning { background: $warning 20%; color: $text; }
@@ -32,18 +34,29 @@ class SummaryBar(Vertical):
         """The summary line; banners are mounted below it as they come and go."""
         yield Static("connecting…", id="summary", markup=False)
 
-    def show(self, summary: str, health: Severity, banners: tuple[Banner, ...]) -> None:
-        """Update the summary and replace the banners when they changed."""
+    def show(
+        self, summary: str, health: Severity, banners: tuple[Banner, ...], stale: str = ""
+    ) -> None:
+        """Update the summary and the banners; texts are changed in place (a layout only
+        when a height changes), widgets come and go only when the number of banners does."""
         line = self.query_one("#summary", Static)
-        if summary != self._summary:  # an update costs a layout pass even when equal
+        if summary != self._summary:
+            update_plain(line, summary, self._summary)
             self._summary = summary
-            line.update(summary)
         line.set_class(health is Severity.WARNING, "-warning")
         line.set_class(health is Severity.ERROR, "-error")
+        line.set_class(bool(stale), "-stale")
         if banners == self._banners:
             return
-        self._banners = banners
-        self.query(".banner").remove()
-        self.mount_all(
-            Static(b.text, classes=f"banner -{b.severity.value}", markup=False) for b in banners
-        )
+        old, self._banners = self._banners, banners
+        shown = list(self.query(".banner").results(Static))
+        if len(shown) != len(banners):
+            self.query(".banner").remove()
+            self.mount_all(
+                Static(b.text, classes=f"banner -{b.severity.value}", markup=False) for b in banners
+            )
+            return
+        for widget, before, banner in zip(shown, old, banners, strict=True):
+            if before != banner:
+                update_plain(widget, banner.text, before.text)
+                widget.set_classes(f"banner -{banner.severity.value}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import grp
 import json
 import logging
@@ -18,6 +19,7 @@ import pytest
 from engine.control.client import ControlClient, default_socket_path
 from engine.control.schema import MAX_REQUEST_BYTES, ControlError
 from engine.control.server import (
+    RECENT_LOG,
     RECENT_TIMELINE,
     ControlServer,
     ControlSocketInUse,
@@ -109,6 +111,41 @@ async def test_unsubscribed_connections_get_no_events(
     assert seq == 0
     # ... but the subscribe reply carries the newest timeline entries, oldest first
     assert [e["reason"] for e in recent] == [f"entry {n}" for n in range(10, 60)]
+
+
+async def test_subscribe_returns_the_recent_log_oldest_first(
+    server: ControlServer, client: ControlClient
+) -> None:
+    """Without a ring buffer the server keeps the log records it published; a console
+    attaching later shows the lines that led to what it sees (issue 14, item 7)."""
+    for n in range(RECENT_LOG + 20):
+        server.publish("log", {"time": n, "level": "info", "text": f"line {n}"})
+    attached = await client.attach()
+    assert [r["text"] for r in attached.log] == [f"line {n}" for n in range(20, RECENT_LOG + 20)]
+    assert attached.seq == 0  # history, not events: nothing of it comes again as an event
+    server.publish("log", {"time": 999, "level": "info", "text": "live"})
+    event = await next_event(client.events())
+    assert (event["seq"], event["data"]["text"]) == (1, "live")
+
+
+async def test_subscribe_reads_the_engines_ring_buffer(sock_dir: Path) -> None:
+    """With the engine's ring buffer (what ``haengine`` passes) the reply is its content,
+    including lines logged before the control socket listened."""
+    ring = collections.deque([{"time": 1.0, "level": "info", "text": "Configuration validated"}])
+    srv = ControlServer(sock_dir / "control.sock", FixedHandler(), log_history=ring)
+    await srv.start()
+    cli = ControlClient()
+    try:
+        await cli.connect(srv.path)
+        ring.append({"time": 2.0, "level": "WARN", "text": "node bravo: is dead"})
+        attached = await cli.attach()
+        texts = [r["text"] for r in attached.log]
+        assert texts == ["Configuration validated", "node bravo: is dead"]
+        snapshot, seq, timeline = await cli.subscribe()  # the old call still answers the same
+        assert (snapshot["node"], seq, timeline) == ("alpha", 0, [])
+    finally:
+        await cli.aclose()
+        await srv.close()
 
 
 async def test_full_queue_drops_events_and_client_sees_a_gap(sock_dir: Path) -> None:

@@ -10,6 +10,7 @@ control server.
 from __future__ import annotations
 
 import asyncio
+import collections
 import copy
 import time
 from pathlib import Path
@@ -147,30 +148,73 @@ async def test_gap_resubscribes_for_a_fresh_snapshot_and_the_lost_timeline(
         await server.close()
 
 
-def heard_just_now() -> dict[str, Any]:
-    """The sample document with every heartbeat 50 ms old ("50ms": narrower than "12.1s")."""
+def heard_ago(millis: int = 50) -> dict[str, Any]:
+    """The sample document with every heartbeat ``millis`` old ("50ms" is narrower than
+    "12.1s")."""
     doc = status()
     for node in doc["nodes"]:
-        node["last_heard_ms"] = 50
+        node["last_heard_ms"] = millis
         for link in node["links"]:
-            link["last_heard_ms"] = 50
+            link["last_heard_ms"] = millis
     return doc
 
 
 async def test_links_table_keeps_its_width_as_ages_shrink() -> None:
     """Ages change four times a second; a table that narrowed with them re-laid out the
     whole screen each time (and jumped): columns only grow while rows stay the same."""
-    now = [RECEIVED_AT]
-    app = HaTuiApp(status=heard_just_now(), clock=lambda: now[0])
+    app = HaTuiApp(status=heard_ago(50), clock=lambda: RECEIVED_AT)
     async with app.run_test(size=(100, 30)) as pilot:
         table = app.query_one(LinksPanel)
         ages = lambda: [str(c) for c in table.get_column("age")]  # noqa: E731
-        now[0] += 12.0
-        app.redraw()
+        app.post_message(StatusUpdated(heard_ago(12_100), RECEIVED_AT))
         await until(pilot, lambda: "12.1s" in ages())
         await pilot.pause()
         wide = (table.virtual_size.width, [c.content_width for c in table.ordered_columns])
-        app.post_message(StatusUpdated(heard_just_now(), now[0]))  # fresh: "50ms" again
+        app.post_message(StatusUpdated(heard_ago(50), RECEIVED_AT))  # fresh: "50ms" again
         await until(pilot, lambda: "12.1s" not in ages() and "50ms" in ages())
         await pilot.pause()
         assert (table.virtual_size.width, [c.content_width for c in table.ordered_columns]) == wide
+
+
+async def test_attaching_late_shows_the_engines_recent_log_and_timeline_in_order(
+    sock_dir: Path,
+) -> None:
+    """The 3 a.m. case: the console starts after the failover; the log and timeline that
+    led to it are on screen at once, the log marked as history, the timeline in time
+    order around the console's own "connected" row. Lines lost in a gap come back from
+    the engine's ring buffer when the console subscribes again, and none twice."""
+    ring: collections.deque[dict[str, Any]] = collections.deque(maxlen=500)
+    server = ControlServer(sock_dir / "control.sock", FixedHandler(), log_history=ring)
+
+    def emit(text: str, at: float | None = None) -> None:
+        """What the engine's logging does: the ring keeps the line, subscribers get it."""
+        record = {"time": time.time() if at is None else at, "level": "info", "text": text}
+        ring.append(record)
+        server.publish("log", record)
+
+    before = time.time() - 60
+    emit("node bravo: is dead", before)
+    emit("Taking over resource group demo-db", before + 1)
+    server.publish("timeline", {"time": before + 1, "kind": "takeover", "node": "alpha",
+                                "group": "demo-db", "reason": "bravo dead"})  # fmt: skip
+    await server.start()
+    try:
+        app = HaTuiApp(server.path)
+        async with app.run_test(size=SIZE) as pilot:
+            log = app.query_one(LogPanel)
+            await until(pilot, lambda: log.newest.endswith("Taking over resource group demo-db"))
+            assert log.lines[-3] == "-- recent log of alpha, from before this console attached --"
+            rows = app.query_one(TimelinePanel).rows
+            await until(pilot, lambda: [r.kind for r in rows] == ["takeover", "engine"])
+            emit("live line")
+            await until(pilot, lambda: log.newest.endswith("live line"))
+            for number in range(300):  # no await: the server's queue (256) overflows
+                emit(f"burst {number}")
+            await until(pilot, lambda: log.newest.endswith("burst 255"))
+            emit("after the gap")  # reveals the gap: the console subscribes again
+            await until(pilot, lambda: log.newest.endswith("after the gap"))
+            bursts = [line.split()[-1] for line in log.lines if " burst " in line]
+            assert bursts == [str(n) for n in range(300)]  # the lost ones came from the ring
+            assert sum("Taking over resource group" in line for line in log.lines) == 1
+    finally:
+        await server.close()

@@ -106,22 +106,25 @@ async def connected(pilot: Pilot[None], app: DemoApp) -> None:
 
 async def test_stonith_modal_refuses_without_typed_name(cluster: DemoCluster) -> None:
     app = DemoApp(cluster)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await connected(pilot, app)
         await pilot.press("S")
         await until(pilot, lambda: isinstance(app.screen, StonithModal))
         modal = app.screen
-        await until(pilot, lambda: focused_id(app) == "cancel")
+        # the dialog asks for a name, so the keystrokes go to the name field
+        await until(pilot, lambda: focused_id(app) == "node-name")
         refusal = modal.query_one("#refusal")
         await pilot.click("#fence")
         await until(pilot, lambda: "type the node name" in str(refusal.render()))
-        assert app.screen is modal  # still open: nothing typed
+        assert app.screen is modal  # the button with nothing typed: refused, still open
         modal.query_one("#node-name").focus()
-        await pilot.press(*"charlie", "enter")
-        await until(pilot, lambda: "not a cluster node" in str(refusal.render()))
-        assert app.screen is modal
-        await pilot.press("escape")
+        await pilot.press(*"charlie", "enter")  # Enter on a wrong name cancels
         await until(pilot, lambda: not isinstance(app.screen, StonithModal))
+        notes = [str(n.message) for n in app._notifications]
+        wrong = "'charlie' is not a cluster node"
+        assert any(wrong in note and "nothing was sent" in note for note in notes)
+        rows = app.query_one(TimelinePanel).rows
+        assert not any(r.kind == "action" and r.text.startswith("stonith") for r in rows)
 
 
 async def test_standby_moves_group_to_bravo(cluster: DemoCluster) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -15,7 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from hatui.serve import READ_ONLY_REASON, ReadOnlyApp, console_command, serve_available
+from hatui.serve import (
+    READ_ONLY_REASON,
+    ReadOnlyApp,
+    console_command,
+    external_urls,
+    serve_available,
+)
 from tests.hatui.sample import RECEIVED_AT, status
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,7 +99,76 @@ def test_serve_answers_on_localhost_with_the_console_page(
     assert proc.poll() is None
     assert 'class="textual-terminal"' in page  # textual-serve's terminal page
     assert f"http://localhost:{port}/static/js/textual.js" in page
+    # nothing from the internet: the web font comes from the server's own static files
+    assert external_urls(page) == []
+    assert f"http://localhost:{port}/static/fonts/RobotoMono-VariableFont_wght.ttf" in page
     # bound to localhost only: not reachable on another local address
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(1)
         assert probe.connect_ex(("127.0.0.2", port)) != 0
+
+
+def test_serve_help_is_serves_own() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "hatui", "serve", "--help"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert result.stdout.startswith("usage: hatui serve")
+    assert "--allow-actions" in result.stdout and "--port" in result.stdout
+    assert "--answers" not in result.stdout and "--once" not in result.stdout
+
+
+def web_packet(meta: dict[str, object]) -> bytes:
+    """A meta packet as textual-serve writes it to a console's stdin."""
+    body = json.dumps(meta).encode()
+    return b"M" + len(body).to_bytes(4, "big") + body
+
+
+def served_console(sock: Path) -> tuple[subprocess.Popen[bytes], list[int]]:
+    """The console exactly as textual-serve runs it for a browser tab (its web driver,
+    stdin/stdout pipes); stdout is drained in a thread, the byte count kept."""
+    env = dict(os.environ, TEXTUAL_DRIVER="textual.drivers.web_driver:WebDriver",
+               TEXTUAL_FPS="60", COLUMNS="133", ROWS="36")  # fmt: skip
+    proc = subprocess.Popen(
+        shlex.split(console_command(sock)), cwd=ROOT, env=env, stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    received = [0]
+
+    def drain() -> None:
+        assert proc.stdout is not None
+        while chunk := os.read(proc.stdout.fileno(), 65536):
+            received[0] += len(chunk)
+
+    threading.Thread(target=drain, daemon=True).start()
+    return proc, received
+
+
+def test_served_console_exits_when_the_browser_leaves_during_start_up(tmp_path: Path) -> None:
+    """A browser that closes right after loading sends its resize and the quit at once,
+    before the first frame: Textual 8.2 then spun at a core for ever (hatui.lifeline)."""
+    proc, _ = served_console(tmp_path / "none.sock")
+    assert proc.stdin is not None
+    proc.stdin.write(web_packet({"type": "resize", "width": 100, "height": 30}))
+    proc.stdin.write(web_packet({"type": "quit"}))
+    proc.stdin.flush()
+    try:
+        proc.wait(5)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0
+
+
+def test_served_console_exits_when_its_server_goes_away(tmp_path: Path) -> None:
+    proc, received = served_console(tmp_path / "none.sock")
+    assert proc.stdin is not None
+    deadline = time.monotonic() + 20
+    while received[0] < 1000 and time.monotonic() < deadline:  # it is drawing
+        time.sleep(0.05)
+    assert received[0] >= 1000, "the served console did not draw"
+    proc.stdin.close()  # the server is gone: no quit will ever come
+    try:
+        proc.wait(5)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0

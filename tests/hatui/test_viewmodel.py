@@ -16,11 +16,22 @@ from tests.hatui.sample import (
 CONNECTED = vm.Connection(vm.LinkState.CONNECTED)
 
 
-def test_sparkline_scales_from_zero_and_keeps_last_values() -> None:
-    assert vm.sparkline([100, 200]) == "▅█"
+def test_sparkline_spans_its_values_and_keeps_the_last_ones() -> None:
+    assert vm.sparkline([100, 200]) == "▁█"
     assert vm.sparkline([0, 0]) == "▁▁"
     assert vm.sparkline([]) == ""
     assert len(vm.sparkline(list(range(1, 40)))) == vm.SPARK_WIDTH
+
+
+def test_sparkline_shows_jitter_as_a_ripple_and_a_late_heartbeat_as_a_tall_bar() -> None:
+    """Relative to keepalive (200 ms): a few ms of jitter is a level or two, not solid
+    blocks and not full-height swings; a late heartbeat stands out."""
+    steady = vm.sparkline([200, 203, 198, 201, 200], expected=200)
+    assert len(set(steady)) > 1  # the variation shows
+    assert set(steady) <= set("▁▂▃▄")  # but stays small
+    assert vm.sparkline([200, 200, 200], expected=200) == "▁▁▁"
+    late = vm.sparkline([200, 201, 390, 199], expected=200)
+    assert late[2] == "█" and set(late[:2] + late[3]) == {"▁"}
 
 
 def test_format_ms_units() -> None:
@@ -62,7 +73,7 @@ def test_link_age_grows_with_local_time_and_margins_follow() -> None:
     assert mcast.dead_margin == "+380ms"
     assert mcast.severity is vm.Severity.WARNING
     assert mcast.state == "● up"
-    assert mcast.sparkline.endswith("▅")
+    assert mcast.sparkline == "▁▁▁▂▁▁▁▁█▁"  # the 350 ms gap stands out, 230 ms a little
 
 
 def test_self_node_has_no_link_alarm_rows() -> None:
@@ -85,7 +96,7 @@ def test_chain_in_start_order_with_glyph_and_word() -> None:
     doc["groups"][0]["resources"][1]["state"] = "starting"
     (chain,) = vm.resource_chains(doc)
     assert chain.line == "demo-db ● running ▶ demo-web ◐ starting"
-    assert "held by alpha" in chain.title
+    assert "● running here (alpha)" in chain.title
     assert chain.severity is vm.Severity.WARNING
 
 
@@ -282,3 +293,62 @@ def test_timeline_severity_of_reload_fence_and_stall() -> None:
     row = vm.timeline_row({"time": WALL, "kind": "reload", "node": "alpha", "reason": refused})
     picture = vm.build_picture(status(), CONNECTED, RECEIVED_AT, RECEIVED_AT)
     assert "◐ reload" in vm.render_text(picture, [row])
+
+
+def test_group_run_by_the_peer_reads_running_there_not_an_outage() -> None:
+    """After a standby alpha's resources are stopped while bravo serves: the title says
+    where the group runs, the chain says it is this node's own state."""
+    doc = status()
+    group = doc["groups"][0]
+    group.update(held_by="bravo", state="stopped")
+    for resource in group["resources"]:
+        resource["state"] = "stopped"
+    (chain,) = vm.resource_chains(doc)
+    assert "● running on bravo" in chain.title
+    assert chain.line == "here: demo-db ○ stopped ▶ demo-web ○ stopped"
+    assert chain.severity is vm.Severity.OK
+    assert vm.cluster_health(doc) is vm.Severity.OK
+    doc["nodes"][1]["status"] = "dead"  # held by a dead peer: said, not claimed running
+    assert "? held by bravo, which is dead" in vm.resource_chains(doc)[0].title
+    group["held_by"] = None
+    assert "not running anywhere" in vm.resource_chains(doc)[0].title
+
+
+def test_a_dead_or_cut_medium_to_a_live_peer_is_a_warning() -> None:
+    doc = status()
+    doc["nodes"][1]["links"][1]["status"] = "dead"
+    assert vm.degraded_links(doc) == ["bravo lo#2 dead"]
+    assert vm.cluster_health(doc) is vm.Severity.WARNING
+    assert vm.summary_line(doc).startswith("◐ cluster DEGRADED: bravo lo#2 dead · 2/2 nodes up")
+    cut = status()
+    cut["links"][1]["cut"] = True
+    assert vm.degraded_links(cut) == ["lo#2 cut (fault injection)"]
+    # this node's own links (lo#2 reads dead in the sample) are not counted
+    assert vm.degraded_links(status()) == []
+
+
+def test_stale_picture_claims_nothing_and_shows_the_last_ages() -> None:
+    lost = vm.Connection(vm.LinkState.RECONNECTING, 5.0, "connection refused")
+    picture = vm.build_picture(status(), lost, RECEIVED_AT + 30, RECEIVED_AT, RECEIVED_AT)
+    assert picture.stale == "no engine for 30.0s"
+    assert picture.summary.startswith("? cluster state UNKNOWN (no engine for 30.0s) · last known:")
+    assert "cluster OK" not in picture.summary
+    assert picture.health is vm.Severity.ERROR
+    mcast = next(r for r in picture.links if r.link == "lo" and r.node == "bravo")
+    assert mcast.age == "120ms"  # as of the last update, not 30 s older
+    silent = vm.build_picture(status(), CONNECTED, RECEIVED_AT + 1, RECEIVED_AT, RECEIVED_AT)
+    assert silent.stale == "no update for 1.0s"
+    live = vm.build_picture(status(), CONNECTED, RECEIVED_AT + 0.5, RECEIVED_AT, RECEIVED_AT)
+    assert live.stale == "" and live.summary.startswith("● cluster OK")
+
+
+def test_an_unknown_peer_state_is_shown_as_its_word() -> None:
+    doc = status()
+    doc["nodes"][1]["status"] = "up (unconfirmed)"
+    rows = vm.link_rows(doc, RECEIVED_AT, RECEIVED_AT)
+    assert next(r for r in rows if r.node == "bravo" and not r.link).node_state == (
+        "◐ up (unconfirmed)"
+    )
+    doc["nodes"][1]["status"] = "pondering"
+    assert vm.state_label("pondering") == "? pondering"
+    assert "1/2 nodes up" in vm.summary_line(doc)
