@@ -31,7 +31,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input
 
-from engine.control.schema import ControlError
+from engine.control.schema import DISCONNECTED, ControlError
 from hatui.bridge import EngineBridge, call_once, describe_error
 from hatui.lifeline import Lifeline
 from hatui.messages import ActionResult, ConnectionChanged, LogBatch, StatusUpdated, TimelineBatch
@@ -85,6 +85,8 @@ class HaTuiApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012 (Textual API)
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # noqa: RUF012 (Textual API)
     HELP_KEYS: ClassVar[list[tuple[str, str]]] = []
+    SOURCE: ClassVar[str] = "engine"
+    """What this console follows, in the banners' and the timeline's words."""
     """Keys of a subclass, listed in the help screen (key, what it does)."""
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("s", "standby", "Standby"),
@@ -126,7 +128,8 @@ class HaTuiApp(App[None]):
         self._received_at = clock()
         self._hello: dict[str, Any] = hello or {}
         fixed = socket_path is None and status is not None
-        self._connection = Connection(LinkState.CONNECTED if fixed else LinkState.CONNECTING)
+        state = LinkState.CONNECTED if fixed else LinkState.CONNECTING
+        self._connection = Connection(state, source=self.SOURCE)
         self._initial_logs = list(logs)
         self._initial_timeline = list(timeline)
         self._pending: PendingAction | None = None
@@ -145,8 +148,23 @@ class HaTuiApp(App[None]):
                 yield LogPanel()
                 yield TimelinePanel()
         yield Footer(compact=True)
-        if self.socket_path is not None:
-            yield EngineBridge(self.socket_path, self._clock)
+        bridge = self.make_bridge()
+        if bridge is not None:
+            yield bridge
+
+    def make_bridge(self) -> EngineBridge | None:
+        """The widget that follows the cluster (None: show the fixed document only).
+        A back end other than the engine's socket returns a bridge with its opener."""
+        if self.socket_path is None:
+            return None
+        return EngineBridge(self.socket_path, self._clock)
+
+    async def call_engine(self, cmd: str, **args: Any) -> Any:
+        """Run one operator command on its own connection (raises ControlError/OSError);
+        a back end other than the engine's socket carries it out its own way."""
+        if self.socket_path is None:
+            raise ControlError(DISCONNECTED, "not connected to an engine")
+        return await call_once(self.socket_path, cmd, **args)
 
     def on_mount(self) -> None:
         """Show what we have, then keep the age column moving."""
@@ -193,7 +211,7 @@ class HaTuiApp(App[None]):
             summary = self.query_one(SummaryBar)
             summary.show(picture.summary, picture.health, picture.banners, picture.stale)
             links = self.query_one(LinksPanel)
-            links.show(picture.links)
+            links.show(picture.links, picture.link_headers)
             chains = self.query_one(ChainPanel)
             chains.show(picture.chains, picture.children)
             for panel in (links, chains, self.query_one(LogPanel), self.query_one(TimelinePanel)):
@@ -240,13 +258,13 @@ class HaTuiApp(App[None]):
     def on_connection_changed(self, message: ConnectionChanged) -> None:
         """Show connected / reconnecting, and learn what this user may do."""
         was = self._connection.state
-        self._connection = message.connection
+        self._connection = dataclasses.replace(message.connection, source=self.SOURCE)
         if message.hello:
             self._hello = message.hello
         if was is not message.connection.state:
             state = message.connection.state.value
             detail = message.connection.error
-            self.add_timeline("engine", f"{state}{' — ' + detail if detail else ''}")
+            self.add_timeline(self.SOURCE, f"{state}{' — ' + detail if detail else ''}")
         self.refresh_bindings()
         self.redraw()
 
@@ -255,7 +273,7 @@ class HaTuiApp(App[None]):
         stays (marked stale until the new engine's first snapshot replaces it)."""
         await self.query(EngineBridge).remove()
         self.socket_path = socket_path
-        self._connection = Connection(LinkState.CONNECTING)
+        self._connection = Connection(LinkState.CONNECTING, source=self.SOURCE)
         self.refresh_bindings()
         await self.mount(EngineBridge(socket_path, self._clock))
         self.redraw()
@@ -265,7 +283,7 @@ class HaTuiApp(App[None]):
     def action_block_reason(self) -> str:
         """Why operator actions are unavailable now ("" when they are allowed)."""
         if self._connection.state is not LinkState.CONNECTED:
-            return "not connected to the engine"
+            return f"not connected to the {self.SOURCE}"
         peer = self._hello.get("peer")
         if isinstance(peer, Mapping) and peer.get("can_act") is False:
             who = peer.get("user") or f"uid {peer.get('uid', '?')}"
@@ -352,16 +370,15 @@ class HaTuiApp(App[None]):
     async def send_command(self, cmd: str, **args: Any) -> None:
         """Send one operator command and report accepted / refused."""
         label = " ".join([cmd, *(str(v) for v in args.values())])
-        if self.socket_path is None:
-            self.post_message(ActionResult(label, "refused", "not connected to an engine"))
-            return
         before = holders_text(self._status or {})
         fence_node = str(args.get("node", "")) if cmd == "stonith" else ""
         self._fence_ends.pop(fence_node, None)
         try:
-            result = await call_once(self.socket_path, cmd, **args)
+            result = await self.call_engine(cmd, **args)
         except ControlError as exc:
-            self.post_message(ActionResult(label, "refused", exc.message))
+            # "failed": the command ran and did not succeed (a back end's tool failed)
+            outcome = "failed" if exc.code == "failed" else "refused"
+            self.post_message(ActionResult(label, outcome, exc.message))
             return
         except OSError as exc:
             self.post_message(ActionResult(label, "failed", describe_error(exc)))

@@ -114,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let browser sessions act (default: read-only)",
     )
+    from hatui.backends.pacemaker.cli import add_arguments
+
+    add_arguments(parser)
     return parser
 
 
@@ -154,12 +157,20 @@ def print_once(path: Path) -> int:
     except (OSError, ControlError) as exc:
         print(f"hatui: cannot read status from {path}: {describe_error(exc)}", file=sys.stderr)
         return 1
+    sys.stdout.write(render_once(status, timeline, log))
+    return 0
+
+
+def render_once(
+    status: dict[str, Any], timeline: list[dict[str, Any]], log: list[dict[str, Any]]
+) -> str:
+    """The ``--once`` text of a status document, its recent timeline and its recent log
+    (any back end)."""
     now = time.monotonic()
     picture = build_picture(status, Connection(LinkState.CONNECTED), now, now, now)
     rows = [timeline_row(entry) for entry in timeline[-ONCE_TIMELINE:]]
     lines = [log_line(record)[1] for record in log[-ONCE_LOG:]]
-    sys.stdout.write(render_text(picture, rows, lines))
-    return 0
+    return render_text(picture, rows, lines)
 
 
 def run_tool(args: argparse.Namespace) -> int:
@@ -190,6 +201,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo()
     if args.command in ("setup", "logs"):
         return run_tool(args)
+    if args.pacemaker:
+        from hatui.backends.pacemaker.cli import run_pacemaker
+
+        return run_pacemaker(args)
     path = socket_from_args(args)
     if args.command == "serve":
         from hatui.serve import run_serve

@@ -22,6 +22,10 @@ SPARK_HEADROOM = 0.1
 """A sparkline spans at least keepalive × (1 + this): jitter shows, but stays small."""
 STALE_FACTOR = 3.0
 
+LINK_HEADERS = ("node / link", "state", "age", "intervals", "max", "jit", "warn±", "dead±")
+LATENCY_LINK_HEADERS = ("node / link", "state", "latency", "history", "max", "min", "downs", "peer")
+"""The columns for links measured by round trips (:func:`latency_link_row`)."""
+
 STATE_GLYPHS: dict[str, str] = {
     "running": "●",
     "active": "●",
@@ -40,6 +44,11 @@ STATE_GLYPHS: dict[str, str] = {
     "unreachable": "✖",
     "one-way": "✖",
     "cut": "✖",
+    "maintenance": "◑",
+    "unclean": "✖",
+    "pending": "◐",
+    "partial": "◐",
+    "disabled": "○",
     "up (unconfirmed)": "◐",
 }
 
@@ -74,6 +83,9 @@ class Connection:
     state: LinkState = LinkState.CONNECTING
     retry_in: float = 0.0
     error: str = ""
+    source: str = "engine"
+    """What the console follows, in the banners' words (``engine``; ``cluster`` for a
+    Pacemaker node)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +186,7 @@ class Picture:
     stale: str = ""
     """Why and since when the data is old (``no engine for 12.3s``); "" while it is live.
     Every panel shows this next to its data: nothing on screen may claim health then."""
+    link_headers: tuple[str, ...] = LINK_HEADERS
 
 
 def state_label(state: str) -> str:
@@ -257,14 +270,29 @@ def _holders(group: Mapping[str, Any]) -> list[str]:
     return []
 
 
+UP_WORDS = frozenset({"up", "active", "init", "standby", "maintenance"})
+"""Node states of a member in the cluster (a Pacemaker node in standby or maintenance
+is up: it runs nothing, but it is there)."""
+
+
 def _is_up(status: str) -> bool:
-    return status.lower() in {"up", "active", "init"}
+    return status.lower() in UP_WORDS
+
+
+def node_status(node: Mapping[str, Any]) -> str:
+    """A node's status word; ``up (unconfirmed)`` while its packets have not shown that
+    it hears us since our restart (``confirmed`` false: they may be replays)."""
+    status = str(node.get("status", "?"))
+    if node.get("confirmed") is False and status == "up":
+        return "up (unconfirmed)"
+    return status
 
 
 def node_counts(doc: StatusDoc) -> tuple[int, int]:
-    """(nodes up, normal nodes in total); ping nodes are not cluster members."""
+    """(nodes up, normal nodes in total); ping nodes are not cluster members; a node
+    not confirmed yet is not up."""
     normal = [n for n in _nodes(doc) if str(n.get("type", "normal")) == "normal"]
-    up = sum(1 for n in normal if _is_up(str(n.get("status", ""))))
+    up = sum(1 for n in normal if _is_up(node_status(n)))
     return up, len(normal)
 
 
@@ -273,14 +301,39 @@ def cluster_health(doc: StatusDoc) -> Severity:
     stopped; WARNING for a down peer, a dead or cut link, one-way loss or a group on
     the move; ERROR on a failed group or a split brain."""
     states = [str(g.get("state", "")).lower() for g in _groups(doc)]
-    if "failed" in states or split_brain_reasons(doc):
+    noticed = {b.severity for b in notice_banners(doc)}
+    if "failed" in states or split_brain_reasons(doc) or Severity.ERROR in noticed:
         return Severity.ERROR
     up, total = node_counts(doc)
     if up < total or one_way_reasons(doc) or degraded_links(doc):
         return Severity.WARNING
     if any(s not in {"running", "stopped"} for s in states):
         return Severity.WARNING
-    return Severity.OK
+    return Severity.WARNING if Severity.WARNING in noticed else Severity.OK
+
+
+def notice_banners(doc: StatusDoc) -> list[Banner]:
+    """A back end's own banners (``notices``: Pacemaker's quorum, maintenance mode,
+    failed actions), each with its severity and its reason in words."""
+    notices = doc.get("notices")
+    found = []
+    for notice in notices if isinstance(notices, list) else []:
+        if isinstance(notice, Mapping) and notice.get("text"):
+            word = str(notice.get("severity", "warning"))
+            severity = Severity(word) if word in Severity.__members__.values() else Severity.WARNING
+            found.append(Banner(severity, str(notice["text"])))
+    return found
+
+
+def dc_summary(doc: StatusDoc) -> str:
+    """``DC alpha, quorate`` for a Pacemaker document ("" for the engine's)."""
+    pacemaker = doc.get("pacemaker")
+    if not isinstance(pacemaker, Mapping):
+        return ""
+    quorum = doc.get("quorum")
+    quorate = isinstance(quorum, Mapping) and quorum.get("quorate")
+    dc = str(pacemaker.get("dc") or "none")
+    return f"DC {dc}, {'quorate' if quorate else 'NO QUORUM'}"
 
 
 def degraded_links(doc: StatusDoc) -> list[str]:
@@ -291,7 +344,7 @@ def degraded_links(doc: StatusDoc) -> list[str]:
     for node in _nodes(doc):
         if node.get("self") or str(node.get("type", "normal")) != "normal":
             continue
-        if not _is_up(str(node.get("status", ""))):
+        if not _is_up(node_status(node)):
             continue
         for link in _node_links(node):
             status = str(link.get("status", "?"))
@@ -342,6 +395,8 @@ def summary_line(doc: StatusDoc, stale: str = "") -> str:
         f"this node {doc.get('node', '?')} ({doc.get('status', '?')})",
         holders_text(doc),
     ]
+    if dc_summary(doc):
+        parts.insert(1, dc_summary(doc))
     fencing = stonith_summary(doc)
     if fencing:
         parts.append(fencing)
@@ -365,7 +420,7 @@ def split_brain_reasons(doc: StatusDoc) -> list[str]:
     reasons = []
     for group in _groups(doc):
         holders = _holders(group)
-        if len(holders) > 1:
+        if len(holders) > 1 and not group.get("clone"):  # a clone runs on several nodes
             reasons.append(f"{group.get('key', '?')} held by {' and '.join(holders)}")
     audits = doc.get("audits")
     if isinstance(audits, list):
@@ -530,22 +585,27 @@ def banners(
         result.append(
             Banner(
                 Severity.ERROR,
-                f"✖ DISCONNECTED from engine{detail} — reconnecting ({connection.retry_in:g} s)",
+                f"✖ DISCONNECTED from {connection.source}{detail} — reconnecting "
+                f"({connection.retry_in:g} s)",
             )
         )
     elif connection.state is LinkState.CONNECTING:
-        result.append(Banner(Severity.INFO, "◐ connecting to engine…"))
+        result.append(Banner(Severity.INFO, f"◐ connecting to {connection.source}…"))
     if doc is None:
         return result
     if connection.state is LinkState.CONNECTED and staleness(doc, connection, now, last_event_at):
         silent = format_ms(max(0.0, now - (last_event_at or now)) * 1000.0)
-        result.append(Banner(Severity.WARNING, f"◐ STALE data: no update from engine for {silent}"))
+        source = connection.source
+        result.append(
+            Banner(Severity.WARNING, f"◐ STALE data: no update from {source} for {silent}")
+        )
     for reason in split_brain_reasons(doc):
         result.append(Banner(Severity.ERROR, f"✖ SPLIT BRAIN suspected: {reason}"))
     for node, reason in one_way_reasons(doc).items():
         detail = reason.removeprefix("one-way communication:").strip() or "no reason given"
         result.append(Banner(Severity.ERROR, f"✖ ONE-WAY link: {node} does not hear us — {detail}"))
     result += one_way_release_banners(doc)
+    result += notice_banners(doc)
     result += stonith_banners(doc)
     result += [
         Banner(Severity.WARNING, f"◐ respawn child {row.command}: {row.state} ({row.detail})")
@@ -567,7 +627,7 @@ def staleness(
         return ""
     silent_ms = max(0.0, now - last_event_at) * 1000.0
     if connection.state is not LinkState.CONNECTED:
-        return f"no engine for {format_ms(silent_ms)}"
+        return f"no {connection.source} for {format_ms(silent_ms)}"
     keepalive = _float(_timing(doc).get("keepalive_ms")) or 1000.0
     if silent_ms > STALE_FACTOR * keepalive:
         return f"no update for {format_ms(silent_ms)}"
@@ -692,7 +752,7 @@ def link_rows(doc: StatusDoc, now: float, received_at: float) -> list[LinkRow]:
         if str(node.get("type", "normal")) == "ping":
             pings.append(ping_row(node, now, received_at))
             continue
-        node_state = state_label(str(node.get("status", "?")))
+        node_state = state_label(node_status(node))
         if node.get("self"):
             rows.append(_node_row(name, node_state, "local"))
             continue
@@ -706,10 +766,49 @@ def link_rows(doc: StatusDoc, now: float, received_at: float) -> list[LinkRow]:
         keepalive = _float(timing.get("keepalive_ms"))
         for lk in _node_links(node):
             medium = kinds.get(str(lk.get("name")), "")
+            if "latency_ms" in lk:  # measured by round trips (corosync knet)
+                rows.append(latency_link_row(name, node_state, lk, medium))
+                continue
             rows.append(
                 _link_row(name, node_state, lk, limits, (now, received_at), medium, keepalive)
             )
     return rows + pings
+
+
+def format_latency(millis: float | None) -> str:
+    """A round-trip time: ``180µs``, ``1.25ms``, ``45ms``; ``-`` when unknown."""
+    if millis is None:
+        return "-"
+    if millis < 1:
+        return f"{millis * 1000:.0f}µs"
+    return f"{millis:.2f}ms" if millis < 10 else format_ms(millis)
+
+
+def latency_link_row(
+    node_name: str, node_state: str, link: Mapping[str, Any], kind: str = ""
+) -> LinkRow:
+    """A link measured by round trips (corosync knet) rather than heartbeat ages: the
+    cells are latency, its recent history, max, min, how often it went down, and the
+    peer's address (``LATENCY_LINK_HEADERS``)."""
+    state = str(link.get("status", "?"))
+    history = link.get("latency_history_ms")
+    downs = link.get("down_count")
+    return LinkRow(
+        node=node_name,
+        node_state=node_state,
+        link=str(link.get("name", "?")),
+        state=state_label(state),
+        # a dead link's last average is history, not a latency now
+        age=format_latency(_float(link.get("latency_ms"))) if state.lower() == "up" else "-",
+        sparkline=sparkline(history if isinstance(history, list) else []),
+        max_gap=format_latency(_float(link.get("latency_max_ms"))),
+        jitter=format_latency(_float(link.get("latency_min_ms"))),
+        warn_margin=str(downs) if isinstance(downs, int) else "-",
+        dead_margin=str(link.get("address") or "-"),
+        severity=Severity.OK if state.lower() == "up" else Severity.ERROR,
+        kind="link",
+        medium=kind,
+    )
 
 
 def short_resource_name(token: str) -> str:
@@ -752,10 +851,17 @@ def _monitor_title(monitor: Any) -> str:
     return text if recovery == "none" else f"{text}, {recovery}"
 
 
+def _notes(group: Mapping[str, Any]) -> str:
+    """`` · moved to charlie by crm_resource --move (cli-prefer-rg)``: what a back end
+    says about a group beyond its state (the constraints an operator left)."""
+    notes = group.get("notes")
+    return "".join(f" · {note}" for note in notes if note) if isinstance(notes, list) else ""
+
+
 def _node_status(doc: StatusDoc, name: str) -> str:
     for node in _nodes(doc):
         if node.get("name") == name:
-            return str(node.get("status", "?"))
+            return node_status(node)
     return "unknown"
 
 
@@ -772,6 +878,8 @@ def group_where(doc: StatusDoc, group: Mapping[str, Any]) -> tuple[str, str]:
     state = str(group.get("state", "?"))
     if not holders:
         return "○ not running anywhere (no node holds it)", ""
+    if group.get("clone"):  # a clone runs on several nodes at once, by design
+        return f"{state_label(state)} on {', '.join(holders)}", ""
     if len(holders) > 1:
         return f"✖ held by {' and '.join(holders)}", ""
     holder = holders[0]
@@ -787,17 +895,21 @@ def resource_chains(doc: StatusDoc) -> list[Chain]:
     """Each group as an ordered chain of steps with glyph+word state per step.
 
     The title says where the group runs in the cluster; the steps are this node's
-    own resource states (``here: …`` when another node runs the group).
+    own resource states (``here: …`` when another node runs the group), or, for a group
+    marked ``cluster_wide`` (Pacemaker: crm_mon reports each resource where it runs),
+    the resources' own states.
     """
     chains = []
     for group in _groups(doc):
         resources = [r for r in group.get("resources", []) if isinstance(r, Mapping)]
         steps = tuple(_chain_step(r) for r in resources)
         where, elsewhere = group_where(doc, group)
+        if group.get("cluster_wide"):  # the steps are the resources' own states, not ours
+            elsewhere = ""
         state = str(group.get("state", "?"))
         title = (
             f"{group.get('key', '?')} · home {group.get('home', '?')} · {where}"
-            f"{_monitor_title(group.get('monitor'))}"
+            f"{_monitor_title(group.get('monitor'))}{_notes(group)}"
         )
         severity = _chain_severity([s.state for s in steps] + [state])
         if elsewhere and severity is Severity.INFO:
@@ -892,10 +1004,14 @@ def build_picture(
         health=health,
         children=tuple(child_rows(doc)),
         stale=stale,
+        link_headers=link_headers(doc),
     )
 
 
-LINK_HEADERS = ("node / link", "state", "age", "intervals", "max", "jit", "warn±", "dead±")
+def link_headers(doc: StatusDoc | None) -> tuple[str, ...]:
+    """The links table's columns for this document (Pacemaker's knet links have
+    latencies, not heartbeat ages)."""
+    return LATENCY_LINK_HEADERS if doc and doc.get("backend") == "pacemaker" else LINK_HEADERS
 
 
 def link_cells(row: LinkRow) -> tuple[str, ...]:
@@ -925,8 +1041,8 @@ def render_text(
     timeline and the engine's recent log lines, newest last."""
     lines = [picture.summary]
     lines += [banner.text for banner in picture.banners]
-    table = [LINK_HEADERS, *(link_cells(row) for row in picture.links)]
-    widths = [max(len(r[i]) for r in table) for i in range(len(LINK_HEADERS))]
+    table = [picture.link_headers, *(link_cells(row) for row in picture.links)]
+    widths = [max(len(r[i]) for r in table) for i in range(len(picture.link_headers))]
     lines.append("")
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table]
     lines.append("")

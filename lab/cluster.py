@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lab.engine import EngineHandle, link_state, node_state, write_config
+from lab.engine import DEFAULT_KEY, EngineHandle, link_state, node_state, write_config
 from lab.netns import Lab, wait_until
 
 
@@ -66,6 +66,8 @@ class Cluster:
     """``hatui.conf`` text (hatui-only settings: monitoring, STONITH knobs); "" = none."""
     node_media: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Media lines of one node only, after ``media`` (e.g. its own end of a serial cable)."""
+    auth: tuple[str, str] = ("sha1", DEFAULT_KEY)
+    """The ``authkeys`` entry ``(method, secret)`` of every node."""
     engines: dict[str, EngineHandle] = field(default_factory=dict)
 
     @property
@@ -85,6 +87,7 @@ class Cluster:
             deadtime=self.timers.deadtime,
             warntime=self.timers.warntime,
             initdead=self.timers.initdead,
+            auth=self.auth,
             haresources=self.haresources,
             extra=self.extra,
             log_dir=state_dir,

@@ -115,8 +115,15 @@ class RealNode(HostNode):
     # -- the daemon -----------------------------------------------------------------
 
     def start(self, timeout: float = 30.0) -> None:
-        """Start ``heartbeat`` in the node (it daemonizes); wait until its API answers."""
+        """Start ``heartbeat`` in the node (it daemonizes); wait until its API answers.
+
+        After a crash the killed daemon may linger as a zombie for a moment, and
+        Heartbeat refuses to start while the pid in its pid file exists ("already
+        running"); a rebooted host has an empty /run, so a stale pid file goes.
+        """
         self.prepare()
+        if not self.heartbeat_pids():
+            self.exec(["rm", "-f", "/run/heartbeat.pid"], check=False)
         proc = self.exec(
             ["env", "-i", f"PATH={CLEAN_PATH}", "LANG=C", str(HEARTBEAT)],
             check=False,

@@ -37,6 +37,7 @@ from textual.pilot import Pilot  # noqa: E402
 from hatui.demo import DemoApp, DemoCluster  # noqa: E402
 from hatui.screens.modals import ChoiceModal, ConfirmModal, StonithModal  # noqa: E402
 from hatui.viewmodel import LinkState  # noqa: E402
+from scripts.screenshots_pacemaker import capture_pacemaker  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -250,6 +251,8 @@ def main() -> int:
     os.environ["TZ"] = "UTC"
     time.tzset()
     for svg in asyncio.run(capture_demo(out_dir)):
+        print(f"{svg} {to_png(svg)}")
+    for svg in asyncio.run(capture_pacemaker(out_dir)):  # hatui --pacemaker (captured data)
         print(f"{svg} {to_png(svg)}")
     if "--browser" in sys.argv:
         print(*asyncio.run(capture_browser(out_dir)))

@@ -4,6 +4,11 @@ Heartbeat's rules are kept (``auth N`` must come before line ``N``, index 0-15, 
 no key, md5/sha1 need one) and three holes are closed: the file may not be a symlink,
 must be owned by root or by us, and may not be group/other writable; and ``crc`` entries
 are not accepted on receive when a keyed method is configured (downgrade attack).
+
+Two methods are ours alone: ``aes256gcm`` and ``chacha20poly1305`` encrypt every
+datagram (engine/protocol/aead.py). Heartbeat 3.0.6 refuses a file that names them
+(``Invalid authtype``), so they are for clusters where every node runs hatui; a secret
+for them must have at least 16 characters.
 """
 
 from __future__ import annotations
@@ -16,13 +21,19 @@ from pathlib import Path
 
 from engine.config.model import AuthConfig, AuthKey, Issue, Severity, SourceRef
 
-METHODS_WITH_KEY = frozenset({"md5", "sha1", "sha256"})
+ENCRYPTING = frozenset({"aes256gcm", "chacha20poly1305"})
+"""hatui-only methods that encrypt whole datagrams (engine/protocol/aead.py)."""
+METHODS_WITH_KEY = frozenset({"md5", "sha1", "sha256"}) | ENCRYPTING
 METHODS = METHODS_WITH_KEY | {"crc"}
+MIN_ENCRYPTING_SECRET = 16
+"""Shortest secret for an encrypting method (the cipher key is derived from it)."""
 MAX_INDEX = 15
 
 _AUTH_LINE = re.compile(r"auth\s+(\d+)\s*")
 _INDEX = re.compile(r"\d+")
-_METHOD_LIKE = re.compile(r"(md|sha|crc|hmac|blake)[0-9_-]*[0-9a-z]{0,3}")
+_METHOD_LIKE = re.compile(
+    r"(md|sha|crc|hmac|blake)[0-9_-]*[0-9a-z]{0,3}|(aes|chacha|xchacha)[0-9_-]*[0-9a-z]{0,8}"
+)
 
 
 @dataclass
@@ -177,7 +188,8 @@ def _check_key_line(state: _State, index: int, tokens: list[str], where: SourceR
         state.error(
             where,
             f"Invalid authtype [{_shown_method(tokens[1])}]",
-            "write sha1, sha256, md5 or crc",
+            "write sha1, sha256, md5 or crc (or aes256gcm / chacha20poly1305 when every "
+            "node runs hatui)",
         )
         return False
     if method == "crc" and secret:
@@ -190,6 +202,14 @@ def _check_key_line(state: _State, index: int, tokens: list[str], where: SourceR
     if method in METHODS_WITH_KEY and not secret:
         state.error(
             where, f"Auth method [{method}] requires a key", f"write '{index} {method} <secret>'"
+        )
+        return False
+    if method in ENCRYPTING and len(secret) < MIN_ENCRYPTING_SECRET:
+        state.error(
+            where,
+            f"The secret of key {index} ({method}) has {len(secret)} characters; "
+            f"an encrypting key needs at least {MIN_ENCRYPTING_SECRET}",
+            "use 32 or more random characters, e.g. the output of 'openssl rand -hex 32'",
         )
         return False
     if len(tokens) > 3:
@@ -275,6 +295,17 @@ def _receive_policy(state: _State, keys: tuple[AuthKey, ...]) -> frozenset[int]:
                 key.where,
                 f"Key {key.index} uses md5, a legacy method",
                 "prefer sha1 (compatible with Heartbeat) or sha256",
+            )
+        elif key.method in ENCRYPTING:
+            state.issues.append(
+                Issue(
+                    Severity.INFO,
+                    key.where,
+                    f"Key {key.index} uses {key.method}: every datagram is encrypted and "
+                    "authenticated; only hatui nodes can be members (Heartbeat 3.0.6 refuses "
+                    "this file: Invalid authtype, and cannot read encrypted packets)",
+                    "for a cluster with Heartbeat nodes use sha1 on every node",
+                )
             )
     return frozenset(accept)
 

@@ -140,6 +140,21 @@ class NodeRestarted(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class NodeConfirmed(Event):
+    """A peer proved its packets fresh: one of them named a sequence number of ours from
+    this run (after our start, or after we declared it dead). Only now does it count."""
+
+    node: str
+    how: str
+    seq: int
+    reason: str
+
+    @property
+    def text(self) -> str:
+        return f"node {self.node}: heartbeats proven fresh ({self.reason})"
+
+
+@dataclass(frozen=True, slots=True)
 class PartitionHealed(Event):
     """A peer we had declared dead speaks again with the same generation."""
 

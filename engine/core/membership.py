@@ -10,6 +10,8 @@ Rules of this module:
    ourselves.
 4. Nothing received from the network may raise out of ``receive``: it is counted and
    turned into a ``PacketRejected`` event.
+5. After our start, and after a peer was declared dead, the peer counts only once its
+   packets prove they are fresh (engine/core/freshrules.py, the mixin of this class).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from typing import Any
 
 from engine.config.model import ClusterConfig
 from engine.core import events as ev
+from engine.core.freshness import ECHO_FIELD, format_echo, seq_base
+from engine.core.freshrules import FreshnessRules
 from engine.core.linkplan import plan_links
 from engine.core.peers import LinkState, NodeState
 from engine.core.sequence import SeqResult, Verdict
@@ -69,7 +73,7 @@ def _parse_hex(text: str | None) -> int | None:
         return None
 
 
-class Membership:
+class Membership(FreshnessRules):
     """Heartbeat's protocol engine for one node, without any I/O."""
 
     def __init__(
@@ -93,7 +97,8 @@ class Membership:
         self._load_average = load_average
         self._events: list[ev.Event] = []
         self._outbound: list[bytes] = []
-        self._seq = 0
+        self._seq = seq_base(generation)
+        """Our last sequence number; unique across our runs (engine/core/freshness.py)."""
         self._history: OrderedDict[int, bytes] = OrderedDict()
         self._resent_at: dict[int, float] = {}
         self.status = "init"
@@ -119,6 +124,8 @@ class Membership:
         for name, generation in (peer_generations or {}).items():
             if name in self.nodes and name != self.me:
                 self.nodes[name].track.generation = generation
+        for node in self.peers():
+            node.fresh.require(self._seq + 1, node.track.generation, now)
 
     # ----------------------------------------------------------------- setup
 
@@ -189,6 +196,7 @@ class Membership:
                 ack_trigger=self._rng.randrange(10),
             )
             node.links = {link: LinkState(link) for link in self._link_names()}
+            node.fresh.require(self._seq + 1, 0, now)
             self.nodes[name] = node
             added.append(name)
         return added
@@ -304,6 +312,12 @@ class Membership:
                 f"{node.name} declared dead after {silent_ms} ms without heartbeats "
                 f"on {', '.join(links) or 'any link'} (deadtime {node.dead_ms} ms)"
             )
+        elif node.fresh.held:
+            reason = (
+                f"{node.name} declared dead: none of its {node.fresh.held} packet(s) showed "
+                f"within initdead {self.config.timing.initdead_ms} ms that it hears us "
+                "(sent before our start, or replayed)"
+            )
         else:
             reason = (
                 f"{node.name} declared dead: never heard within initdead "
@@ -317,6 +331,9 @@ class Membership:
         node.track.missing.clear()
         self._unheard_since.pop(node.name, None)
         self.one_way.pop(node.name, None)
+        if node.kind == "normal":
+            # Its packets count again only once they show it heard us after this moment.
+            node.fresh.require(self._seq + 1, node.track.generation, now)
         self._note_hears_us(node.name, None)
         self.counters["deaths"] += 1
         self._events.append(ev.NodeDead(node.name, reason, silent_ms, links))
@@ -337,6 +354,12 @@ class Membership:
         return dt
 
     def _send_status(self, now: float, wall: float) -> None:
+        early = self._rng.uniform(0.0, SEND_JITTER)
+        self._next_status = now + self.config.timing.keepalive_ms * (1 - early) / 1000
+        self.send(self._status_message(now), now, wall)
+
+    def _status_message(self, now: float) -> Message:
+        """Heartbeat's status fields, then ours (which real Heartbeat ignores)."""
         msg = Message.of(
             ("t", "status"),
             ("st", self.status),
@@ -346,9 +369,8 @@ class Membership:
         # " " when we hear nobody, as Heartbeat's own empty ``delnodelist``: absent means
         # an old peer that does not report what it hears.
         msg.set(HEARS_FIELD, " ".join(self._heard_peers(now)) or " ")
-        early = self._rng.uniform(0.0, SEND_JITTER)
-        self._next_status = now + self.config.timing.keepalive_ms * (1 - early) / 1000
-        self.send(msg, now, wall)
+        msg.set(ECHO_FIELD, format_echo(self._echo_seqs()))
+        return msg
 
     def _heard_peers(self, now: float) -> list[str]:
         """Peers whose status heartbeats reach us within their deadtime."""
@@ -450,7 +472,8 @@ class Membership:
         elif node.track.last_seq != seq:
             return False
         self.counters["duplicates"] += 1
-        self._refresh_link(node, link, is_status, now)
+        if node.fresh.confirmed:
+            self._refresh_link(node, link, is_status, now)
         return True
 
     def _remember_recent(
@@ -492,17 +515,27 @@ class Membership:
             self._reject("bad_ping", f"{mtype} for ping node {node.name} on link {where}", where)
             return
         seq = _seq_of(mtype, msg)
+        known_run = (node.track.generation, node.track.last_seq)
         result = self._classify(msg, mtype, seq, node, where, now)
         if result is None:
             return
-        node.anypacketsyet = True
         if node.uuid is None:
             node.uuid = msg.get_bytes("srcuuid")
+        if self._first_of_a_run(node, seq != UNNUMBERED, result, known_run):
+            # It needs our echo to count us alive (after its start): give it at once
+            # instead of at our next keepalive.
+            self._send_status(now, wall)
         if result.verdict is Verdict.DROP:
             # Authentic but stale (an old packet replayed, or a heartbeat from before a
             # partition): no effect, counted so that replays show in status --json.
             self.counters["stale"] += 1
             return
+        proven_now = not node.fresh.confirmed
+        if proven_now and not self._proves_fresh(node, msg, mtype, now):
+            if result.verdict is Verdict.KEEP:
+                self._hold(node, msg, mtype, seq, ts, now, wall)
+            return
+        node.anypacketsyet = True
         if link is not None:
             self._refresh_link(node, link, mtype in ("status", "NS_st"), now)
         if result.verdict is Verdict.DUPLICATE:
@@ -511,7 +544,8 @@ class Membership:
             # Not ping replies: they come on their own medium only, and every ping of
             # the same second carries the same bytes (same ts); each one is news.
             self._remember_recent(data, node, seq, mtype == "status", now)
-        self._after_keep(node, result, msg, now)
+        if not proven_now:  # on confirmation, _confirm said what changed meanwhile
+            self._after_keep(node, result, msg, now)
         if self._for_us(msg):
             self._dispatch(node, msg, mtype, seq, ts, now, wall)
             self._maybe_ack(node, seq, result, now, wall)
@@ -713,7 +747,7 @@ class Membership:
         candidates = [
             n.name
             for n in self.peers()
-            if n.status != "dead" and n.name not in self._reqnodes_tried
+            if n.status != "dead" and n.fresh.confirmed and n.name not in self._reqnodes_tried
         ]
         if not candidates:
             if self._reqnodes_tried and any(n.status != "dead" for n in self.peers()):

@@ -7,6 +7,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.core.freshness import Freshness
 from engine.core.sequence import SenderTrack
 
 INTERVAL_HISTORY = 32
@@ -83,6 +84,16 @@ class NodeState:
     ack_trigger: int = 0
     ackseq: int = 0
     protocol: bool = True
+    fresh: Freshness = field(default_factory=Freshness)
+
+    @property
+    def shown_status(self) -> str:
+        """``status`` for people and scripts: ``up`` while packets arrive that have not
+        proven fresh (never ``active``: they may be replays), else the known status."""
+        fresh = self.fresh
+        if not fresh.confirmed and fresh.held and self.status != "dead":
+            return "up"
+        return self.status
 
     def snapshot(self, now: float) -> dict[str, Any]:
         """The node part of ``status --json``."""
@@ -91,7 +102,10 @@ class NodeState:
             "name": self.name,
             "type": self.kind,
             "self": self.is_self,
-            "status": self.status,
+            "status": self.shown_status,
+            "confirmed": self.fresh.confirmed,
+            "claims": None if self.fresh.confirmed else self.fresh.claims,
+            "freshness": self.fresh.describe(),
             "generation": self.track.generation,
             "deadtime_ms": self.dead_ms,
             "last_heard_ms": heard,

@@ -111,6 +111,7 @@ async def run_program(
     stdin: bytes | None = None,
     kill_grace: float = KILL_GRACE,
     log: bool = True,
+    output_limit: int = OUTPUT_LIMIT,
 ) -> ProgramResult:
     """Run ``argv`` to completion or until ``timeout`` seconds, never raising for it.
 
@@ -123,6 +124,8 @@ async def run_program(
         stdin: bytes fed to the child's stdin; None gives it /dev/null.
         kill_grace: seconds between SIGTERM and SIGKILL.
         log: write argv, outcome and output lines to the debug log.
+        output_limit: bytes of stdout and of stderr kept (the tail); a caller that
+            parses a whole document (crm_mon's XML) raises it.
 
     Returns:
         The result; ``returncode`` None plus ``error`` when the program could not run.
@@ -133,7 +136,9 @@ async def run_program(
         result = ProgramResult(args, None, "", "", 0.0, error="empty command line")
     else:
         with _capture_file() as out, _capture_file() as err:
-            result = await _run(args, env, timeout, cwd, stdin, kill_grace, out, err, start)
+            result = await _run(
+                args, env, timeout, cwd, stdin, kill_grace, out, err, start, output_limit
+            )
     if log:
         await log_program_output(result)
     return result
@@ -337,6 +342,7 @@ async def _run(
     out: IO[bytes],
     err: IO[bytes],
     start: float,
+    output_limit: int = OUTPUT_LIMIT,
 ) -> ProgramResult:
     """Start the child, wait for it within ``timeout``, then read its output tails."""
     try:
@@ -362,8 +368,8 @@ async def _run(
     return ProgramResult(
         argv,
         None if timed_out else proc.returncode,
-        _read_tail(out),
-        _read_tail(err),
+        _read_tail(out, output_limit),
+        _read_tail(err, output_limit),
         _elapsed_ms(start),
         timed_out=timed_out,
     )

@@ -144,6 +144,13 @@ def format_status(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def node_state(node: dict[str, Any]) -> str:
+    """``status``, or ``up (unconfirmed)`` while the node's packets have not shown that
+    it hears us since our restart (``confirmed`` false: they may be replays)."""
+    status = str(node.get("status", "?"))
+    return "up (unconfirmed)" if node.get("confirmed") is False and status == "up" else status
+
+
 def _format_one_way(view: Any) -> list[str]:
     """Groups released because the peer took them over without hearing us (issue 15.3)."""
     if not isinstance(view, dict) or view.get("state") in (None, "watching"):
@@ -161,9 +168,11 @@ def _format_node(node: dict[str, Any]) -> list[str]:
             f"generation {node.get('generation', '?')}, last heard {_ms(node.get('last_heard_ms'))}"
         )
     lines = [
-        f"  {node.get('name', '?'):<16} {node.get('status', '?'):<7} "
+        f"  {node.get('name', '?'):<16} {node_state(node):<7} "
         f"{node.get('type', 'normal'):<7} {detail}"
     ]
+    if node.get("confirmed") is False and node.get("freshness") and not node.get("self"):
+        lines.append(f"    {node['freshness']}")
     for link in _links(node):
         extra = ""
         if link.get("max_gap_ms") is not None:

@@ -2,7 +2,9 @@
 
 A token is ``"<N> <hexdigest>"``: the authkeys index, one space, the lower-case hex digest.
 Methods: ``crc`` (CRC-32/POSIX without the length suffix, printed ``%lx``), ``md5`` and
-``sha1`` (HMAC, RFC 2104) and ``sha256`` (HMAC, our addition).
+``sha1`` (HMAC, RFC 2104) and ``sha256`` (HMAC, our addition). The encrypting methods
+``aes256gcm`` and ``chacha20poly1305`` (hatui only, engine/protocol/aead.py) seal whole
+datagrams instead of signing them; an Authenticator holds both kinds during a rotation.
 
 Rules of this module: tokens come from the network, so they are length-bounded before they
 are parsed, every malformed token is a ``RemoteProtocolError`` and digests are compared in
@@ -20,6 +22,7 @@ from collections.abc import Callable
 
 from engine.config.model import AuthConfig, AuthKey
 from engine.errors import LocalProtocolError, RemoteProtocolError
+from engine.protocol import aead
 
 logger = logging.getLogger(__name__)
 
@@ -93,8 +96,8 @@ _METHODS: dict[str, Callable[[bytes, bytes], str]] = {
 _DIGEST_LEN = {"md5": 32, "sha1": 40, "sha256": 64}
 """Hex length per keyed method; ``crc`` is 1..8 (``%lx`` drops leading zeros)."""
 
-METHODS = frozenset(_METHODS)
-"""Method names this module can compute."""
+METHODS = frozenset(_METHODS) | aead.METHODS
+"""Method names this module can use (signing and encrypting)."""
 
 Signer = Callable[[bytes], str]
 """Lower-case hex digest of some data with one configured key."""
@@ -138,7 +141,7 @@ class Authenticator:
     def __init__(self, auth: AuthConfig) -> None:
         """Check that every key uses a known method and that the send key exists."""
         for key in auth.keys:
-            if key.method not in _METHODS:
+            if key.method not in METHODS:
                 raise LocalProtocolError(
                     f"auth key {key.index} ({key.where}) uses unknown method {key.method!r}"
                 )
@@ -146,20 +149,88 @@ class Authenticator:
         if send_key is None:
             raise LocalProtocolError(f"auth {auth.send_index} names no configured key")
         self._send_key: AuthKey = send_key
-        self._signers: dict[int, Signer] = {k.index: _signer(k) for k in auth.keys}
+        signing = [k for k in auth.keys if k.method in _METHODS]
+        self._signers: dict[int, Signer] = {k.index: _signer(k) for k in signing}
         accepted = auth.accept_indices or frozenset(k.index for k in auth.keys)
-        self._accepted: dict[int, AuthKey] = {k.index: k for k in auth.keys if k.index in accepted}
+        self._accepted: dict[int, AuthKey] = {k.index: k for k in signing if k.index in accepted}
+        self._sealers: dict[int, aead.Sealer] = {
+            k.index: aead.Sealer(k.index, k.method, k.secret)
+            for k in auth.keys
+            if k.method in aead.METHODS and k.index in accepted
+        }
         self._configured = frozenset(k.index for k in auth.keys)
+        self._methods = {k.index: k.method for k in auth.keys}
+        self._send_sealer = (
+            aead.Sealer(send_key.index, send_key.method, send_key.secret)
+            if send_key.method in aead.METHODS
+            else None
+        )
 
     @property
     def send_index(self) -> int:
         """The authkeys index used for signing."""
         return self._send_key.index
 
+    @property
+    def seals(self) -> bool:
+        """True when we send encrypted datagrams (the ``auth N`` key encrypts)."""
+        return self._send_sealer is not None
+
+    @property
+    def plaintext_accepted(self) -> bool:
+        """True when some key accepted on receive signs plaintext (a Heartbeat packet can
+        verify); False when only encrypted datagrams can."""
+        return bool(self._accepted)
+
+    @property
+    def sealing_methods(self) -> list[str]:
+        """The encrypting methods accepted on receive (for messages)."""
+        return sorted({sealer.method for sealer in self._sealers.values()})
+
     def token(self, data: bytes) -> str:
-        """``"<N> <hex>"`` over ``data`` with the send key."""
+        """``"<N> <hex>"`` over ``data`` with the send key.
+
+        Raises:
+            LocalProtocolError: the send key encrypts (callers seal instead).
+        """
         index = self._send_key.index
-        return f"{index} {self._signers[index](data)}"
+        signer = self._signers.get(index)
+        if signer is None:
+            raise LocalProtocolError(
+                f"auth key {index} uses {self._send_key.method}: it encrypts whole datagrams "
+                "and signs no plaintext message"
+            )
+        return f"{index} {signer(data)}"
+
+    def seal(self, body: bytes) -> bytes:
+        """The encrypted datagram of a netstring ``body`` with the send key."""
+        if self._send_sealer is None:
+            raise LocalProtocolError(f"auth key {self._send_key.index} does not encrypt")
+        return self._send_sealer.seal(body)
+
+    def open(self, data: bytes) -> bytes:
+        """The netstring body of an encrypted datagram, checked with the key it names.
+
+        Raises:
+            RemoteProtocolError: ``unknown_key`` when that key is not an encrypting key
+                accepted here, ``bad_format``/``bad_auth`` from :meth:`aead.Sealer.open`.
+        """
+        index = aead.sealed_index(data)
+        if index is None:
+            raise RemoteProtocolError(
+                "bad_format",
+                f"encrypted datagram of {len(data)} bytes is truncated before its key index",
+            )
+        sealer = self._sealers.get(index)
+        if sealer is None:
+            if index in self._configured:
+                state = f"{self._methods[index]}, not accepted for encrypted datagrams"
+            else:
+                state = "not configured here (authkeys differ between the nodes?)"
+            raise RemoteProtocolError(
+                "unknown_key", f"encrypted datagram with key index {index}: the key is {state}"
+            )
+        return sealer.open(data)
 
     def verify(self, data: bytes, token: str) -> None:
         """Check ``token`` against ``data`` with the key of the index the token names.
@@ -174,7 +245,12 @@ class Authenticator:
         index, given = _parse_token(token)
         key = self._accepted.get(index)
         if key is None:
-            state = "not accepted for receiving" if index in self._configured else "unknown"
+            if index in self._sealers:
+                state = "an encrypting key (it signs no plaintext message)"
+            elif index in self._configured:
+                state = "not accepted for receiving"
+            else:
+                state = "unknown"
             raise RemoteProtocolError("unknown_key", f"auth key index {index} is {state}")
         _check_digest_shape(key.method, given)
         expected = self._signers[index](data)

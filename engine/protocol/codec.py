@@ -2,6 +2,9 @@
 
 Spec §4.2-§4.8. We send exactly what Heartbeat 3.0.6 sends on UDP (netstring body with the
 embedded classic ``auth`` field, then a trailing auth netstring) and accept both forms.
+When the ``auth N`` key encrypts (hatui only, engine/protocol/aead.py) the netstring body
+is sealed instead; on serial links such a datagram travels as a classic frame with one
+binary field, ``aead``.
 
 Rules of this module: :func:`decode_datagram` runs before any authentication, so it is
 attack surface (CVE-2006-3121 was a crafted netstring length). Every length is bounded
@@ -19,6 +22,7 @@ import re
 from collections.abc import Callable
 
 from engine.errors import LocalProtocolError, RemoteProtocolError
+from engine.protocol import aead
 from engine.protocol.auth import MAX_TOKEN_LEN, Authenticator
 from engine.protocol.message import Field, FieldType, FieldValue, Message
 
@@ -34,6 +38,8 @@ MAX_LENGTH_DIGITS = 7
 """A netstring length never needs more digits than ``MAX_DATAGRAM`` has (6)."""
 
 AUTH_FIELD = "auth"
+SEALED_FIELD = "aead"
+"""The one field of a classic frame that carries an encrypted datagram (serial links)."""
 
 NETSTRING_START = b"###\n"
 NETSTRING_END = b"%%%\n"
@@ -173,11 +179,14 @@ def encode_wire(msg: Message, auth: Authenticator, *, embed_auth: bool = True) -
     ``msgfmt classic`` (the default). ``embed_auth=False`` is ``msgfmt netstring``: the
     same netstring datagram without that field (the trailer alone authenticates it).
     """
-    if embed_auth:
-        add_classic_auth(msg, auth)
-    body = encode_netstring_body(msg)
-    token = auth.token(body).encode("ascii")
-    data = b"%s%d:%s," % (body, len(token), token)
+    if auth.seals:
+        data = auth.seal(encode_netstring_body(msg))
+    else:
+        if embed_auth:
+            add_classic_auth(msg, auth)
+        body = encode_netstring_body(msg)
+        token = auth.token(body).encode("ascii")
+        data = b"%s%d:%s," % (body, len(token), token)
     if len(data) > MAX_DATAGRAM:
         raise LocalProtocolError(f"message encodes to {len(data)} bytes > {MAX_DATAGRAM}")
     return data
@@ -194,6 +203,12 @@ def encode_classic(msg: Message, auth: Authenticator | None, nul: bool = False) 
     return CLASSIC_START + lines + CLASSIC_END + (b"\0" if nul else b"")
 
 
+def encode_classic_sealed(data: bytes) -> bytes:
+    """An encrypted datagram as a classic frame (serial links frame classic text only):
+    one binary field, base64 like every binary field, so no ``<<<`` line can appear."""
+    return CLASSIC_START + _classic_line(SEALED_FIELD, data, FieldType.BINARY) + CLASSIC_END
+
+
 # --------------------------------------------------------------------------- decoding
 
 
@@ -206,7 +221,9 @@ def decode_datagram(data: bytes, auth: Authenticator | None) -> Message:
 
     Raises:
         RemoteProtocolError: reason ``too_large``, ``bad_format``, ``bad_auth``,
-            ``unknown_key``, ``unsupported_type`` or ``empty``, with a specific detail.
+            ``unknown_key``, ``unsupported_type`` or ``empty``, with a specific detail;
+            ``plaintext`` for a Heartbeat packet when only encrypted datagrams are
+            accepted, ``encrypted`` for an encrypted one that ``auth=None`` cannot read.
     """
     if not isinstance(data, bytes):
         data = bytes(data)
@@ -215,12 +232,59 @@ def decode_datagram(data: bytes, auth: Authenticator | None) -> Message:
     if not data or data == b"\0":
         raise RemoteProtocolError("empty", "zero-length datagram")
     if data.startswith(NETSTRING_START):
+        _check_plaintext_accepted(data, auth)
         return _decode_netstring(data, auth)
     if data.startswith(CLASSIC_START):
         return _decode_classic(data, auth)
+    if aead.is_sealed(data):
+        return _decode_sealed(data, auth)
     raise RemoteProtocolError(
         "bad_format", f"datagram starts with {data[:8]!r}, expected '###\\n' or '>>>\\n'"
     )
+
+
+_CLAIMED_SRC = re.compile(rb"(?:\(0\)|\n)src=([^,\n]{1,64})")
+
+
+def _check_plaintext_accepted(data: bytes, auth: Authenticator | None) -> None:
+    """Refuse a Heartbeat-format packet when every key we accept encrypts: it comes
+    from real Heartbeat (which cannot encrypt) or from a node with other authkeys."""
+    if auth is None or auth.plaintext_accepted:
+        return
+    claimed = _CLAIMED_SRC.search(data[:512])
+    who = (
+        ""
+        if claimed is None
+        else f" from a node calling itself {claimed[1].decode(errors='replace')!r}"
+    )
+    methods = ", ".join(auth.sealing_methods)
+    raise RemoteProtocolError(
+        "plaintext",
+        f"unencrypted Heartbeat packet{who}: authkeys here accepts only encrypted datagrams "
+        f"({methods}); Heartbeat 3.0.6 cannot encrypt, so a cluster with Heartbeat nodes "
+        "must use sha1 (or md5/crc) on every node - or this node's authkeys differs",
+    )
+
+
+def _decode_sealed(data: bytes, auth: Authenticator | None) -> Message:
+    """Open an encrypted datagram and parse the netstring body inside (no trailer)."""
+    if auth is None:
+        raise RemoteProtocolError(
+            "encrypted", f"encrypted datagram (key index {aead.sealed_index(data)}): no key given"
+        )
+    if not aead.is_sealed(data):
+        raise RemoteProtocolError("bad_format", "'aead' field does not hold an encrypted datagram")
+    body = auth.open(data)
+    if not body.startswith(NETSTRING_START):
+        raise RemoteProtocolError("bad_format", "decrypted datagram is not a netstring message")
+    fields, body_end = _parse_netstring_fields(body)
+    if body_end != len(body):
+        raise RemoteProtocolError(
+            "bad_format", f"{len(body) - body_end} bytes after '%%%\\n' in an encrypted datagram"
+        )
+    if not fields:
+        raise RemoteProtocolError("empty", "encrypted message has no fields")
+    return Message(fields)
 
 
 def _decode_netstring(data: bytes, auth: Authenticator | None) -> Message:
@@ -415,6 +479,10 @@ def _decode_classic(data: bytes, auth: Authenticator | None) -> Message:
     fields = _parse_classic_fields(_classic_body(data))
     if not fields:
         raise RemoteProtocolError("empty", "classic message has no fields")
+    first = fields[0]
+    if len(fields) == 1 and first.name == SEALED_FIELD and isinstance(first.value, bytes):
+        return _decode_sealed(first.value, auth)
+    _check_plaintext_accepted(data, auth)
     msg = Message(fields)
     if auth is not None:
         token = msg.get(AUTH_FIELD)

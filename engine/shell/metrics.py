@@ -274,9 +274,14 @@ def _render_node(out: _Writer, status: Mapping[str, Any]) -> None:
             "version": status.get("version", ""),
         },
     )
-    out.family("haengine_node_up", "gauge", "1 when the node is up or active, else 0.")
+    out.family(
+        "haengine_node_up",
+        "gauge",
+        "1 when the node is up or active (and its packets proved fresh), else 0.",
+    )
     for node in status.get("nodes", []):
-        alive = node.get("status") in ("up", "active", "ping")
+        fresh = node.get("confirmed") is not False
+        alive = fresh and node.get("status") in ("up", "active", "ping")
         out.sample("haengine_node_up", alive, {"node": node.get("name", "")})
 
 

@@ -23,6 +23,7 @@ import struct
 
 from engine.config.model import ClusterConfig, MediumKind
 from engine.errors import RemoteProtocolError
+from engine.protocol.aead import is_sealed
 from engine.protocol.auth import Authenticator
 from engine.protocol.codec import NETSTRING_START, decode_datagram, encode_wire
 from engine.protocol.message import Message
@@ -70,12 +71,18 @@ def ping_payload(node: str, ts: str, auth: Authenticator) -> bytes:
     return encode_wire(msg, auth)
 
 
-def status_ts(data: bytes) -> str | None:
-    """The ``ts`` of our outgoing status message, or None if ``data`` is anything else."""
-    if b"t=status," not in data[:80]:
+def status_ts(data: bytes, auth: Authenticator | None = None) -> str | None:
+    """The ``ts`` of our outgoing status message, or None if ``data`` is anything else.
+
+    An encrypted datagram (hatui's encrypting methods) is opened with ``auth``.
+    """
+    if is_sealed(data):
+        if auth is None:
+            return None
+    elif b"t=status," not in data[:80]:
         return None
     try:
-        msg = decode_datagram(data, None)
+        msg = decode_datagram(data, auth)
     except RemoteProtocolError:
         return None
     return msg.get("ts") if msg.type == "status" else None
@@ -138,13 +145,13 @@ class PingLink(Link):
         Filtering here (not in ``_write``) keeps the base class's consecutive-failure
         count meaningful, so a blackholed route is logged with Heartbeat's suppression.
         """
-        if status_ts(data) is None:
+        if status_ts(data, self._auth) is None:
             return False
         return super().send(data)
 
     def _write(self, data: bytes) -> None:
         """Ping every member for each of our status messages; ignore everything else."""
-        ts = status_ts(data)
+        ts = status_ts(data, self._auth)
         if ts is None:
             return
         if self._sock is None:
@@ -179,7 +186,7 @@ class PingLink(Link):
         ident, payload = reply
         if self._raw and ident != self._ident:
             return  # another process's ping
-        if payload.startswith(NETSTRING_START):
+        if payload.startswith(NETSTRING_START) or is_sealed(payload):
             self.deliver(payload)
 
     def close(self) -> None:

@@ -6,7 +6,8 @@ What Heartbeat's serial plugin does, and so do we:
   (``IGNCR``, ``ISTRIP``, ``CS8 CREAD CLOCAL CRTSCTS``, no ``OPOST``/``ICANON``/``ECHO``,
   ``VMIN=1 VTIME=1``), flushed, and a break is sent;
 * only the classic ``>>>``/``<<<`` text goes on the wire: every outgoing wire message is
-  converted to classic form and re-signed with the ``auth`` field;
+  converted to classic form and re-signed with the ``auth`` field (an encrypted datagram,
+  hatui's ``aes256gcm``/``chacha20poly1305``, travels whole in one base64 field);
 * a message is written in 512-byte fragments with a pause of ``512 / (baud / 8)``
   seconds between fragments, each write bounded by a 500 ms timeout;
 * the reader discards everything until a ``>>>`` line, collects lines until ``<<<`` and
@@ -39,8 +40,14 @@ import serial
 
 from engine.core.linkplan import LinkPlan
 from engine.errors import RemoteProtocolError
+from engine.protocol.aead import is_sealed
 from engine.protocol.auth import Authenticator
-from engine.protocol.codec import MAX_DATAGRAM, decode_datagram, encode_classic
+from engine.protocol.codec import (
+    MAX_DATAGRAM,
+    decode_datagram,
+    encode_classic,
+    encode_classic_sealed,
+)
 from engine.transport.base import DatagramHandler, Link
 
 logger = logging.getLogger("heartbeat")
@@ -446,11 +453,7 @@ class SerialLink(Link):
         """Queue one wire message converted to signed classic text."""
         if self._fd is None:
             raise OSError(errno.ENODEV, f"serial port {self.device} is not open")
-        try:
-            msg = decode_datagram(data, None)
-        except RemoteProtocolError as exc:
-            raise OSError(errno.EINVAL, f"cannot convert message to classic: {exc}") from exc
-        text = encode_classic(msg, self._auth)
+        text = self._classic_text(data)
         # count what goes on the line (classic text), not the netstring handed to us
         self.stats.bytes_sent += len(text) - len(data)
         self._queue.append(text)
@@ -464,6 +467,16 @@ class SerialLink(Link):
                     self.device,
                 )
         self._wake.set()
+
+    def _classic_text(self, data: bytes) -> bytes:
+        """Our wire datagram as the classic frame a serial line carries."""
+        if is_sealed(data):
+            return encode_classic_sealed(data)
+        try:
+            msg = decode_datagram(data, None)
+        except RemoteProtocolError as exc:
+            raise OSError(errno.EINVAL, f"cannot convert message to classic: {exc}") from exc
+        return encode_classic(msg, self._auth)
 
     async def _write_loop(self) -> None:
         while not self._closed:

@@ -29,12 +29,13 @@ class LinksPanel(DataTable[Text]):
     def __init__(self) -> None:
         super().__init__(id="links", cursor_type="row", show_cursor=False, cell_padding=1)
         self._keys: list[str] = []
+        self._headers: tuple[str, ...] = LINK_HEADERS
         self._stale = ""
         set_title(self, TITLE)
 
     def on_mount(self) -> None:
         """Create the fixed columns."""
-        for header in LINK_HEADERS:
+        for header in self._headers:
             self.add_column(header, key=header)
 
     def _styled(self, cells: tuple[str, ...], severity: Severity) -> list[Text]:
@@ -56,14 +57,19 @@ class LinksPanel(DataTable[Text]):
 
     def first_column(self) -> list[str]:
         """The "node / link" cells as the table holds them now (tests, benchmarks)."""
-        return [str(self.get_cell(key, LINK_HEADERS[0])) for key in self.rows]
+        return [str(self.get_cell(key, self._headers[0])) for key in self.rows]
 
-    def show(self, rows: tuple[LinkRow, ...]) -> None:
+    def show(self, rows: tuple[LinkRow, ...], headers: tuple[str, ...] = LINK_HEADERS) -> None:
         """Show the rows, updating cells in place when the link set is unchanged.
 
         Keys are the engine's names, so a link marked ``cut`` keeps its row (a rebuild
         would lose the cursor).
         """
+        if headers != self._headers:  # another kind of cluster: other columns
+            self.clear(columns=True)
+            self._headers, self._keys = headers, []
+            for header in headers:
+                self.add_column(header, key=header)
         keys = [f"{r.kind}:{r.node}/{r.link}" for r in rows]
         cells = [self._styled(link_cells(row), row.severity) for row in rows]
         if keys != self._keys:
@@ -73,7 +79,7 @@ class LinksPanel(DataTable[Text]):
             self._keys = keys
             return
         for key, row_cells in zip(keys, cells, strict=True):
-            for header, value in zip(LINK_HEADERS, row_cells, strict=True):
+            for header, value in zip(self._headers, row_cells, strict=True):
                 if self.get_cell(key, header) != value:
                     self.update_cell(key, header, value, update_width=self._widens(header, value))
 

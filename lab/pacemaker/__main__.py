@@ -2,17 +2,20 @@
 
 ``up`` records the cluster in ``/run/hatui-pcmk-lab/NAME.json``; ``down`` reads it and
 removes everything (and the leftovers of crashed per-process labs); ``exec NODE -- CMD``
-runs a command inside a node (``crm_mon -1``, ``crm configure show``, a shell).
+runs a command inside a node (``crm_mon -1``, ``crm configure show``, a shell);
+``console NODE`` runs ``hatui --pacemaker`` inside it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+from lab.engine import REPO_ROOT, repo_pythonpath
 from lab.hostns import clean_env
 from lab.netns import remove_leftover_namespaces
 from lab.pacemaker.cluster import NODE_NAMES, PacemakerCluster, remove_leftovers, remove_recorded
@@ -74,21 +77,36 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_exec(args: argparse.Namespace) -> int:
-    """Run a command inside one node of a named cluster."""
-    info = _load_record(args.name)
-    workdir = Path(str(info["workdir"]))
-    ns_dir = workdir / args.node / "pcmk" / "ns"
-    argv = [
+def _nsenter(name: str, node: str) -> list[str]:
+    """``nsenter …`` into ``node`` of the cluster recorded as ``name``."""
+    info = _load_record(name)
+    ns_dir = Path(str(info["workdir"])) / node / "pcmk" / "ns"
+    return [
         "nsenter",
-        f"--net=/run/netns/{info['prefix']}-{args.node}",
+        f"--net=/run/netns/{info['prefix']}-{node}",
         f"--mount={ns_dir / 'mnt'}",
         f"--uts={ns_dir / 'uts'}",
         f"--ipc={ns_dir / 'ipc'}",
         "--",
-        *(args.argv or ["sh"]),
     ]
+
+
+def cmd_exec(args: argparse.Namespace) -> int:
+    """Run a command inside one node of a named cluster."""
+    argv = [*_nsenter(args.name, args.node), *(args.argv or ["sh"])]
     return subprocess.run(argv, env=clean_env({"HOME": "/root", "TERM": "xterm"})).returncode
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    """``hatui --pacemaker`` inside one node (this checkout, this Python)."""
+    hatui = [sys.executable, "-m", "hatui", "--pacemaker", *args.argv]
+    env = clean_env(
+        {"HOME": "/root", "TERM": os.environ.get("TERM", "xterm-256color"),
+         "PYTHONPATH": repo_pythonpath()}
+    )  # fmt: skip
+    return subprocess.run(
+        [*_nsenter(args.name, args.node), *hatui], env=env, cwd=REPO_ROOT
+    ).returncode
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,6 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     ex.add_argument("node")
     ex.add_argument("argv", nargs=argparse.REMAINDER)
     ex.set_defaults(func=cmd_exec)
+    console = sub.add_parser(
+        "console", help="the Pacemaker console inside a node: console NODE [-- --once ...]"
+    )
+    console.add_argument("node")
+    console.add_argument("argv", nargs=argparse.REMAINDER)
+    console.set_defaults(func=cmd_console)
     args = parser.parse_args(argv)
     if getattr(args, "argv", None) and args.argv[0] == "--":
         args.argv = args.argv[1:]

@@ -151,3 +151,63 @@ def test_messages_never_quote_a_secret() -> None:
     assert len(issues) == 3
     for issue in issues:
         assert "topsecret" not in str(issue)
+
+
+@pytest.mark.parametrize("method", ["aes256gcm", "chacha20poly1305", "AES256GCM"])
+def test_encrypting_methods_are_read_and_said_to_be_hatui_only(method: str) -> None:
+    text = f"auth 3\n3 {method} 0123456789abcdef0123456789abcdef\n"
+    auth, issues = parse_authkeys_text(text, "authkeys")
+    assert auth is not None and auth.key(3).method == method.lower()  # type: ignore[union-attr]
+    [info] = issues
+    assert info.severity is Severity.INFO
+    assert str(info.where) == "authkeys:2"
+    assert "only hatui nodes can be members" in info.message
+    assert "Invalid authtype" in info.message
+    assert "sha1" in info.hint
+
+
+def test_encrypting_method_needs_a_long_secret() -> None:
+    auth, issues = parse_authkeys_text("auth 1\n1 aes256gcm short-secret\n", "authkeys")
+    assert auth is None
+    errors = [i for i in issues if i.severity is Severity.ERROR]
+    assert errors[0].message == (
+        "The secret of key 1 (aes256gcm) has 12 characters; an encrypting key needs at least 16"
+    )
+    assert str(errors[0].where) == "authkeys:2"
+    assert "openssl rand -hex 32" in errors[0].hint
+    assert "short-secret" not in " ".join(f"{i.message} {i.hint}" for i in issues)
+
+
+def test_rotation_to_encryption_keeps_both_keys_and_crc_stays_refused() -> None:
+    text = "auth 1\n1 sha1 old\n2 chacha20poly1305 0123456789abcdef0123\n3 crc\n"
+    auth, issues = parse_authkeys_text(text, "authkeys")
+    assert auth is not None
+    assert auth.accept_indices == frozenset({1, 2})
+    assert any("not accepted on receive" in i.message for i in issues)
+
+
+def test_unknown_method_hint_names_the_encrypting_methods() -> None:
+    _, issues = parse_authkeys_text("auth 1\n1 aes128ctr key\n", "authkeys")
+    assert issues[0].message == "Invalid authtype [aes128ctr]"
+    assert "aes256gcm / chacha20poly1305" in issues[0].hint
+
+
+def test_check_config_says_an_encrypting_method_is_hatui_only(tmp_path: Path) -> None:
+    """``haengine --check-config`` prints the note with its file:line (exit 0: usable)."""
+    import subprocess
+    import sys
+
+    from tests.config.conftest import write_config
+
+    folder = write_config(
+        tmp_path / "ha.d", authkeys="auth 2\n2 chacha20poly1305 0123456789abcdef0123456789abcdef\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "engine.programs.haengine", "--check-config",
+         "--config-dir", str(folder), "--node", "alpha"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"{folder / 'authkeys'}:2" in proc.stdout
+    assert "Key 2 uses chacha20poly1305: every datagram is encrypted" in proc.stdout
+    assert "only hatui nodes can be members" in proc.stdout

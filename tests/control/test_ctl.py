@@ -271,6 +271,23 @@ def test_status_human_shows_monitoring_briefly() -> None:
     assert not any(ln.startswith("    monitor:") for ln in lines)
 
 
+def test_status_human_shows_a_peer_not_confirmed_fresh() -> None:
+    from engine.programs.hactl import format_status
+
+    bravo = {
+        "name": "bravo", "type": "normal", "self": False, "status": "up", "confirmed": False,
+        "claims": "active", "generation": 7, "last_heard_ms": None, "links": [],
+        "freshness": "unconfirmed: 3 packet(s) did not show that it heard us since our seq 1",
+    }  # fmt: skip
+    lines = format_status({"node": "alpha", "nodes": [bravo]}).splitlines()
+    assert any(line.startswith("  bravo            up (unconfirmed) normal") for line in lines)
+    assert "    unconfirmed: 3 packet(s) did not show that it heard us since our seq 1" in lines
+    bravo.update(status="active", confirmed=True, freshness="fresh: it acknowledged our seq 9")
+    lines = format_status({"node": "alpha", "nodes": [bravo]}).splitlines()
+    assert any(line.startswith("  bravo            active  normal") for line in lines)
+    assert not any("fresh" in line for line in lines)
+
+
 def test_status_human_says_what_one_way_loss_released() -> None:
     from engine.programs.hactl import format_status
 

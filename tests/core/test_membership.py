@@ -29,7 +29,8 @@ def test_startup_sequence_and_comm_up() -> None:
     sent = [decode_datagram(d, None) for src, d in net.wire if src == "alpha"]
     statuses = [m for m in sent if m.type == "status"]
     assert [m.get("st") for m in statuses[:3]] == ["init", "up", "up"]
-    assert [m.get("seq") for m in statuses[:3]] == ["1", "2", "3"]
+    # Numbered from the generation (100 for alpha) so that they are unique across runs.
+    assert [m.get("seq") for m in statuses[:3]] == ["6400000001", "6400000002", "6400000003"]
     # Startup advertises deadtime + 2 s for five seconds (spec §6.2).
     assert statuses[0].get("dt") == format(3000, "x")
     net.run_for(1.0)

@@ -223,7 +223,11 @@ def test_a_status_without_hears_says_nothing_about_us() -> None:
     net = Net()
     alpha = net.nodes["alpha"].core
     bravo = net.nodes["bravo"].core
+    alpha.start(net.now, net.wall())
     bravo.start(net.now, net.wall())
+    for data in alpha.drain_outbound():  # bravo's answer echoes alpha: proven fresh
+        bravo.receive(data, "eth0", net.now, net.wall())
+    alpha.drain_events()
     auth = Authenticator(KEY)
     for data in bravo.drain_outbound():
         msg = decode_datagram(data, auth)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from engine.config.authkeys import parse_authkeys_text
 from engine.config.model import AuthConfig, ClusterConfig, MediumKind, MediumSpec, SourceRef, Timing
+from engine.core import events as ev
 from engine.core.membership import Membership
 from engine.protocol.auth import Authenticator
 from engine.protocol.codec import decode_datagram, encode_wire
@@ -88,3 +89,47 @@ def resigned_mutations(count: int, seed: int = 46) -> Iterator[bytes]:
             yield encode_wire(msg, auth)
         except Exception:  # the encoder refuses some values; that is fine
             continue
+
+
+FLOOD_RATE = 20_000
+"""Datagrams per second of fake time in a flood."""
+
+
+def flood_pair(
+    alpha: Membership,
+    bravo: Membership,
+    datagrams: Iterable[bytes],
+    at_index: Callable[[int], None] = lambda index: None,
+) -> list[ev.Event]:
+    """Started ``alpha`` takes ``datagrams`` at FLOOD_RATE/s of fake time while the pair
+    heartbeats (every 50 datagrams both tick and exchange, as the shell keeps doing);
+    returns alpha's NodeDead events. ``at_index`` is called with each index."""
+    now = 1000.0
+    deaths: list[ev.Event] = []
+    for index, data in enumerate(datagrams):
+        now += 1 / FLOOD_RATE
+        alpha.receive(data, "eth0", now, WALL0 + now)
+        if index % 50 == 0:
+            for core, other in ((alpha, bravo), (bravo, alpha)):
+                if core.next_deadline() <= now:
+                    core.tick(now, WALL0 + now)
+                for out in core.drain_outbound():
+                    other.receive(out, "eth0", now, WALL0 + now)
+            deaths += [e for e in alpha.drain_events() if isinstance(e, ev.NodeDead)]
+            bravo.drain_events()
+        at_index(index)
+    return deaths
+
+
+def feed_alone(core: Membership, datagrams: Iterable[bytes], seed: int) -> None:
+    """Started ``core`` takes ``datagrams`` at random spacing on a known and an unknown
+    link, ticking and draining as the shell does."""
+    now = 1000.0
+    rng = random.Random(seed)
+    for data in datagrams:
+        now += rng.random() / 100
+        core.receive(data, rng.choice(["eth0", "eth9"]), now, WALL0 + now)
+        if core.next_deadline() <= now:
+            core.tick(now, WALL0 + now)
+        core.drain_events()
+        core.drain_outbound()

@@ -6,18 +6,15 @@ The fast run (every CI) feeds 100 000; ``HATUI_SOAK=1`` feeds the full million.
 from __future__ import annotations
 
 import os
-import random
 import resource
 
-from engine.core import events as ev
 from engine.core.sequence import MAX_MISSING
 from lab.fuzz import mutated_datagrams
-from tests.fuzz.inproc import WALL0, make_core, resigned_mutations
+from tests.fuzz.inproc import WALL0, feed_alone, flood_pair, make_core, resigned_mutations
 
 FULL = os.environ.get("HATUI_SOAK") == "1"
 GARBAGE = 900_000 if FULL else 90_000
 SIGNED = 100_000 if FULL else 10_000
-PACKETS_PER_SECOND = 20_000
 
 
 def _rss_kib() -> int:
@@ -34,21 +31,14 @@ def test_garbage_flood_changes_nothing_and_peer_stays_alive() -> None:
     now = 1000.0
     alpha.start(now, WALL0 + now)
     bravo.start(now, WALL0 + now)
-    deaths: list[ev.Event] = []
     rss_before = 0
-    for index, data in enumerate(mutated_datagrams(GARBAGE, seed=4646)):
-        now += 1 / PACKETS_PER_SECOND
-        alpha.receive(data, "eth0", now, WALL0 + now)
-        if index % 50 == 0:  # the real shell also ticks and drains continuously
-            for core, other in ((alpha, bravo), (bravo, alpha)):
-                if core.next_deadline() <= now:
-                    core.tick(now, WALL0 + now)
-                for out in core.drain_outbound():
-                    other.receive(out, "eth0", now, WALL0 + now)
-            deaths += [e for e in alpha.drain_events() if isinstance(e, ev.NodeDead)]
-            bravo.drain_events()
+
+    def measure(index: int) -> None:
+        nonlocal rss_before
         if index == 20_000:
             rss_before = _rss_kib()
+
+    deaths = flood_pair(alpha, bravo, mutated_datagrams(GARBAGE, seed=4646), measure)
     growth_kib = _rss_kib() - rss_before
     assert not deaths, deaths
     assert alpha.nodes["bravo"].status == "active"
@@ -62,14 +52,7 @@ def test_signed_hostile_fields_never_raise_and_state_stays_bounded() -> None:
     core = make_core("alpha")
     now = 1000.0
     core.start(now, WALL0 + now)
-    rng = random.Random(5)
-    for data in resigned_mutations(SIGNED, seed=4647):
-        now += rng.random() / 100
-        core.receive(data, rng.choice(["eth0", "eth9"]), now, WALL0 + now)
-        if core.next_deadline() <= now:
-            core.tick(now, WALL0 + now)
-        core.drain_events()
-        core.drain_outbound()
+    feed_alone(core, resigned_mutations(SIGNED, seed=4647), seed=5)
     assert set(core.nodes) == {"alpha", "bravo"}
     for node in core.nodes.values():
         assert len(node.track.missing) <= MAX_MISSING

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from engine.config.model import AuthConfig, ClusterConfig, Timing
 from engine.core.policy_types import Acquire, CancelMonitor, Monitor, MonitorCheck
+from engine.process.runner import KILL_GRACE
 from engine.resources.actions import ActionWorker
 from engine.resources.group import GroupRunner
 from tests.resources.lab import LsbLab, group
@@ -19,8 +20,9 @@ GROUP = group("alpha", "lsbtest::ip", "lsbtest::web")
 
 
 def _alive(pid_file: Path) -> bool:
-    """The process whose pid is in ``pid_file`` still runs (after a grace to be reaped)."""
-    return not _wait_gone(int(pid_file.read_text()))
+    """The process whose pid is in ``pid_file`` still runs after the runner's kill grace
+    (SIGTERM, 2 s, SIGKILL to the group) plus slack for a loaded machine."""
+    return not _wait_gone(int(pid_file.read_text()), within=KILL_GRACE + 3.0)
 
 
 async def test_checks_members_in_order_up_to_the_first_failure(lab: LsbLab) -> None:

@@ -4,6 +4,7 @@ engine/shell/sdnotify.py against a real datagram socket."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import socket
 from collections import deque
@@ -178,3 +179,12 @@ def test_watchdog_interval_is_half_the_timeout() -> None:
     assert sdnotify.watchdog_interval({"WATCHDOG_USEC": "x"}) is None
     other = {"WATCHDOG_USEC": "10000000", "WATCHDOG_PID": str(os.getpid() + 1)}
     assert sdnotify.watchdog_interval(other) is None
+
+
+def test_a_peer_not_confirmed_fresh_is_not_up() -> None:
+    """``up`` with ``confirmed: false`` (packets that may be replays, issue 15) is 0."""
+    doc = copy.deepcopy(STATUS)
+    doc["nodes"][0].update(status="up", confirmed=False)
+    assert 'haengine_node_up{node="alpha"} 0' in render(doc).splitlines()
+    doc["nodes"][0]["confirmed"] = True
+    assert 'haengine_node_up{node="alpha"} 1' in render(doc).splitlines()
