@@ -846,7 +846,9 @@ def resource_chains(doc: StatusDoc) -> list[Chain]:
 TIMELINE_ERRORS = frozenset(
     {"death", "dead", "stonith", "failed", "split_brain", "stall", "monitor"}
 )
-TIMELINE_WARNINGS = frozenset({"refused", "partition", "ipfail", "one_way", "restart", "recovery"})
+TIMELINE_WARNINGS = frozenset(
+    {"refused", "partition", "ipfail", "one_way", "restart", "recovery", "rejoin"}
+)
 TIMELINE_GLYPHS = {
     Severity.ERROR: "✖",
     Severity.WARNING: "◐",

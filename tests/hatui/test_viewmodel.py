@@ -131,6 +131,8 @@ def test_monitor_failure_is_the_failed_step_with_its_reason() -> None:
                            "reason": reason})  # fmt: skip
     assert row.severity is vm.Severity.ERROR
     assert vm.timeline_severity("recovery", "restarting") is vm.Severity.WARNING
+    rejoin = "every group released after our main loop stalled; rejoining: ..."
+    assert vm.timeline_severity("rejoin", rejoin) is vm.Severity.WARNING
 
 
 def test_banners_disconnected_and_stale() -> None:

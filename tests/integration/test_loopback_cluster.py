@@ -126,3 +126,21 @@ def test_bad_control_requests_and_garbage_change_nothing(cluster: Cluster) -> No
     assert node_status(doc, "bravo") == "active"
     assert doc["counters"]["rejected_total"] >= 1900, doc["counters"]
     assert doc["counters"]["control_bad_requests"] >= 1
+
+
+def test_one_node_cluster_runs_its_groups_and_stops(tmp_path: Path) -> None:
+    """ha.cf names only alpha: nobody can answer its ``starting``, so it takes its group
+    at comm-up (it used to wait in STARTING for ever) and a graceful stop completes."""
+    alone = Cluster(tmp_path, names=("alpha",))
+    try:
+        alone.start()
+        wait_for(lambda: held_by(alone["alpha"].status()) == "alpha", 10)
+        wait_for(lambda: alone["alpha"].holds("one") and alone["alpha"].holds("two"), 5)
+        doc = alone["alpha"].status()
+        assert doc and doc["resources"]["state"] == "stable"
+        assert "no other node in ha.cf" in doc["groups"][0]["reason"]
+        assert alone["alpha"].stop() == 0
+        assert not alone["alpha"].holds("one") and not alone["alpha"].holds("two")
+        assert "All HA resources relinquished." in alone["alpha"].log()
+    finally:
+        alone.close()
