@@ -7,10 +7,6 @@ class HeartbeatError(Exception):
     """Root of the engine's own errors."""
 
 
-class ConfigError(HeartbeatError):
-    """The configuration cannot be used; carries the issues found."""
-
-
 class LocalProtocolError(HeartbeatError):
     """We were asked to do something the protocol does not allow."""
 
@@ -30,7 +26,3 @@ class RemoteProtocolError(HeartbeatError):
 
 class ResourceError(HeartbeatError):
     """A resource script could not be found or run."""
-
-
-class StonithError(HeartbeatError):
-    """A fencing device could not be configured or operated."""

@@ -32,6 +32,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input
 
 from engine.control.schema import DISCONNECTED, ControlError
+from engine.control.status import cluster_nodes
 from hatui.bridge import EngineBridge, call_once, describe_error
 from hatui.lifeline import Lifeline
 from hatui.messages import ActionResult, ConnectionChanged, LogBatch, StatusUpdated, TimelineBatch
@@ -47,6 +48,7 @@ from hatui.viewmodel import (
     build_picture,
     format_clock,
     holders_text,
+    read_status,
     timeline_row,
 )
 from hatui.widgets.chains import ChainPanel
@@ -301,20 +303,15 @@ class HaTuiApp(App[None]):
 
     def _meatware_waiting(self) -> list[str]:
         """Nodes whose reset waits for an operator (status["stonith"]["meatware_waiting"])."""
-        stonith = (self._status or {}).get("stonith")
-        waiting = stonith.get("meatware_waiting") if isinstance(stonith, Mapping) else None
-        return [str(n) for n in waiting] if isinstance(waiting, list) else []
+        stonith = read_status(self._status or {}).stonith
+        return [] if stonith is None else list(stonith.meatware_waiting)
 
     def _local_node(self) -> str:
-        return str((self._status or {}).get("node", "this node"))
+        node = read_status(self._status or {}).node
+        return "this node" if node == "?" else node
 
     def _peer_nodes(self) -> list[str]:
-        nodes = (self._status or {}).get("nodes", [])
-        return [
-            str(n.get("name"))
-            for n in nodes
-            if isinstance(n, Mapping) and n.get("type", "normal") == "normal" and n.get("name")
-        ]
+        return [n.name for n in cluster_nodes(read_status(self._status or {})) if n.name != "?"]
 
     def action_standby(self) -> None:
         """Ask which resources to give away, then send ``standby``."""
@@ -405,9 +402,9 @@ class HaTuiApp(App[None]):
         pending = self._pending
         if pending is None or pending.fence_node or self._status is None:
             return
-        resources = self._status.get("resources", {})
-        stable = not isinstance(resources, Mapping) or resources.get("stable", True)
-        now_held = holders_text(self._status)
+        doc = read_status(self._status)
+        stable = doc.resources is None or doc.resources.stable
+        now_held = holders_text(doc)
         if stable and now_held != pending.holders_before:
             self._pending = None
             self.post_message(ActionResult(pending.label, "done", f"now {now_held}"))

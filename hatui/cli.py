@@ -6,21 +6,13 @@ import argparse
 import asyncio
 import logging
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from engine.control.client import default_socket_path
 from engine.control.schema import ControlError
 from hatui.bridge import call_once, describe_error
-from hatui.viewmodel import (
-    Connection,
-    LinkState,
-    build_picture,
-    log_line,
-    render_text,
-    timeline_row,
-)
+from hatui.once import render_once
 
 logger = logging.getLogger(__name__)
 
@@ -127,12 +119,6 @@ def socket_from_args(args: argparse.Namespace) -> Path:
     return default_socket_path(args.state_dir)
 
 
-ONCE_TIMELINE = 15
-"""Timeline entries ``--once`` prints (the newest; the engine keeps its last 50)."""
-ONCE_LOG = 15
-"""Log lines ``--once`` prints (the newest of the engine's ring buffer)."""
-
-
 def _entries(reply: dict[str, Any], key: str) -> list[dict[str, Any]]:
     value = reply.get(key)
     return [e for e in value if isinstance(e, dict)] if isinstance(value, list) else []
@@ -159,18 +145,6 @@ def print_once(path: Path) -> int:
         return 1
     sys.stdout.write(render_once(status, timeline, log))
     return 0
-
-
-def render_once(
-    status: dict[str, Any], timeline: list[dict[str, Any]], log: list[dict[str, Any]]
-) -> str:
-    """The ``--once`` text of a status document, its recent timeline and its recent log
-    (any back end)."""
-    now = time.monotonic()
-    picture = build_picture(status, Connection(LinkState.CONNECTED), now, now, now)
-    rows = [timeline_row(entry) for entry in timeline[-ONCE_TIMELINE:]]
-    lines = [log_line(record)[1] for record in log[-ONCE_LOG:]]
-    return render_text(picture, rows, lines)
 
 
 def run_tool(args: argparse.Namespace) -> int:

@@ -1,8 +1,11 @@
 """Pure view logic: the engine's status document in, rows and labels out.
 
 Rules of this module: no Textual, no I/O, no clock. Every function takes the status
-document (a plain dict from ``status --json``) and, where ages matter, ``now`` and the
-local monotonic time the document was received. States are always shown as a glyph AND
+document (the plain dict from ``status --json`` or from a back end, or that document
+already read by ``engine.control.status``, which ``build_picture`` does once) and, where
+ages matter, ``now`` and the local monotonic time the document was received. What the
+document means (which nodes are up, a node's state word) is ``engine.control.status``'s
+answer, the same as hactl's and the metrics'. States are always shown as a glyph AND
 a word, never colour alone, so the console reads the same under ``NO_COLOR``.
 """
 
@@ -14,7 +17,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-StatusDoc = Mapping[str, Any]
+from engine.control import status as st
+from engine.control.jsonparts import parse_part
+
+StatusDoc = Mapping[str, Any] | st.StatusDoc
+"""The document as received, or already read (``read_status``)."""
 
 SPARK_CHARS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 10
@@ -246,65 +253,37 @@ def age_ms(last_heard_ms: float | None, now: float, received_at: float) -> float
     return float(last_heard_ms) + max(0.0, now - received_at) * 1000.0
 
 
-def _timing(doc: StatusDoc) -> Mapping[str, Any]:
-    timing = doc.get("timing")
-    return timing if isinstance(timing, Mapping) else {}
-
-
-def _nodes(doc: StatusDoc) -> list[Mapping[str, Any]]:
-    nodes = doc.get("nodes")
-    return [n for n in nodes if isinstance(n, Mapping)] if isinstance(nodes, list) else []
-
-
-def _groups(doc: StatusDoc) -> list[Mapping[str, Any]]:
-    groups = doc.get("groups")
-    return [g for g in groups if isinstance(g, Mapping)] if isinstance(groups, list) else []
-
-
-def _holders(group: Mapping[str, Any]) -> list[str]:
-    held = group.get("held_by")
-    if isinstance(held, str) and held:
-        return [held]
-    if isinstance(held, list):
-        return [str(h) for h in held if h]
-    return []
-
-
-UP_WORDS = frozenset({"up", "active", "init", "standby", "maintenance"})
-"""Node states of a member in the cluster (a Pacemaker node in standby or maintenance
-is up: it runs nothing, but it is there)."""
-
-
-def _is_up(status: str) -> bool:
-    return status.lower() in UP_WORDS
-
-
-def node_status(node: Mapping[str, Any]) -> str:
-    """A node's status word; ``up (unconfirmed)`` while its packets have not shown that
-    it hears us since our restart (``confirmed`` false: they may be replays)."""
-    status = str(node.get("status", "?"))
-    if node.get("confirmed") is False and status == "up":
-        return "up (unconfirmed)"
-    return status
+def read_status(doc: StatusDoc) -> st.StatusDoc:
+    """The document read by the one tolerant reader (once: pass the result on)."""
+    return doc if isinstance(doc, st.StatusDoc) else st.parse_status(doc)
 
 
 def node_counts(doc: StatusDoc) -> tuple[int, int]:
-    """(nodes up, normal nodes in total); ping nodes are not cluster members; a node
-    not confirmed yet is not up."""
-    normal = [n for n in _nodes(doc) if str(n.get("type", "normal")) == "normal"]
-    up = sum(1 for n in normal if _is_up(node_status(n)))
-    return up, len(normal)
+    """(members up, members): ``engine.control.status``'s rule (ping nodes are not
+    members; ``init``, ``pending`` and a node not confirmed fresh are not up)."""
+    return st.node_counts(read_status(doc))
+
+
+def node_status(node: Mapping[str, Any] | st.Node) -> str:
+    """A node's state word: ``up (unconfirmed)`` while its packets have not proven
+    fresh (they may be replays), else its status."""
+    return st.state_word(node if isinstance(node, st.Node) else parse_part(st.Node, node))
+
+
+def _timing(doc: st.StatusDoc) -> st.Timing:
+    return doc.timing if doc.timing is not None else st.Timing()
 
 
 def cluster_health(doc: StatusDoc) -> Severity:
     """OK when every node and every medium to it is up and every group runs or is
     stopped; WARNING for a down peer, a dead or cut link, one-way loss or a group on
     the move; ERROR on a failed group or a split brain."""
-    states = [str(g.get("state", "")).lower() for g in _groups(doc)]
+    doc = read_status(doc)
+    states = [g.state.lower() for g in doc.groups]
     noticed = {b.severity for b in notice_banners(doc)}
     if "failed" in states or split_brain_reasons(doc) or Severity.ERROR in noticed:
         return Severity.ERROR
-    up, total = node_counts(doc)
+    up, total = st.node_counts(doc)
     if up < total or one_way_reasons(doc) or degraded_links(doc):
         return Severity.WARNING
     if any(s not in {"running", "stopped"} for s in states):
@@ -315,45 +294,38 @@ def cluster_health(doc: StatusDoc) -> Severity:
 def notice_banners(doc: StatusDoc) -> list[Banner]:
     """A back end's own banners (``notices``: Pacemaker's quorum, maintenance mode,
     failed actions), each with its severity and its reason in words."""
-    notices = doc.get("notices")
     found = []
-    for notice in notices if isinstance(notices, list) else []:
-        if isinstance(notice, Mapping) and notice.get("text"):
-            word = str(notice.get("severity", "warning"))
+    for notice in read_status(doc).notices:
+        if notice.text:
+            word = notice.severity
             severity = Severity(word) if word in Severity.__members__.values() else Severity.WARNING
-            found.append(Banner(severity, str(notice["text"])))
+            found.append(Banner(severity, notice.text))
     return found
 
 
 def dc_summary(doc: StatusDoc) -> str:
     """``DC alpha, quorate`` for a Pacemaker document ("" for the engine's)."""
-    pacemaker = doc.get("pacemaker")
-    if not isinstance(pacemaker, Mapping):
+    doc = read_status(doc)
+    if doc.pacemaker is None:
         return ""
-    quorum = doc.get("quorum")
-    quorate = isinstance(quorum, Mapping) and quorum.get("quorate")
-    dc = str(pacemaker.get("dc") or "none")
+    quorate = doc.quorum is not None and doc.quorum.get("quorate")
+    dc = str(doc.pacemaker.get("dc") or "none")
     return f"DC {dc}, {'quorate' if quorate else 'NO QUORUM'}"
 
 
 def degraded_links(doc: StatusDoc) -> list[str]:
     """Media that are down while the cluster still talks: ``bravo lo#2 dead``, ``lo#2
-    cut``. Links of this node itself and of a peer that is down are not counted (the
+    cut``. Links of this node itself and of a peer that is not up are not counted (the
     node row says it), nor those of ping nodes."""
+    doc = read_status(doc)
     found = []
-    for node in _nodes(doc):
-        if node.get("self") or str(node.get("type", "normal")) != "normal":
+    for node in st.cluster_nodes(doc):
+        if node.is_self or not st.is_up(node):
             continue
-        if not _is_up(node_status(node)):
-            continue
-        for link in _node_links(node):
-            status = str(link.get("status", "?"))
-            if status.lower() != "up":
-                found.append(f"{node.get('name', '?')} {link.get('name', '?')} {status}")
-    links = doc.get("links")
-    for link in links if isinstance(links, list) else []:
-        if isinstance(link, Mapping) and link.get("cut"):
-            found.append(f"{link.get('name', '?')} cut (fault injection)")
+        for link in node.links:
+            if link.status.lower() != "up":
+                found.append(f"{node.name} {link.name} {link.status}")
+    found += [f"{medium.name} cut (fault injection)" for medium in doc.links if medium.cut]
     return found
 
 
@@ -368,10 +340,10 @@ def _health_word(severity: Severity) -> str:
 
 def holders_text(doc: StatusDoc) -> str:
     """``demo-web@alpha, IPaddr@-`` for every group (``-`` when nobody holds it)."""
-    parts = []
-    for group in _groups(doc):
-        name = short_resource_name(str(group.get("key", "?")))
-        parts.append(f"{name}@{'+'.join(_holders(group)) or '-'}")
+    parts = [
+        f"{short_resource_name(group.key)}@{'+'.join(group.holders()) or '-'}"
+        for group in read_status(doc).groups
+    ]
     return ", ".join(parts) or "no groups"
 
 
@@ -381,7 +353,8 @@ def summary_line(doc: StatusDoc, stale: str = "") -> str:
     With ``stale`` (the data is old: no engine) it claims nothing: the health word is
     replaced by "state UNKNOWN" and the rest is marked as last known.
     """
-    up, total = node_counts(doc)
+    doc = read_status(doc)
+    up, total = st.node_counts(doc)
     nodes = f"{up}/{total} nodes up"
     if stale:
         head = f"? cluster state UNKNOWN ({stale}) · last known: {nodes}"
@@ -392,7 +365,7 @@ def summary_line(doc: StatusDoc, stale: str = "") -> str:
             head = head.replace(" · ", f": {', '.join(degraded)} · ", 1)
     parts = [
         head,
-        f"this node {doc.get('node', '?')} ({doc.get('status', '?')})",
+        f"this node {doc.node} ({doc.status})",
         holders_text(doc),
     ]
     if dc_summary(doc):
@@ -400,11 +373,10 @@ def summary_line(doc: StatusDoc, stale: str = "") -> str:
     fencing = stonith_summary(doc)
     if fencing:
         parts.append(fencing)
-    change = doc.get("last_change")
-    if isinstance(change, Mapping) and change:
-        what = str(change.get("what", "")).strip()
-        reason = str(change.get("reason", "")).strip()
-        text = f"last change {format_clock(_float(change.get('time')))} {what}".rstrip()
+    change = doc.last_change
+    if change is not None and change.keys != ():
+        what, reason = change.what.strip(), change.reason.strip()
+        text = f"last change {format_clock(change.time)} {what}".rstrip()
         if reason:
             text += f" ({reason})"
         parts.append(text)
@@ -417,60 +389,44 @@ def _float(value: object) -> float | None:
 
 def split_brain_reasons(doc: StatusDoc) -> list[str]:
     """Why a split brain is suspected: a group held by two nodes, or an engine audit."""
+    doc = read_status(doc)
     reasons = []
-    for group in _groups(doc):
-        holders = _holders(group)
-        if len(holders) > 1 and not group.get("clone"):  # a clone runs on several nodes
-            reasons.append(f"{group.get('key', '?')} held by {' and '.join(holders)}")
-    audits = doc.get("audits")
-    if isinstance(audits, list):
-        for audit in audits:
-            if isinstance(audit, Mapping) and "split" in str(audit.get("kind", "")):
-                reasons.append(str(audit.get("reason") or audit.get("kind")))
+    for group in doc.groups:
+        holders = group.holders()
+        if len(holders) > 1 and not group.clone:  # a clone runs on several nodes
+            reasons.append(f"{group.key} held by {' and '.join(holders)}")
+    audits = doc.extra.get("audits")
+    for audit in audits if isinstance(audits, list) else []:
+        if isinstance(audit, Mapping) and "split" in str(audit.get("kind", "")):
+            reasons.append(str(audit.get("reason") or audit.get("kind")))
     return reasons
 
 
-def _stonith(doc: StatusDoc) -> Mapping[str, Any]:
-    stonith = doc.get("stonith")
-    return stonith if isinstance(stonith, Mapping) else {}
+def _stonith(doc: st.StatusDoc) -> st.Stonith:
+    return doc.stonith if doc.stonith is not None else st.Stonith()
 
 
 def stonith_configured(doc: StatusDoc) -> bool:
     """True when the status document says a STONITH device is configured."""
-    stonith = doc.get("stonith")
-    if isinstance(stonith, Mapping):
-        return bool(stonith.get("configured") or stonith.get("devices"))
-    return bool(stonith)
+    stonith = _stonith(read_status(doc))
+    return stonith.configured or bool(stonith.devices)
 
 
 def stonith_device(doc: StatusDoc) -> str:
     """The device as ``type`` or ``type id`` (``external/ssh``), "" when none."""
-    device = _stonith(doc).get("device")
-    if not isinstance(device, Mapping):
-        return ""
-    kind, ident = str(device.get("type") or ""), str(device.get("id") or "")
-    return kind if not ident or ident == kind else f"{kind} {ident}".strip()
-
-
-def _by_node(value: object) -> dict[str, Mapping[str, Any]]:
-    """``pending``/``last`` are ``{node: info}``; tolerate a list of infos with ``node``."""
-    if isinstance(value, Mapping):
-        return {str(k): v for k, v in value.items() if isinstance(v, Mapping)}
-    if isinstance(value, list):
-        return {str(v.get("node", "?")): v for v in value if isinstance(v, Mapping)}
-    return {}
+    device = _stonith(read_status(doc)).device
+    return "" if device is None else device.label()
 
 
 def stonith_results(doc: StatusDoc) -> list[tuple[str, bool, str]]:
     """The last reset per node as (node, ok, ``bravo reset ok 12:00:03``), by node name."""
     results = []
-    for node, info in sorted(_by_node(_stonith(doc).get("last")).items()):
-        ok = bool(info.get("ok"))
-        when = format_clock(_float(info.get("time")))
-        if ok:
+    for node, info in sorted(_stonith(read_status(doc)).last.items()):
+        when = format_clock(info.time)
+        if info.ok:
             results.append((node, True, f"{node} reset ok {when}"))
             continue
-        why = str(info.get("reason") or f"code {info.get('code', '?')}")
+        why = info.reason or f"code {'?' if info.code is None else info.code}"
         results.append((node, False, f"{node} reset FAILED {when}: {why}"))
     return results
 
@@ -486,23 +442,23 @@ def stonith_summary(doc: StatusDoc) -> str:
 
 def stonith_banners(doc: StatusDoc) -> list[Banner]:
     """Fencing that needs attention: missing/broken device, resets running or failed."""
+    doc = read_status(doc)
     stonith = _stonith(doc)
     result: list[Banner] = []
-    error = str(stonith.get("error") or "").strip()
+    error = stonith.error.strip()
     if error:
         result.append(Banner(Severity.ERROR, f"✖ STONITH device unusable: {error}"))
     elif not stonith_configured(doc):
         result.append(
             Banner(Severity.WARNING, "◐ no STONITH configured: a split brain is not fenced")
         )
-    for node, info in sorted(_by_node(stonith.get("pending")).items()):
-        device = info.get("device") or stonith_device(doc) or "?"
-        since = format_clock(_float(info.get("since")))
-        why = str(info.get("reason") or "").strip()
+    for node, info in sorted(stonith.pending.items()):
+        device = info.device or stonith_device(doc) or "?"
+        since = format_clock(info.since)
+        why = info.reason.strip()
         text = f"◐ FENCING {node} with [{device}] since {since}" + (f": {why}" if why else "")
         result.append(Banner(Severity.WARNING, text))
-    waiting = stonith.get("meatware_waiting")
-    for node in waiting if isinstance(waiting, list) else []:
+    for node in stonith.meatware_waiting:
         result.append(
             Banner(
                 Severity.ERROR,
@@ -518,53 +474,44 @@ def stonith_banners(doc: StatusDoc) -> list[Banner]:
 
 def one_way_reasons(doc: StatusDoc) -> dict[str, str]:
     """Peers that do not hear us (``nodes[].one_way``), with the engine's reason."""
-    return {
-        str(node.get("name", "?")): str(node["one_way"])
-        for node in _nodes(doc)
-        if node.get("one_way")
-    }
+    return {node.name: node.one_way for node in read_status(doc).nodes if node.one_way}
 
 
 def one_way_release_banners(doc: StatusDoc) -> list[Banner]:
     """Groups this node released because its peer took them over without hearing us
     (``resources.one_way``, issue 15.3), while they are away; the timeline and the
     groups' reasons carry the engine's full explanation."""
-    resources = doc.get("resources")
-    view = resources.get("one_way") if isinstance(resources, Mapping) else None
-    if not isinstance(view, Mapping) or view.get("state") in (None, "watching"):
+    resources = read_status(doc).resources
+    view = None if resources is None else resources.one_way
+    if view is None or view.state == "watching":
         return []
-    groups = view.get("groups")
-    names = ", ".join(str(g) for g in groups) if isinstance(groups, list) and groups else "?"
-    peer = str(view.get("peer") or "the peer")
-    it = "them" if isinstance(groups, list) and len(groups) > 1 else "it"
+    names = ", ".join(view.groups) or "?"
+    peer = view.peer or "the peer"
+    it = "them" if len(view.groups) > 1 else "it"
     text = {
         "releasing": f"releasing {names} — {peer} took {it} over and does not hear us",
         "released": f"released {names} — {peer} runs {it} and does not hear us; back when it does",
         "stop failed": f"could not stop {names} — {peer} runs {it} too; fence or stop by hand",
-    }.get(str(view.get("state")), f"{view.get('state')} {names}")
+    }.get(view.state, f"{view.state} {names}")
     return [Banner(Severity.ERROR, f"✖ ONE-WAY LOSS: {text}")]
 
 
 def child_rows(doc: StatusDoc) -> list[ChildRow]:
     """The respawn/failfast children of ``status["children"]`` (empty when none)."""
-    children = doc.get("children")
     rows = []
-    for child in children if isinstance(children, list) else []:
-        if not isinstance(child, Mapping):
-            continue
-        state = str(child.get("state") or "?")
-        starts = child.get("starts")
+    for child in read_status(doc).children:
+        starts = child.starts
         details = [
-            f"pid {child['pid']}" if child.get("pid") else "",
+            f"pid {child.pid}" if child.pid else "",
             f"{starts} start{'' if starts == 1 else 's'}" if isinstance(starts, int) else "",
-            f"last: {child['last_exit']}" if child.get("last_exit") else "",
-            "failfast" if child.get("failfast") else "",
+            f"last: {child.last_exit}" if child.last_exit else "",
+            "failfast" if child.failfast else "",
         ]
-        severity = Severity.ERROR if state in CHILD_TROUBLE else Severity.OK
+        severity = Severity.ERROR if child.state in CHILD_TROUBLE else Severity.OK
         rows.append(
             ChildRow(
-                command=str(child.get("command") or "?"),
-                state=state_label(state),
+                command=child.command or "?",
+                state=state_label(child.state or "?"),
                 detail=" · ".join(d for d in details if d),
                 severity=severity,
             )
@@ -593,6 +540,7 @@ def banners(
         result.append(Banner(Severity.INFO, f"◐ connecting to {connection.source}…"))
     if doc is None:
         return result
+    doc = read_status(doc)
     if connection.state is LinkState.CONNECTED and staleness(doc, connection, now, last_event_at):
         silent = format_ms(max(0.0, now - (last_event_at or now)) * 1000.0)
         source = connection.source
@@ -628,7 +576,7 @@ def staleness(
     silent_ms = max(0.0, now - last_event_at) * 1000.0
     if connection.state is not LinkState.CONNECTED:
         return f"no {connection.source} for {format_ms(silent_ms)}"
-    keepalive = _float(_timing(doc).get("keepalive_ms")) or 1000.0
+    keepalive = _float(_timing(read_status(doc)).keepalive_ms) or 1000.0
     if silent_ms > STALE_FACTOR * keepalive:
         return f"no update for {format_ms(silent_ms)}"
     return ""
@@ -657,19 +605,18 @@ def link_kinds(doc: StatusDoc) -> dict[str, str]:
     The engine names links after their device (``lo``, ``lo#2``, ``eth0``); the medium
     kind comes from the top-level ``links`` list and is shown next to the name.
     """
-    links = doc.get("links")
     kinds = {}
-    for link in links if isinstance(links, list) else []:
-        if isinstance(link, Mapping) and link.get("name"):
-            kind = str(link.get("kind") or "")
-            kinds[str(link["name"])] = f"{kind} cut".strip() if link.get("cut") else kind
+    for medium in read_status(doc).links:
+        if medium.name != "?":
+            kind = "" if medium.kind == "?" else medium.kind
+            kinds[medium.name] = f"{kind} cut".strip() if medium.cut else kind
     return kinds
 
 
 def _link_row(
     node_name: str,
     node_state: str,
-    link: Mapping[str, Any],
+    link: st.NodeLink,
     timing: tuple[float | None, float | None],
     clock: tuple[float, float],
     kind: str = "",
@@ -677,23 +624,21 @@ def _link_row(
 ) -> LinkRow:
     """One link's row; ``expected`` is the keepalive (the sparkline's reference)."""
     warn, dead = timing
-    state = str(link.get("status", "?"))
-    age = age_ms(_float(link.get("last_heard_ms")), *clock)
-    intervals = link.get("intervals_ms")
-    jitter = _float(link.get("jitter_ms"))
-    name = str(link.get("name", "?"))
+    age = age_ms(_float(link.last_heard_ms), *clock)
+    intervals = link.intervals_ms
+    jitter = _float(link.jitter_ms)
     return LinkRow(
         node=node_name,
         node_state=node_state,
-        link=name,
-        state=state_label(state),
+        link=link.name,
+        state=state_label(link.status),
         age=format_ms(age),
         sparkline=sparkline(intervals if isinstance(intervals, list) else [], expected=expected),
-        max_gap=format_ms(_float(link.get("max_gap_ms"))),
+        max_gap=format_ms(_float(link.max_gap_ms)),
         jitter="-" if jitter is None else f"{jitter:.1f}ms" if jitter < 10 else f"{jitter:.0f}ms",
         warn_margin=_margin(warn, age),
         dead_margin=_margin(dead, age),
-        severity=_link_severity(state, age, warn, dead),
+        severity=_link_severity(link.status, age, warn, dead),
         kind="link",
         medium=kind,
     )
@@ -710,27 +655,19 @@ def _node_row(
     return LinkRow(name, node_state, "", state, shown_age, "", "", "", "", "", severity)
 
 
-def _node_links(node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    links = node.get("links")
-    return [lk for lk in links if isinstance(lk, Mapping)] if isinstance(links, list) else []
-
-
-def ping_row(node: Mapping[str, Any], now: float, received_at: float) -> LinkRow:
+def ping_row(node: st.Node, now: float, received_at: float) -> LinkRow:
     """A ping node as ONE row: its reachability plus the timing of its echo replies.
 
     A ping node has exactly one link, named after itself, so a separate link row would
     only repeat the name; its deadtime is ``deadping``.
     """
-    name = str(node.get("name", "?"))
-    status = str(node.get("status", "?"))
-    word = state_label(PING_WORDS.get(status.lower(), status))
-    links = _node_links(node)
-    link: Mapping[str, Any] = links[0] if links else {"status": status}
-    dead = _float(node.get("deadtime_ms"))
-    row = _link_row(name, word, link, (None, dead), (now, received_at))
-    severity = Severity.ERROR if status.lower() == "dead" else row.severity
+    word = state_label(PING_WORDS.get(node.status.lower(), node.status))
+    link = node.links[0] if node.links else st.NodeLink(status=node.status)
+    dead = _float(node.deadtime_ms)
+    row = _link_row(node.name, word, link, (None, dead), (now, received_at))
+    severity = Severity.ERROR if node.status.lower() == "dead" else row.severity
     return LinkRow(
-        name, word, "", word, row.age, row.sparkline, row.max_gap, row.jitter,
+        node.name, word, "", word, row.age, row.sparkline, row.max_gap, row.jitter,
         "-", row.dead_margin, severity, kind="ping",
     )  # fmt: skip
 
@@ -742,35 +679,35 @@ def link_rows(doc: StatusDoc, now: float, received_at: float) -> list[LinkRow]:
     mcast, as ``cl_status`` documents), so this node is listed without link rows. A peer
     that does not hear us (one-way loss) is marked on its node row.
     """
+    doc = read_status(doc)
     timing = _timing(doc)
     kinds = link_kinds(doc)
     one_way = one_way_reasons(doc)
     rows: list[LinkRow] = []
     pings: list[LinkRow] = []
-    for node in _nodes(doc):
-        name = str(node.get("name", "?"))
-        if str(node.get("type", "normal")) == "ping":
+    for node in doc.nodes:
+        if node.type == "ping":
             pings.append(ping_row(node, now, received_at))
             continue
         node_state = state_label(node_status(node))
-        if node.get("self"):
-            rows.append(_node_row(name, node_state, "local"))
+        if node.is_self:
+            rows.append(_node_row(node.name, node_state, "local"))
             continue
-        age = age_ms(_float(node.get("last_heard_ms")), now, received_at)
-        if name in one_way:
-            rows.append(_node_row(name, node_state, "✖ one-way", age, Severity.ERROR))
+        age = age_ms(_float(node.last_heard_ms), now, received_at)
+        if node.name in one_way:
+            rows.append(_node_row(node.name, node_state, "✖ one-way", age, Severity.ERROR))
         else:
-            rows.append(_node_row(name, node_state, "", age))
-        dead = _float(node.get("deadtime_ms")) or _float(timing.get("deadtime_ms"))
-        limits = (_float(timing.get("warntime_ms")), dead)
-        keepalive = _float(timing.get("keepalive_ms"))
-        for lk in _node_links(node):
-            medium = kinds.get(str(lk.get("name")), "")
-            if "latency_ms" in lk:  # measured by round trips (corosync knet)
-                rows.append(latency_link_row(name, node_state, lk, medium))
+            rows.append(_node_row(node.name, node_state, "", age))
+        dead = _float(node.deadtime_ms) or _float(timing.deadtime_ms)
+        limits = (_float(timing.warntime_ms), dead)
+        keepalive = _float(timing.keepalive_ms)
+        for lk in node.links:
+            medium = kinds.get(lk.name, "")
+            if "latency_ms" in (lk.keys or ()):  # measured by round trips (corosync knet)
+                rows.append(latency_link_row(node.name, node_state, lk, medium))
                 continue
             rows.append(
-                _link_row(name, node_state, lk, limits, (now, received_at), medium, keepalive)
+                _link_row(node.name, node_state, lk, limits, (now, received_at), medium, keepalive)
             )
     return rows + pings
 
@@ -784,28 +721,26 @@ def format_latency(millis: float | None) -> str:
     return f"{millis:.2f}ms" if millis < 10 else format_ms(millis)
 
 
-def latency_link_row(
-    node_name: str, node_state: str, link: Mapping[str, Any], kind: str = ""
-) -> LinkRow:
+def latency_link_row(node_name: str, node_state: str, link: st.NodeLink, kind: str = "") -> LinkRow:
     """A link measured by round trips (corosync knet) rather than heartbeat ages: the
     cells are latency, its recent history, max, min, how often it went down, and the
     peer's address (``LATENCY_LINK_HEADERS``)."""
-    state = str(link.get("status", "?"))
-    history = link.get("latency_history_ms")
-    downs = link.get("down_count")
+    up = link.status.lower() == "up"
+    history = link.latency_history_ms
+    downs = link.down_count
     return LinkRow(
         node=node_name,
         node_state=node_state,
-        link=str(link.get("name", "?")),
-        state=state_label(state),
+        link=link.name,
+        state=state_label(link.status),
         # a dead link's last average is history, not a latency now
-        age=format_latency(_float(link.get("latency_ms"))) if state.lower() == "up" else "-",
+        age=format_latency(_float(link.latency_ms)) if up else "-",
         sparkline=sparkline(history if isinstance(history, list) else []),
-        max_gap=format_latency(_float(link.get("latency_max_ms"))),
-        jitter=format_latency(_float(link.get("latency_min_ms"))),
+        max_gap=format_latency(_float(link.latency_max_ms)),
+        jitter=format_latency(_float(link.latency_min_ms)),
         warn_margin=str(downs) if isinstance(downs, int) else "-",
-        dead_margin=str(link.get("address") or "-"),
-        severity=Severity.OK if state.lower() == "up" else Severity.ERROR,
+        dead_margin=link.address or "-",
+        severity=Severity.OK if up else Severity.ERROR,
         kind="link",
         medium=kind,
     )
@@ -827,68 +762,59 @@ def _chain_severity(states: Iterable[str]) -> Severity:
     return Severity.INFO
 
 
-def _chain_step(resource: Mapping[str, Any]) -> ChainStep:
+def _chain_step(resource: st.Resource) -> ChainStep:
     """One resource: ``hbweb ✖ failed (monitor timeout)`` when its check failed."""
-    name, state = str(resource.get("name", "?")), str(resource.get("state", "?"))
+    name, state = resource.name, resource.state
     label = f"{short_resource_name(name)} {state_label(state)}"
-    monitor = resource.get("monitor")
-    if isinstance(monitor, Mapping) and state == "failed":
-        result = monitor.get("result")
-        if result not in (None, "ok"):
-            label += f" (monitor {result})"
+    monitor = resource.monitor
+    if monitor is not None and state == "failed" and monitor.result not in (None, "ok"):
+        label += f" (monitor {monitor.result})"
     return ChainStep(name=name, state=state, label=label)
 
 
-def _monitor_title(monitor: Any) -> str:
+def _monitor_title(monitor: st.GroupMonitor | None) -> str:
     """`` · monitor: 2 failures, restarted`` while a group has recent monitor failures."""
-    if not isinstance(monitor, Mapping) or not monitor.get("enabled"):
+    if monitor is None or not monitor.enabled:
         return ""
-    failures = int(monitor.get("failures") or 0)
-    recovery = str(monitor.get("recovery") or "none")
+    failures = int(monitor.failures or 0)
+    recovery = monitor.recovery or "none"
     if not failures and recovery == "none":
         return ""
     text = f" · monitor: {failures} failure{'' if failures == 1 else 's'}"
     return text if recovery == "none" else f"{text}, {recovery}"
 
 
-def _notes(group: Mapping[str, Any]) -> str:
+def _notes(group: st.Group) -> str:
     """`` · moved to charlie by crm_resource --move (cli-prefer-rg)``: what a back end
     says about a group beyond its state (the constraints an operator left)."""
-    notes = group.get("notes")
-    return "".join(f" · {note}" for note in notes if note) if isinstance(notes, list) else ""
+    return "".join(f" · {note}" for note in group.notes if note)
 
 
-def _node_status(doc: StatusDoc, name: str) -> str:
-    for node in _nodes(doc):
-        if node.get("name") == name:
-            return node_status(node)
-    return "unknown"
-
-
-def group_where(doc: StatusDoc, group: Mapping[str, Any]) -> tuple[str, str]:
+def group_where(doc: StatusDoc, group: Mapping[str, Any] | st.Group) -> tuple[str, str]:
     """Where the group runs cluster-wide, apart from this node's own state.
 
-    Returns (text, node running it elsewhere): ``● running on bravo`` while a live peer
-    holds it (this node's resources then read stopped, which is no outage),
+    Returns (text, node running it elsewhere): ``● running on bravo`` while a peer that
+    is up holds it (this node's resources then read stopped, which is no outage),
     ``● running here (alpha)`` / ``◐ starting here (alpha)`` while this node holds it,
     ``○ not running anywhere`` when nobody does, ``✖ held by alpha and bravo`` twice.
     """
-    holders = _holders(group)
-    local = str(doc.get("node", ""))
-    state = str(group.get("state", "?"))
+    doc = read_status(doc)
+    group = group if isinstance(group, st.Group) else parse_part(st.Group, group)
+    holders = group.holders()
+    local = "" if doc.node == "?" else doc.node
     if not holders:
         return "○ not running anywhere (no node holds it)", ""
-    if group.get("clone"):  # a clone runs on several nodes at once, by design
-        return f"{state_label(state)} on {', '.join(holders)}", ""
+    if group.clone:  # a clone runs on several nodes at once, by design
+        return f"{state_label(group.state)} on {', '.join(holders)}", ""
     if len(holders) > 1:
         return f"✖ held by {' and '.join(holders)}", ""
     holder = holders[0]
     if holder == local:
-        return f"{state_label(state)} here ({local})", ""
-    peer_status = _node_status(doc, holder)
-    if _is_up(peer_status):
+        return f"{state_label(group.state)} here ({local})", ""
+    peer = st.find_node(doc, holder)
+    if peer is not None and st.is_up(peer):
         return f"● running on {holder}", holder
-    return f"? held by {holder}, which is {peer_status}", ""
+    return f"? held by {holder}, which is {'unknown' if peer is None else node_status(peer)}", ""
 
 
 def resource_chains(doc: StatusDoc) -> list[Chain]:
@@ -899,34 +825,30 @@ def resource_chains(doc: StatusDoc) -> list[Chain]:
     marked ``cluster_wide`` (Pacemaker: crm_mon reports each resource where it runs),
     the resources' own states.
     """
+    doc = read_status(doc)
     chains = []
-    for group in _groups(doc):
-        resources = [r for r in group.get("resources", []) if isinstance(r, Mapping)]
-        steps = tuple(_chain_step(r) for r in resources)
+    for group in doc.groups:
+        steps = tuple(_chain_step(r) for r in group.resources)
         where, elsewhere = group_where(doc, group)
-        if group.get("cluster_wide"):  # the steps are the resources' own states, not ours
+        if group.cluster_wide:  # the steps are the resources' own states, not ours
             elsewhere = ""
-        state = str(group.get("state", "?"))
         title = (
-            f"{group.get('key', '?')} · home {group.get('home', '?')} · {where}"
-            f"{_monitor_title(group.get('monitor'))}{_notes(group)}"
+            f"{group.key} · home {group.home} · {where}"
+            f"{_monitor_title(group.monitor)}{_notes(group)}"
         )
-        severity = _chain_severity([s.state for s in steps] + [state])
+        severity = _chain_severity([s.state for s in steps] + [group.state])
         if elsewhere and severity is Severity.INFO:
             severity = Severity.OK  # stopped here because it runs there: no outage
-        chains.append(
-            Chain(
-                str(group.get("key", "?")), title, steps, severity,
-                str(group.get("reason", "")), elsewhere,
-            )
-        )  # fmt: skip
+        chains.append(Chain(group.key, title, steps, severity, group.reason, elsewhere))
     return chains
 
 
 TIMELINE_ERRORS = frozenset(
     {"death", "dead", "stonith", "failed", "split_brain", "stall", "monitor"}
 )
-TIMELINE_WARNINGS = frozenset({"refused", "partition", "ipfail", "one_way", "restart", "recovery"})
+TIMELINE_WARNINGS = frozenset(
+    {"refused", "partition", "ipfail", "one_way", "restart", "recovery", "rejoin"}
+)
 TIMELINE_GLYPHS = {
     Severity.ERROR: "✖",
     Severity.WARNING: "◐",
@@ -985,6 +907,7 @@ def build_picture(
     (they are facts of that moment, not of now), the summary claims nothing, and
     ``stale`` says so for every panel.
     """
+    doc = None if doc is None else read_status(doc)  # read once, asked many times
     shown = banners(doc, connection, now, last_event_at)
     if doc is None:
         return Picture("no status received yet", tuple(shown), (), (), Severity.INFO)
@@ -1009,7 +932,9 @@ def build_picture(
 def link_headers(doc: StatusDoc | None) -> tuple[str, ...]:
     """The links table's columns for this document (Pacemaker's knet links have
     latencies, not heartbeat ages)."""
-    return LATENCY_LINK_HEADERS if doc and doc.get("backend") == "pacemaker" else LINK_HEADERS
+    if doc is not None and read_status(doc).backend == "pacemaker":
+        return LATENCY_LINK_HEADERS
+    return LINK_HEADERS
 
 
 def link_cells(row: LinkRow) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lab.netns import Node
+from lab.namespaces import Node
 
 logger = logging.getLogger(__name__)
 

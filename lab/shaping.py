@@ -28,12 +28,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from lab.engine import REPO_ROOT
+from lab.namespaces import NAMESPACE_PATTERN, LabUnsupported, Node, _open_prefixes, run
 from lab.netemu import NetemSpec
 from lab.netemu_run import INJECT_MAC, INJECT_MARK
-from lab.netns import NAMESPACE_PATTERN, Lab, LabUnsupported, Node, _open_prefixes, run
 from lab.nsutil import socket_in_netns
 
 logger = logging.getLogger(__name__)
@@ -43,6 +43,17 @@ MODE_ENV = "HATUI_LAB_NETEM"
 READY_TIMEOUT = 15.0
 _queue_numbers = itertools.count(4200)
 _nft_queue_works: bool | None = None
+
+
+class Lab(Protocol):
+    """What shaping needs of a ``lab.netns.Lab`` (which builds on this module)."""
+
+    switch: str
+    workdir: Path
+
+    def node(self, node: Node | str) -> Node:
+        """The Node for a name (or the Node itself)."""
+        ...
 
 
 def switch_port(lab: Lab, node: str | Node, ifname: str) -> str:

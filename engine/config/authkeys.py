@@ -56,13 +56,11 @@ class _State:
         self.issues.append(Issue(Severity.WARNING, where, message, hint))
 
 
-def check_permissions(path: Path, euid: int | None = None) -> list[Issue]:
-    """Refuse a key file others could read, write or swap (Heartbeat checks only reads)."""
-    return _permission_issues(path, euid)[0]
-
-
 def _permission_issues(path: Path, euid: int | None) -> tuple[list[Issue], bool]:
-    """The permission findings, and whether the file is safe to open at all."""
+    """Refuse a key file others could read, write or swap (Heartbeat checks only reads).
+
+    Returns the findings, and whether the file is safe to open at all.
+    """
     where = SourceRef(str(path))
     uid = os.geteuid() if euid is None else euid
     try:

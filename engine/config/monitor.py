@@ -62,8 +62,6 @@ MONITOR_KEYS: tuple[Key, ...] = (
 )
 """The keys resource monitoring reads from hatui.conf."""
 
-MONITOR_KEY_NAMES = frozenset(key.name for key in MONITOR_KEYS)
-
 
 def monitor_config(conf: HatuiConf) -> MonitorConfig:
     """The ``monitor_*`` settings of hatui.conf with the defaults filled in."""

@@ -1,18 +1,5 @@
-"""Control socket: JSON lines over a Unix socket between the engine, hactl and hatui."""
+"""Control socket: JSON lines over a Unix socket between the engine, hactl and hatui.
 
-from __future__ import annotations
-
-from engine.control.client import ControlClient, default_socket_path
-from engine.control.schema import CommandRefused, ControlError, PeerInfo
-from engine.control.server import ControlHandler, ControlServer, ControlSocketInUse
-
-__all__ = [
-    "CommandRefused",
-    "ControlClient",
-    "ControlError",
-    "ControlHandler",
-    "ControlServer",
-    "ControlSocketInUse",
-    "PeerInfo",
-    "default_socket_path",
-]
+``schema`` (the messages), ``client`` (hactl, hatui) and ``server`` (the engine) are
+imported by their own names: importing the client never loads the server.
+"""

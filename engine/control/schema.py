@@ -33,9 +33,6 @@ DISCONNECTED = "disconnected"
 READ_ONLY_VERBS = frozenset({"hello", "status", "subscribe", "hbparameter", "ping"})
 """Verbs anybody who can open the socket may use."""
 
-SERVER_VERBS = frozenset({"hello", "status", "subscribe", "ping"})
-"""Verbs the server answers itself; everything else is passed to the handler."""
-
 
 class CommandRefused(HeartbeatError):
     """The handler will not do what was asked now; ``reason`` is shown to the operator."""

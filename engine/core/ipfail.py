@@ -27,7 +27,6 @@ from engine.protocol.message import Message
 logger = logging.getLogger(__name__)
 
 MIN_GIVEUP_DELAY = 1.0
-IPFAIL_TYPES = frozenset({"num_ping_nodes", "you_are_dead", "abort_giveup"})
 
 
 class IpFail:
@@ -40,6 +39,8 @@ class IpFail:
         self._delay = max(2 * keepalive_ms / 1000, MIN_GIVEUP_DELAY)
         self._retry = keepalive_ms / 1000
         self._giveup_at: float | None = None
+        self._why = ""
+        self._retrying = False
         self._outbound: list[Message] = []
         self._logs: list[tuple[str, str]] = []
         self.giveups = 0
@@ -48,6 +49,17 @@ class IpFail:
     def visible(self) -> int:
         """How many ping nodes answer us now."""
         return sum(1 for status in self._status.values() if status == "ping")
+
+    @property
+    def giveup_reason(self) -> str:
+        """Why the last give-up was scheduled ("" before any)."""
+        return self._why
+
+    @property
+    def retrying(self) -> bool:
+        """The current give-up was refused (cluster in flux) and is being retried (until
+        a new one is scheduled)."""
+        return self._retrying
 
     @property
     def giveup_pending(self) -> bool:
@@ -84,7 +96,8 @@ class IpFail:
         if kind == "num_ping_nodes":
             self._compare(msg.get("num_ping"), now)
         elif kind == "you_are_dead":
-            self._schedule_giveup(now)
+            why = f"{self.peer} sees more ping nodes than we do ({self.visible} visible here)"
+            self._schedule_giveup(now, why)
         elif kind == "abort_giveup":
             if self._giveup_at is not None:
                 self._log("info", "Giveup aborted by the other node.")
@@ -102,15 +115,17 @@ class IpFail:
             self._send(("t", "you_are_dead"))
         elif mine < theirs:
             self._log("info", "Giving up because we have less visible ping nodes.")
-            self._schedule_giveup(now)
+            self._schedule_giveup(now, f"{self.peer} sees {theirs} ping nodes, we see {mine}")
         else:
             self._log("info", "Ping node count is balanced.")
             self._giveup_at = None
             self._send(("t", "abort_giveup"))
 
-    def _schedule_giveup(self, now: float) -> None:
+    def _schedule_giveup(self, now: float, why: str) -> None:
         if self._giveup_at is None:
             self._giveup_at = now + self._delay
+            self._why = why
+            self._retrying = False
             self._log("info", f"Delayed giveup in {self._delay:g} seconds.")
 
     def _ask_peer(self) -> None:
@@ -134,13 +149,15 @@ class IpFail:
         if self._giveup_at is None or now < self._giveup_at:
             return False
         self._giveup_at = None
-        self._log("info", "giveup() called (timeout worked)")
-        self.giveups += 1
+        if not self._retrying:  # a retry is the same give-up, logged and counted once
+            self._log("info", "giveup() called (timeout worked)")
+            self.giveups += 1
         return True
 
     def retry_giveup(self, now: float) -> None:
         """The policy refused (cluster not stable): try again a keepalive later."""
         self._giveup_at = now + self._retry
+        self._retrying = True
 
     # --------------------------------------------------------------- outputs
 

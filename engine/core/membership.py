@@ -484,10 +484,6 @@ class Membership:
         while len(self._recent) > RECENT_PACKETS:
             self._recent.popitem(last=False)
 
-    def receive_message(self, msg: Message, link: str, now: float, wall: float) -> None:
-        """Handle an already decoded and authenticated message (serial links)."""
-        self._process(msg, link, now, wall)
-
     def _reject(self, reason: str, detail: str, link: str = "", node: str = "") -> None:
         self.rejected[reason] += 1
         self._events.append(ev.PacketRejected(reason, detail, link, node))

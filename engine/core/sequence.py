@@ -55,10 +55,6 @@ class SenderTrack:
         self.last_seq = None
         self.missing.clear()
 
-    def lowest_missing(self) -> int | None:
-        """The first hole, if any."""
-        return min(self.missing) if self.missing else None
-
     def check_generation(self, hg: int, node: str) -> SeqResult | None:
         """Reject replays from an older generation (spec §6.4 "attempted replay attack")."""
         if hg < self.generation:

@@ -14,13 +14,26 @@ import asyncio
 import json
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from engine.control import schema
 from engine.control.client import ControlClient, default_socket_path
 from engine.control.schema import ControlError
+from engine.control.status import (
+    Group,
+    Node,
+    OneWayGuard,
+    ResourceMonitor,
+    StatusDoc,
+    find_link,
+    find_node,
+    held_resources,
+    is_up,
+    parse_status,
+    state_word,
+)
 
 EXIT_OK = 0
 EXIT_FAIL = 1
@@ -30,7 +43,6 @@ EXIT_PARAMETER = 11
 EXIT_TIMEOUT = 12
 EXIT_UNKNOWN = 13
 DEFAULT_TIMEOUT = 5.0
-ALIVE_NODE_STATES = frozenset({"active", "up", "ping"})
 HOLD_SETS = ("all", "foreign", "local", "failback")
 
 CL_STATUS_VERBS = frozenset(
@@ -89,23 +101,6 @@ def _cl_error(*lines: str) -> None:
 # --------------------------------------------------------------------------- status doc
 
 
-def _nodes(doc: dict[str, Any], *, reverse: bool = False) -> list[dict[str, Any]]:
-    nodes = [n for n in doc.get("nodes", []) if isinstance(n, dict)]
-    return list(reversed(nodes)) if reverse else nodes
-
-
-def _find_node(doc: dict[str, Any], name: str) -> dict[str, Any] | None:
-    for node in _nodes(doc):
-        if node.get("name") == name:
-            return node
-    return None
-
-
-def _links(node: dict[str, Any], *, reverse: bool = False) -> list[dict[str, Any]]:
-    links = [link for link in node.get("links", []) if isinstance(link, dict)]
-    return list(reversed(links)) if reverse else links
-
-
 def _ms(value: Any) -> str:
     if value is None:
         return "never"
@@ -114,123 +109,98 @@ def _ms(value: Any) -> str:
     return f"{value} ms ago"
 
 
-def format_status(doc: dict[str, Any]) -> str:
+def _or_unknown(value: Any) -> Any:
+    return "?" if value is None else value
+
+
+def format_status(raw: Mapping[str, Any]) -> str:
     """Human-readable ``hactl status``: this node, every node and link, every group."""
+    doc = parse_status(raw)
     lines = [
-        f"Node {doc.get('node', '?')}: {doc.get('status', '?')} "
-        f"(generation {doc.get('generation', '?')}, cluster {doc.get('cluster', '?')}, "
-        f"haengine {doc.get('version', '?')}, pid {doc.get('pid', '?')})"
+        f"Node {doc.node}: {doc.status} (generation {_or_unknown(doc.generation)}, "
+        f"cluster {doc.cluster}, haengine {doc.version}, pid {_or_unknown(doc.pid)})"
     ]
-    resources = doc.get("resources") or {}
-    if resources:
-        stable = "stable" if resources.get("stable", True) else "in transition"
+    resources = doc.resources
+    if resources is not None and resources.keys:
+        stable = "stable" if resources.stable else "in transition"
         lines.append(
-            f"auto_failback {doc.get('auto_failback', '?')}, mode {resources.get('mode', '?')}, "
-            f"holding {resources.get('i_hold', '?')} resources ({stable})"
+            f"auto_failback {doc.auto_failback}, mode {resources.mode}, "
+            f"holding {_or_unknown(resources.i_hold)} resources ({stable})"
         )
-        lines += _format_one_way(resources.get("one_way"))
+        lines += _format_one_way(resources.one_way)
     lines += ["", "Nodes:"]
-    for node in _nodes(doc):
+    for node in doc.nodes:
         lines += _format_node(node)
     lines += ["", "Groups:"]
-    groups = [g for g in doc.get("groups", []) if isinstance(g, dict)]
-    if not groups:
+    if not doc.groups:
         lines.append("  (none)")
-    for group in groups:
+    for group in doc.groups:
         lines += _format_group(group)
-    last = doc.get("last_change")
-    if isinstance(last, dict) and last.get("what"):
-        lines += ["", f"Last change: {last.get('what')} ({last.get('reason', '')})"]
+    last = doc.last_change
+    if last is not None and last.what:
+        lines += ["", f"Last change: {last.what} ({last.reason})"]
     return "\n".join(lines)
 
 
-def node_state(node: dict[str, Any]) -> str:
-    """``status``, or ``up (unconfirmed)`` while the node's packets have not shown that
-    it hears us since our restart (``confirmed`` false: they may be replays)."""
-    status = str(node.get("status", "?"))
-    return "up (unconfirmed)" if node.get("confirmed") is False and status == "up" else status
-
-
-def _format_one_way(view: Any) -> list[str]:
+def _format_one_way(view: OneWayGuard | None) -> list[str]:
     """Groups released because the peer took them over without hearing us (issue 15.3)."""
-    if not isinstance(view, dict) or view.get("state") in (None, "watching"):
+    if view is None or view.state == "watching":
         return []
-    groups = ", ".join(str(g) for g in view.get("groups") or []) or "?"
-    reason = str(view.get("reason") or "").removeprefix("one-way loss: ")
-    return [f"one-way loss: {view.get('state')} {groups}: {reason}"]
+    groups = ", ".join(view.groups) or "?"
+    return [f"one-way loss: {view.state} {groups}: {view.reason.removeprefix('one-way loss: ')}"]
 
 
-def _format_node(node: dict[str, Any]) -> list[str]:
-    if node.get("self"):
+def _format_node(node: Node) -> list[str]:
+    if node.is_self:
         detail = "this node"
     else:
-        detail = (
-            f"generation {node.get('generation', '?')}, last heard {_ms(node.get('last_heard_ms'))}"
-        )
-    lines = [
-        f"  {node.get('name', '?'):<16} {node_state(node):<7} "
-        f"{node.get('type', 'normal'):<7} {detail}"
-    ]
-    if node.get("confirmed") is False and node.get("freshness") and not node.get("self"):
-        lines.append(f"    {node['freshness']}")
-    for link in _links(node):
+        detail = f"generation {_or_unknown(node.generation)}, last heard {_ms(node.last_heard_ms)}"
+    lines = [f"  {node.name:<16} {state_word(node):<7} {node.type:<7} {detail}"]
+    if node.confirmed is False and node.freshness and not node.is_self:
+        lines.append(f"    {node.freshness}")
+    for link in node.links:
         extra = ""
-        if link.get("max_gap_ms") is not None:
+        if link.max_gap_ms is not None:
             extra = (
-                f" (max gap {link.get('max_gap_ms')} ms, jitter {link.get('jitter_ms', '?')} ms,"
-                f" late {link.get('late', 0)})"
+                f" (max gap {link.max_gap_ms} ms, jitter {_or_unknown(link.jitter_ms)} ms,"
+                f" late {link.late})"
             )
         lines.append(
-            f"    link {link.get('name', '?'):<12} {link.get('status', '?'):<5} "
-            f"last heard {_ms(link.get('last_heard_ms'))}{extra}"
+            f"    link {link.name:<12} {link.status:<5} last heard {_ms(link.last_heard_ms)}{extra}"
         )
     return lines
 
 
-def _format_group(group: dict[str, Any]) -> list[str]:
+def _format_group(group: Group) -> list[str]:
     lines = [
-        f"  {group.get('key', '?')}  {group.get('state', '?')}  "
-        f"held by {group.get('held_by') or 'nobody'} (home {group.get('home', '?')})"
+        f"  {group.key}  {group.state}  held by {group.held_by or 'nobody'} (home {group.home})"
     ]
-    for resource in group.get("resources", []):
-        if isinstance(resource, dict):
-            lines.append(
-                f"    {resource.get('name', '?')}  {resource.get('state', '?')}"
-                + _monitor_result(resource.get("monitor"))
-            )
-    if group.get("reason"):
-        lines.append(f"    reason: {group['reason']}")
-    monitor = group.get("monitor")
-    if isinstance(monitor, dict) and monitor.get("enabled"):
-        text = f"    monitor: {monitor.get('failures', 0)} failure(s) in the window"
-        if monitor.get("recovery") not in (None, "none"):
-            text += f", recovery {monitor['recovery']}: {monitor.get('reason', '')}"
+    for resource in group.resources:
+        lines.append(f"    {resource.name}  {resource.state}" + _monitor_result(resource.monitor))
+    if group.reason:
+        lines.append(f"    reason: {group.reason}")
+    monitor = group.monitor
+    if monitor is not None and monitor.enabled:
+        text = f"    monitor: {monitor.failures} failure(s) in the window"
+        if monitor.recovery != "none":
+            text += f", recovery {monitor.recovery}: {monitor.reason}"
         lines.append(text)
     return lines
 
 
-def _monitor_result(monitor: Any) -> str:
+def _monitor_result(monitor: ResourceMonitor | None) -> str:
     """``  (monitor ok 3 s ago)`` after a resource, or nothing when never checked."""
-    if not isinstance(monitor, dict) or monitor.get("result") is None:
+    if monitor is None or monitor.result is None:
         return ""
-    when = monitor.get("time")
-    ago = f" {max(0.0, time.time() - when):.0f} s ago" if isinstance(when, int | float) else ""
-    failed = monitor.get("result") != "ok" and monitor.get("reason")
-    detail = f": {monitor['reason']}" if failed else ""
-    return f"  (monitor {monitor['result']}{ago}{detail})"
+    when = monitor.time
+    ago = f" {max(0.0, time.time() - when):.0f} s ago" if when is not None else ""
+    detail = f": {monitor.reason}" if monitor.result != "ok" and monitor.reason else ""
+    return f"  (monitor {monitor.result}{ago}{detail})"
 
 
-def rsc_status(doc: dict[str, Any]) -> str:
-    """What ``cl_status rscstatus`` says: none/local/foreign/all/transition.
-
-    Legacy mode does not track ownership, so it always says ``none`` (spec §13 #21).
-    """
-    resources = doc.get("resources") or {}
-    if resources.get("mode") == "legacy":
-        return "none"
-    if not resources.get("stable", True):
-        return "transition"
-    return str(resources.get("i_hold") or "none")
+def rsc_status(raw: Mapping[str, Any]) -> str:
+    """What ``cl_status rscstatus`` says: none/local/foreign/all/transition."""
+    return held_resources(parse_status(raw))
 
 
 # --------------------------------------------------------------------------- verbs
@@ -254,12 +224,12 @@ async def _hbstatus(client: ControlClient, opts: argparse.Namespace) -> int:
     else:
         _out(f"version:\t{version}")
         _out('managed by:\t"haresources"')
-    _print_nodes(await client.call("status"), verbose=True, human=opts.m)
+    _print_nodes(parse_status(await client.call("status")), verbose=True, human=opts.m)
     return EXIT_OK
 
 
 async def _listnodes(client: ControlClient, opts: argparse.Namespace) -> int:
-    doc = await client.call("status")
+    doc = parse_status(await client.call("status"))
     normal_only, ping_only = opts.n, opts.p
     if normal_only and ping_only:
         normal_only = ping_only = False
@@ -270,7 +240,7 @@ async def _listnodes(client: ControlClient, opts: argparse.Namespace) -> int:
 
 
 def _print_nodes(
-    doc: dict[str, Any],
+    doc: StatusDoc,
     *,
     verbose: bool,
     human: bool,
@@ -279,35 +249,33 @@ def _print_nodes(
 ) -> None:
     if human:
         _out("The nodes are as follow:")
-    for node in _nodes(doc, reverse=True):
-        kind = node.get("type", "normal")
+    for node in reversed(doc.nodes):
+        kind = node.type
         if (normal_only and kind != "normal") or (ping_only and kind != "ping"):
             continue
         if verbose:
-            _out(f"\n{node.get('name')}\t{node.get('status')}\t(nodetype: {kind})")
+            _out(f"\n{node.name}\t{node.status}\t(nodetype: {kind})")
             _print_links(node, verbose=True, human=human)
         else:
-            _out(str(node.get("name")))
+            _out(node.name)
 
 
-def _print_links(node: dict[str, Any], *, verbose: bool, human: bool) -> None:
+def _print_links(node: Node, *, verbose: bool, human: bool) -> None:
     if human:
         _out("\tthis node has the following heartbeat links:")
-    for link in _links(node, reverse=True):
+    for link in reversed(node.links):
         if verbose:
-            _out(f"\t{link.get('name')}\t{link.get('status')}")
+            _out(f"\t{link.name}\t{link.status}")
         else:
-            _out(f"\t{link.get('name')}")
+            _out(f"\t{link.name}")
 
 
-async def _known_node(
-    client: ControlClient, name: str | None, missing: str, unknown: str
-) -> dict[str, Any]:
+async def _known_node(client: ControlClient, name: str | None, missing: str, unknown: str) -> Node:
     """Fetch the status and find ``name``, failing the cl_status way."""
     if name is None:
         _err(missing)
         raise _Done(EXIT_PARAMETER)
-    node = _find_node(await client.call("status"), name)
+    node = find_node(parse_status(await client.call("status")), name)
     if node is None:
         _err(unknown)
         raise _Done(EXIT_PARAMETER)
@@ -318,16 +286,15 @@ async def _nodestatus(client: ControlClient, opts: argparse.Namespace) -> int:
     node = await _known_node(
         client, opts.node, "Not enough parameters.", "Error. May be due to incorrect node name"
     )
-    status = str(node.get("status"))
-    _out(f"The cluster node {opts.node} is {status}" if opts.m else status)
-    return EXIT_OK if status in ALIVE_NODE_STATES else EXIT_FAIL
+    _out(f"The cluster node {opts.node} is {node.status}" if opts.m else node.status)
+    return EXIT_OK if is_up(node) else EXIT_FAIL
 
 
 async def _nodetype(client: ControlClient, opts: argparse.Namespace) -> int:
     node = await _known_node(
         client, opts.node, "No enough parameter.", "Error. May be due to incorrect node name"
     )
-    kind = str(node.get("type", "normal"))
+    kind = node.type
     _out(f"The node {opts.node}'s type: {kind}" if opts.m else kind)
     return EXIT_OK
 
@@ -336,7 +303,7 @@ async def _nodeweight(client: ControlClient, opts: argparse.Namespace) -> int:
     node = await _known_node(
         client, opts.node, "Not enough parameters.", "Error. Maybe due to incorrect node name."
     )
-    weight = int(node.get("weight", 100))
+    weight = int(node.weight)
     _out(f"The weight of the cluster node {opts.node} is {weight}" if opts.m else str(weight))
     return EXIT_OK
 
@@ -345,7 +312,7 @@ async def _nodesite(client: ControlClient, opts: argparse.Namespace) -> int:
     node = await _known_node(
         client, opts.node, "Not enough parameters.", "Error. May be due to incorrect node name"
     )
-    site = str(node.get("site", ""))
+    site = node.site
     _out(f"The site of the cluster node {opts.node} is {site}" if opts.m else site)
     return EXIT_OK
 
@@ -354,7 +321,7 @@ async def _listhblinks(client: ControlClient, opts: argparse.Namespace) -> int:
     if opts.node is None:
         _err("No enough parameter.")
         return EXIT_PARAMETER
-    node = _find_node(await client.call("status"), opts.node)
+    node = find_node(parse_status(await client.call("status")), opts.node)
     if node is None:
         _cl_error(
             "Cannot start heartbeat link interface walk.",
@@ -369,15 +336,13 @@ async def _hblinkstatus(client: ControlClient, opts: argparse.Namespace) -> int:
     if opts.node is None or opts.link is None:
         _err("No enough parameter.")
         return EXIT_PARAMETER
-    node = _find_node(await client.call("status"), opts.node)
-    link = None
-    if node is not None:
-        link = next((lk for lk in _links(node) if lk.get("name") == opts.link), None)
+    node = find_node(parse_status(await client.call("status")), opts.node)
+    link = None if node is None else find_link(node, opts.link)
     if link is None:
         what = f"unknown node {opts.node!r}" if node is None else f"unknown link {opts.link!r}"
         _cl_error("Cannot get heartbeat link status", f"REASON: {what}")
         return EXIT_UNKNOWN
-    status = str(link.get("status"))
+    status = link.status
     if opts.m:
         _out(f"The node {opts.node}'s heartbeat link {opts.link} is {status}")
     else:

@@ -18,8 +18,9 @@ from engine.config import format_report
 from engine.config.model import ClusterConfig, Severity
 from engine.config.reloadconf import DEFAULT_CONFIG_READ_TIMEOUT_MS
 from engine.control.client import default_socket_path
+from engine.hblog import hb_log
 from engine.shell.configload import CheckedConfig, load_checked
-from engine.shell.logsetup import hb_log, setup_logging
+from engine.shell.logsetup import setup_logging
 from engine.shell.metrics import parse_listen_address
 
 logger = logging.getLogger("heartbeat")

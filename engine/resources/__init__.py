@@ -5,17 +5,16 @@ from __future__ import annotations
 from engine.resources.agents import (
     Agent,
     AgentOptions,
-    AgentResolver,
     HeartbeatScript,
     OcfAgent,
     SystemdUnit,
     judge_status_text,
-    resolve_agent,
     script_environment,
 )
 from engine.resources.arp import ArpResult, send_gratuitous_arp
 from engine.resources.group import GroupRunner, ProgressCallback
 from engine.resources.model import ActionResult, GroupOutcome, ResourceState, ResourceStatus
+from engine.resources.resolve import AgentResolver, resolve_agent
 
 __all__ = [
     "ActionResult",

@@ -26,9 +26,10 @@ from engine.core.policy_types import (
     MonitorCheck,
     Release,
 )
-from engine.resources.agents import AgentOptions, AgentResolver, script_environment
+from engine.resources.agents import AgentOptions, script_environment
 from engine.resources.group import GroupRunner
 from engine.resources.model import ResourceState, ResourceStatus
+from engine.resources.resolve import AgentResolver
 from engine.stonith.fencer import Fencer
 
 logger = logging.getLogger("heartbeat")

@@ -1,4 +1,4 @@
-"""The control socket's mutating verbs, as a mixin of the Engine.
+"""The control socket's handler: the status document and the mutating verbs.
 
 Each verb validates its arguments, asks the core, and either returns a result or raises
 ``CommandRefused`` with a reason the operator can act on; nothing here runs I/O itself.
@@ -8,48 +8,38 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.control.schema import CommandRefused, PeerInfo
+from engine.shell.statusdoc import StatusBuilder
+from engine.shell.view import ControlEffects, EngineView
 from engine.stonith.base import S_OOPS, StonithResult
-
-if TYPE_CHECKING:
-    from engine.config.model import ClusterConfig
-    from engine.core.policy import ResourcePolicy
-    from engine.stonith.base import StonithResult
-    from engine.stonith.fencer import Fencer
-    from engine.transport.base import Link
 
 logger = logging.getLogger("heartbeat")
 
 
-class EngineCommands:
-    """``standby``, ``takeover``, ``stonith``, ``meatware_confirm``, ``debug_link``..."""
+class EngineControl:
+    """The control handler (``engine.control.server.ControlHandler``): the status
+    document and the mutating verbs ``standby``, ``takeover``, ``stonith``,
+    ``meatware_confirm``, ``debug_link``, and the read-only ``hbparameter``.
 
-    config: ClusterConfig
-    policy: ResourcePolicy | None
-    fencer: Fencer
-    links: list[Link]
-    loop: asyncio.AbstractEventLoop
-    allow_fault_injection: bool
+    It reads the engine through a read-only view and changes it only by asking the
+    cores (the policy's requests, the fencer) and through ``ControlEffects``.
+    """
 
-    # Provided by the Engine (and EngineStatus); declared so the mixin type-checks.
-    def _pump(self) -> None:
-        raise NotImplementedError
+    def __init__(self, engine: EngineView, effects: ControlEffects, status: StatusBuilder) -> None:
+        self._engine = engine
+        self._effects = effects
+        self._status = status
 
-    def _mark_status_dirty(self) -> None:
-        raise NotImplementedError
-
-    def _timeline(self, kind: str, node: str, group: str, reason: str, outcome: str = "") -> None:
-        raise NotImplementedError
-
-    def _stop_unconfirmed(self) -> list[str]:
-        raise NotImplementedError
+    def status(self) -> dict[str, Any]:
+        """The current ``status --json`` document."""
+        return self._status.status()
 
     def command_names(self) -> frozenset[str]:
         """Mutating verbs of the control socket."""
         names = {"standby", "takeover", "stonith", "meatware_confirm"}
-        if self.allow_fault_injection:
+        if self._engine.allow_fault_injection:
             names.add("debug_link")
         return frozenset(names)
 
@@ -67,7 +57,7 @@ class EngineCommands:
             name = args.get("name")
             if not isinstance(name, str):
                 raise CommandRefused('hbparameter needs {"name": PARAMETER}')
-            return {"name": name, "value": self.config.parameter(name)}
+            return {"name": name, "value": self._engine.config.parameter(name)}
         raise CommandRefused(f"unknown command {cmd}")
 
     def _standby_or_takeover(self, cmd: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -76,16 +66,17 @@ class EngineCommands:
             raise CommandRefused(
                 f"{cmd}: unknown resource set {which!r}; use all, foreign, local or failback"
             )
-        if self.policy is None:
+        policy = self._engine.policy
+        if policy is None:
             raise CommandRefused("resource management is disabled (crm/pacemaker on)")
-        now = self.loop.time()
+        now = self._engine.now()
         if cmd == "standby":
-            refusal = self.policy.request_standby(which, now)
+            refusal = policy.request_standby(which, now)
         else:
-            refusal = self.policy.request_takeover(which, now)
+            refusal = policy.request_takeover(which, now)
         if refusal:
             raise CommandRefused(refusal)
-        self._pump()
+        self._effects.pump()
         return {"accepted": True, "which": which, "message": f"{cmd} {which} requested"}
 
     def _manual_stonith(self, args: dict[str, Any], peer: PeerInfo) -> dict[str, Any]:
@@ -94,24 +85,25 @@ class EngineCommands:
         if not isinstance(node, str) or not node.strip():
             raise CommandRefused('stonith needs {"node": NAME}')
         node = node.strip().lower()
-        if node == self.config.node_name:
+        config, fencer = self._engine.config, self._engine.fencer
+        if node == config.node_name:
             raise CommandRefused(f"refusing to fence {node}: it is this node")
-        if node not in self.config.nodes:
-            raise CommandRefused(f"unknown node {node!r}; nodes: {', '.join(self.config.nodes)}")
-        if not self.fencer.configured:
-            raise CommandRefused(self.fencer.error or "no STONITH device configured")
+        if node not in config.nodes:
+            raise CommandRefused(f"unknown node {node!r}; nodes: {', '.join(config.nodes)}")
+        if not fencer.configured:
+            raise CommandRefused(fencer.error or "no STONITH device configured")
         who = _who(peer)
-        task = self.loop.create_task(self.fencer.fence(node, "operator request", who))
+        task = asyncio.get_running_loop().create_task(fencer.fence(node, "operator request", who))
         task.add_done_callback(lambda done: self._manual_stonith_done(node, who, done))
-        self._timeline("fence", node, "", f"STONITH of {node} requested by {who}")
-        return {"accepted": True, "node": node, "device": self.fencer.device_id}
+        self._effects.timeline("fence", node, "", f"STONITH of {node} requested by {who}")
+        return {"accepted": True, "node": node, "device": fencer.device_id}
 
     def _manual_stonith_done(self, node: str, who: str, task: asyncio.Task[StonithResult]) -> None:
         """The end of an operator's reset: on the timeline with ``outcome`` done/failed
         (the control reply only said "accepted"; this is what the console waits for),
         and told to the policy, so that the node's death that follows a reset is not
         answered with a second reset."""
-        self._mark_status_dirty()
+        self._effects.status_changed()
         if task.cancelled():
             result = StonithResult.failure(S_OOPS, "the engine stopped before it finished")
         elif task.exception() is not None:
@@ -119,13 +111,14 @@ class EngineCommands:
         else:
             result = task.result()
         if result.ok:
-            reason = f"{node} now reset by {self.fencer.device_id} (requested by {who})"
+            reason = f"{node} now reset by {self._engine.fencer.device_id} (requested by {who})"
         else:
             reason = f"STONITH of {node} failed, {node} not reset: {result.reason}"
-        self._timeline("fence", node, "", reason, outcome="done" if result.ok else "failed")
-        if self.policy is not None and not task.cancelled():
-            self.policy.on_manual_fence_done(node, result.ok, result.reason, who, self.loop.time())
-            self._pump()
+        self._effects.timeline("fence", node, "", reason, outcome="done" if result.ok else "failed")
+        policy = self._engine.policy
+        if policy is not None and not task.cancelled():
+            policy.on_manual_fence_done(node, result.ok, result.reason, who, self._engine.now())
+            self._effects.pump()
 
     def _meatware_confirm(self, args: dict[str, Any], peer: PeerInfo) -> dict[str, Any]:
         """``hactl meatware confirm NODE``: the operator power-cycled NODE."""
@@ -133,27 +126,27 @@ class EngineCommands:
         if not isinstance(node, str) or not node.strip():
             raise CommandRefused('meatware_confirm needs {"node": NAME}')
         node = node.strip().lower()
-        refusal = self.fencer.confirm_meatware(node, _who(peer))
-        if refusal and self.policy is not None and node in self._stop_unconfirmed():
+        refusal = self._engine.fencer.confirm_meatware(node, _who(peer))
+        policy = self._engine.policy
+        if refusal and policy is not None and node in self._status.stop_unconfirmed():
             # no device could fence a node that failed to stop: the operator vouches
-            refusal = self.policy.confirm_stopped(node, _who(peer), self.loop.time())
-            self._pump()
+            refusal = policy.confirm_stopped(node, _who(peer), self._engine.now())
+            self._effects.pump()
         if refusal:
             raise CommandRefused(refusal)
-        self._mark_status_dirty()
+        self._effects.status_changed()
         return {"accepted": True, "node": node.strip().lower()}
 
     def _debug_link(self, args: dict[str, Any]) -> dict[str, Any]:
         name, up = args.get("link"), args.get("up")
         if not isinstance(name, str) or not isinstance(up, bool):
             raise CommandRefused('debug_link needs {"link": NAME, "up": true|false}')
-        for link in self.links:
-            if link.name == name:
-                link.cut = not up
-                logger.warning("fault injection: link %s %s", name, "restored" if up else "cut")
-                self._mark_status_dirty()
-                return {"link": name, "up": up}
-        raise CommandRefused(f"no link named {name!r}; links: {[lk.name for lk in self.links]}")
+        if self._effects.set_link_cut(name, not up):
+            logger.warning("fault injection: link %s %s", name, "restored" if up else "cut")
+            self._effects.status_changed()
+            return {"link": name, "up": up}
+        names = [link.name for link in self._engine.links]
+        raise CommandRefused(f"no link named {name!r}; links: {names}")
 
 
 def _who(peer: PeerInfo) -> str:

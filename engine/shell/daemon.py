@@ -2,7 +2,7 @@
 
 Rules of this module:
 1. Every input (datagram, timer, control request, finished action) goes
-   feed core -> ``_pump`` (drain events, act, send) -> re-arm the single timer.
+   feed core -> ``pump`` (drain events, route them, act, send) -> re-arm the single timer.
    Datagrams are read in batches (every link, whenever one is readable) and pumped
    once per batch, and only when the core has something to do: a steady heartbeat
    only moves deadlines later, and the timer is left alone when it fires earlier.
@@ -30,25 +30,27 @@ from engine.core.linkplan import plan_links
 from engine.core.membership import Membership
 from engine.core.policy import ResourcePolicy
 from engine.core.policy_types import MonitorCheck, PolicyEvent
+from engine.hblog import hb_log
 from engine.process.children import ChildManager
 from engine.protocol.auth import Authenticator
 from engine.resources.actions import ActionWorker
 from engine.shell import sdnotify
 from engine.shell.badpackets import BadPacketLog
-from engine.shell.commands import EngineCommands
+from engine.shell.commands import EngineControl
 from engine.shell.configload import CheckedConfig
-from engine.shell.logsetup import RingHandler, hb_log, logging_follows_realtime
+from engine.shell.logsetup import RingHandler, logging_follows_realtime
 from engine.shell.looplag import LoopLag
 from engine.shell.metrics import EngineStats, MetricsServer, render
 from engine.shell.realtime import make_realtime, quiet_garbage_collector
 from engine.shell.reload import ConfigReloader, ReloadPipeline, apply_groups, plan_reload
+from engine.shell.routing import ShellHooks, event_routes, route
 from engine.shell.state import (
     load_peer_generations,
     next_generation,
     node_uuid,
     save_peer_generations,
 )
-from engine.shell.statusdoc import EngineStatus
+from engine.shell.statusdoc import StatusBuilder
 from engine.stonith.config import DeviceProbe
 from engine.stonith.fencer import Fencer
 from engine.transport.base import Link
@@ -64,7 +66,6 @@ STATUS_PUBLISH_PERIOD = 0.05
 """Coalesce pushed status documents to at most twenty per second (only with subscribers)."""
 _RUNNER_LOGS = ("Acquiring resource group", "Releasing resource group")
 """Lines the group runner writes itself when it starts the work."""
-TIMELINE_KINDS = (ev.NodeDead, ev.NodeRestarted, ev.PartitionHealed, ev.LocalStall)
 EXIT_FAILFAST = 1
 """Exit status after a ``failfast`` child died (a failure: ``Restart=on-failure`` applies)."""
 
@@ -87,8 +88,15 @@ class _LoadAverage:
             return "n/a"
 
 
-class Engine(EngineStatus, EngineCommands):
-    """One running node."""
+class Engine:
+    """One running node: the cores, the links, the workers, the control socket.
+
+    Membership events go through one table (``routing.event_routes``); the control
+    socket's handler (``commands.EngineControl``) and the status document
+    (``statusdoc.StatusBuilder``) see the engine through ``view.EngineView`` (read-only)
+    and change it only through ``pump``, ``status_changed``, ``timeline`` and
+    ``set_link_cut`` (``view.ControlEffects``).
+    """
 
     def __init__(
         self,
@@ -142,8 +150,11 @@ class Engine(EngineStatus, EngineCommands):
             fencer=self.fencer,
             monitored=self._monitor_finished,
         )
+        self.status_doc = StatusBuilder(self, self.loop.call_soon)
         self.control = ControlServer(
-            control_socket or state_dir / "control.sock", self, log_history=ring.lines
+            control_socket or state_dir / "control.sock",
+            EngineControl(self, self, self.status_doc),
+            log_history=ring.lines,
         )
         self.children = ChildManager(config.children, on_failfast=self._on_failfast)
         self.stats = EngineStats()
@@ -155,16 +166,28 @@ class Engine(EngineStatus, EngineCommands):
         self._stopping = False
         self._stopped = asyncio.Event()
         self._exit_code = 0
-        self._status_dirty = False
         self._status_handle: asyncio.TimerHandle | None = None
         self._last_status_push = 0.0
-        self._last_change: dict[str, Any] = {"time": time.time(), "what": "started", "reason": ""}
+        self.last_change: dict[str, Any] = {"time": time.time(), "what": "started", "reason": ""}
         self._pumping = False
         self._polling = False
         self._bad_log = BadPacketLog()
         self._saved_generations = load_peer_generations(state_dir)
         self.reloads = ReloadPipeline(lambda: self.config, self.apply_reload)
         self.reloader = ConfigReloader(Path(config.config_dir), self.reloads.request)
+        self.routes = event_routes(
+            ShellHooks(
+                log_rejected=self._log_rejected,
+                timeline=self.timeline,
+                remember_generations=self._remember_generations,
+                comm_up=self._on_comm_up,
+            ),
+            self.policy,
+        )
+
+    def now(self) -> float:
+        """The loop's monotonic time (what the cores are given)."""
+        return self.loop.time()
 
     # ------------------------------------------------------------- lifecycle
 
@@ -189,7 +212,7 @@ class Engine(EngineStatus, EngineCommands):
         self._install_signals()
         self.reloader.start()
         self.membership.start(self.loop.time(), time.time())
-        self._pump()
+        self.pump()
         sdnotify.notify("READY=1", f"STATUS=heartbeating on {len(self.links)} link(s)")
         self._schedule_watchdog(sdnotify.watchdog_interval())
         await self._stopped.wait()
@@ -243,7 +266,7 @@ class Engine(EngineStatus, EngineCommands):
         refusal = self.policy.request_shutdown(self.loop.time())
         if refusal:
             logger.warning("shutdown: %s", refusal)
-        self._pump()
+        self.pump()
 
     def _on_failfast(self, spec: ChildSpec, why: str) -> None:
         """A ``failfast`` child died: Heartbeat reboots the machine here (spec §9.6).
@@ -265,10 +288,10 @@ class Engine(EngineStatus, EngineCommands):
             sdnotify.notify("STOPPING=1", "STATUS=failfast client died: giving the node up")
         if self.policy is not None:
             self.policy.give_up(reason, self.loop.time())
-            self._pump()
+            self.pump()
             return
         hb_log("CRIT", reason)
-        self._timeline("failfast", self.config.node_name, "", reason)
+        self.timeline("failfast", self.config.node_name, "", reason)
         if not leaving:
             self._send_shutdone()
             self._finish_stop()
@@ -326,14 +349,14 @@ class Engine(EngineStatus, EngineCommands):
         steady state) needs no pump: deadlines only move later, and the timer is left
         alone when it fires earlier than needed."""
         if self.membership.has_work():
-            self._pump()
+            self.pump()
             return
         # Garbage and forgeries change nothing: log them (rate-limited) and go back to
         # sleep without touching timers, so a flood costs as little as possible.
         for event in self.membership.drain_events():
             if isinstance(event, ev.PacketRejected):
                 self._log_rejected(event)
-        self._mark_status_dirty()
+        self.status_changed()
 
     def _on_timer(self) -> None:
         self._timer = None
@@ -343,7 +366,7 @@ class Engine(EngineStatus, EngineCommands):
         self.membership.tick(now, wall)
         if self.policy is not None:
             self.policy.tick(now)
-        self._pump()
+        self.pump()
 
     def _action_finished(self, action_id: int, ok: bool, reason: str, fence_node: str) -> None:
         if self.policy is None:
@@ -354,18 +377,18 @@ class Engine(EngineStatus, EngineCommands):
             self.policy.on_fence_done(fence_node, ok, reason, now)
         else:
             self.policy.on_action_done(action_id, ok, reason, now)
-        self._pump()
+        self.pump()
 
     def _monitor_finished(self, action_id: int, checks: Sequence[MonitorCheck]) -> None:
         if self.policy is None:
             return
         self.stats.monitor_finished(checks)
         self.policy.on_monitor_done(action_id, checks, self.loop.time())
-        self._pump()
+        self.pump()
 
     # ------------------------------------------------------------------ pump
 
-    def _pump(self) -> None:
+    def pump(self) -> None:
         """Drain the cores until quiet, act on what they said, re-arm the timer."""
         if self._pumping:
             return
@@ -379,15 +402,14 @@ class Engine(EngineStatus, EngineCommands):
         finally:
             self._pumping = False
         self._rearm()
-        self._mark_status_dirty()
+        self.status_changed()
 
     def _pump_once(self) -> bool:
         busy = False
         now, wall = self.loop.time(), time.time()
         for event in self.membership.drain_events():
             busy = True
-            self._log_event(event)
-            self._route_event(event, now)
+            route(self.routes, event, now)
         if self.policy is not None:
             for msg in self.policy.drain_outbound():
                 busy = True
@@ -444,25 +466,6 @@ class Engine(EngineStatus, EngineCommands):
 
     # -------------------------------------------------------------- routing
 
-    def _log_event(self, event: ev.Event) -> None:
-        if isinstance(event, ev.MessageReceived):
-            return
-        if isinstance(event, ev.PacketRejected):
-            self._log_rejected(event)
-            return
-        hb_log(event.level, event.text)
-        if isinstance(event, ev.NodeDead):
-            logger.info("%s", event.reason)
-        if isinstance(event, ev.PartitionHealed):
-            hb_log(
-                "info",
-                "For information on cluster partitions, See URL: "
-                "http://linux-ha.org/wiki/Split_Brain",
-            )
-            hb_log("WARN", "Deadtime value may be too small.")
-        if isinstance(event, TIMELINE_KINDS):
-            self._timeline(_kind_of(event), getattr(event, "node", ""), "", _reason_of(event))
-
     def _log_rejected(self, event: ev.PacketRejected) -> None:
         """Bad packets are counted always and logged at a bounded rate."""
         if not self.config.log.log_badpack:
@@ -486,7 +489,7 @@ class Engine(EngineStatus, EngineCommands):
     def apply_reload(self, trigger: str, checked: CheckedConfig) -> None:
         """Apply a configuration the reload pipeline read and probed off the loop
         (watchfiles, SIGHUP); keep the old config if it is invalid."""
-        held = {g["key"]: g.get("held_by") for g in self._groups_status()}
+        held = {g["key"]: g.get("held_by") for g in self.status_doc.groups()}
         plan = plan_reload(self.config, checked.config, checked.issues, held)
         level = "info" if plan.accepted and not plan.refused else "WARN"
         hb_log(level, f"{trigger}: {plan.summary()}")
@@ -505,32 +508,12 @@ class Engine(EngineStatus, EngineCommands):
                 apply_groups(self.policy, self.actions, plan.config)
             if self.policy is not None:
                 self.policy.set_monitor(plan.config.monitor, now)
-        self._timeline("reload", self.config.node_name, "", plan.summary())
-        self._pump()
+        self.timeline("reload", self.config.node_name, "", plan.summary())
+        self.pump()
 
-    def _route_event(self, event: ev.Event, now: float) -> None:
-        policy = self.policy
-        if isinstance(event, ev.NodeRestarted):
-            self._remember_generations()
-        if isinstance(event, ev.CommUp):
-            self.children.start()  # respawn/failfast children start at comm-up (§9.6)
-            self.fencer.start_status_checks()  # then every stonith_check_interval (§8.2)
-        if policy is None:
-            return
-        if isinstance(event, ev.MessageReceived):
-            policy.on_message(event.message, now)
-        elif isinstance(event, ev.NodeDead):
-            policy.on_node_dead(event.node, event.reason, now)
-        elif isinstance(event, ev.NodeStatusChanged):
-            policy.on_node_status(event.node, event.new, now)
-        elif isinstance(event, ev.NodeRestarted):
-            policy.on_node_restarted(event.node, now)
-        elif isinstance(event, ev.CommUp):
-            policy.on_comm_up(now)
-        elif isinstance(event, ev.LocalStall):
-            policy.on_local_stall(event.stalled_ms, now)
-        elif isinstance(event, ev.PeerHearsUs):
-            policy.on_peer_hears(event.node, event.hears, now)
+    def _on_comm_up(self) -> None:
+        self.children.start()  # respawn/failfast children start at comm-up (§9.6)
+        self.fencer.start_status_checks()  # then every stonith_check_interval (§8.2)
 
     def _remember_generations(self) -> None:
         generations = {
@@ -549,25 +532,38 @@ class Engine(EngineStatus, EngineCommands):
         if pev.reason and pev.reason != pev.log:
             hb_log("debug" if pev.kind == "audit" else "info", f"{pev.kind}: {pev.reason}")
         if pev.kind != "audit" or pev.level in ("ERROR", "CRIT"):
-            self._timeline(pev.kind, pev.node, pev.group, pev.reason or pev.log)
+            self.timeline(pev.kind, pev.node, pev.group, pev.reason or pev.log)
 
-    def _timeline(self, kind: str, node: str, group: str, reason: str, outcome: str = "") -> None:
+    def timeline(self, kind: str, node: str, group: str, reason: str, outcome: str = "") -> None:
+        """A timeline entry: published to subscribers, kept as ``last_change``."""
         entry = {"time": time.time(), "kind": kind, "node": node, "group": group, "reason": reason}
         if outcome:  # the end of an operator request: "done" or "failed"
             entry["outcome"] = outcome
-        self._last_change = {"time": entry["time"], "what": kind, "reason": reason}
+        self.last_change = {"time": entry["time"], "what": kind, "reason": reason}
         sdnotify.notify(f"STATUS=last change: {kind} {node} {group}".rstrip())
         self.control.publish("timeline", entry)
+
+    def set_link_cut(self, name: str, cut: bool) -> bool:
+        """Fault injection (``debug_link``): drop or pass a link's traffic."""
+        for link in self.links:
+            if link.name == name:
+                link.cut = cut
+                return True
+        return False
 
     def _publish_log(self, entry: dict[str, Any]) -> None:
         self.control.publish("log", entry)
 
     # ------------------------------------------------------- status document
 
-    def _mark_status_dirty(self) -> None:
+    def status(self) -> dict[str, Any]:
+        """The ``status --json`` document (built at most once per turn of the loop)."""
+        return self.status_doc.status()
+
+    def status_changed(self) -> None:
         """Push the status document to subscribers: at once after a quiet spell, then at
         most every STATUS_PUBLISH_PERIOD (a burst of changes costs one document)."""
-        self.forget_status()
+        self.status_doc.forget()
         if self._status_handle is not None or not self.control.subscriber_count:
             return
         since = self.loop.time() - self._last_status_push
@@ -582,17 +578,3 @@ class Engine(EngineStatus, EngineCommands):
     def scrape_metrics(self) -> str:
         """The Prometheus text of ``--metrics`` (engine/shell/metrics.py)."""
         return render(self.status(), self.stats)
-
-
-def _kind_of(event: ev.Event) -> str:
-    return {
-        ev.NodeDead: "death",
-        ev.NodeRestarted: "restart",
-        ev.PartitionHealed: "partition",
-        ev.LocalStall: "stall",
-    }.get(type(event), "event")
-
-
-def _reason_of(event: ev.Event) -> str:
-    reason = getattr(event, "reason", "")
-    return str(reason) if reason else event.text

@@ -29,31 +29,11 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.config.model import LogConfig
+from engine.hblog import LOGGER_NAME, PRIORITY_WORDS
 
-LOGGER_NAME = "heartbeat"
 QUEUE_LINES = 100_000
 """Log records waiting for the writer thread before new ones are dropped."""
-NOTICE = 25
-logging.addLevelName(NOTICE, "notice")
 
-PRIORITY_WORDS = {
-    logging.CRITICAL: "CRIT",
-    logging.ERROR: "ERROR",
-    logging.WARNING: "WARN",
-    NOTICE: "notice",
-    logging.INFO: "info",
-    logging.DEBUG: "debug",
-}
-WORD_LEVELS = {
-    "EMERG": logging.CRITICAL,
-    "ALERT": logging.CRITICAL,
-    "CRIT": logging.CRITICAL,
-    "ERROR": logging.ERROR,
-    "WARN": logging.WARNING,
-    "notice": NOTICE,
-    "info": logging.INFO,
-    "debug": logging.DEBUG,
-}
 _FACILITY_NAMES = (
     *("auth", "authpriv", "cron", "daemon", "ftp", "kern", "lpr", "mail", "news"),
     *("syslog", "user", "uucp"),
@@ -279,8 +259,3 @@ def setup_logging(
     engine_logger.setLevel(logging.DEBUG)
     engine_logger.propagate = False
     return ring
-
-
-def hb_log(word: str, text: str) -> None:
-    """Log ``text`` at the level named by a Heartbeat priority word."""
-    logging.getLogger(LOGGER_NAME).log(WORD_LEVELS.get(word, logging.INFO), "%s", text)

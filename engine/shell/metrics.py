@@ -20,9 +20,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from engine.control.status import Group, StatusDoc, is_up, parse_status
+
 logger = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+UP_HELP = (
+    "1 when the node is up (up or active, its packets proved fresh; a ping node: it "
+    "answers), else 0."
+)
 DEFAULT_METRICS_HOST = "127.0.0.1"
 MAX_REQUEST_BYTES = 8192
 REQUEST_TIMEOUT = 5.0
@@ -99,13 +105,6 @@ class _CheckView(Protocol):
 
     @property
     def result(self) -> str: ...
-
-
-class _LinkView(Protocol):
-    """The parts of ``engine.core.peers.LinkState`` the link histogram reads."""
-
-    last_status_at: float | None
-    intervals_ms: deque[int]
 
 
 class _NodeView(Protocol):
@@ -255,46 +254,34 @@ def _int(value: Any) -> int:
 def render(status: Mapping[str, Any], stats: EngineStats | None = None) -> str:
     """The Prometheus text exposition of one status document (plus ``stats``)."""
     out = _Writer()
-    _render_node(out, status)
-    _render_links(out, status)
-    _render_counters(out, status, stats or EngineStats())
-    _render_groups(out, status)
-    _render_loop(out, status)
+    doc = parse_status(status)
+    _render_node(out, doc)
+    _render_links(out, doc)
+    _render_counters(out, doc.counters, stats or EngineStats())
+    _render_groups(out, doc)
+    _render_loop(out, doc.loop)
     return out.text()
 
 
-def _render_node(out: _Writer, status: Mapping[str, Any]) -> None:
+def _render_node(out: _Writer, doc: StatusDoc) -> None:
     out.family("haengine_info", "gauge", "Constant 1, labelled with this node and version.")
-    out.sample(
-        "haengine_info",
-        1,
-        {
-            "node": status.get("node", ""),
-            "cluster": status.get("cluster", ""),
-            "version": status.get("version", ""),
-        },
-    )
-    out.family(
-        "haengine_node_up",
-        "gauge",
-        "1 when the node is up or active (and its packets proved fresh), else 0.",
-    )
-    for node in status.get("nodes", []):
-        fresh = node.get("confirmed") is not False
-        alive = fresh and node.get("status") in ("up", "active", "ping")
-        out.sample("haengine_node_up", alive, {"node": node.get("name", "")})
+    labels = {"node": doc.node, "cluster": doc.cluster, "version": doc.version}
+    out.sample("haengine_info", 1, {k: "" if v == "?" else v for k, v in labels.items()})
+    out.family("haengine_node_up", "gauge", UP_HELP)
+    for node in doc.nodes:
+        out.sample("haengine_node_up", is_up(node), {"node": _label(node.name)})
 
 
-def _render_links(out: _Writer, status: Mapping[str, Any]) -> None:
-    for node in status.get("nodes", []):
-        if node.get("self"):
+def _render_links(out: _Writer, doc: StatusDoc) -> None:
+    for node in doc.nodes:
+        if node.is_self:
             continue
-        for link in node.get("links", []):
-            labels = {"node": node.get("name", ""), "link": link.get("name", "")}
+        for link in node.links:
+            labels = {"node": _label(node.name), "link": _label(link.name)}
             out.family("haengine_link_up", "gauge", "1 when heartbeats arrive on the link.")
-            out.sample("haengine_link_up", link.get("status") == "up", labels)
-            heard = link.get("last_heard_ms")
-            if isinstance(heard, int | float):
+            out.sample("haengine_link_up", link.status == "up", labels)
+            heard = link.last_heard_ms
+            if heard is not None:
                 out.family(
                     "haengine_link_last_heard_seconds",
                     "gauge",
@@ -306,20 +293,19 @@ def _render_links(out: _Writer, status: Mapping[str, Any]) -> None:
                 "counter",
                 "Heartbeats that arrived later than warntime on the link.",
             )
-            out.sample("haengine_link_late_heartbeats_total", _int(link.get("late")), labels)
-    for link in status.get("links", []):
-        labels = {"link": link.get("name", "")}
-        for key, name, text in (
-            ("sent", "haengine_link_packets_sent_total", "Datagrams sent on the link."),
-            ("received", "haengine_link_packets_received_total", "Datagrams received."),
-            ("send_errors", "haengine_link_send_errors_total", "Failed sends on the link."),
+            out.sample("haengine_link_late_heartbeats_total", _int(link.late), labels)
+    for medium in doc.links:
+        labels = {"link": _label(medium.name)}
+        for value, name, text in (
+            (medium.sent, "haengine_link_packets_sent_total", "Datagrams sent on the link."),
+            (medium.received, "haengine_link_packets_received_total", "Datagrams received."),
+            (medium.send_errors, "haengine_link_send_errors_total", "Failed sends on the link."),
         ):
             out.family(name, "counter", text)
-            out.sample(name, _int(link.get(key)), labels)
+            out.sample(name, _int(value), labels)
 
 
-def _render_counters(out: _Writer, status: Mapping[str, Any], stats: EngineStats) -> None:
-    counters = status.get("counters", {})
+def _render_counters(out: _Writer, counters: Mapping[str, Any], stats: EngineStats) -> None:
     simple = (
         ("late_heartbeats", "haengine_late_heartbeats_total", "Late heartbeats (all links)."),
         ("deaths", "haengine_node_deaths_total", "Nodes declared dead."),
@@ -364,31 +350,36 @@ def _render_counters(out: _Writer, status: Mapping[str, Any], stats: EngineStats
         out.sample("haengine_packets_rejected_total", _int(rejected[reason]), {"reason": reason})
 
 
-def _render_groups(out: _Writer, status: Mapping[str, Any]) -> None:
+def _render_groups(out: _Writer, doc: StatusDoc) -> None:
     out.family(
         "haengine_group_held",
         "gauge",
         "1 when this node holds the resource group (state running), else 0.",
     )
-    me = status.get("node")
-    for group in status.get("groups", []):
-        held = group.get("held_by") == me and group.get("state") == "running"
-        labels = {"group": group.get("key", ""), "home": group.get("home", "")}
-        out.sample("haengine_group_held", held, labels)
+    for group in doc.groups:
+        held = group.held_by == doc.node and group.state == "running"
+        out.sample("haengine_group_held", held, _group_labels(group))
     out.family(
         "haengine_group_monitor_failures",
         "gauge",
         "Monitor failures of the group on this node within the monitor window.",
     )
-    for group in status.get("groups", []):
-        monitor = group.get("monitor") or {}
-        labels = {"group": group.get("key", ""), "home": group.get("home", "")}
-        out.sample("haengine_group_monitor_failures", _int(monitor.get("failures")), labels)
+    for group in doc.groups:
+        failures = 0 if group.monitor is None else _int(group.monitor.failures)
+        out.sample("haengine_group_monitor_failures", failures, _group_labels(group))
 
 
-def _render_loop(out: _Writer, status: Mapping[str, Any]) -> None:
+def _group_labels(group: Group) -> dict[str, str]:
+    return {"group": _label(group.key), "home": _label(group.home)}
+
+
+def _label(value: str) -> str:
+    """A label value; "" for a name the document did not give (the reader's "?")."""
+    return "" if value == "?" else value
+
+
+def _render_loop(out: _Writer, loop: Any) -> None:
     """The loop-lag monitor (engine/shell/looplag.py): lateness of timer wake-ups."""
-    loop = status.get("loop")
     if not isinstance(loop, dict):
         return
     name = "haengine_loop_lag_seconds"

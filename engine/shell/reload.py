@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.config import load_config
 from engine.config.hatuiconf import HATUI_CONF, known_keys
 from engine.config.model import ClusterConfig, GroupSpec, HatuiConf, Severity
 from engine.config.reloadconf import config_read_timeout
@@ -249,15 +248,6 @@ def _group_change_text(before: GroupSpec | None, after: GroupSpec | None) -> str
         return f"group removed: {before.canonical}"
     assert before is not None and after is not None
     return f"group changed: {before.canonical} -> {after.canonical}"
-
-
-def load_and_plan(
-    old: ClusterConfig, held_by: Mapping[str, str | None] | None = None
-) -> ReloadPlan:
-    """Load the running configuration's directory again (here, in this thread: tests
-    and tools) and plan the reload; the engine goes through ``ReloadPipeline``."""
-    result = load_config(Path(old.config_dir), old.node_name)
-    return plan_reload(old, result.config, result.issues, held_by)
 
 
 class ReloadPipeline:

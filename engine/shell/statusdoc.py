@@ -1,73 +1,57 @@
-"""The ``status --json`` document, as a mixin of the Engine (docs/architecture.md).
+"""The ``status --json`` document, built from a read-only view of the engine.
 
-Tests, scripts, hactl and the console build on this document: extend it, never break it.
+Tests, scripts, hactl and the console build on this document (its reader:
+``engine.control.status``): extend it, never break it (docs/architecture.md).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from engine import __version__
-
-if TYPE_CHECKING:
-    from engine.config.model import ClusterConfig
-    from engine.control.server import ControlServer
-    from engine.core.membership import Membership
-    from engine.core.policy import ResourcePolicy
-    from engine.process.children import ChildManager
-    from engine.resources.actions import ActionWorker
-    from engine.shell.looplag import LoopLag
-    from engine.shell.metrics import EngineStats
-    from engine.stonith.fencer import Fencer
-    from engine.transport.base import Link
+from engine.shell.view import EngineView
 
 
-class EngineStatus:
+class StatusBuilder:
     """Builds the status document from the cores and the shell's counters."""
 
-    config: ClusterConfig
-    membership: Membership
-    policy: ResourcePolicy | None
-    actions: ActionWorker
-    control: ControlServer
-    fencer: Fencer
-    links: list[Link]
-    children: ChildManager
-    stats: EngineStats
-    lag: LoopLag
-    loop: asyncio.AbstractEventLoop
-    _last_change: dict[str, Any]
-    _status_cache: dict[str, Any] | None = None
+    def __init__(
+        self, engine: EngineView, call_soon: Callable[[Callable[[], None]], object]
+    ) -> None:
+        self._engine = engine
+        self._call_soon = call_soon
+        self._cache: dict[str, Any] | None = None
 
     def status(self) -> dict[str, Any]:
         """The ``status --json`` document (docs/architecture.md).
 
         Built once per turn of the loop: 200 consoles subscribing in the same instant
         get the same document instead of 200 builds in a row while heartbeats wait.
-        Anything that changes state drops it (``forget_status``), and so does the next
+        Anything that changes state drops it (``forget``), and so does the next
         turn of the loop. Callers must not modify it.
         """
-        if self._status_cache is not None:
-            return self._status_cache
-        doc = self._build_status()
-        self._status_cache = doc
-        self.loop.call_soon(self.forget_status)
+        if self._cache is not None:
+            return self._cache
+        doc = self._build()
+        self._cache = doc
+        self._call_soon(self.forget)
         return doc
 
-    def forget_status(self) -> None:
+    def forget(self) -> None:
         """State changed (or the loop turned): the next ``status()`` builds anew."""
-        self._status_cache = None
+        self._cache = None
 
-    def _build_status(self) -> dict[str, Any]:
-        now = self.loop.time()
-        doc = self.membership.snapshot(now)
-        timing = self.config.timing
+    def _build(self) -> dict[str, Any]:
+        engine = self._engine
+        now = engine.now()
+        doc = engine.membership.snapshot(now)
+        timing = engine.config.timing
         doc.update(
             {
-                "cluster": self.config.cluster,
+                "cluster": engine.config.cluster,
                 "version": __version__,
                 "pid": os.getpid(),
                 "timing": {
@@ -76,7 +60,7 @@ class EngineStatus:
                     "deadtime_ms": timing.deadtime_ms,
                     "initdead_ms": timing.initdead_ms,
                 },
-                "auto_failback": self.config.auto_failback.value,
+                "auto_failback": engine.config.auto_failback.value,
                 "stonith": self._stonith_status(),
                 "links": [
                     {
@@ -89,31 +73,33 @@ class EngineStatus:
                         "bytes_sent": link.stats.bytes_sent,
                         "bytes_received": link.stats.bytes_received,
                     }
-                    for link in self.links
+                    for link in engine.links
                 ],
-                "groups": self._groups_status(),
+                "groups": self.groups(),
                 "resources": self._resources_status(),
                 "counters": self._counters(),
-                "last_change": self._last_change,
-                "children": self.children.snapshot(),
-                "loop": self.lag.snapshot(),
+                "last_change": engine.last_change,
+                "children": engine.children.snapshot(),
+                "loop": engine.lag.snapshot(),
             }
         )
         return doc
 
-    def _groups_status(self) -> list[dict[str, Any]]:
+    def groups(self) -> list[dict[str, Any]]:
+        """``groups``: every haresources line, who holds it, its members and checks."""
+        engine, policy = self._engine, self._engine.policy
         policy_groups: dict[str, dict[str, Any]] = {}
         monitors: dict[str, dict[str, Any]] = {}
-        if self.policy is not None:
-            groups = self.policy.snapshot().get("groups", [])
+        if policy is not None:
+            groups = policy.snapshot().get("groups", [])
             for group in groups if isinstance(groups, list) else []:
                 policy_groups[group["key"]] = group
-            monitors = self.policy.monitor_status(self.loop.time(), time.time())
+            monitors = policy.monitor_status(engine.now(), time.time())
         result = []
-        for spec in self.config.groups:
+        for spec in engine.config.groups:
             info = policy_groups.get(spec.key, {})
             monitor = monitors.get(spec.key, {})
-            resources = self.actions.resource_states(spec)
+            resources = engine.actions.resource_states(spec)
             for resource in resources:
                 resource["monitor"] = monitor.get("resources", {}).get(resource["name"])
             result.append(
@@ -129,31 +115,34 @@ class EngineStatus:
             )
         return result
 
-    def _stop_unconfirmed(self) -> list[str]:
+    def stop_unconfirmed(self) -> list[str]:
         """Peers that failed to stop a group, with no device to fence them."""
-        if self.policy is None or self.fencer.configured:
+        policy = self._engine.policy
+        if policy is None or self._engine.fencer.configured:
             return []
-        failed = self.policy.snapshot().get("stop_failed") or {}
+        failed = policy.snapshot().get("stop_failed") or {}
         return sorted(failed) if isinstance(failed, dict) else []
 
     def _stonith_status(self) -> dict[str, Any]:
         """The fencer's part; a human may also confirm a failed stop (meatware_waiting)."""
-        doc = self.fencer.snapshot()
-        waiting = set(doc["meatware_waiting"]) | set(self._stop_unconfirmed())
+        doc = self._engine.fencer.snapshot()
+        waiting = set(doc["meatware_waiting"]) | set(self.stop_unconfirmed())
         doc["meatware_waiting"] = sorted(waiting)
         return doc
 
     def _resources_status(self) -> dict[str, Any]:
-        if self.policy is None:
+        policy = self._engine.policy
+        if policy is None:
             return {"mode": "disabled (crm)", "i_hold": "none", "stable": True}
-        snap = self.policy.snapshot()
+        snap = policy.snapshot()
         return {k: v for k, v in snap.items() if k != "groups"}
 
     def _counters(self) -> dict[str, Any]:
-        counters: dict[str, Any] = dict(self.membership.counters)
-        rejected = dict(self.membership.rejected)
+        engine = self._engine
+        counters: dict[str, Any] = dict(engine.membership.counters)
+        rejected = dict(engine.membership.rejected)
         counters["rejected"] = rejected
         counters["rejected_total"] = sum(rejected.values())
-        counters["control_bad_requests"] = self.control.stats.get("bad_requests", 0)
-        counters.update(self.stats.counters())
+        counters["control_bad_requests"] = engine.control.stats.get("bad_requests", 0)
+        counters.update(engine.stats.counters())
         return counters

@@ -29,20 +29,6 @@ GLUE_EXTERNAL_DIRS = (
 )
 """Where cluster-glue installs its external plugins."""
 
-OPS = (
-    "gethosts",
-    "reset",
-    "on",
-    "off",
-    "status",
-    "getconfignames",
-    "getinfo-devid",
-    "getinfo-devname",
-    "getinfo-devdescr",
-    "getinfo-devurl",
-    "getinfo-xml",
-)
-
 
 def search_dirs(ctx: PluginContext) -> tuple[Path, ...]:
     """``CONFIG_DIR/stonith/external``, configured extra dirs, then cluster-glue's dirs."""

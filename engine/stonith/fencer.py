@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.config.model import ClusterConfig
-from engine.shell.logsetup import hb_log
+from engine.hblog import hb_log
 from engine.stonith.base import S_BADCONFIG, S_BADHOST, S_TIMEOUT, StonithPlugin, StonithResult
 from engine.stonith.config import (
-    DeviceConfig,
     DeviceProbe,
     StonithSettings,
     context_for,
@@ -54,7 +53,6 @@ class Fencer:
         self.settings = settings if settings is not None else stonith_settings(config.hatui)
         self.ctx = context_for(Path(config.config_dir), config.node_name, self.settings)
         self.board = MeatwareBoard()
-        self.device_config: DeviceConfig | None = None
         self.error = ""
         self.plugin: StonithPlugin | None = None
         self._last: dict[str, dict[str, Any]] = {}
@@ -82,7 +80,6 @@ class Fencer:
         if device is None:
             logger.error("STONITH device not configured: %s", self.error)
             return
-        self.device_config = device
         self.plugin = device.build(self.ctx)
         if isinstance(self.plugin, MeatwarePlugin):
             self.plugin.board = self.board

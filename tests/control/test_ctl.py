@@ -299,3 +299,26 @@ def test_status_human_says_what_one_way_loss_released() -> None:
     assert f"one-way loss: released {key}: bravo claims it" in lines
     view["state"] = "watching"
     assert not any("one-way" in ln for ln in format_status({"resources": resources}).splitlines())
+
+
+@pytest.mark.parametrize(
+    ("fields", "code", "shown"),
+    [
+        ({"status": "init"}, 1, "init"),  # still starting: cl_status exits 1 too
+        ({"status": "up", "confirmed": False}, 1, "up"),  # may be replays: not up yet
+        ({"status": "up", "confirmed": True}, 0, "up"),
+    ],
+)
+def test_nodestatus_exit_follows_the_one_rule_of_up(
+    served: ServerThread,
+    capsys: pytest.CaptureFixture[str],
+    fields: dict[str, object],
+    code: int,
+    shown: str,
+) -> None:
+    bravo = next(n for n in served.handler.doc["nodes"] if n["name"] == "bravo")
+    bravo.update(fields)
+    assert hactl(served, capsys, "nodestatus", "bravo") == (code, f"{shown}\n", "")
+    status = hactl(served, capsys, "status")[1]
+    word = "up (unconfirmed)" if fields.get("confirmed") is False else shown
+    assert f"  bravo            {word:<7} normal" in status

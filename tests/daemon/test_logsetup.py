@@ -12,14 +12,9 @@ from pathlib import Path
 import pytest
 
 from engine.config.model import LogConfig
+from engine.hblog import NOTICE, hb_log
 from engine.shell import logsetup
-from engine.shell.logsetup import (
-    NOTICE,
-    HeartbeatFormatter,
-    flush_logging,
-    hb_log,
-    setup_logging,
-)
+from engine.shell.logsetup import HeartbeatFormatter, flush_logging, setup_logging
 
 CREATED = time.mktime((2026, 11, 25, 13, 5, 33, 0, 0, -1)) + 0.25
 """Nov 25 13:05:33.250 local time."""

@@ -131,6 +131,8 @@ def test_monitor_failure_is_the_failed_step_with_its_reason() -> None:
                            "reason": reason})  # fmt: skip
     assert row.severity is vm.Severity.ERROR
     assert vm.timeline_severity("recovery", "restarting") is vm.Severity.WARNING
+    rejoin = "every group released after our main loop stalled; rejoining: ..."
+    assert vm.timeline_severity("rejoin", rejoin) is vm.Severity.WARNING
 
 
 def test_banners_disconnected_and_stale() -> None:
@@ -147,7 +149,7 @@ def test_banners_disconnected_and_stale() -> None:
 def test_banner_no_stonith_unless_configured() -> None:
     none = vm.banners(status(), CONNECTED, RECEIVED_AT, RECEIVED_AT)
     assert any("no STONITH" in b.text for b in none)
-    configured = status(stonith=["stonith_host * null alpha bravo"])
+    configured = with_stonith(status())  # the document's shape: {"configured": true, ...}
     assert not any("STONITH" in b.text for b in vm.banners(configured, CONNECTED, 0, 0))
 
 

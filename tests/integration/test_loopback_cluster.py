@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from engine.control.status import find_node, is_up, parse_status
+from tests.control.test_status_doc import mistyped
 from tests.integration.loopback import Cluster, held_by, node_status, wait_for
 
 
@@ -30,11 +34,24 @@ def formed(cluster: Cluster) -> None:
     assert not cluster["bravo"].holds("one")
 
 
+def keeps_the_contract(doc: dict[str, Any] | None) -> None:
+    """A running engine's status document reads with every declared field of the declared
+    type, and is written back byte for byte (engine/control/status.py)."""
+    assert doc is not None
+    parsed = parse_status(doc)
+    assert mistyped(parsed) == []
+    assert json.dumps(parsed.to_json()) == json.dumps(doc)
+    assert [node.name for node in parsed.nodes] == [node["name"] for node in doc["nodes"]]
+
+
 @pytest.mark.slow
 def test_crash_failover_and_failback(cluster: Cluster) -> None:
     formed(cluster)
     doc = cluster["alpha"].status()
     assert doc and [r["state"] for r in doc["groups"][0]["resources"]] == ["running", "running"]
+    keeps_the_contract(doc)
+    bravo = find_node(parse_status(doc), "bravo")
+    assert bravo is not None and is_up(bravo)
     killed = time.monotonic()
     cluster["alpha"].kill()
     wait_for(lambda: cluster["bravo"].holds("two"), 5)
@@ -45,6 +62,9 @@ def test_crash_failover_and_failback(cluster: Cluster) -> None:
     group = doc["groups"][0] if doc else {}
     assert group.get("held_by") == "bravo"
     assert "alpha declared dead after" in group.get("reason", "")
+    keeps_the_contract(doc)
+    alpha = find_node(parse_status(doc), "alpha")
+    assert alpha is not None and alpha.status == "dead" and not is_up(alpha)
     assert "WARN: node alpha: is dead" in cluster["bravo"].log()
     # alpha comes back with its resources still "running" from before the crash: it
     # stops them before joining, then auto_failback on returns the group exactly once.
@@ -106,3 +126,21 @@ def test_bad_control_requests_and_garbage_change_nothing(cluster: Cluster) -> No
     assert node_status(doc, "bravo") == "active"
     assert doc["counters"]["rejected_total"] >= 1900, doc["counters"]
     assert doc["counters"]["control_bad_requests"] >= 1
+
+
+def test_one_node_cluster_runs_its_groups_and_stops(tmp_path: Path) -> None:
+    """ha.cf names only alpha: nobody can answer its ``starting``, so it takes its group
+    at comm-up (it used to wait in STARTING for ever) and a graceful stop completes."""
+    alone = Cluster(tmp_path, names=("alpha",))
+    try:
+        alone.start()
+        wait_for(lambda: held_by(alone["alpha"].status()) == "alpha", 10)
+        wait_for(lambda: alone["alpha"].holds("one") and alone["alpha"].holds("two"), 5)
+        doc = alone["alpha"].status()
+        assert doc and doc["resources"]["state"] == "stable"
+        assert "no other node in ha.cf" in doc["groups"][0]["reason"]
+        assert alone["alpha"].stop() == 0
+        assert not alone["alpha"].holds("one") and not alone["alpha"].holds("two")
+        assert "All HA resources relinquished." in alone["alpha"].log()
+    finally:
+        alone.close()

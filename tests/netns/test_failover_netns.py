@@ -378,7 +378,8 @@ def test_frozen_engine_without_stonith_releases_on_resume(
 ) -> None:
     """SIGSTOP alpha's engine for 3x deadtime: bravo takes over unfenced (no STONITH, so
     both hold the VIP meanwhile); on SIGCONT alpha sees its own stall and lets go at once,
-    without a late ARP repeat that would point the client back at it."""
+    without a late ARP repeat that would point the client back at it; then it rejoins
+    and both nodes are stable again (the group stays on bravo: auto_failback off)."""
     pair = pair_factory("off")
     pair.wait_served_by("alpha", ACQUIRE_TIMEOUT)  # frozen inside its 1 s of ARP repeats
     alpha = pair.cluster.engines["alpha"]
@@ -409,4 +410,17 @@ def test_frozen_engine_without_stonith_releases_on_resume(
     releasing = _line_index(lines, r"Local stall of \d+ ms exceeds deadtime: releasing all")
     assert 0 <= stalled <= releasing, "\n".join(lines[-30:])
     assert _line_index(lines[releasing:], r"Running .*IPaddr2 .*stop") > 0
+    assert pair.sampler.current() == {"bravo"}
+    # Released, alpha rejoins as a starting node: bravo answers that it holds the group
+    # (auto_failback off: it stays there) and both end stable, so requests work again.
+    wait_until(
+        lambda: _line_index(alpha.log_lines(), r"Self-fence complete: rejoining") >= 0,
+        5, 0.05, "alpha rejoins after the self-fence",
+    )  # fmt: skip
+
+    def both_stable() -> bool:
+        docs = [pair.cluster.status(n) for n in ("alpha", "bravo")]
+        return all(d is not None and d["resources"]["stable"] for d in docs)
+
+    wait_until(both_stable, 5, 0.1, "both nodes stable after alpha's rejoin")
     assert pair.sampler.current() == {"bravo"}

@@ -161,6 +161,29 @@ def test_node_that_lost_its_ping_node_gives_up_after_the_delay() -> None:
     assert a.giveups == 1 and b.giveups == 0
 
 
+def test_a_refused_give_up_is_retried_but_logged_and_counted_once() -> None:
+    a, b = pair()
+    a.on_ping_status(ROUTER, "dead", 10.0)
+    exchange(a, b, 10.0)
+    assert a.giveup_reason == "bravo sees more ping nodes than we do (0 visible here)"
+    a.drain_logs()
+    assert a.due_giveup(11.0) and not a.retrying
+    a.retry_giveup(11.0)  # the policy refused: the cluster is in flux
+    assert a.retrying and a.giveup_pending and a.next_deadline() == 11.2
+    assert a.due_giveup(11.2)
+    a.retry_giveup(11.2)
+    assert a.due_giveup(11.4)  # accepted this time
+    assert a.drain_logs() == [("info", "giveup() called (timeout worked)")]
+    assert a.giveups == 1
+    # a new give-up later is a new one: logged and counted again
+    b.on_ping_status(ROUTER, "dead", 20.0)
+    exchange(a, b, 20.0)
+    b.on_ping_status(ROUTER, "ping", 21.0)
+    exchange(a, b, 21.0)
+    assert a.giveup_pending and not a.retrying
+    assert a.due_giveup(22.0) and a.giveups == 2
+
+
 def test_both_lost_nothing_moves() -> None:
     a, b = pair()
     a.on_ping_status(ROUTER, "dead", 10.0)

@@ -12,12 +12,19 @@ from engine.shell.reload import (
     WATCH_STEP_MS,
     WATCHED_FILES,
     ConfigReloader,
-    load_and_plan,
+    ReloadPlan,
     plan_reload,
 )
 from lab.engine import write_config
 
 GROUP = "alpha 10.99.0.10/24/eth0\n"
+
+
+def load_and_plan(old: ClusterConfig) -> ReloadPlan:
+    """Read the running configuration's directory again and plan the reload (the engine
+    does the same off the loop, through ReloadPipeline)."""
+    result = load_config(Path(old.config_dir), old.node_name)
+    return plan_reload(old, result.config, result.issues)
 
 
 def _write(tmp: Path, nodes: tuple[str, ...] = ("alpha", "bravo"), **kw: str) -> None:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config.model import GroupSpec, ResourceSpec, SourceRef
-from engine.resources.agents import AgentOptions, AgentResolver
+from engine.resources.agents import AgentOptions
+from engine.resources.resolve import AgentResolver
 
 SCRIPTS = Path(__file__).parent / "scripts"
 

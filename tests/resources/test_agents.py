@@ -19,10 +19,10 @@ from engine.resources.agents import (
     OcfAgent,
     SystemdUnit,
     judge_status_text,
-    resolve_agent,
     script_environment,
 )
 from engine.resources.model import ResourceState
+from engine.resources.resolve import resolve_agent
 from tests.resources.lab import LsbLab, spec
 
 DUMMY = Path("/usr/lib/ocf/resource.d/heartbeat/Dummy")

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from engine.config.model import ResourceSpec
-from engine.resources.agents import AgentOptions, HeartbeatScript, resolve_agent
+from engine.resources.agents import AgentOptions, HeartbeatScript
 from engine.resources.model import ResourceState
 from engine.resources.native_ip import NativeIPAddr
+from engine.resources.resolve import resolve_agent
 from tests.resources.netns import addresses, veth_namespace
 
 

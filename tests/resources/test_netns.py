@@ -17,10 +17,10 @@ from engine.resources.agents import (
     AgentOptions,
     HeartbeatScript,
     OcfAgent,
-    resolve_agent,
     script_environment,
 )
 from engine.resources.model import ResourceState
+from engine.resources.resolve import resolve_agent
 from tests.resources.lab import SCRIPTS, spec
 from tests.resources.netns import addresses, veth_namespace
 

@@ -181,6 +181,22 @@ def test_watchdog_interval_is_half_the_timeout() -> None:
     assert sdnotify.watchdog_interval(other) is None
 
 
+def test_node_up_is_the_one_rule_of_up_and_garbage_renders_nothing_wrong() -> None:
+    nodes = [
+        {"name": "alpha", "status": "init"},
+        {"name": "bravo", "status": "up", "confirmed": False},
+        {"name": "charlie", "status": "active", "confirmed": True},
+        {"name": "gw", "type": "ping", "status": "ping"},
+    ]
+    lines = set(render({"node": "charlie", "nodes": nodes}).splitlines())
+    assert 'haengine_node_up{node="alpha"} 0' in lines  # still starting
+    assert 'haengine_node_up{node="bravo"} 0' in lines  # packets may be replays
+    assert 'haengine_node_up{node="charlie"} 1' in lines
+    assert 'haengine_node_up{node="gw"} 1' in lines
+    garbage = render({"nodes": "none", "groups": [3], "counters": [], "loop": 7})
+    assert "haengine_node_up{" not in garbage and "haengine_group_held{" not in garbage
+
+
 def test_a_peer_not_confirmed_fresh_is_not_up() -> None:
     """``up`` with ``confirmed: false`` (packets that may be replays, issue 15) is 0."""
     doc = copy.deepcopy(STATUS)

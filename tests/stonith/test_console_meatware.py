@@ -19,6 +19,7 @@ from textual.pilot import Pilot
 from hatui.app import HaTuiApp
 from hatui.screens.modals import MeatwareModal
 from tests.integration.loopback import Cluster, held_by, node_status, wait_for
+from tests.integration.test_loopback_cluster import keeps_the_contract
 
 pytestmark = pytest.mark.slow
 
@@ -63,6 +64,7 @@ def _waiting(app: HaTuiApp) -> list[str]:
 async def test_console_confirms_a_meatware_reset(meatware_cluster: Cluster) -> None:
     bravo = meatware_cluster["bravo"]
     doc = bravo.status() or {}
+    keeps_the_contract(doc)  # a running engine's document with a STONITH device, read typed
     assert doc["stonith"]["device"]["id"] == "Meatware STONITH device"
     check = doc["stonith"]["check"]
     assert check["ok"] is True, check  # checked at comm-up

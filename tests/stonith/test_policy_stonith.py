@@ -95,7 +95,7 @@ def test_without_holders_the_first_node_is_preferred() -> None:
         assert c.nodes[name]._death_match_delay(c.peer(name)) == expected
 
 
-def test_stall_longer_than_deadtime_releases_everything_at_once() -> None:
+def test_stall_longer_than_deadtime_releases_everything_at_once_then_rejoins() -> None:
     c = Cluster()
     c.cold_start()
     alpha = c.nodes["alpha"]
@@ -109,16 +109,24 @@ def test_stall_longer_than_deadtime_releases_everything_at_once() -> None:
     c.flush()
     assert isinstance(c.pending["alpha"][0], Release)
     assert any(e.kind == "release" and e.level == "CRIT" for e in c.events["alpha"])
-    c.run_actions()
+    assert alpha.snapshot()["i_hold"] == "none"  # claims nothing from the self-fence on
+    c.complete("alpha")  # the release
+    c.flush()
     assert c.holder(G) == []
-    assert alpha.snapshot()["i_hold"] == "none"
+    sent = c.sent("alpha", mark)
     assert [
         ("t", "resource"),
         ("rsc_hold", "none"),
         ("rtype", "full"),
         ("isstable", "0"),
         ("info", "self-fence"),
-    ] in c.sent("alpha", mark)
+    ] in sent
+    # then it rejoins as a starting node; bravo did not take the group: it comes back
+    assert [("t", "starting")] in sent
+    assert any(e.kind == "rejoin" for e in c.events["alpha"])
+    c.run_actions()
+    assert c.holder(G) == ["alpha"]
+    assert alpha.snapshot()["stable"] and c.nodes["bravo"].snapshot()["stable"]
 
 
 WHO = "root (uid 0, pid 42: hactl stonith alpha)"

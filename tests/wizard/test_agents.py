@@ -12,7 +12,7 @@ from pathlib import Path
 from textual.widgets import Input, Select
 
 from engine.config import resource_from_token
-from engine.resources.agents import AgentResolver
+from engine.resources.resolve import AgentResolver
 from hatui.wizard.discover import Agent, Discovery, list_agents, service_units
 from hatui.wizard.state import FS_FORM, IP_FORM, Group, WizardState
 from tests.wizard.helpers import FOUND, make_app, next_step, title, walk

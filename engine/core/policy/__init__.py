@@ -22,7 +22,14 @@ Deliberate differences from Heartbeat 3.0.6 (all on the safe side):
   running groups with its own hold report (at most once a second), so that a one-way
   partition, which only the peer saw, resolves too.
 * Only groups that are not stopped are released (Heartbeat runs stop for all keys).
+* Our own hold reports do not set ``i_hold`` when they loop back (Heartbeat copies
+  them): ``i_hold`` is what we claim now, and a report sent before a later claim would
+  undo it for a moment (a false "No one owns our local resources!" on every cold
+  start, spurious resolutions).
 * A peer's ``shutdone`` does not start Heartbeat's redundant standby-acquire child.
+  One that arrives before our comm-up is taken over at comm-up (as a death before
+  comm-up): the takeover finishes through our own loopback messages, which are only
+  taken from comm-up on.
 * One-way loss: a node whose peer claims groups running here while the peer's
   heartbeats no longer list us (``hears``) releases them, and rejoins with ``starting``
   once it is heard again (``oneway``; the rule is ``engine/core/oneway.py``).

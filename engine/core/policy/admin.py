@@ -46,27 +46,21 @@ class Admin:
         self._standby = standby
         self._shutdown = shutdown
 
-    def request_standby(self, which: str, now: float) -> str | None:
-        """``hb_standby [all|foreign|local|failback]``; None when accepted, else why not."""
+    def request_standby(self, which: str, now: float, why: str = "") -> str | None:
+        """``hb_standby [all|foreign|local|failback]``; None when accepted, else why not.
+        ``why`` says who asks when it is not the operator (ipfail)."""
         word = STANDBY_WORDS.get(which)
-        if word is None:
-            return f"unknown resource set '{which}': use all, foreign, local or failback"
-        if not self._sides.nice:
-            return "auto_failback is set to legacy.  Cannot enter standby."
-        refusal = self._refuse("standby", word, now)
-        if refusal:
+        refusal = self._refuse("standby", which, word, "Cannot enter standby.", now)
+        if refusal or word is None:
             return refusal
-        self._standby.go_standby(word, f"operator asked for standby [{word}]")
+        self._standby.go_standby(word, why or f"operator asked for standby [{word}]")
         return None
 
     def request_takeover(self, which: str, now: float) -> str | None:
         """``hb_takeover [all|foreign|local|failback]``: ask the peer to go standby."""
         word = which or "all"
-        if word not in ("all", "foreign", "local", "failback"):
-            return f"unknown resource set '{which}': use all, foreign, local or failback"
-        if not self._sides.nice:
-            return "auto_failback is set to legacy.  Cannot take over."
-        refusal = self._refuse("takeover", word, now)
+        known = word if word in ("all", "foreign", "local", "failback") else None
+        refusal = self._refuse("takeover", which, known, "Cannot take over.", now)
         if refusal:
             return refusal
         self._out.event(
@@ -78,16 +72,22 @@ class Admin:
         self._out.send(wire.hb_takeover(word))
         return None
 
-    def _refuse(self, what: str, word: str, now: float) -> str | None:
-        """Report and return why a standby/takeover cannot start now, or None."""
-        refusal = self.transition_refusal(now)
+    def _refuse(
+        self, what: str, which: str, word: str | None, legacy: str, now: float
+    ) -> str | None:
+        """Why a standby/takeover of ``which`` (``word`` once known) cannot start now, or
+        None; every refusal is also a timeline entry (an unknown set, legacy mode, the
+        cluster in flux)."""
+        refusal: str | None
+        if word is None:
+            refusal = f"unknown resource set '{which}': use all, foreign, local or failback"
+        elif not self._sides.nice:
+            refusal = f"auto_failback is set to legacy.  {legacy}"
+        else:
+            refusal = self.transition_refusal(now)
         if refusal:
-            self._out.event(
-                "refused",
-                f"{what} [{word}] refused: {refusal}",
-                level="WARN",
-                log=f"{what} [{word}] refused: {refusal}",
-            )
+            text = f"{what} [{word or which}] refused: {refusal}"
+            self._out.event("refused", text, level="WARN", log=text)
         return refusal
 
     def on_hb_takeover(self, msg: Message, src: str) -> None:

@@ -43,6 +43,7 @@ class Failback:
         self._shutdown = shutdown
         self._needed = False
         self._retry_at: float | None = None
+        self._when_back = False
 
     @property
     def retry_at(self) -> float | None:
@@ -62,6 +63,20 @@ class Failback:
         self._retry_at = None
         return True
 
+    def peer_settled(self, now: float) -> None:
+        """The peer reported stable: time for the failback. A peer still dead to us is
+        back from a partition (or from our stall) and its report came before its
+        heartbeats: the failback waits for those (``peer_back``)."""
+        self._when_back = self._peer.status == "dead"
+        self.perform(now)
+
+    def peer_back(self, now: float) -> None:
+        """The peer is active again without a restart: a failback that its stable
+        report asked for while it was dead to us goes ahead now."""
+        if self._when_back:
+            self._when_back = False
+            self.perform(now)
+
     def perform(self, now: float) -> None:
         """Heartbeat's auto-failback: ask the home node to take its groups back."""
         holds_foreign = self._holdings.i_hold & Hold.FOREIGN
@@ -70,10 +85,14 @@ class Failback:
             return
         if self._peer.status == "dead" or self._shutdown.in_progress or self._peer.leaving:
             return  # nobody to hand them to (a leaving peer is not coming back as such)
+        # Our own takeover must finish first: its late mach_down report would claim
+        # the groups again in the middle of the hand-over (Heartbeat's stability check
+        # has takeover_in_progress too).
         if (
             self._standby.state is not StandbyState.NOT
             or not self._peer.stable
             or self._negotiation.state is not ResourceState.STABLE
+            or self._negotiation.takeover_in_progress
         ):
             logger.debug("Auto failback delayed.")
             self._retry_at = now + FAILBACK_RETRY

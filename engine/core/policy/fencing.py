@@ -10,18 +10,16 @@ which the planner hands to the takeover.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 from engine.core.policy import wire
+from engine.core.policy.fence_attempts import FenceAttempts
 from engine.core.policy.holdings import Holdings
 from engine.core.policy.outbox import Outbox
 from engine.core.policy.peer import PeerView
 from engine.core.policy.shutdown import Shutdown
 from engine.core.policy.sides import Sides
 from engine.core.policy_types import Fence
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,12 +48,7 @@ class FencingBook:
         self._holdings = holdings
         self._peer = peer
         self._shutdown = shutdown
-        self._delay = delay
-        self._retry_min, self._retry_max = retry
-        self._failures: dict[str, int] = {}
-        self._last_error: dict[str, str] = {}
-        self._inflight: dict[int, str] = {}
-        self._retry: dict[str, float] = {}
+        self._attempts = FenceAttempts(delay, retry)
         self._why: dict[str, str] = {}
         self._stop_fence: dict[str, list[str]] = {}
         """Peer → groups it failed to stop; it is fenced although it is alive."""
@@ -79,11 +72,29 @@ class FencingBook:
     @property
     def failures(self) -> dict[str, int]:
         """Failed attempts per node since its last successful fence."""
-        return dict(self._failures)
+        return self._attempts.failures
 
-    def fencing_for_stop(self, node: str) -> bool:
-        """``node`` is being fenced because it failed to stop groups."""
-        return node in self._stop_fence
+    def failed_stop_holds_takeover(self, node: str, death: str) -> bool:
+        """A death (its engine's, maybe not its machine's) must not take over from a
+        peer whose failed stop is being fenced or awaits an operator: that does."""
+        if node in self._stop_fence:
+            return True
+        keys = self._stop_unconfirmed.get(node)
+        if keys is None:
+            return False
+        failed = ", ".join(keys)
+        self._out.event(
+            "failed",
+            f"{death}; it had failed to stop {failed} and nobody confirmed the stop: its "
+            f"groups stay down until an operator confirms (hactl meatware confirm {node}) "
+            f"or resets it (hactl stonith {node})",
+            node=node,
+            level="CRIT",
+            log=f"Dead node {node} failed to stop {failed}: not taking over until confirmed.",
+        )
+        waiting = f"{node} died after failing to stop {failed}; waiting for confirmation"
+        self._holdings.explain_waiting(node, waiting)
+        return True
 
     def stop_failed_on(self, node: str) -> bool:
         """``node`` failed to stop groups and is not fenced or confirmed yet."""
@@ -91,42 +102,30 @@ class FencingBook:
 
     def busy(self) -> bool:
         """A fence runs or waits for its (re)try."""
-        return bool(self._inflight or self._retry)
+        return self._attempts.busy()
 
     def stop_failed(self) -> dict[str, list[str]]:
         """Node → groups it failed to stop, for status."""
         return {n: list(k) for n, k in {**self._stop_fence, **self._stop_unconfirmed}.items()}
 
     def deadlines(self) -> list[float]:
-        return list(self._retry.values())
+        return self._attempts.deadlines()
 
     def death_match_delay(self, node: str) -> float:
-        """The configured delay when we are the non-preferred side of a 2-node split.
-
-        Preferred is the node running groups (Pacemaker's priority-fencing-delay idea:
-        the holder survives); when both or neither run groups, the first ``node``.
-        """
-        nodes = self._sides.config.nodes
-        if self._delay <= 0 or len(nodes) != 2:
-            return 0.0
-        we_run = self._holdings.runs_any()
-        if we_run != self._holdings.other_runs():
-            return 0.0 if we_run else self._delay
-        return 0.0 if nodes[0] == self._sides.us else self._delay
+        """The death-match delay before fencing ``node`` (``FenceAttempts``)."""
+        we_run, they_run = self._holdings.runs_any(), self._holdings.other_runs()
+        return self._attempts.death_match_delay(self._sides.config.nodes, self._sides.us,
+                                                we_run, they_run)  # fmt: skip
 
     # ------------------------------------------------------------------ results
 
     def expects(self, node: str) -> bool:
         """Whether a fence of ``node`` is in flight (a stray result is logged)."""
-        if node in self._inflight.values():
-            return True
-        logger.error("policy: fence result for %s without a pending fence ignored", node)
-        return False
+        return self._attempts.expects(node)
 
     def fence_done(self, node: str, ok: bool, reason: str, now: float) -> TakeOver | None:
         """Result of our Fence (spec §8.2): take over on success, retry later else."""
-        for i in [i for i, n in self._inflight.items() if n == node]:
-            del self._inflight[i]
+        self._attempts.finished(node)
         why = self._why.get(node, f"{node} was declared dead")
         if ok:
             return self._succeeded(node, why, reason)
@@ -148,17 +147,19 @@ class FencingBook:
         note = f"reset at the request of {who}"
         self._peer_fenced, self._fence_note = True, note
         self._out.event("fence", f"{node} was {note}; its death needs no second reset", node=node)
-        if node not in self._why or node in self._inflight.values():
+        if self._stop_unconfirmed.pop(node, None) is not None:
+            self._holdings.other_stopped_everything()
+            return TakeOver(node, f"{node} failed to stop them; {note}")
+        if node not in self._why or self._attempts.in_flight(node):
             return None
-        self._retry.pop(node, None)
+        self._attempts.cancel(node)
         return self._succeeded(node, self._why[node], f"by hand: {note}")
 
     def _succeeded(self, node: str, why: str, reason: str) -> TakeOver:
         self._out.event("fence", f"{node} was fenced: {reason}", node=node)
         self._out.send(wire.stonith_result(node, "OK"))
         self._why.pop(node, None)
-        self._failures.pop(node, None)
-        self._last_error.pop(node, None)
+        self._attempts.succeeded(node)
         self._stop_fence.pop(node, None)
         self._peer_fenced = True
         self._holdings.other_stopped_everything()
@@ -166,11 +167,7 @@ class FencingBook:
 
     def _failed(self, node: str, why: str, reason: str, now: float) -> None:
         self._out.send(wire.stonith_result(node, "bad"))
-        failures = self._failures.get(node, 0)
-        self._failures[node] = failures + 1
-        wait = float(min(self._retry_max, self._retry_min * (2 ** min(failures, 30))))
-        self._last_error[node] = reason
-        self._retry[node] = now + wait
+        wait = self._attempts.failed(node, reason, now)
         self._out.event(
             "failed",
             f"fencing {node} failed: {reason}; retrying in {wait:g} s, "
@@ -258,7 +255,7 @@ class FencingBook:
         self._why[node] = reason
         delay = self.death_match_delay(node)
         if delay > 0:
-            self._retry[node] = now + delay
+            self._attempts.delay(node, now + delay)
             self._out.event(
                 "fence",
                 f"delaying the fencing of {node} by {delay:g} s: death-match guard, "
@@ -272,27 +269,27 @@ class FencingBook:
 
     def retry_due(self, now: float) -> None:
         """Start every fence whose delay or retry interval has passed."""
-        for node, when in list(self._retry.items()):
-            if now >= when:
-                del self._retry[node]
-                self._start(node)
+        for node in self._attempts.due(now):
+            self._start(node)
 
     def _start(self, node: str) -> None:
         status = self._peer.status
-        if (status != "dead" and node not in self._stop_fence) or self._shutdown.in_progress:
-            self._out.event(
-                "fence",
-                f"fencing of {node} abandoned: it is {status} again or we are shutting down",
-                node=node,
-            )
+        if self._shutdown.in_progress or (status != "dead" and node not in self._stop_fence):
+            leaving = self._shutdown.in_progress
+            self._abandon(node, "we are shutting down" if leaving else f"it is {status} again")
             return
         why = self._why.get(node, f"{node} was declared dead")
         action = Fence(self._out.new_id(), node, f"fencing {node} before taking over: {why}")
-        self._inflight[action.id] = node
+        self._attempts.started(action.id, node)
         self._out.act(action)
         # the fencer logs "Resetting node X with [<device id>]" when it really starts
         self._out.event("fence", action.reason, node=node)
-        last = self._last_error.get(node)
-        attempt = self._failures.get(node, 0) + 1
-        detail = f" (attempt {attempt}; last failure: {last})" if last else ""
+        detail = self._attempts.detail(node)
         self._holdings.explain_waiting(node, f"waiting for STONITH of {node}{detail}")
+
+    def _abandon(self, node: str, because: str) -> None:
+        """Nothing waits for this fence any more: say so, also in its groups' reason."""
+        self._why.pop(node, None)
+        text = f"fencing of {node} abandoned: {because}"
+        self._out.event("fence", text, node=node)
+        self._holdings.explain_waiting(node, text)

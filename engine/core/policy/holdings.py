@@ -45,6 +45,9 @@ class Holdings:
         self._mine = Hold.NONE
         self._theirs = Hold.NONE
         self._other_may_run = True
+        self._handed = Hold.NONE
+        """What we handed the other side (standby done; its view) that its reports do not
+        show yet: it may be starting it."""
         self._legacy_theirs: set[str] = set()
 
     # ------------------------------------------------------------------ groups
@@ -160,7 +163,9 @@ class Holdings:
 
     def other_runs(self) -> bool:
         """The other side claims or may run groups (nice: its report; legacy: unknown)."""
-        return self._theirs is not Hold.NONE if self._sides.nice else self._other_may_run
+        if self._sides.nice:
+            return self._theirs is not Hold.NONE or self._handed is not Hold.NONE
+        return self._other_may_run
 
     def claim(self, which: Hold) -> None:
         self._mine |= which
@@ -171,16 +176,24 @@ class Holdings:
     def claim_exactly(self, which: Hold) -> None:
         self._mine = which
 
-    def own_report(self, hold: Hold, full: bool) -> None:
-        """Our own hold report came back (loopback): it is what we claim."""
-        self._mine = hold if full or hold is Hold.NONE else Hold(hold | self._mine)
-
     def other_report(self, hold: Hold, full: bool) -> None:
         """The other side's hold report."""
         self._theirs = hold if full or hold is Hold.NONE else Hold(hold | self._theirs)
+        self._handed = Hold(self._handed & ~self._theirs)
+
+    def handed_over(self, hold: Hold) -> None:
+        """We released ``hold`` (in the other side's view) for its standby acquisition:
+        until its report shows it, it may run it (``other_runs``)."""
+        self._handed = Hold(self._handed | hold)
 
     def other_holds_nothing(self) -> None:
+        """We take everything over from the other side (fenced, left, or unfenced)."""
         self._theirs = Hold.NONE
+        self._handed = Hold.NONE
+
+    def other_restarted(self) -> None:
+        """The other side started afresh: it runs nothing we handed it before."""
+        self._handed = Hold.NONE
 
     def other_stopped_everything(self) -> None:
         """The other side was fenced, confirmed stopped or shut down: it runs nothing."""

@@ -2,7 +2,9 @@
 
 v1 resource management is two-node (spec §12): only our own messages (loopback) and
 the other side's are about resources. Before communications are up only ``shutdone``
-is taken (Heartbeat processes its own messages the same way, spec §7.4).
+is taken (Heartbeat processes its own messages the same way, spec §7.4), and the
+other side's ``ip-request`` is kept until comm-up: in legacy mode nothing asks again,
+so a request dropped there would leave the asker's group down for good.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from engine.protocol.message import Message
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[Message, str, float], None]
+EARLY_LIMIT = 64
+"""Distinct groups whose ``ip-request`` is kept before comm-up (more are dropped)."""
 
 
 class MessageRouter:
@@ -42,6 +46,7 @@ class MessageRouter:
     ) -> None:
         self._sides = sides
         self._peer = peer
+        self._early: dict[str, Message] = {}
         self._handlers: dict[str, Handler] = {
             "starting": startup.on_starting,
             "resource": startup.on_resource,
@@ -72,8 +77,24 @@ class MessageRouter:
         handler = self._handlers.get(kind)
         if handler is None:
             logger.debug("policy: no handler for message type %s", kind)
+        elif kind == "ip-request" and not self._peer.comm_up and src != self._sides.us:
+            self._keep_early(msg, src)
         elif kind != "shutdone" and not self._peer.comm_up:
             logger.debug("policy: %s from %s before communications are up ignored", kind, src)
         else:
             handler(msg, src, now)
         return True
+
+    def _keep_early(self, msg: Message, src: str) -> None:
+        key = msg.get("ipaddr") or ""
+        if key in self._early or len(self._early) < EARLY_LIMIT:
+            logger.info("ip-request from %s for %s before comm-up: answered at comm-up", src, key)
+            self._early[key] = msg
+        else:
+            logger.warning("ip-request from %s before comm-up dropped: too many kept", src)
+
+    def after_comm_up(self, now: float) -> None:
+        """Answer the ``ip-request``s the other side sent before our comm-up."""
+        early, self._early = self._early, {}
+        for msg in early.values():
+            self.route(msg, now)

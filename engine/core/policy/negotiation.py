@@ -50,8 +50,8 @@ class Negotiation:
         self._rscrcvd_at = None
 
     def rejoin(self) -> None:
-        """Start the start-up exchange again (one-way loss healed): STARTING, and the
-        RSCRCVD timer runs anew from the next report."""
+        """Start the start-up exchange again (one-way loss healed, self-fence done):
+        STARTING, and the RSCRCVD timer runs anew from the next report."""
         self._rscrcvd_at = None
         self._state = ResourceState.STARTING
 

@@ -18,7 +18,7 @@ class PeerView:
         self._restarted = False
         self._leaving = False
         self._stable = False
-        self._deaths: list[tuple[str, str]] = []
+        self._deferred: list[tuple[str, str, str]] = []
         self._hears_us: bool | None = None
 
     @property
@@ -82,6 +82,8 @@ class PeerView:
         if status in ("init", "up"):
             self._restarted = True
             self._leaving = False
+            # it starts again: a shutdone it sent before our comm-up is history
+            self._deferred = [d for d in self._deferred if d[0] != "shutdone"]
         return old
 
     def declared_dead(self) -> None:
@@ -94,14 +96,17 @@ class PeerView:
         self._stable = False
 
     def shut_down(self) -> None:
-        """It sent ``shutdone``: leaving, in no stable state."""
-        self._stable = False
+        """It sent ``shutdone``: leaving, and stable (it holds nothing and is in no
+        transition, spec §7.9), so nothing of ours waits for it to settle."""
+        self._stable = True
         self._leaving = True
 
-    def defer_death(self, node: str, reason: str) -> None:
-        """A death before communications are up, recovered at comm-up."""
-        self._deaths.append((node, reason))
+    def defer(self, what: str, node: str, reason: str) -> None:
+        """A death (``dead``) or a ``shutdone`` before communications are up, handled at
+        comm-up: the takeover needs our own loopback messages, taken only from then on."""
+        self._deferred.append((what, node, reason))
 
-    def take_deferred_deaths(self) -> list[tuple[str, str]]:
-        deaths, self._deaths = self._deaths, []
-        return deaths
+    def take_deferred(self) -> list[tuple[str, str, str]]:
+        """(what, node, reason) deferred until comm-up, in the order they came."""
+        deferred, self._deferred = self._deferred, []
+        return deferred

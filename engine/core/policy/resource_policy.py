@@ -55,6 +55,7 @@ class ResourcePolicy:
         self._oneway = owners.oneway
         self._fencing, self._startup = owners.fencing, owners.startup
         self._takeover, self._admin = owners.takeover, owners.admin
+        self._selffence = owners.selffence
         self._recovery, self._checks = owners.recovery, owners.checks
         self._ipfail, self._router = owners.ipfail, owners.router
         self._status = owners.status
@@ -104,8 +105,8 @@ class ResourcePolicy:
         """Communications are up (spec §6.8): start the resource logic (§7.6/§7.7)."""
         if not self._startup.comm_up(now):
             return
-        for node, reason in self._peer.take_deferred_deaths():
-            self._takeover.recover_dead(node, reason, now)
+        self._takeover.after_comm_up(now)
+        self._router.after_comm_up(now)
         self._settle(now)
 
     def on_message(self, msg: Message, now: float) -> None:
@@ -117,7 +118,7 @@ class ResourcePolicy:
         """A node's status changed (init/up/active/dead): ping nodes feed ipfail."""
         self._ipfail.on_node_status(node, status, now)
         if self._sides.is_other(node):
-            self._takeover.status_changed(node, status)
+            self._takeover.status_changed(node, status, now)
             self._settle(now)
 
     def on_node_dead(self, node: str, reason: str, now: float) -> None:
@@ -140,8 +141,9 @@ class ResourcePolicy:
             self._settle(now)
 
     def on_local_stall(self, stalled_ms: int, now: float) -> None:
-        """Our own loop was frozen for longer than deadtime: self-fence our resources."""
-        if self._shutdown.self_fence(stalled_ms):
+        """Our own loop was frozen for longer than deadtime: self-fence our resources,
+        then rejoin once they are released (``selffence.py``)."""
+        if self._selffence.begin(stalled_ms):
             self._failback.cancel_retry()
             self._settle(now)
 
@@ -237,7 +239,7 @@ class ResourcePolicy:
         self._fencing.retry_due(now)
         for which, key in self._pushes_due.take_due(now):
             self._admin.push_failed_group(which, key, now)
-        self._ipfail.tick(now, self.request_standby)
+        self._ipfail.tick(now)
         self._settle(now)
 
     def _settle(self, now: float) -> None:
@@ -252,6 +254,7 @@ class ResourcePolicy:
                 self._failback.cancel_retry()
             self._takeover.maybe_resolve_conflict(now)
             self._oneway.check(now)
+            self._selffence.rejoin(now)
             self._recovery.progress(now)
             if not self._jobs.has_deferred():
                 break

@@ -3,16 +3,16 @@
 A graceful shutdown waits for a stable cluster, releases every group, then sends
 ``shutdone``. A group that cannot be stopped blocks it: ``shutdone`` is not sent, so
 the peer does not start it (see the differences from Heartbeat in ``__init__``).
-``give_up`` is the same release without waiting (a dead ``failfast`` child); a local
-stall longer than deadtime releases everything at once (``self_fence``).
-``Shutdown`` is the only writer of the shutdown's progress.
+``give_up`` is the same release without waiting (a dead ``failfast`` child). (A local
+stall's self-fence is ``selffence.py``.) ``Shutdown`` is the only writer of the
+shutdown's progress.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from engine.core.policy import wire
 from engine.core.policy.holdings import Holdings
@@ -25,12 +25,21 @@ from engine.core.policy.records import Job, call, log_step, release_steps
 from engine.core.policy.sides import Sides
 from engine.core.policy_types import Hold
 
-if TYPE_CHECKING:
-    from engine.core.policy.stability import Stability
+
+class Settledness(Protocol):
+    """What shutdown asks of ``stability.Stability`` (which builds on this module)."""
+
+    def is_stable(self) -> bool:
+        """No resource activity under way."""
+        ...
+
+    def reason(self) -> str:
+        """Why not ("" when stable)."""
+        ...
 
 
 class Shutdown:
-    """``request``, ``give_up``, ``self_fence`` and the release-everything job."""
+    """``request``, ``give_up`` and the release-everything job."""
 
     def __init__(
         self,
@@ -89,7 +98,7 @@ class Shutdown:
             )
         return True
 
-    def try_begin(self, stability: Stability) -> bool:
+    def try_begin(self, stability: Settledness) -> bool:
         """Begin releasing everything once communications are up and we are stable;
         True when it began."""
         if not self._peer.comm_up:
@@ -172,44 +181,3 @@ class Shutdown:
         )
         log("CRIT", self._blocked)
         self._holdings.report(False, "shutdown")
-
-    def self_fence(self, stalled_ms: int) -> bool:
-        """Our own loop was frozen for longer than deadtime: self-fence our resources;
-        False when the stall was short enough (or we have no peer).
-
-        The peer has most likely declared us dead and fenced us or taken our groups
-        over; running them a moment longer risks a double start. So every queued job is
-        dropped and every group is released at once, ahead of any other work, and we
-        report holding nothing (reliability.md §3.2, scenario 5).
-        """
-        deadtime = self._sides.config.timing.deadtime_ms
-        if stalled_ms <= deadtime or self._sides.other is None:
-            return False
-        self._jobs.drop_queued()
-        self._pushes.cancel_all()
-        reason = (
-            f"our main loop stalled for {stalled_ms} ms (deadtime {deadtime} ms): "
-            f"{self._sides.other} may have declared us dead and taken over, so we release "
-            "everything at once"
-        )
-        self._out.event(
-            "release",
-            reason,
-            node=self._sides.us,
-            level="CRIT",
-            log=f"Local stall of {stalled_ms} ms exceeds deadtime: releasing all resources.",
-        )
-        self._jobs.enqueue_first(self._self_fence_job(reason))
-        return True
-
-    def _self_fence_job(self, reason: str) -> Job:
-        """Release every group, then report holding nothing (unless a stop failed)."""
-
-        def released(j: Job, _now: float) -> None:
-            if j.failures:
-                return
-            self._holdings.claim_exactly(Hold.NONE)
-            self._holdings.legacy_forget()
-            self._holdings.report(False, "self-fence")
-
-        return Job("self-fence", [*release_steps(list(self._holdings), reason), call(released)])

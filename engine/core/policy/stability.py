@@ -66,5 +66,8 @@ class Stability:
             yield "a standby is waiting for its answer"
         if busy := self._jobs.busy_reason():
             yield busy
-        if state not in _SETTLED:
+        # A dead peer answers no ``starting``: a shutdown (which cancels the takeover
+        # that would have ended the exchange) must not wait for the negotiation.
+        leaving_alone = self._shutdown.wanted and self._peer.status == "dead"
+        if state not in _SETTLED and not leaving_alone:
             yield f"resources being negotiated ({state.name})"

@@ -256,6 +256,7 @@ class Standby:
                 self._abort(had, j.failures)
                 return
             log("info", f"{word} HA resource release completed (standby).")
+            self._holdings.handed_over(swap_view(rtype))  # it starts them from our done on
             self._out.send(wire.ask_resources(word, "done"))
 
         steps = [log_step("info", f"give up {word} HA resources (standby).")]

@@ -74,9 +74,20 @@ class Startup:
         if self._sides.nice:
             self._out.send(wire.starting())
             self._negotiation.enter(ResourceState.STARTING, now)
+            if self._sides.other is None:
+                self._alone(now)
         else:
             self.req_our_resources(False, "start-up: this node is the group's home")
         return True
+
+    def _alone(self, now: float) -> None:
+        """A one-node cluster: nobody will answer ``starting``, nobody can hold our
+        groups, so the exchange is over at once and we take every group."""
+        self._peer.mark_stable(True)
+        self._negotiation.enter(ResourceState.STABLE, now)
+        self.req_our_resources(False, "no other node in ha.cf: this node runs its groups")
+        log("info", "local resource transition completed.")
+        self._holdings.report(True)
 
     def on_starting(self, msg: Message, src: str, now: float) -> None:
         """The other side (re)starts its resource logic."""
@@ -119,7 +130,7 @@ class Startup:
             log("ERROR", "resource message received in state 0")
             return
         if src == self._sides.us:
-            new = self._own_report(msg, hold, full, new)
+            new = self._own_report(msg, new)
         else:
             new = self._other_report(msg, hold, full, old, new, now)
         self._negotiation.enter(new, now)
@@ -148,7 +159,7 @@ class Startup:
                 log("info", "remote resource transition completed.")
                 self._peer.mark_stable(True)
                 self._holdings.report(old is ResourceState.STABLE)
-                self._failback.perform(now)
+                self._failback.peer_settled(now)
         elif stable is not None:
             self._peer.mark_stable(False)
         if old not in _SETTLED and self._peer.stable:
@@ -189,10 +200,10 @@ class Startup:
         local = not self._sides.auto and bool(self._holdings.other_holds & Hold.FOREIGN)
         self._acquisition.done(local=local, foreign=True, why="T_RESOURCES(them)")
 
-    def _own_report(
-        self, msg: Message, hold: Hold, full: bool, new: ResourceState
-    ) -> ResourceState:
-        self._holdings.own_report(hold, full)
+    def _own_report(self, msg: Message, new: ResourceState) -> ResourceState:
+        # i_hold is ours: the report says what we claimed when we sent it, and a later
+        # claim must not be undone by its loopback (Heartbeat copies it into i_hold,
+        # which made a stale report log a false "No one owns our local resources!").
         if self._holdings.i_hold & Hold.LOCAL:
             self._acquisition.done(local=True, why="T_RESOURCES(us)")
         info = msg.get("info")

@@ -65,27 +65,38 @@ class Takeover:
 
     # ------------------------------------------------------------------ status
 
-    def status_changed(self, node: str, status: str) -> None:
+    def status_changed(self, node: str, status: str, now: float) -> None:
         """The other side's status changed (init/up/active/dead)."""
         old = self._peer.status_changed(status)
         if status in ("init", "up"):
             self._fencing.peer_restarted(node)
+            self._holdings.other_restarted()
         if old == "dead" and status == "active" and not self._peer.restarted:
             self._partition_healed(node)
+            self._failback.peer_back(now)
 
     def declared_dead(self, node: str, reason: str, now: float) -> None:
         """The other side was declared dead: recover its groups (after comm-up)."""
         self._peer.declared_dead()
         self._holdings.legacy_forget()
         if not self._peer.comm_up:
-            self._peer.defer_death(node, reason)
+            self._peer.defer("dead", node, reason)
         else:
             self.recover_dead(node, reason, now)
+
+    def after_comm_up(self, now: float) -> None:
+        """Deaths and ``shutdone`` of the other side that came before comm-up."""
+        for what, node, reason in self._peer.take_deferred():
+            if what == "dead":
+                self.recover_dead(node, reason, now)
+            else:
+                self.take_over_from(node, reason)
 
     def came_back(self, node: str) -> None:
         """The other side restarted (a higher generation): it announces itself again."""
         self._peer.came_back()
         self._fencing.peer_restarted(node)
+        self._holdings.other_restarted()
         # A restarted peer forgot the standby it was part of: waiting for its reply
         # would hold every transition (and our shutdown) for the 1 h deadline.
         self._standby.cancel()
@@ -98,11 +109,13 @@ class Takeover:
         # A dead peer is in no transition: waiting for it to report stable would hold
         # our shutdown and every operator request for ever.
         self._peer.mark_stable(True)
-        if self._shutdown.in_progress:
+        if self._shutdown.wanted:
+            if not self._shutdown.in_progress:
+                log("info", "Resource takeover cancelled - shutdown in progress.")
             return
         self._failback.needed()
-        if self._fencing.fencing_for_stop(node):
-            return  # already being fenced for its failed stop; that fence takes over
+        if self._fencing.failed_stop_holds_takeover(node, reason):
+            return  # its failed stop's fence or confirmation takes over
         if self._fencing.peer_fenced and self._fencing.fence_note:
             self._take_over_reset_by_hand(node, reason)
         elif not self.dead_peer_may_hold_groups():
@@ -172,7 +185,7 @@ class Takeover:
 
     def take_over_from(self, node: str, why: str) -> None:
         """``takeover_from_node``: mach_down takes the node's groups (spec §7.6)."""
-        if self._shutdown.in_progress:
+        if self._shutdown.wanted:  # also a shutdown still waiting, as Heartbeat's flag
             log("info", "Resource takeover cancelled - shutdown in progress.")
             return
         self._out.event(
@@ -225,7 +238,14 @@ class Takeover:
             node=src,
             log=f"Received shutdown notice from '{src}'.",
         )
-        self.take_over_from(src, f"{src} shut down (shutdone received)")
+        why = f"{src} shut down (shutdone received)"
+        if self._peer.comm_up:
+            self.take_over_from(src, why)
+            return
+        # Before comm-up our own messages (the takeover's ip-request-resp, its
+        # mach_down report) are not taken yet: the takeover would never finish.
+        log("info", f"Takeover from {src} delayed until Communication is up.")
+        self._peer.defer("shutdone", src, why)
 
     def on_stonith(self, msg: Message, src: str) -> None:
         logger.debug(

@@ -27,6 +27,7 @@ from engine.core.policy.outbox import Outbox
 from engine.core.policy.peer import PeerView
 from engine.core.policy.pushes import PushSchedule
 from engine.core.policy.recovery import MonitorRecovery
+from engine.core.policy.selffence import SelfFence
 from engine.core.policy.shutdown import Shutdown
 from engine.core.policy.sides import Sides
 from engine.core.policy.stability import Stability
@@ -55,6 +56,7 @@ class Owners:
     fencing: FencingBook
     startup: Startup
     takeover: Takeover
+    selffence: SelfFence
     admin: Admin
     recovery: MonitorRecovery
     checks: MonitorChecks
@@ -95,6 +97,10 @@ def build_owners(
         standby=standby, failback=failback, fencing=fencing, startup=startup,
         stability=stability, shutdown=shutdown,
     )  # fmt: skip
+    selffence = SelfFence(
+        sides, out, holdings, peer, negotiation, jobs,
+        pushes=pushes, shutdown=shutdown, fencing=fencing, startup=startup, takeover=takeover,
+    )  # fmt: skip
     admin = Admin(sides, out, holdings, peer, negotiation, jobs, standby=standby, shutdown=shutdown)
     recovery = MonitorRecovery(
         sides, out, holdings, peer, jobs, book,
@@ -104,7 +110,7 @@ def build_owners(
         sides, out, holdings, peer, negotiation, jobs, book,
         recovery=recovery, fencing=fencing, standby=standby, shutdown=shutdown,
     )  # fmt: skip
-    ipfail = IpfailLink(config, sides, out, holdings)
+    ipfail = IpfailLink(config, sides, out, holdings, admin)
     router = MessageRouter(
         sides, peer,
         startup=startup, standby=standby, legacy=legacy, admin=admin, takeover=takeover,
@@ -117,6 +123,6 @@ def build_owners(
     )  # fmt: skip
     return Owners(
         sides, out, holdings, peer, negotiation, pushes, jobs, shutdown, standby, stability,
-        failback, oneway, fencing, startup, takeover, admin, recovery, checks, ipfail, router,
-        status,
+        failback, oneway, fencing, startup, takeover, selffence, admin, recovery, checks, ipfail,
+        router, status,
     )  # fmt: skip

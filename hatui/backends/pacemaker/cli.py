@@ -16,6 +16,7 @@ from pathlib import Path
 from engine.control.schema import ControlError
 from hatui.backends.pacemaker.client import Options, PacemakerClient
 from hatui.backends.pacemaker.tools import Tools
+from hatui.once import render_once
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,8 +62,6 @@ def options_from_args(args: argparse.Namespace) -> Options:
 
 def print_once(options: Options) -> int:
     """``--once``: the console's picture as text; 1 when the node cannot be read."""
-    from hatui.cli import render_once
-
     client = PacemakerClient(options)
     try:
         reply = asyncio.run(client.call("subscribe"))

@@ -33,9 +33,6 @@ ROLE_STATES = {
 }
 """Pacemaker's resource roles (and pending actions) in the engine's state words."""
 
-UP_STATES = frozenset({"active", "standby", "maintenance"})
-"""Node states of a member that is in the cluster (standby: it runs nothing)."""
-
 
 @dataclass(frozen=True, slots=True)
 class Inputs:

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from hatui.backends.pacemaker.document import UP_STATES
+from engine.control.jsonparts import parse_part
+from engine.control.status import Node, is_up
 
 Doc = Mapping[str, Any]
 Entry = dict[str, Any]
@@ -40,7 +41,8 @@ def _holder(group: Mapping[str, Any]) -> str:
 
 
 def _is_up(node: Mapping[str, Any] | None) -> bool:
-    return node is not None and str(node.get("status")) in UP_STATES
+    """The one rule of up (engine.control.status): active, standby or maintenance here."""
+    return node is not None and is_up(parse_part(Node, node))
 
 
 def _keyed(items: Iterable[Any], key: str) -> dict[str, Mapping[str, Any]]:
