@@ -11,7 +11,7 @@ import socket
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +138,15 @@ class FixedHandler:
 
     def command_names(self) -> frozenset[str]:
         return frozenset({"standby", "takeover"})
+
+
+@pytest.fixture
+async def server(sock_dir: Path) -> AsyncIterator[ControlServer]:
+    """A started ControlServer with a FixedHandler, closed after the test."""
+    srv = ControlServer(sock_dir / "control.sock", FixedHandler())
+    await srv.start()
+    yield srv
+    await srv.close()
 
 
 @pytest.fixture

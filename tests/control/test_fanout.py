@@ -9,7 +9,6 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -60,14 +59,6 @@ async def subscribe_all(clients: list[Raw]) -> list[dict[str, Any]]:
         client.writer.write(b'{"id": 1, "cmd": "subscribe"}\n')
     await asyncio.gather(*(client.writer.drain() for client in clients))
     return [await client.line() for client in clients]
-
-
-@pytest.fixture
-async def server(sock_dir: Path) -> AsyncIterator[ControlServer]:
-    srv = ControlServer(sock_dir / "control.sock", FixedHandler())
-    await srv.start()
-    yield srv
-    await srv.close()
 
 
 @pytest.mark.parametrize("event", ["status", "log", "timeline"])

@@ -40,14 +40,6 @@ OTHER_UID = 65533
 
 
 @pytest.fixture
-async def server(sock_dir: Path) -> AsyncIterator[ControlServer]:
-    srv = ControlServer(sock_dir / "control.sock", FixedHandler())
-    await srv.start()
-    yield srv
-    await srv.close()
-
-
-@pytest.fixture
 async def client(server: ControlServer) -> AsyncIterator[ControlClient]:
     cli = ControlClient()
     await cli.connect(server.path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path
+from typing import Any
 
 from engine.config import load_config
 from engine.config.model import ClusterConfig
@@ -154,6 +155,14 @@ def test_monitor_lines_in_ha_cf_reject_a_reload(tmp_path: Path) -> None:
     assert f"write 'monitor_interval = 10' in {tmp_path / 'hatui.conf'}" in error
 
 
+async def until_any(seen: list[Any], timeout: float = 5.0) -> None:
+    """Until the watcher reported something (it looks every WATCH_STEP_MS)."""
+    for _ in range(int(timeout / 0.05)):
+        if seen:
+            return
+        await asyncio.sleep(0.05)
+
+
 async def test_a_changed_hatui_conf_is_watched_like_the_other_files(tmp_path: Path) -> None:
     assert {"ha.cf", "authkeys", "haresources", "hatui.conf"} <= WATCHED_FILES
     triggers: list[str] = []
@@ -165,10 +174,7 @@ async def test_a_changed_hatui_conf_is_watched_like_the_other_files(tmp_path: Pa
         tmp = tmp_path / ".hatui.conf.tmp"
         tmp.write_text("monitor_interval = 10\n")
         tmp.rename(tmp_path / "hatui.conf")  # as editors do
-        for _ in range(100):
-            if triggers:
-                break
-            await asyncio.sleep(0.05)
+        await until_any(triggers)
     finally:
         await reloader.close()
     assert triggers == ["changed hatui.conf"]
@@ -194,10 +200,7 @@ async def test_the_watch_runs_in_its_own_thread_and_the_loop_gets_only_the_trigg
         assert not [t for t in asyncio.all_tasks() if "ConfigReloader" in repr(t.get_coro())]
         await asyncio.sleep(0.5)  # the watcher is set up
         (tmp_path / "ha.cf").write_text("keepalive 1\n")
-        for _ in range(100):
-            if seen:
-                break
-            await asyncio.sleep(0.05)
+        await until_any(seen)
     finally:
         await reloader.close()
     assert seen == [("changed ha.cf", loop_thread)]
