@@ -144,5 +144,6 @@ class StatusBuilder:
         counters["rejected"] = rejected
         counters["rejected_total"] = sum(rejected.values())
         counters["control_bad_requests"] = engine.control.stats.get("bad_requests", 0)
+        counters["control_dropped_events"] = engine.control.stats.get("dropped_events", 0)
         counters.update(engine.stats.counters())
         return counters

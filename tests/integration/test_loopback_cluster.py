@@ -126,6 +126,7 @@ def test_bad_control_requests_and_garbage_change_nothing(cluster: Cluster) -> No
     assert node_status(doc, "bravo") == "active"
     assert doc["counters"]["rejected_total"] >= 1900, doc["counters"]
     assert doc["counters"]["control_bad_requests"] >= 1
+    assert doc["counters"]["control_dropped_events"] == 0  # nobody subscribed
 
 
 def test_one_node_cluster_runs_its_groups_and_stops(tmp_path: Path) -> None:
