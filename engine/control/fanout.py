@@ -45,7 +45,6 @@ class Outbox:
     who: str
     """The client as messages name it: ``user (uid N, pid M: cmdline)``."""
     seq: int = 0
-    subscribed: bool = False
     lines: collections.deque[tuple[bytes, bytes]] = field(default_factory=collections.deque)
     """(head, shared body) of each waiting line."""
     queued_bytes: int = 0
@@ -95,7 +94,6 @@ class FanOut:
     def subscribe(self, outbox: Outbox) -> None:
         """``outbox`` gets every event published from now on (none of the older ones)."""
         outbox.clear()
-        outbox.subscribed = True
         self._subscribers[outbox] = None
 
     def remove(self, outbox: Outbox) -> None:
