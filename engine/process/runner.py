@@ -322,7 +322,10 @@ async def _start(
         asyncio.to_thread(_spawn, argv, env, cwd, stdin is not None, out, err)
     )
     try:
-        proc = await asyncio.wait_for(asyncio.shield(started), timeout)
+        # asyncio.timeout, not wait_for: on 3.11 wait_for drops a cancellation that
+        # arrives as its awaitable completes, and the child would run on unkilled
+        async with asyncio.timeout(timeout):
+            proc = await asyncio.shield(started)
     except BaseException:
         started.add_done_callback(_reap_late)
         raise
@@ -358,7 +361,8 @@ async def _run(
     timed_out = False
     try:
         left = max(0.0, timeout - (time.monotonic() - start))
-        await asyncio.wait_for(proc.wait(), left)
+        async with asyncio.timeout(left):
+            await proc.wait()
     except TimeoutError:
         timed_out = True
         await _kill_group(proc, kill_grace)
@@ -384,7 +388,8 @@ async def _kill_group(proc: _Waitable, grace: float) -> None:
     if grace > 0:
         _signal_group(proc.pid, signal.SIGTERM)
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(proc.wait()), grace)
+            async with asyncio.timeout(grace):
+                await asyncio.shield(proc.wait())
     _signal_group(proc.pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError):
         await proc.wait()

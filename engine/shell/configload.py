@@ -80,7 +80,8 @@ class ConfigReader:
         )
         worker.start()
         try:
-            return await asyncio.wait_for(asyncio.shield(done), timeout)
+            async with asyncio.timeout(timeout):
+                return await asyncio.shield(done)
         except TimeoutError:
             raise ReadTimedOut(
                 f"reading {config_dir} did not finish within {timeout:g} s (a slow or hung "

@@ -137,7 +137,8 @@ class Fencer:
         if isinstance(plugin, MeatwarePlugin):
             limit = plugin.timeout + 5.0
         try:
-            return await asyncio.wait_for(plugin.reset(node), limit)
+            async with asyncio.timeout(limit):
+                return await plugin.reset(node)
         except TimeoutError:
             return StonithResult.failure(S_TIMEOUT, f"reset of {node} timed out after {limit:g} s")
         except Exception as exc:  # a plugin bug must not look like a successful fence
@@ -195,7 +196,8 @@ class Fencer:
             await plugin.load_device_id()
         hb_log("info", f"Checking status of STONITH device [{plugin.device_id}]")
         try:
-            result = await asyncio.wait_for(plugin.status(), self.settings.timeout)
+            async with asyncio.timeout(self.settings.timeout):
+                result = await plugin.status()
         except TimeoutError:
             limit = self.settings.timeout
             result = StonithResult.failure(S_TIMEOUT, f"status timed out after {limit:g} s")

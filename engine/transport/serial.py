@@ -524,7 +524,8 @@ class SerialLink(Link):
 
         loop.add_writer(fd, writable)
         try:
-            await asyncio.wait_for(ready, remaining)
+            async with asyncio.timeout(remaining):
+                await ready
         except TimeoutError:
             return False
         finally:

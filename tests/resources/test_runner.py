@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
+import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import engine.process.runner as runner_module
 from engine.process.runner import (
     OUTPUT_LIMIT,
     ProgramResult,
@@ -186,7 +192,6 @@ async def test_the_loop_runs_while_a_child_starts_and_a_late_start_is_killed(
     file system, a CPU-starved child) holds neither the loop nor, past the timeout, the
     caller; the child that starts late after all is killed and reaped."""
     import asyncio
-    import subprocess
 
     from engine.process import runner
 
@@ -220,3 +225,38 @@ async def test_the_loop_runs_while_a_child_starts_and_a_late_start_is_killed(
         await asyncio.sleep(0.01)
     counting.cancel()
     assert started[0].returncode == -9  # killed and reaped once Popen returned
+
+
+async def test_a_cancel_as_the_child_starts_is_never_lost(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cancelling a run in the loop turns right after its fork/exec returned must cancel it.
+
+    Python 3.11's ``asyncio.wait_for`` returned the finished start and dropped such a
+    cancellation; the child then ran until its own timeout (a monitor check a takeover
+    had cancelled kept its grandchildren for 30 s). A few ``sleep(0)`` after the spawn
+    land the cancel in each of those turns.
+    """
+    real_spawn = runner_module._spawn
+    spawned: list[int] = []
+    done = threading.Event()
+
+    def spawn(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        proc = real_spawn(*args, **kwargs)
+        spawned.append(proc.pid)
+        done.set()
+        return proc
+
+    monkeypatch.setattr(runner_module, "_spawn", spawn)
+    finished_anyway = []
+    for turn in range(25):
+        done.clear()
+        task = asyncio.create_task(run_program(["sleep", "60"], timeout=2))
+        while not done.is_set():  # noqa: ASYNC110 (set from the spawn thread; turns count)
+            await asyncio.sleep(0)
+        for _ in range(turn % 5):
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+            finished_anyway.append(turn)
+    assert finished_anyway == []
+    assert all(_wait_gone(pid) for pid in spawned)
