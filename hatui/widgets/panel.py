@@ -110,6 +110,30 @@ class TailFollower(_ScrollingWidget):
         if self.following:
             self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
 
+    def _user_went_up(self) -> None:
+        """The user asked to look further back: pause before the view moves, so neither
+        an animation frame that still reads "at the end" nor a re-anchor racing the
+        key can keep it following (watch_scroll_y alone missed PgUp now and then)."""
+        if self.following and self.max_scroll_y > 0:
+            self.set_following(False)
+
+    def action_page_up(self) -> None:
+        self._user_went_up()
+        super().action_page_up()  # type: ignore[misc]
+
+    def action_scroll_up(self) -> None:
+        self._user_went_up()
+        super().action_scroll_up()  # type: ignore[misc]
+
+    def action_scroll_home(self) -> None:
+        self._user_went_up()
+        super().action_scroll_home()  # type: ignore[misc]
+
+    def _on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        # Textual calls every class's own handler along the MRO: the widget's own
+        # one scrolls after this, so no super() call here
+        self._user_went_up()
+
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         """Pause when the view moved up from the end; resume when it reaches the end.
 

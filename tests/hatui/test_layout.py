@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from textual import events
 from textual.widgets import Input, Static
 
 from hatui.app import HaTuiApp
@@ -85,6 +86,9 @@ async def test_scrolling_up_pauses_and_the_title_says_how_to_follow_again() -> N
     async with app.run_test(size=SMALL) as pilot:
         log = app.query_one(FollowingLog)
         await until(pilot, lambda: newest_on_screen(app, 199))
+        # laid out with its scrollbar, at the end (on a loaded machine this can take a
+        # frame or two more than the text being on screen): PgUp then has room to go up
+        await until(pilot, lambda: 0 < log.max_scroll_y == log.scroll_y)
         log.focus()
         await pilot.press("pageup")
         await until(pilot, lambda: "PAUSED (p or End: follow)" in screen_text(app))
@@ -99,6 +103,21 @@ async def test_scrolling_up_pauses_and_the_title_says_how_to_follow_again() -> N
         app.set_focus(None)
         await pilot.press("p")
         await until(pilot, lambda: newest_on_screen(app, 200) and app.query_one(LogPanel).following)
+
+
+async def test_the_mouse_wheel_up_pauses_and_scrolls_back() -> None:
+    app = HaTuiApp(status=status(), clock=lambda: RECEIVED_AT, logs=records(0, 200))
+    async with app.run_test(size=SMALL) as pilot:
+        log = app.query_one(FollowingLog)
+        await until(pilot, lambda: newest_on_screen(app, 199))
+        await until(pilot, lambda: 0 < log.max_scroll_y == log.scroll_y)
+        end = log.scroll_y
+        log.post_message(events.MouseScrollUp(log, 1, 1, 0, 0, 0, False, False, False))
+        await until(pilot, lambda: "PAUSED (p or End: follow)" in screen_text(app))
+        await until(pilot, lambda: log.scroll_y < end)
+        app.post_message(LogBatch(records(200, 201)))
+        await pilot.pause(0.2)
+        assert not newest_on_screen(app, 200)
 
 
 async def test_without_the_engine_every_panel_is_stale_and_nothing_claims_health() -> None:
