@@ -129,8 +129,9 @@ def format_status(raw: Mapping[str, Any]) -> str:
         )
         lines += _format_one_way(resources.one_way)
     lines += ["", "Nodes:"]
+    width = max([7, *(len(state_word(node)) for node in doc.nodes)])
     for node in doc.nodes:
-        lines += _format_node(node)
+        lines += _format_node(node, width)
     lines += ["", "Groups:"]
     if not doc.groups:
         lines.append("  (none)")
@@ -150,12 +151,14 @@ def _format_one_way(view: OneWayGuard | None) -> list[str]:
     return [f"one-way loss: {view.state} {groups}: {view.reason.removeprefix('one-way loss: ')}"]
 
 
-def _format_node(node: Node) -> list[str]:
+def _format_node(node: Node, width: int) -> list[str]:
+    """One node's line, its state padded to ``width`` so every node's columns line up
+    (``up (unconfirmed)`` is longer than ``active``)."""
     if node.is_self:
         detail = "this node"
     else:
         detail = f"generation {_or_unknown(node.generation)}, last heard {_ms(node.last_heard_ms)}"
-    lines = [f"  {node.name:<16} {state_word(node):<7} {node.type:<7} {detail}"]
+    lines = [f"  {node.name:<16} {state_word(node):<{width}} {node.type:<7} {detail}"]
     if node.confirmed is False and node.freshness and not node.is_self:
         lines.append(f"    {node.freshness}")
     for link in node.links:

@@ -281,6 +281,10 @@ def test_status_human_shows_a_peer_not_confirmed_fresh() -> None:
     }  # fmt: skip
     lines = format_status({"node": "alpha", "nodes": [bravo]}).splitlines()
     assert any(line.startswith("  bravo            up (unconfirmed) normal") for line in lines)
+    alpha = {"name": "alpha", "type": "normal", "self": True, "status": "active", "links": []}
+    lines = format_status({"node": "alpha", "nodes": [alpha, bravo]}).splitlines()
+    rows = [line for line in lines if line.startswith(("  alpha ", "  bravo "))]
+    assert len(rows) == 2 and len({row.index("normal") for row in rows}) == 1, lines
     assert "    unconfirmed: 3 packet(s) did not show that it heard us since our seq 1" in lines
     bravo.update(status="active", confirmed=True, freshness="fresh: it acknowledged our seq 9")
     lines = format_status({"node": "alpha", "nodes": [bravo]}).splitlines()

@@ -15,6 +15,7 @@ from hatui.viewmodel import LATENCY_LINK_HEADERS, Severity
 from hatui.widgets.links import LinksPanel
 from hatui.widgets.timeline import TimelinePanel
 from tests.hatui.pacemaker.captured import crash_story, document
+from tests.hatui.screen import screen_lines
 from tests.hatui.waiting import until
 
 SIZE = (80, 24)
@@ -160,3 +161,16 @@ def test_a_dead_links_last_latency_is_not_shown_as_now() -> None:
     up = [r for r in rows if r.node == "charlie" and r.link]
     assert [r.age for r in dead] == ["-", "-"]
     assert all(r.age.endswith(("µs", "ms")) for r in up)
+
+
+async def test_at_80x24_three_nodes_leave_the_timeline_its_rows() -> None:
+    """Three nodes with two rings make a links table taller than 80x24 can give: it
+    scrolls, and the timeline (why) still shows its newest entries."""
+    doc, timeline, logs = crash_story()
+    app = make(doc, timeline=timeline, logs=logs)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        lines = screen_lines(app)
+        title = next(i for i, line in enumerate(lines) if "timeline (why)" in line)
+        rows = lines[title + 1 : -1]  # the footer is the last line
+        assert len(rows) >= 2 and all(" — " in row for row in rows), lines
