@@ -41,6 +41,7 @@ from typing import Any, TextIO
 
 from engine.config import Issue, Severity
 from hatui.wizard.discover import check_cluster_ips, list_interfaces, local_addresses
+from hatui.wizard.enginecheck import engine_check
 from hatui.wizard.render import (
     OverwriteRefused,
     copy_instructions,
@@ -218,7 +219,7 @@ def run_answers(
     if issues:
         print("hatui setup: findings:", file=out)
         _print_issues(issues, out)
-    if errors:
+    if errors or not _engine_accepts(state, config_dir, out):
         print("hatui setup: configuration refused; nothing written", file=out)
         return 1
     if not _cluster_ips_free(state, skip_ip_check, out):
@@ -249,6 +250,15 @@ def _choose_key(state: WizardState, config_dir: Path) -> str:
         return f"no key in the answers: reusing the key of {config_dir / 'authkeys'}"
     return ("no key in the answers: generated a new random key (the authkeys file "
             "goes to every node unchanged)")  # fmt: skip
+
+
+def _engine_accepts(state: WizardState, config_dir: Path, out: TextIO) -> bool:
+    """With a STONITH device: the engine's own check probes it, as the review page does."""
+    if not state.stonith:
+        return True
+    verdict = engine_check(state.render().by_name(), state.node, config_dir)
+    print(f"hatui setup: {verdict.describe()}", file=out)
+    return bool(verdict.accepted)
 
 
 def _cluster_ips_free(state: WizardState, skip: bool, out: TextIO) -> bool:

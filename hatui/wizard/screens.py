@@ -2,10 +2,11 @@
 
 The app owns one ``WizardState``; each step widget copies its form into it and returns
 the state's own check, so a refused entry stays on its step with the reason shown.
-The review step renders the files, validates them with the engine's ``load_config``,
-checks the cluster IPs are free, shows the diff and writes only on request: files that
-exist with other content, or a cluster IP that answers on the network, need their own
-confirm box ticked first.
+The review step renders the files, validates them with the engine's ``load_config``
+(and, when they name a STONITH device, with ``haengine --check-config``, which makes
+the plugin answer), checks the cluster IPs are free, shows the diff and writes only on
+request: files that exist with other content, or a cluster IP that answers on the
+network, need their own confirm box ticked first.
 
 Every text shown here that comes from outside (validator findings, addresses, what
 the user typed, program output) is plain ``Content``: a ``[`` in an address must
@@ -37,6 +38,7 @@ from hatui.wizard.discover import (
     discover,
     local_addresses,
 )
+from hatui.wizard.enginecheck import EngineVerdict, engine_check
 from hatui.wizard.livetest import live_test
 from hatui.wizard.render import (
     OverwriteRefused,
@@ -139,6 +141,8 @@ class SetupApp(App[int]):
         self.diff_text = ""
         self.ip_check: list[InUse] | None = None
         """The cluster-IP probe's results; None while it runs."""
+        self.engine_verdict: EngineVerdict | None = None
+        """``haengine --check-config`` on the files (STONITH probed); None while it runs."""
 
     def compose(self) -> ComposeResult:
         """Title, the current step, findings, navigation."""
@@ -245,11 +249,13 @@ class SetupApp(App[int]):
         local = local_addresses(self.found.interfaces)
         issues = self.state.findings(self.uname, local, config_dir=self.config_dir)
         self.findings = issues
-        verdict = (
-            "✖ configuration refused: fix the errors above before writing"
-            if errors_of(issues)
-            else "✔ accepted by the engine's --check-config validation"
-        )
+        probe = bool(self.state.stonith) and not errors_of(issues)
+        if errors_of(issues):
+            verdict = "✖ configuration refused: fix the errors above before writing"
+        elif probe:
+            verdict = "✔ accepted by the engine's validation; its STONITH probe follows"
+        else:
+            verdict = "✔ accepted by the engine's --check-config validation"
         text = _issue_lines(issues)
         self.query_one("#review-findings", Static).update(Content(f"{text}\n{verdict}".strip()))
         self.query_one("#same-files", Static).update(Content(SAME_FILES))
@@ -264,6 +270,31 @@ class SetupApp(App[int]):
         addresses = self.state.cluster_ips()
         self._say("#ip-check", "checking the cluster IPs…" if addresses and self.probe_ips else "")
         self.probe_cluster_ips(addresses)
+        self.engine_verdict = None
+        self._say("#engine-check", "probing the STONITH device (haengine --check-config)…"
+                  if probe else "")  # fmt: skip
+        if probe:
+            self.check_with_engine(self.state.render().by_name(), self.state.node)
+
+    @work(thread=True, exclusive=True, group="engine-check")
+    def check_with_engine(self, files: dict[str, str], node: str) -> None:
+        """The engine's own check, STONITH probe included, off the UI thread."""
+        verdict = engine_check(files, node, self.config_dir)
+        self.call_from_thread(self._engine_checked, files, verdict)
+
+    def _engine_checked(self, files: dict[str, str], verdict: EngineVerdict) -> None:
+        if files != self.state.render().by_name():
+            return  # the operator changed something since: a newer check is running
+        self.engine_verdict = verdict
+        self._say("#engine-check", verdict.describe())
+
+    def _engine_refusal(self) -> str:
+        """Why the engine's check forbids writing now ("" when it allows it)."""
+        if not self.state.stonith:
+            return ""
+        if self.engine_verdict is None:
+            return "the STONITH probe is still running; write again in a moment"
+        return self.engine_verdict.refusal()
 
     @work(thread=True, exclusive=True, group="ip-check")
     def probe_cluster_ips(self, addresses: list[tuple[str, str]]) -> None:
@@ -309,7 +340,7 @@ class SetupApp(App[int]):
         if errors_of(self.findings):
             self._show_outcome("✖ not written: the configuration has errors (see above)")
             return
-        refusal = self._ip_refusal()
+        refusal = self._engine_refusal() or self._ip_refusal()
         if refusal:
             self._show_outcome(f"✖ not written: {refusal}")
             return

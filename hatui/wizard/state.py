@@ -13,7 +13,6 @@ import logging
 import os
 import re
 import secrets
-import tempfile
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from engine.config import (
     parse_time_ms,
     resource_from_token,
 )
+from hatui.wizard.scratch import scratch_copy, target_prefix, unscratch
 
 logger = logging.getLogger(__name__)
 
@@ -549,33 +549,23 @@ class WizardState:
         """Render into a private temp dir and run the engine's ``load_config`` on it.
 
         Paths in the issues are rewritten to the bare file names, so they read the
-        same whatever the target directory is. ``config_dir``'s ``resource.d`` (the
-        site's own scripts) is seen from the temp dir, so resources are looked up
-        where the engine will look for them.
+        same whatever the target directory is; hints name the target directory.
+        ``config_dir``'s ``resource.d`` and ``hatui.conf`` are seen from the temp dir
+        (``scratch_copy``).
         """
-        files = self.render()
-        with tempfile.TemporaryDirectory(prefix="hatui-wizard-") as tmp:
-            folder = Path(tmp)
-            scripts = (config_dir or Path("/nonexistent")) / "resource.d"
-            if scripts.is_dir():
-                (folder / "resource.d").symlink_to(scripts.resolve())
-            for name, text in files.by_name().items():
-                path = folder / name
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(text)
+        with scratch_copy(self.render().by_name(), config_dir) as folder:
             if resolve is None:
                 result = load_config(folder, self.node)
             else:
                 result = load_config(folder, self.node, resolve=resolve)
-            return [_relative(issue, tmp, config_dir) for issue in result.issues]
+            return [_relative(issue, folder, config_dir) for issue in result.issues]
 
 
-def _relative(issue: Issue, folder: str, config_dir: Path | None) -> Issue:
-    path = issue.where.path.replace(folder + os.sep, "")
-    target = f"{config_dir}{os.sep}" if config_dir is not None else ""
-    hint = issue.hint.replace(folder + os.sep, target)
-    return Issue(issue.severity, SourceRef(path, issue.where.line), issue.message, hint)
+def _relative(issue: Issue, folder: Path, config_dir: Path | None) -> Issue:
+    path = unscratch(issue.where.path, folder)
+    hint = unscratch(issue.hint, folder, target_prefix(config_dir))
+    message = unscratch(issue.message, folder, target_prefix(config_dir))
+    return Issue(issue.severity, SourceRef(path, issue.where.line), message, hint)
 
 
 def _ipv4(text: str) -> ipaddress.IPv4Address | None:

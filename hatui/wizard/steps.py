@@ -513,4 +513,5 @@ class ReviewStep(Step):
         yield Static(id="ip-check").set_styles("display: none;")
         yield Static(id="outcome").set_styles("display: none;")
         yield Static(id="review-findings")
+        yield Static(id="engine-check").set_styles("display: none;")
         yield Static(id="diff")
