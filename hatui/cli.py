@@ -97,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the console to a browser on localhost (read-only by default)",
         description="Serve the console on http://localhost:PORT/ (reach it through "
         "ssh -L). Each browser tab runs its own read-only console, which exits when "
-        "the tab goes; the page loads nothing from the internet.",
+        "the tab goes; the page loads nothing from the internet. With --pacemaker "
+        "(and its --pcmk-* options) the tabs show this Pacemaker node instead.",
     )
     _add_where(serve, suppress=True)
     serve.add_argument("--port", type=int, default=8000, help="port on localhost (default 8000)")
@@ -109,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     from hatui.backends.pacemaker.cli import add_arguments
 
     add_arguments(parser)
+    add_arguments(serve, suppress=True)
     return parser
 
 
@@ -165,6 +167,18 @@ def run_tool(args: argparse.Namespace) -> int:
     return run_setup(args.config_dir, args.bind_address)
 
 
+def serve_attach(args: argparse.Namespace) -> list[str]:
+    """What each browser tab's console of ``hatui serve`` attaches to: the engine's
+    socket, or (``--pacemaker``) the Pacemaker node, with the same options."""
+    if args.pacemaker:
+        from hatui.backends.pacemaker.cli import attach_arguments
+
+        return attach_arguments(args)
+    from hatui.serve import engine_attach
+
+    return engine_attach(socket_from_args(args))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``hatui`` script."""
     args = build_parser().parse_args(argv)
@@ -175,15 +189,15 @@ def main(argv: list[str] | None = None) -> int:
         return run_demo()
     if args.command in ("setup", "logs"):
         return run_tool(args)
+    if args.command == "serve":
+        from hatui.serve import run_serve
+
+        return run_serve(serve_attach(args), args.port, allow_actions=args.allow_actions)
     if args.pacemaker:
         from hatui.backends.pacemaker.cli import run_pacemaker
 
         return run_pacemaker(args)
     path = socket_from_args(args)
-    if args.command == "serve":
-        from hatui.serve import run_serve
-
-        return run_serve(path, args.port, allow_actions=args.allow_actions)
     if args.once:
         return print_once(path)
     from hatui.app import HaTuiApp

@@ -20,6 +20,7 @@ import logging
 import re
 import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -54,9 +55,15 @@ class ReadOnlyApp(HaTuiApp):
         self.post_message(ActionResult(label, "refused", READ_ONLY_REASON))
 
 
-def console_command(socket_path: Path, *, allow_actions: bool = False) -> str:
-    """The shell command textual-serve runs for each browser tab."""
-    argv = [sys.executable, "-m", "hatui", "--socket", str(socket_path)]
+def engine_attach(socket_path: Path) -> list[str]:
+    """The options that attach a console to the engine behind ``socket_path``."""
+    return ["--socket", str(socket_path)]
+
+
+def console_command(attach: Sequence[str], *, allow_actions: bool = False) -> str:
+    """The shell command textual-serve runs for each browser tab: a console attached
+    by ``attach`` (``engine_attach``, or the Pacemaker back end's options)."""
+    argv = [sys.executable, "-m", "hatui", *attach]
     if not allow_actions:
         argv.append("--read-only")
     return shlex.join(argv)
@@ -106,8 +113,11 @@ def serve_available() -> bool:
     return True
 
 
-def run_serve(socket_path: Path, port: int = DEFAULT_PORT, *, allow_actions: bool = False) -> int:
-    """Serve the console on ``http://localhost:PORT`` until interrupted (2: not installed)."""
+def run_serve(
+    attach: Sequence[str], port: int = DEFAULT_PORT, *, allow_actions: bool = False
+) -> int:
+    """Serve the console on ``http://localhost:PORT`` until interrupted (2: not installed);
+    ``attach``: the options naming what each tab's console attaches to."""
     if not serve_available():
         print(
             "hatui serve: needs the optional textual-serve package "
@@ -115,7 +125,7 @@ def run_serve(socket_path: Path, port: int = DEFAULT_PORT, *, allow_actions: boo
             file=sys.stderr,
         )
         return 2
-    command = console_command(socket_path, allow_actions=allow_actions)
+    command = console_command(attach, allow_actions=allow_actions)
     mode = "operator actions ALLOWED" if allow_actions else "read-only"
     print(f"hatui serve: http://{HOST}:{port}/ ({mode}; localhost only)", file=sys.stderr)
     logger.info("serving %r on %s:%d", command, HOST, port)

@@ -18,10 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from hatui.cli import build_parser, serve_attach
 from hatui.serve import (
     READ_ONLY_REASON,
     ReadOnlyApp,
     console_command,
+    engine_attach,
     external_urls,
     serve_available,
 )
@@ -38,8 +40,30 @@ def free_localhost_port() -> int:
 
 def test_served_console_is_read_only_unless_allowed(tmp_path: Path) -> None:
     sock = tmp_path / "control.sock"
-    assert console_command(sock).endswith(f"-m hatui --socket {sock} --read-only")
-    assert "--read-only" not in console_command(sock, allow_actions=True)
+    assert console_command(engine_attach(sock)).endswith(f"-m hatui --socket {sock} --read-only")
+    assert "--read-only" not in console_command(engine_attach(sock), allow_actions=True)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["serve", "--pacemaker", "--pcmk-exec", "ssh root@n1", "--pcmk-log", "/l/a.log"],
+        ["--pacemaker", "--pcmk-exec", "ssh root@n1", "--pcmk-log", "/l/a.log", "serve"],
+    ],
+)
+def test_serving_a_pacemaker_node_gives_each_tab_the_same_pacemaker_console(
+    argv: list[str],
+) -> None:
+    """``hatui serve --pacemaker`` used to run the console in the terminal instead of
+    serving it; each tab must attach to the same node the same way, read-only."""
+    args = build_parser().parse_args(argv)
+    command = shlex.split(console_command(serve_attach(args)))
+    assert command[1:] == [
+        "-m", "hatui", "--pacemaker", "--pcmk-exec", "ssh root@n1", "--pcmk-log", "/l/a.log",
+        "--pcmk-interval", "1", "--read-only",
+    ]  # fmt: skip
+    engine = build_parser().parse_args(["serve", "--socket", "/run/x.sock"])
+    assert serve_attach(engine) == ["--socket", "/run/x.sock"]
 
 
 async def test_read_only_app_greys_out_and_refuses_actions() -> None:
@@ -130,7 +154,7 @@ def served_console(sock: Path) -> tuple[subprocess.Popen[bytes], list[int]]:
     env = dict(os.environ, TEXTUAL_DRIVER="textual.drivers.web_driver:WebDriver",
                TEXTUAL_FPS="60", COLUMNS="133", ROWS="36")  # fmt: skip
     proc = subprocess.Popen(
-        shlex.split(console_command(sock)), cwd=ROOT, env=env, stdin=subprocess.PIPE,
+        shlex.split(console_command(engine_attach(sock))), cwd=ROOT, env=env, stdin=subprocess.PIPE,
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     received = [0]

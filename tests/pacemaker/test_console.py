@@ -9,11 +9,15 @@ in a terminal (tmux) at 80x24.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
+import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +26,7 @@ from hatui.backends.pacemaker.app import PacemakerApp, PacemakerStonithModal
 from hatui.backends.pacemaker.client import Options, PacemakerClient
 from hatui.backends.pacemaker.pick import PickModal
 from hatui.backends.pacemaker.tools import Tools
+from hatui.serve import serve_available
 from hatui.viewmodel import LATENCY_LINK_HEADERS
 from hatui.widgets.links import LinksPanel
 from hatui.widgets.logtail import LogPanel
@@ -30,6 +35,8 @@ from lab.pacemaker import PacemakerCluster, PacemakerNode
 from lab.pacemaker.console import inside_argv, load_three_node
 from lab.pacemaker.examples import LabExample
 from lab.pacemaker.fencing import LabFencing
+from tests.hatui.browser import browser, chromium_path
+from tests.hatui.test_serve import fetch, free_localhost_port
 from tests.hatui.waiting import until
 
 WEB_IP = "10.99.0.202"
@@ -310,3 +317,58 @@ def test_once_inside_the_node_prints_the_picture(pcmk: PacemakerCluster, three: 
     assert "3/3 nodes up" in text and "this node alpha (active)" in text
     assert "node / link       state  latency" in text
     assert "rg-hbweb · home alpha · ● running here (alpha)" in text
+
+
+# -- served to a browser ----------------------------------------------------------------
+
+
+def served_consoles() -> list[int]:
+    """Pids of the read-only Pacemaker consoles ``hatui serve --pacemaker`` runs."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0") if entry.name.isdigit() else []
+        except OSError:
+            continue
+        if b"hatui" in argv and b"--pacemaker" in argv and b"--read-only" in argv:
+            pids.append(int(entry.name))
+    return pids
+
+
+@pytest.mark.skipif(chromium_path() is None, reason="chromium is not installed")
+@pytest.mark.skipif(not serve_available(), reason="textual-serve is not installed")
+async def test_served_to_a_browser_each_tab_gets_a_read_only_pacemaker_console(
+    pcmk: PacemakerCluster, three: LabExample, tmp_path: Path
+) -> None:
+    """``hatui serve --pacemaker`` once ran the console in its own terminal instead of
+    serving it; now the page draws a console attached to alpha, which ends with the tab."""
+    alpha, port = pcmk["alpha"], free_localhost_port()
+    argv = [sys.executable, "-m", "hatui", "serve", "--pacemaker", "--port", str(port),
+            "--pcmk-exec", shlex.join(alpha.nsenter_argv([])),
+            "--pcmk-log", str(alpha.pacemaker_log)]  # fmt: skip
+    server = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)  # fmt: skip
+    try:
+        await asyncio.to_thread(fetch, f"http://127.0.0.1:{port}/")
+        (tmp_path / "profile").mkdir()
+        async with browser(tmp_path / "profile") as chrome:
+            await chrome.call("Page.navigate", url=f"http://localhost:{port}/")
+            drawn = "document.body.classList.contains('-first-byte')"
+            for _ in range(300):
+                if await chrome.evaluate(drawn) and served_consoles():
+                    break
+                await asyncio.sleep(0.1)
+            assert await chrome.evaluate(drawn), "the console never drew in the page"
+            assert len(served_consoles()) == 1
+            await asyncio.sleep(3)  # a crm_mon poll or two: the picture is filled
+            await chrome.screenshot(tmp_path / "served-pacemaker.png")
+            chrome.kill()
+            for _ in range(100):
+                if not served_consoles():
+                    break
+                await asyncio.sleep(0.05)
+            assert not served_consoles(), "the tab's console outlived the browser by 5 s"
+        assert server.poll() is None
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(10)

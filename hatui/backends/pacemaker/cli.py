@@ -19,18 +19,24 @@ from hatui.backends.pacemaker.tools import Tools
 from hatui.once import render_once
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``--pacemaker`` option group."""
+def add_arguments(parser: argparse.ArgumentParser, *, suppress: bool = False) -> None:
+    """The ``--pacemaker`` option group. ``suppress``: a subcommand's copy (``hatui
+    serve --pacemaker``) must not overwrite what was given before the subcommand."""
+
+    def default(value: object) -> object:
+        return argparse.SUPPRESS if suppress else value
+
     group = parser.add_argument_group("Pacemaker (hatui --pacemaker)")
     group.add_argument(
         "--pacemaker",
         action="store_true",
+        default=default(False),
         help="attach to the Corosync/Pacemaker node this runs on instead of an engine",
     )
     group.add_argument(
         "--pcmk-exec",
         metavar="PREFIX",
-        default="",
+        default=default(""),
         help="run Pacemaker's tools through this command prefix "
         "(e.g. 'ssh root@n1', or 'nsenter --net=… --mount=… --')",
     )
@@ -39,16 +45,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         type=Path,
         metavar="FILE",
+        default=default(None),
         help="a log file to tail (repeatable; default /var/log/pacemaker/pacemaker.log "
         "and the file corosync's logging.logfile names)",
     )
     group.add_argument(
         "--pcmk-interval",
         type=float,
-        default=1.0,
+        default=default(1.0),
         metavar="SECONDS",
         help="seconds between two crm_mon polls (default 1)",
     )
+
+
+def attach_arguments(args: argparse.Namespace) -> list[str]:
+    """The options that make another console (each browser tab of ``hatui serve
+    --pacemaker``) attach to the same node the same way."""
+    argv = ["--pacemaker"]
+    if args.pcmk_exec:
+        argv += ["--pcmk-exec", args.pcmk_exec]
+    for log in args.pcmk_log or ():
+        argv += ["--pcmk-log", str(log)]
+    return [*argv, "--pcmk-interval", f"{float(args.pcmk_interval):g}"]
 
 
 def options_from_args(args: argparse.Namespace) -> Options:
