@@ -20,7 +20,13 @@ monitor window."""
 MONITOR_HANDOVER_RETRY = 1.0
 """Seconds between attempts to hand a failed group over while the cluster is in flux."""
 CLAIM_ANSWER_INTERVAL = 1.0
-"""Seconds between two answers to peer reports that claim our groups (``answer_claim``)."""
+"""Seconds between two answers to peer reports that claim our groups (``answer_claim``);
+while the claim lasts the answer is repeated, the interval doubling each time."""
+CLAIM_ANSWER_MAX = 30.0
+"""The longest wait between two repeated answers to a claim that lasts."""
+ORPHAN_GRACE = 1.0
+"""Seconds both sides must be settled with nobody running our groups before we start
+them again (a report still on its way settles it first)."""
 
 STANDBY_WORDS = {
     "": "all",

@@ -161,6 +161,11 @@ class Holdings:
         """The set the other side claims, seen from it (``other_holds_resources``)."""
         return self._theirs
 
+    @property
+    def handed(self) -> Hold:
+        """What we handed the other side (its view) that its reports do not show yet."""
+        return self._handed
+
     def other_runs(self) -> bool:
         """The other side claims or may run groups (nice: its report; legacy: unknown)."""
         if self._sides.nice:

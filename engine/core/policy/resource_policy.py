@@ -52,7 +52,7 @@ class ResourcePolicy:
         self._pushes_due, self._jobs = owners.pushes, owners.jobs
         self._shutdown, self._standby = owners.shutdown, owners.standby
         self._stability, self._failback = owners.stability, owners.failback
-        self._oneway = owners.oneway
+        self._oneway, self._convergence = owners.oneway, owners.convergence
         self._fencing, self._startup = owners.fencing, owners.startup
         self._takeover, self._admin = owners.takeover, owners.admin
         self._selffence = owners.selffence
@@ -81,6 +81,7 @@ class ResourcePolicy:
         times = [t for t in timers if t is not None]
         times += self._fencing.deadlines() + self._pushes_due.deadlines()
         times += self._checks.deadlines() + self._oneway.deadlines()
+        times += self._convergence.deadlines()
         ipfail = self._ipfail.next_deadline()
         if ipfail is not None:
             times.append(ipfail)
@@ -240,6 +241,8 @@ class ResourcePolicy:
         for which, key in self._pushes_due.take_due(now):
             self._admin.push_failed_group(which, key, now)
         self._ipfail.tick(now)
+        if self._convergence.answer_due(now):
+            self._convergence.answer_claim(now, prompted=False)
         self._settle(now)
 
     def _settle(self, now: float) -> None:
@@ -253,6 +256,8 @@ class ResourcePolicy:
             if waiting and shutdown.try_begin(self._stability):
                 self._failback.cancel_retry()
             self._takeover.maybe_resolve_conflict(now)
+            if self._convergence.orphans_due(now):
+                self._startup.start_orphans()
             self._oneway.check(now)
             self._selffence.rejoin(now)
             self._recovery.progress(now)

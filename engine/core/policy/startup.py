@@ -3,14 +3,15 @@
 Heartbeat's nice_failback start-up (spec §7.6/§7.7): announce ``starting``, learn what
 the peer holds from its ``resource`` reports, and take our own groups once the peer is
 stable (or after the RSCRCVD delay when it never settles). ``Startup`` reads both
-sides' hold reports and moves the negotiation; it owns only when it last answered a
-report that claims our groups.
+sides' hold reports and moves the negotiation (a report that claims our groups is
+answered by ``Convergence``); it owns no state of its own.
 """
 
 from __future__ import annotations
 
 from engine.core.policy import wire
-from engine.core.policy.constants import CLAIM_ANSWER_INTERVAL, STOP_FAILED_INFO
+from engine.core.policy.constants import STOP_FAILED_INFO
+from engine.core.policy.convergence import Convergence
 from engine.core.policy.failback import Failback
 from engine.core.policy.fencing import FencingBook
 from engine.core.policy.holdings import Holdings
@@ -48,6 +49,7 @@ class Startup:
         failback: Failback,
         stability: Stability,
         shutdown: Shutdown,
+        convergence: Convergence,
     ) -> None:
         self._sides = sides
         self._out = out
@@ -62,7 +64,7 @@ class Startup:
         self._failback = failback
         self._stability = stability
         self._shutdown = shutdown
-        self._claim_answered_at: float | None = None
+        self._convergence = convergence
 
     def comm_up(self, now: float) -> bool:
         """Communications are up (spec §6.8): start the resource logic (§7.6/§7.7);
@@ -153,7 +155,7 @@ class Startup:
         if hold is not Hold.NONE and info in STOP_FAILED_INFO:
             keys = self._holdings.keys(swap_view(hold))
             self._fencing.peer_failed_stop(keys, STOP_FAILED_INFO[info])
-        self._answer_claim(hold, now)
+        self._convergence.answer_claim(now)
         if stable == "1":
             if not self._peer.stable:
                 log("info", "remote resource transition completed.")
@@ -167,29 +169,18 @@ class Startup:
             new = ResourceState.STABLE
         return new
 
-    def _answer_claim(self, hold: Hold, now: float) -> None:
-        """The peer claims our groups while we run them: tell it what we hold.
-
-        After a one-way partition (our packets late or lost, theirs not) only the peer
-        declared us dead; it took our groups over and forgot what we hold, while we saw
-        nothing to report about. Without this answer it never learns that both run the
-        groups, and never hands them back (``Takeover.maybe_resolve_conflict`` on its
-        side). Only when we are stable and no stop failed (a standby, a takeover or a
-        failed stop has its own protocol), and at most once per
-        ``CLAIM_ANSWER_INTERVAL``: two nodes that both see their groups claimed must
-        not answer each other forever.
-        """
-        if not (hold & Hold.FOREIGN and self._holdings.i_hold & Hold.LOCAL):
-            return
-        if not self._stability.is_stable() or self._shutdown.in_progress:
-            return
-        if self._holdings.stop_failed_here():
-            return  # a failed stop has its own report ("stop failed"): the peer fences us
-        last = self._claim_answered_at
-        if last is not None and now - last < CLAIM_ANSWER_INTERVAL:
-            return
-        self._claim_answered_at = now
-        self._holdings.report(True)
+    def start_orphans(self) -> None:
+        """Nobody runs our groups although both sides are settled (``Convergence``):
+        we are their home node, so we start them."""
+        us, other = self._sides.us, self._sides.other
+        why = f"nobody runs {us}'s groups although {us} and {other} are both settled"
+        self._out.event(
+            "audit",
+            f"{why}; {us} is their home node, so it starts them",
+            level="WARN",
+            log=f"No one owns our local resources: {us} acquires them again.",
+        )
+        self.req_our_resources(True, f"{why} (no one owned them)")
 
     def _other_settled(self, now: float) -> None:
         """The peer became stable while we were starting: take our groups now."""

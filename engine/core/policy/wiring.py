@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from engine.config.model import ClusterConfig
 from engine.core.policy.admin import Admin
+from engine.core.policy.convergence import Convergence
 from engine.core.policy.failback import Failback
 from engine.core.policy.fencing import FencingBook
 from engine.core.policy.holdings import Holdings
@@ -54,6 +55,7 @@ class Owners:
     failback: Failback
     oneway: OneWay
     fencing: FencingBook
+    convergence: Convergence
     startup: Startup
     takeover: Takeover
     selffence: SelfFence
@@ -87,10 +89,14 @@ def build_owners(
     )  # fmt: skip
     fencing = FencingBook(sides, out, holdings, peer, shutdown, fence_delay, fence_retry)
     legacy = Legacy(sides, out, holdings, jobs, fencing, acquisition)
+    convergence = Convergence(
+        sides, holdings, peer, jobs, negotiation,
+        standby=standby, stability=stability, shutdown=shutdown,
+    )  # fmt: skip
     startup = Startup(
         sides, out, holdings, peer, negotiation, acquisition, jobs,
         legacy=legacy, fencing=fencing, standby=standby, failback=failback,
-        stability=stability, shutdown=shutdown,
+        stability=stability, shutdown=shutdown, convergence=convergence,
     )  # fmt: skip
     takeover = Takeover(
         sides, out, holdings, peer, negotiation, jobs,
@@ -123,6 +129,6 @@ def build_owners(
     )  # fmt: skip
     return Owners(
         sides, out, holdings, peer, negotiation, pushes, jobs, shutdown, standby, stability,
-        failback, oneway, fencing, startup, takeover, selffence, admin, recovery, checks, ipfail,
-        router, status,
+        failback, oneway, fencing, convergence, startup, takeover, selffence, admin, recovery,
+        checks, ipfail, router, status,
     )  # fmt: skip
