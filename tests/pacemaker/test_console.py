@@ -253,7 +253,10 @@ async def test_stonith_from_the_console_resets_the_node_for_real(
             assert any(k == "death" and t.startswith("bravo — ") for k, t in rows), rows
             assert any("stonith bravo: accepted — bravo is rebooted by a fence device" in t
                        for _k, t in rows)  # fmt: skip
-        assert fencing.resets() == ["bravo"]  # the switch really cut its power
+        # the switch really cut bravo's power, and nobody else's; Pacemaker may reset it
+        # a second time on its own when the node it saw leave was not yet known clean
+        resets = fencing.resets()
+        assert resets and set(resets) == {"bravo"}, resets
     finally:
         pcmk.restart("bravo")
         pcmk.wait_ready(90, expect=list(NODES))
