@@ -37,13 +37,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lab import (
     ArpCapture,
     Lab,
-    VipSampler,
     engine_importable,
     lab_unavailable_reason,
     wait_until,
 )
 from lab.capture import wait_status_heartbeat
 from lab.mixed import PROFILES, VIP, Kind, Member, MixedCluster
+from lab.partition import partition_heal as lab_partition_heal
 from lab.proccost import cpu_seconds, rss_mb
 from lab.realhb import heartbeat_version, realhb_unavailable_reason
 
@@ -127,33 +127,7 @@ def standby_outage(cluster: MixedCluster, giver: Member, taker: str) -> float:
 
 def partition_heal(cluster: MixedCluster, deadtime: float) -> float:
     """Cut both nodes off each other, wait for split brain, heal; ms to one owner."""
-    lab = cluster.lab
-    links = [(node, ifname) for node in lab.nodes.values() for ifname in node.interfaces]
-    with lab.vip_sampler(VIP) as sampler:
-        for node, ifname in links:
-            lab.netem(node, ifname, "loss 100%")
-        try:
-            wait_until(lambda: len(sampler.current()) == 2, deadtime + 20, 0.05, "split brain")
-        finally:
-            for node, ifname in links:
-                lab.netem_clear(node, ifname)
-        healed = time.monotonic()
-        single = wait_until(
-            lambda: _single_owner_since(sampler, healed, 2.0), 120, 0.1, "single owner"
-        )
-    return (single - healed) * 1000
-
-
-def _single_owner_since(sampler: VipSampler, after: float, hold: float) -> float | None:
-    """Start time of a run of one-holder samples after ``after`` lasting ``hold`` s."""
-    samples = [s for s in list(sampler.samples) if s.time >= after]
-    start: float | None = None
-    for sample in samples:
-        single = len(sample.holders) == 1
-        start = None if not single else (sample.time if start is None else start)
-    if start is not None and samples and samples[-1].time - start >= hold:
-        return start
-    return None
+    return lab_partition_heal(cluster.lab, VIP, deadtime) * 1000
 
 
 def crash(cluster: MixedCluster, phase: float) -> tuple[float, float]:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from engine.process.pids import pid_alive
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -118,16 +120,6 @@ def kill_namespace_processes(namespace: str, sig: int = signal.SIGKILL) -> list[
     return killed
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def list_namespaces() -> list[str]:
     """Return the names of all named network namespaces."""
     out = run(["ip", "-j", "netns", "list"], check=False).strip()
@@ -155,7 +147,7 @@ def remove_leftover_namespaces() -> list[str]:
         prefix = name.split("-", 1)[0]
         if owner == os.getpid() and prefix in _open_prefixes:
             continue
-        if owner != os.getpid() and _pid_alive(owner):
+        if owner != os.getpid() and pid_alive(owner):
             continue
         delete_namespace(name)
         removed.append(name)

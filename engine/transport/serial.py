@@ -40,6 +40,7 @@ import serial
 
 from engine.core.linkplan import LinkPlan
 from engine.errors import RemoteProtocolError
+from engine.process.pids import pid_alive
 from engine.protocol.aead import is_sealed
 from engine.protocol.auth import Authenticator
 from engine.protocol.codec import (
@@ -187,7 +188,7 @@ class UucpLock:
                 with contextlib.suppress(OSError):
                     self.path.unlink()
             return None
-        if _alive(owner):
+        if pid_alive(owner):
             return (
                 f"{self.device} is in use: locked by process {owner} ({self.path}); "
                 "stop that program or remove the lock if it is not a serial user"
@@ -240,16 +241,6 @@ class UucpLock:
                 with contextlib.suppress(OSError):
                     self.path.unlink()
             self.held = False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def heartbeat_modes(fd: int) -> None:

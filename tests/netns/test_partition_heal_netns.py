@@ -17,46 +17,16 @@ message carries both engines' resource state for whoever picks it up.
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 
-from lab import Lab
 from lab.mixed import PROFILES, VIP, MixedCluster
-from lab.namespaces import wait_until
-from lab.netns import VipSampler
+from lab.partition import partition_heal
 from tests.netns.conftest import LabFactory
 
 TRIES = 6
 ONE_OWNER_FOR = 2.0
 """Seconds of single ownership that count as settled."""
-
-
-def single_owner_since(sampler: VipSampler, after: float) -> float | None:
-    """Start of a run of one-holder samples after ``after`` lasting ``ONE_OWNER_FOR``."""
-    samples = [s for s in list(sampler.samples) if s.time >= after]
-    start: float | None = None
-    for sample in samples:
-        start = None if len(sample.holders) != 1 else (start or sample.time)
-    if start is not None and samples and samples[-1].time - start >= ONE_OWNER_FOR:
-        return start
-    return None
-
-
-def partition_and_heal(lab: Lab, deadtime: float) -> float:
-    """Cut every link until both hold the VIP, restore; seconds to one owner."""
-    links = [(node, ifname) for node in lab.nodes.values() for ifname in node.interfaces]
-    with lab.vip_sampler(VIP) as sampler:
-        for node, ifname in links:
-            lab.netem(node, ifname, "loss 100%")
-        try:
-            wait_until(lambda: len(sampler.current()) == 2, deadtime + 20, 0.05, "split brain")
-        finally:
-            for node, ifname in links:
-                lab.netem_clear(node, ifname)
-        healed = time.monotonic()
-        single = wait_until(lambda: single_owner_since(sampler, healed), 30, 0.1, "one owner")
-    return single - healed
 
 
 def holdings(cluster: MixedCluster) -> str:
@@ -93,7 +63,9 @@ def test_every_healed_partition_ends_with_one_owner(
     for attempt in range(TRIES):
         cluster.wait_stable(40)
         try:
-            healed_in.append(partition_and_heal(lab, timers.deadtime_s))
+            healed_in.append(
+                partition_heal(lab, VIP, timers.deadtime_s, settle=30, hold=ONE_OWNER_FOR)
+            )
         except TimeoutError as exc:
             raise AssertionError(f"try {attempt}: {exc}\n{holdings(cluster)}\n"
                                  f"{cluster.diagnostics()}") from None  # fmt: skip

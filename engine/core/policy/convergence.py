@@ -23,14 +23,12 @@ from __future__ import annotations
 
 from engine.core.policy.constants import CLAIM_ANSWER_INTERVAL, CLAIM_ANSWER_MAX, ORPHAN_GRACE
 from engine.core.policy.holdings import Holdings
-from engine.core.policy.jobs import JobQueue
 from engine.core.policy.negotiation import Negotiation
 from engine.core.policy.peer import PeerView
 from engine.core.policy.shutdown import Shutdown
 from engine.core.policy.sides import Sides
 from engine.core.policy.stability import Stability
-from engine.core.policy.standby import Standby
-from engine.core.policy_types import Hold, ResourceState, StandbyState
+from engine.core.policy_types import Hold, ResourceState
 
 
 class Convergence:
@@ -41,19 +39,15 @@ class Convergence:
         sides: Sides,
         holdings: Holdings,
         peer: PeerView,
-        jobs: JobQueue,
         negotiation: Negotiation,
         *,
-        standby: Standby,
         stability: Stability,
         shutdown: Shutdown,
     ) -> None:
         self._sides = sides
         self._holdings = holdings
         self._peer = peer
-        self._jobs = jobs
         self._negotiation = negotiation
-        self._standby = standby
         self._stability = stability
         self._shutdown = shutdown
         self._answered_at: float | None = None
@@ -131,12 +125,12 @@ class Convergence:
     # ------------------------------------------------------------------ shared
 
     def _settled(self) -> bool:
+        """Stable (no resource work, standby or takeover: ``Stability``), the start-up
+        exchange done, no shutdown waiting."""
         return (
             self._negotiation.state is ResourceState.STABLE
             and self._stability.is_stable()
-            and not self._jobs.busy()
             and not self._shutdown.wanted
-            and self._standby.state is StandbyState.NOT
         )
 
     def deadlines(self) -> list[float]:

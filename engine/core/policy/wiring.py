@@ -90,9 +90,8 @@ def build_owners(
     fencing = FencingBook(sides, out, holdings, peer, shutdown, fence_delay, fence_retry)
     legacy = Legacy(sides, out, holdings, jobs, fencing, acquisition)
     convergence = Convergence(
-        sides, holdings, peer, jobs, negotiation,
-        standby=standby, stability=stability, shutdown=shutdown,
-    )  # fmt: skip
+        sides, holdings, peer, negotiation, stability=stability, shutdown=shutdown
+    )
     startup = Startup(
         sides, out, holdings, peer, negotiation, acquisition, jobs,
         legacy=legacy, fencing=fencing, standby=standby, failback=failback,
